@@ -1,0 +1,23 @@
+/** Loads the wasm backend (SIMD when the runtime has it) and installs the per-op CPU fallbacks. */
+import * as tf from '@tensorflow/tfjs-core';
+import { BackendUnavailableError } from '../errors.js';
+import { installCpuFallbacks } from './wasm-fallback.js';
+
+let fallbacks: string[] | undefined;
+
+/** Activates `wasm`; returns a one-line description. */
+export async function loadWasm(threads?: number): Promise<string> {
+  let wasm: typeof import('@tensorflow/tfjs-backend-wasm');
+  try {
+    wasm = await import('@tensorflow/tfjs-backend-wasm');
+  } catch (err) {
+    throw new BackendUnavailableError('wasm', (err as Error).message, 'npm install @tensorflow/tfjs-backend-wasm@4.22.0');
+  }
+  // tfjs 4.22's threaded wasm build starts workers from blob: URLs, which Node refuses; stay single-threaded there.
+  if (threads && threads > 1 && typeof window !== 'undefined') wasm.setThreadsCount(threads);
+  fallbacks ??= installCpuFallbacks('wasm');
+  if (!(await tf.setBackend('wasm'))) throw new BackendUnavailableError('wasm', 'initialisation failed', 'use --backend cpu');
+  await tf.ready();
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  return `@tensorflow/tfjs-backend-wasm (${simd ? 'SIMD' : 'no SIMD'}, ${wasm.getThreadsCount()} thread(s); ${fallbacks.length} kernels via CPU fallback)`;
+}

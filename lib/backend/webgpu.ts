@@ -1,0 +1,33 @@
+/** Loads `@tensorflow/tfjs-backend-webgpu` on Dawn through the `webgpu` npm package (both optional). */
+import * as tf from '@tensorflow/tfjs-core';
+import { BackendUnavailableError } from '../errors.js';
+
+const HINT = 'npm install webgpu@0.6.2 @tensorflow/tfjs-backend-webgpu@4.22.0, and a Vulkan driver (VK_DRIVER_FILES) on Linux';
+
+/** Activates `webgpu`; returns a one-line description with the adapter. */
+export async function loadWebgpu(): Promise<string> {
+  const g = globalThis as { navigator?: { gpu?: unknown } };
+  if (!g.navigator?.gpu) {
+    let dawn: { create(flags: string[]): unknown; globals: Record<string, unknown> };
+    try {
+      dawn = (await import('webgpu' as string)) as typeof dawn;
+    } catch (err) {
+      throw new BackendUnavailableError('webgpu', `the 'webgpu' package is not installed (${(err as Error).message.split('\n')[0]})`, HINT);
+    }
+    Object.assign(globalThis, dawn.globals);
+    const gpu = dawn.create([]);
+    if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+    else Object.assign(g.navigator, { gpu });
+  }
+  const adapter = await (g.navigator!.gpu as { requestAdapter(): Promise<unknown> }).requestAdapter();
+  if (!adapter) throw new BackendUnavailableError('webgpu', 'no WebGPU adapter found (no GPU or no Vulkan driver)', HINT);
+  try {
+    await import('@tensorflow/tfjs-backend-webgpu' as string);
+  } catch (err) {
+    throw new BackendUnavailableError('webgpu', `@tensorflow/tfjs-backend-webgpu is not installed (${(err as Error).message.split('\n')[0]})`, HINT);
+  }
+  if (!(await tf.setBackend('webgpu'))) throw new BackendUnavailableError('webgpu', 'initialisation failed', HINT);
+  await tf.ready();
+  const info = (adapter as { info?: { vendor?: string; description?: string } }).info;
+  return `@tensorflow/tfjs-backend-webgpu on Dawn (${info?.vendor ?? 'unknown vendor'} ${info?.description ?? ''})`.trim();
+}

@@ -1,0 +1,96 @@
+/**
+ * Typed errors of tfjs-lens. Every error carries a stable `code` (documented in `docs/errors/<code>.md`)
+ * and a `hint` that says what to do about it. Catch them by class (`instanceof`) or by `code`.
+ */
+
+/** Base class of every error this library raises on purpose. */
+export class TfjsLensError extends Error {
+  /** Stable machine-readable code, e.g. `'E_UNKNOWN_HOOK'`. */
+  readonly code: string;
+  /** What the user can do about it. */
+  readonly hint: string;
+
+  constructor(code: string, message: string, hint = '') {
+    super(hint ? `${message}\n  hint: ${hint}` : message);
+    this.name = new.target.name;
+    this.code = code;
+    this.hint = hint;
+  }
+}
+
+/** A hook name that the model does not have; `suggestions` holds the closest real names. */
+export class UnknownHookError extends TfjsLensError {
+  readonly hookName: string;
+  readonly suggestions: string[];
+  constructor(hookName: string, suggestions: string[]) {
+    super(
+      'E_UNKNOWN_HOOK',
+      `unknown hook name '${hookName}'`,
+      suggestions.length ? `did you mean ${suggestions.map((s) => `'${s}'`).join(', ')}?` : 'list them with model.hookNames()',
+    );
+    this.hookName = hookName;
+    this.suggestions = suggestions;
+  }
+}
+
+/** A safetensors file that is corrupt, truncated or hostile (bad header, spans out of range, overlaps…). */
+export class SafetensorsFormatError extends TfjsLensError {
+  readonly file: string;
+  constructor(file: string, problem: string) {
+    super('E_SAFETENSORS_FORMAT', `${file}: ${problem}`, 'the file is not a valid safetensors file; re-download or re-export it');
+    this.file = file;
+  }
+}
+
+/** A dtype that tfjs-lens cannot read or write. */
+export class UnsupportedDtypeError extends TfjsLensError {
+  readonly dtype: string;
+  constructor(dtype: string, where: string) {
+    super('E_UNSUPPORTED_DTYPE', `unsupported dtype '${dtype}' (${where})`, 'supported: F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL');
+    this.dtype = dtype;
+  }
+}
+
+/** A tensor whose shape does not match what the model or function expects. */
+export class ShapeMismatchError extends TfjsLensError {
+  constructor(what: string, expected: string, got: readonly number[] | string) {
+    super('E_SHAPE_MISMATCH', `${what}: expected shape ${expected}, got ${Array.isArray(got) ? `[${got.join(',')}]` : got}`);
+  }
+}
+
+/** A backend that was asked for but is not installed or has no device. */
+export class BackendUnavailableError extends TfjsLensError {
+  readonly backend: string;
+  constructor(backend: string, why: string, hint: string) {
+    super('E_BACKEND_UNAVAILABLE', `backend '${backend}' is not available: ${why}`, hint);
+    this.backend = backend;
+  }
+}
+
+/** A checkpoint directory or file that is missing, incomplete or inconsistent with its config. */
+export class CheckpointError extends TfjsLensError {
+  constructor(message: string, hint = 'pass a directory with config.json and model.safetensors (or a sharded index)') {
+    super('E_CHECKPOINT', message, hint);
+  }
+}
+
+/** A config.json that is missing fields or describes an unsupported model. */
+export class ConfigError extends TfjsLensError {
+  constructor(message: string, hint = 'supported model_type: gpt2, vit, whisper, bert') {
+    super('E_CONFIG', message, hint);
+  }
+}
+
+/** A hub download that failed (offline, not found, interrupted). */
+export class HubDownloadError extends TfjsLensError {
+  constructor(message: string, hint = 'check the network, HF_ENDPOINT and HF_TOKEN, or pass a local directory') {
+    super('E_HUB_DOWNLOAD', message, hint);
+  }
+}
+
+/** Any other invalid argument (bad option values, inconsistent inputs). */
+export class InvalidArgumentError extends TfjsLensError {
+  constructor(message: string, hint = '') {
+    super('E_INVALID_ARGUMENT', message, hint);
+  }
+}

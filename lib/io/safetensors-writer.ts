@@ -1,0 +1,78 @@
+/**
+ * Safetensors writer: saves named tensors (caches, fitted matrices, checkpoints) with string metadata
+ * in a file that Python's `safetensors.torch.load_file` reads. Tensors are written one at a time.
+ */
+import { open } from 'node:fs/promises';
+import * as tf from '@tensorflow/tfjs-core';
+import { InvalidArgumentError } from '../errors.js';
+import { DTYPE_SIZE, encodeValues, isSupportedDtype, type SafetensorsDtype } from './dtypes.js';
+
+/** Host values to save; `dtype` defaults to F32 for Float32Array, I32 for Int32Array, U8/BOOL for Uint8Array. */
+export interface HostValues {
+  shape: readonly number[];
+  data: Float32Array | Float64Array | Int32Array | Uint8Array | number[];
+  dtype?: SafetensorsDtype;
+}
+
+/** A value accepted by `saveSafetensors`: a tfjs tensor (read back to host) or host values. */
+export type SaveValue = tf.Tensor | HostValues;
+
+function defaultDtype(v: HostValues): SafetensorsDtype {
+  if (v.dtype) return v.dtype;
+  if (v.data instanceof Int32Array) return 'I32';
+  if (v.data instanceof Uint8Array) return 'U8';
+  if (v.data instanceof Float64Array) return 'F64';
+  return 'F32';
+}
+
+async function toHost(value: SaveValue, name: string): Promise<{ dtype: SafetensorsDtype; shape: number[]; data: ArrayLike<number> }> {
+  if (value instanceof tf.Tensor) {
+    const data = await value.data();
+    const dtype: SafetensorsDtype = value.dtype === 'int32' ? 'I32' : value.dtype === 'bool' ? 'BOOL' : 'F32';
+    if (value.dtype !== 'float32' && value.dtype !== 'int32' && value.dtype !== 'bool') {
+      throw new InvalidArgumentError(`cannot save tensor '${name}' of dtype ${value.dtype}`);
+    }
+    return { dtype, shape: value.shape, data: data as ArrayLike<number> };
+  }
+  const dtype = defaultDtype(value);
+  if (!isSupportedDtype(dtype)) throw new InvalidArgumentError(`tensor '${name}': unsupported dtype ${dtype}`);
+  const count = value.shape.reduce((a, b) => a * b, 1);
+  if (count !== value.data.length) {
+    throw new InvalidArgumentError(`tensor '${name}': shape [${value.shape.join(',')}] holds ${count} values but data has ${value.data.length}`);
+  }
+  return { dtype, shape: [...value.shape], data: value.data };
+}
+
+/**
+ * Writes `tensors` (name → tensor or host values) to `path` as safetensors, entries in the given order.
+ * Metadata values must be strings (as the format requires).
+ */
+export async function saveSafetensors(path: string, tensors: Record<string, SaveValue> | Map<string, SaveValue>, metadata: Record<string, string> = {}): Promise<void> {
+  const entries = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
+  const hosts = [];
+  for (const [name, value] of entries) hosts.push({ name, ...(await toHost(value, name)) });
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length) {
+    for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') throw new InvalidArgumentError(`metadata '${k}' must be a string`);
+    header.__metadata__ = metadata;
+  }
+  let offset = 0;
+  for (const h of hosts) {
+    const bytes = h.data.length * DTYPE_SIZE[h.dtype];
+    header[h.name] = { dtype: h.dtype, shape: h.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  const raw = new TextEncoder().encode(JSON.stringify(header));
+  const jsonBytes = new Uint8Array(raw.byteLength + ((8 - (raw.byteLength % 8)) % 8)).fill(0x20);
+  jsonBytes.set(raw);
+  const prefix = new Uint8Array(8);
+  new DataView(prefix.buffer).setBigUint64(0, BigInt(jsonBytes.byteLength), true);
+  const handle = await open(path, 'w');
+  try {
+    await handle.write(prefix);
+    await handle.write(jsonBytes);
+    for (const h of hosts) await handle.write(encodeValues(h.data, h.dtype));
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,61 @@
+/** Helpers shared by the per-architecture weight converters. */
+import * as tf from '@tensorflow/tfjs-core';
+import { CheckpointError, ShapeMismatchError } from '../../errors.js';
+import type { Checkpoint } from '../checkpoint.js';
+
+/** Reads tensors from a checkpoint by name, trying each prefix in turn (e.g. `transformer.` and none). */
+export class WeightReader {
+  constructor(
+    private readonly ckpt: Checkpoint,
+    private readonly prefixes: readonly string[],
+  ) {}
+
+  /** The full key under which `name` is stored, or undefined. */
+  find(name: string): string | undefined {
+    for (const p of this.prefixes) if (this.ckpt.has(p + name)) return p + name;
+    return undefined;
+  }
+
+  /** True when `name` exists under some prefix. */
+  has(name: string): boolean {
+    return this.find(name) !== undefined;
+  }
+
+  /** Reads `name` as a float32 tensor, checking its shape. */
+  async float(name: string, shape: readonly number[]): Promise<tf.Tensor> {
+    const key = this.find(name);
+    if (!key) {
+      throw new CheckpointError(
+        `checkpoint ${this.ckpt.dir} has no tensor '${name}' (tried prefixes ${this.prefixes.map((p) => `'${p}'`).join(', ')})`,
+        'is this checkpoint of the model type its config.json says?',
+      );
+    }
+    const host = await this.ckpt.read(key);
+    if (!tf.util.arraysEqual(host.shape, shape as number[])) throw new ShapeMismatchError(`tensor '${key}' in ${this.ckpt.dir}`, `[${shape.join(',')}]`, host.shape);
+    if (host.dtype !== 'float32') throw new CheckpointError(`tensor '${key}' has dtype ${host.dtype}, expected a float type`);
+    return tf.tensor(host.data as Float32Array, host.shape, 'float32');
+  }
+
+  /** Reads a PyTorch `nn.Linear` weight `[out, in]` and returns it input-major `[in, out]`. */
+  async linearWeight(name: string, dOut: number, dIn: number): Promise<tf.Tensor2D> {
+    const w = await this.float(name, [dOut, dIn]);
+    const t = tf.transpose(w) as tf.Tensor2D;
+    w.dispose();
+    return t;
+  }
+}
+
+/** Reads an `nn.Linear` (weight `[out, in]`, optional bias) as input-major weights. */
+export async function readLinear(reader: WeightReader, prefix: string, dIn: number, dOut: number, bias = true): Promise<{ W: tf.Tensor2D; b?: tf.Tensor1D }> {
+  const W = await reader.linearWeight(`${prefix}.weight`, dOut, dIn);
+  const b = bias ? ((await reader.float(`${prefix}.bias`, [dOut])) as tf.Tensor1D) : undefined;
+  return { W, b };
+}
+
+/** Reads a LayerNorm's gain and bias. */
+export async function readLayerNorm(reader: WeightReader, prefix: string, d: number): Promise<{ w: tf.Tensor1D; b: tf.Tensor1D }> {
+  return {
+    w: (await reader.float(`${prefix}.weight`, [d])) as tf.Tensor1D,
+    b: (await reader.float(`${prefix}.bias`, [d])) as tf.Tensor1D,
+  };
+}

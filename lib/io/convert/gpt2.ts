@@ -1,0 +1,98 @@
+/**
+ * GPT-2 weight conversion: Hugging Face checkpoint keys (with or without the `transformer.` prefix,
+ * Conv1D `[in, out]` layout, fused `c_attn`, optional `attn.bias`/`attn.masked_bias` buffers which are
+ * ignored, tied or separate `lm_head`) → input-major tensors per component.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Checkpoint } from '../checkpoint.js';
+import type { GPT2Config } from '../config/gpt2.js';
+import type { AttentionWeights } from '../../nn/components/attention.js';
+import type { MlpWeights } from '../../nn/components/mlp.js';
+import { WeightReader, readLayerNorm } from './common.js';
+
+/** Layer-norm parameters. */
+export interface LnWeights {
+  w: tf.Tensor1D;
+  b: tf.Tensor1D;
+}
+
+/** All GPT-2 weights, input-major. */
+export interface GPT2Weights {
+  W_E: tf.Tensor2D; // [dVocab, dModel]
+  W_pos: tf.Tensor2D; // [nCtx, dModel]
+  lnFinal: LnWeights;
+  /** Separate unembedding `[dVocab, dModel]` (vocab-major like W_E) when not tied. */
+  unembed?: tf.Tensor2D;
+  blocks: { ln1: LnWeights; attn: AttentionWeights; ln2: LnWeights; mlp: MlpWeights }[];
+}
+
+/** Reads GPT-2 weights from an open checkpoint. */
+export async function convertGpt2(ckpt: Checkpoint, cfg: GPT2Config): Promise<GPT2Weights> {
+  const r = new WeightReader(ckpt, ['transformer.', '']);
+  const d = cfg.dModel;
+  const blocks: GPT2Weights['blocks'] = [];
+  for (let i = 0; i < cfg.nLayers; i++) {
+    const p = `h.${i}`;
+    const qkv = await r.float(`${p}.attn.c_attn.weight`, [d, 3 * d]);
+    const qkvBias = await r.float(`${p}.attn.c_attn.bias`, [3 * d]);
+    const [W_Q, W_K, W_V] = tf.split(qkv, 3, 1) as tf.Tensor2D[];
+    const [b_Q, b_K, b_V] = tf.split(qkvBias, 3, 0) as tf.Tensor1D[];
+    qkv.dispose();
+    qkvBias.dispose();
+    blocks.push({
+      ln1: await readLayerNorm(r, `${p}.ln_1`, d),
+      attn: {
+        W_Q: W_Q!, W_K: W_K!, W_V: W_V!, b_Q, b_K, b_V,
+        W_O: (await r.float(`${p}.attn.c_proj.weight`, [d, d])) as tf.Tensor2D,
+        b_O: (await r.float(`${p}.attn.c_proj.bias`, [d])) as tf.Tensor1D,
+      },
+      ln2: await readLayerNorm(r, `${p}.ln_2`, d),
+      mlp: {
+        W_in: (await r.float(`${p}.mlp.c_fc.weight`, [d, cfg.dMlp])) as tf.Tensor2D,
+        b_in: (await r.float(`${p}.mlp.c_fc.bias`, [cfg.dMlp])) as tf.Tensor1D,
+        W_out: (await r.float(`${p}.mlp.c_proj.weight`, [cfg.dMlp, d])) as tf.Tensor2D,
+        b_out: (await r.float(`${p}.mlp.c_proj.bias`, [d])) as tf.Tensor1D,
+      },
+    });
+  }
+  const W_E = (await r.float('wte.weight', [cfg.dVocab, d])) as tf.Tensor2D;
+  const untied = !cfg.tieWordEmbeddings && ckpt.has('lm_head.weight');
+  return {
+    W_E,
+    W_pos: (await r.float('wpe.weight', [cfg.nCtx, d])) as tf.Tensor2D,
+    lnFinal: await readLayerNorm(r, 'ln_f', d),
+    unembed: untied ? ((await new WeightReader(ckpt, ['']).float('lm_head.weight', [cfg.dVocab, d])) as tf.Tensor2D) : undefined,
+    blocks,
+  };
+}
+
+/**
+ * Random GPT-2 weights with the Hugging Face initialisation (normal std 0.02, residual projections
+ * scaled by 1/√(2L), LN gains 1, biases 0) — for benchmarks and the "random GPT-2" baseline.
+ */
+export function randomGpt2Weights(cfg: GPT2Config, seed = 0): GPT2Weights {
+  let s = seed;
+  const normal = (shape: number[], std: number) => tf.randomNormal(shape, 0, std, 'float32', s++);
+  const std = 0.02;
+  const projStd = std / Math.sqrt(2 * cfg.nLayers);
+  const d = cfg.dModel;
+  const ln = (): LnWeights => ({ w: tf.ones([d]) as tf.Tensor1D, b: tf.zeros([d]) as tf.Tensor1D });
+  return {
+    W_E: normal([cfg.dVocab, d], std) as tf.Tensor2D,
+    W_pos: normal([cfg.nCtx, d], std) as tf.Tensor2D,
+    lnFinal: ln(),
+    blocks: Array.from({ length: cfg.nLayers }, () => ({
+      ln1: ln(),
+      attn: {
+        W_Q: normal([d, d], std) as tf.Tensor2D, W_K: normal([d, d], std) as tf.Tensor2D, W_V: normal([d, d], std) as tf.Tensor2D,
+        b_Q: tf.zeros([d]) as tf.Tensor1D, b_K: tf.zeros([d]) as tf.Tensor1D, b_V: tf.zeros([d]) as tf.Tensor1D,
+        W_O: normal([d, d], projStd) as tf.Tensor2D, b_O: tf.zeros([d]) as tf.Tensor1D,
+      },
+      ln2: ln(),
+      mlp: {
+        W_in: normal([d, cfg.dMlp], std) as tf.Tensor2D, b_in: tf.zeros([cfg.dMlp]) as tf.Tensor1D,
+        W_out: normal([cfg.dMlp, d], projStd) as tf.Tensor2D, b_out: tf.zeros([d]) as tf.Tensor1D,
+      },
+    })),
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * `ActivationCache`: the activations one `runWithCache` kept, by hook name. Only what `namesFilter`
+ * asked for is ever stored. With `device: 'cpu'` the values are moved to host memory right after the
+ * run and turned back into tensors only when read. `dispose()` frees everything.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { UnknownHookError } from '../errors.js';
+import { closeMatches, getActName, canonicalAlias } from './hook-names.js';
+
+interface HostEntry {
+  shape: number[];
+  dtype: 'float32' | 'int32' | 'bool';
+  data: Float32Array | Int32Array | Uint8Array;
+}
+
+/** Activations of one run, by TransformerLens hook name. */
+export class ActivationCache {
+  private readonly device = new Map<string, tf.Tensor>();
+  private readonly host = new Map<string, HostEntry>();
+  private disposed = false;
+
+  /** @internal built by `runWithCache`. Takes ownership of the tensors. */
+  constructor(entries: Map<string, tf.Tensor>, where: 'gpu' | 'cpu' = 'gpu') {
+    for (const [name, t] of entries) {
+      if (where === 'cpu') {
+        this.host.set(name, { shape: t.shape, dtype: t.dtype as HostEntry['dtype'], data: t.dataSync() as HostEntry['data'] });
+      } else {
+        this.device.set(name, t);
+      }
+    }
+    if (where === 'cpu') disposeUnique(entries.values());
+  }
+
+  /** Cached hook names, in forward order. */
+  keys(): string[] {
+    return this.host.size ? [...this.host.keys()] : [...this.device.keys()];
+  }
+
+  /** Number of cached activations. */
+  get size(): number {
+    return this.host.size + this.device.size;
+  }
+
+  /** True when `name` (full name, `getActName` shorthand or 3.x alias) is cached. */
+  has(name: string, layer?: number): boolean {
+    const full = this.resolve(name, layer, false);
+    return full !== undefined;
+  }
+
+  private resolve(name: string, layer: number | undefined, strict: boolean): string | undefined {
+    const candidates = [name, getActName(name, layer), canonicalAlias(name)];
+    for (const c of candidates) if (c && (this.device.has(c) || this.host.has(c))) return c;
+    if (strict) throw new UnknownHookError(name, closeMatches(getActName(name, layer), this.keys()));
+    return undefined;
+  }
+
+  /**
+   * The activation at `name` (owned by the cache: do not dispose it; it lives until `cache.dispose()`).
+   * Accepts full names (`blocks.2.hook_resid_post`), shorthands with a layer (`get('resid_post', 2)`,
+   * `get('k6')`) and negative layers (`get('resid_post', -1)` = last block).
+   */
+  get(name: string, layer?: number): tf.Tensor {
+    if (this.disposed) throw new UnknownHookError(name, ['(the cache was disposed)']);
+    if (layer !== undefined && layer < 0) layer = this.numLayers() + layer;
+    const full = this.resolve(name, layer, true)!;
+    let tensor = this.device.get(full);
+    if (!tensor) {
+      const h = this.host.get(full)!;
+      tensor = tf.tensor(h.data, h.shape, h.dtype);
+      this.device.set(full, tensor);
+    }
+    return tensor;
+  }
+
+  /** Host copy of one activation: `{ shape, dtype, data }`. */
+  async toHost(name: string, layer?: number): Promise<HostEntry> {
+    const full = this.resolve(name, layer, true)!;
+    const h = this.host.get(full);
+    if (h) return h;
+    const t = this.device.get(full)!;
+    return { shape: t.shape, dtype: t.dtype as HostEntry['dtype'], data: (await t.data()) as HostEntry['data'] };
+  }
+
+  /** Number of blocks seen in the cached names (max block index + 1). */
+  numLayers(): number {
+    let max = -1;
+    for (const k of this.keys()) {
+      const m = /(?:^|\.)blocks\.(\d+)\./.exec(k);
+      if (m) max = Math.max(max, Number(m[1]));
+    }
+    return max + 1;
+  }
+
+  /** Frees every cached tensor. Idempotent. */
+  dispose(): void {
+    disposeUnique(this.device.values());
+    this.device.clear();
+    this.host.clear();
+    this.disposed = true;
+  }
+}
+
+function disposeUnique(tensors: Iterable<tf.Tensor>): void {
+  for (const t of new Set(tensors)) t.dispose();
+}

@@ -1,0 +1,39 @@
+/** Activation functions by their Hugging Face config names. */
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError } from '../../errors.js';
+
+/** Supported activation names. */
+export type ActivationName = 'gelu_new' | 'gelu' | 'relu' | 'gelu_pytorch_tanh';
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+/** GELU, tanh approximation (`gelu_new`): 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+export function geluTanh(x: tf.Tensor): tf.Tensor {
+  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), SQRT_2_OVER_PI);
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+}
+
+/** Exact GELU: 0.5·x·(1 + erf(x/√2)). */
+export function geluErf(x: tf.Tensor): tf.Tensor {
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
+}
+
+/** Applies the named activation. */
+export function activation(name: ActivationName, x: tf.Tensor): tf.Tensor {
+  switch (name) {
+    case 'gelu_new':
+    case 'gelu_pytorch_tanh':
+      return geluTanh(x);
+    case 'gelu':
+      return geluErf(x);
+    case 'relu':
+      return tf.relu(x);
+  }
+}
+
+/** Validates a config's activation name. */
+export function parseActivation(name: unknown, where: string): ActivationName {
+  const known: ActivationName[] = ['gelu_new', 'gelu', 'relu', 'gelu_pytorch_tanh'];
+  if (typeof name === 'string' && (known as string[]).includes(name)) return name as ActivationName;
+  throw new ConfigError(`${where}: unsupported activation '${String(name)}'`, `supported: ${known.join(', ')}`);
+}

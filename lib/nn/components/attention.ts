@@ -1,0 +1,124 @@
+/**
+ * Multi-head attention with TransformerLens hooks. Serves self-attention (causal or not) and
+ * cross-attention (keys and values from another sequence, e.g. the Whisper encoder output).
+ * `hook_result` (per-head outputs `[batch, pos, head, dModel]`) is computed only when a hook or the
+ * cache asks for it; otherwise the heads are merged by one matmul.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { HookedModule } from '../hooked-module.js';
+import { HookPoint, type RunContext } from '../hook-point.js';
+import { linear } from './linear.js';
+
+/** Weights of one attention layer, input-major: `W_Q [dModel, nHeads·dHead]`, `W_O [nHeads·dHead, dModel]`. */
+export interface AttentionWeights {
+  W_Q: tf.Tensor2D;
+  b_Q?: tf.Tensor1D;
+  W_K: tf.Tensor2D;
+  b_K?: tf.Tensor1D;
+  W_V: tf.Tensor2D;
+  b_V?: tf.Tensor1D;
+  W_O: tf.Tensor2D;
+  b_O?: tf.Tensor1D;
+}
+
+/**
+ * Additive attention mask: 0 where a query may attend to a key, −∞ where not; broadcastable to
+ * `[batch, head, queryPos, keyPos]`. `hasEmptyRows` says some query row is fully masked (padding), whose
+ * pattern is then set to 0 instead of NaN (as TransformerLens does).
+ */
+export interface AttentionMask {
+  additive: tf.Tensor;
+  hasEmptyRows: boolean;
+}
+
+/** Multi-head attention. */
+export class Attention extends HookedModule {
+  readonly hookQ = new HookPoint(); // [batch, pos, head, dHead]
+  readonly hookK = new HookPoint(); // [batch, keyPos, head, dHead]
+  readonly hookV = new HookPoint(); // [batch, keyPos, head, dHead]
+  readonly hookAttnScores = new HookPoint(); // [batch, head, queryPos, keyPos]
+  readonly hookPattern = new HookPoint(); // [batch, head, queryPos, keyPos]
+  readonly hookZ = new HookPoint(); // [batch, pos, head, dHead]
+  readonly hookResult = new HookPoint(); // [batch, pos, head, dModel] (lazy)
+  readonly W_Q: tf.Tensor2D;
+  readonly b_Q?: tf.Tensor1D;
+  readonly W_K: tf.Tensor2D;
+  readonly b_K?: tf.Tensor1D;
+  readonly W_V: tf.Tensor2D;
+  readonly b_V?: tf.Tensor1D;
+  readonly W_O: tf.Tensor2D;
+  readonly b_O?: tf.Tensor1D;
+
+  constructor(
+    weights: AttentionWeights,
+    readonly nHeads: number,
+    /** Multiplier of q·k (default 1/√dHead). */
+    readonly scoreScale: number = 1 / Math.sqrt(weights.W_Q.shape[1] / nHeads),
+  ) {
+    super();
+    ({ W_Q: this.W_Q, b_Q: this.b_Q, W_K: this.W_K, b_K: this.b_K, W_V: this.W_V, b_V: this.b_V, W_O: this.W_O, b_O: this.b_O } = weights);
+  }
+
+  /** Head size. */
+  get dHead(): number {
+    return this.W_Q.shape[1] / this.nHeads;
+  }
+
+  private split(x: tf.Tensor): tf.Tensor4D {
+    const [batch, pos] = x.shape as [number, number];
+    return tf.reshape(x, [batch, pos, this.nHeads, this.dHead]) as tf.Tensor4D;
+  }
+
+  /**
+   * `query [batch, pos, dModel]`, `keyValue [batch, keyPos, dModel]` (= query for self-attention) →
+   * attention output `[batch, pos, dModel]` (the block applies `hook_attn_out`).
+   */
+  forward(query: tf.Tensor, keyValue: tf.Tensor, mask: AttentionMask | undefined, ctx: RunContext): tf.Tensor {
+    const q = ctx.apply(this.hookQ, this.split(linear(query, this.W_Q, this.b_Q)));
+    const k = ctx.apply(this.hookK, this.split(linear(keyValue, this.W_K, this.b_K)));
+    const v = ctx.apply(this.hookV, this.split(linear(keyValue, this.W_V, this.b_V)));
+    const qHeads = tf.transpose(q, [0, 2, 1, 3]);
+    const kHeads = tf.transpose(k, [0, 2, 1, 3]);
+    let scores = tf.mul(tf.matMul(qHeads, kHeads, false, true), this.scoreScale);
+    if (mask) scores = tf.add(scores, mask.additive);
+    scores = ctx.apply(this.hookAttnScores, scores);
+    let pattern = tf.softmax(scores);
+    if (mask?.hasEmptyRows) pattern = tf.where(tf.isNaN(pattern), tf.zerosLike(pattern), pattern);
+    pattern = ctx.apply(this.hookPattern, pattern);
+    const zHeads = tf.matMul(pattern, tf.transpose(v, [0, 2, 1, 3]));
+    const z = ctx.apply(this.hookZ, tf.transpose(zHeads, [0, 2, 1, 3]) as tf.Tensor4D);
+    const [batch, pos] = z.shape;
+    if (ctx.wants(this.hookResult.name)) {
+      const perHeadWeights = tf.reshape(this.W_O, [this.nHeads, this.dHead, -1]);
+      const zByHead = tf.reshape(tf.transpose(z, [2, 0, 1, 3]), [this.nHeads, batch * pos, this.dHead]);
+      const resultByHead = tf.matMul(zByHead, perHeadWeights);
+      const result = ctx.apply(this.hookResult, tf.transpose(tf.reshape(resultByHead, [this.nHeads, batch, pos, -1]), [1, 2, 0, 3]));
+      const summed = tf.sum(result, 2);
+      return this.b_O ? tf.add(summed, this.b_O) : summed;
+    }
+    return linear(tf.reshape(z, [batch, pos, this.nHeads * this.dHead]), this.W_O, this.b_O);
+  }
+}
+
+/**
+ * Builds the additive mask for self-attention: causal (key ≤ query) and/or key padding
+ * (`attentionMask [batch, pos]` with 1 = real token, 0 = padding). Returns undefined when nothing is masked.
+ */
+export function buildAttentionMask(pos: number, opts: { causal: boolean; attentionMask?: tf.Tensor2D; keyPos?: number }): AttentionMask | undefined {
+  const keyPos = opts.keyPos ?? pos;
+  let allowed: tf.Tensor | undefined;
+  if (opts.causal) {
+    const queryIdx = tf.reshape(tf.range(0, pos, 1, 'int32'), [pos, 1]);
+    const keyIdx = tf.reshape(tf.range(0, keyPos, 1, 'int32'), [1, keyPos]);
+    allowed = tf.reshape(tf.lessEqual(keyIdx, queryIdx), [1, 1, pos, keyPos]);
+  }
+  let hasEmptyRows = false;
+  if (opts.attentionMask) {
+    const keyOk = tf.reshape(tf.greater(opts.attentionMask, 0), [opts.attentionMask.shape[0], 1, 1, keyPos]);
+    allowed = allowed ? tf.logicalAnd(allowed, keyOk) : keyOk;
+    hasEmptyRows = true;
+  }
+  if (!allowed) return undefined;
+  const additive = tf.where(allowed, tf.zeros(allowed.shape), tf.fill(allowed.shape, -Infinity));
+  return { additive, hasEmptyRows };
+}

@@ -1,0 +1,67 @@
+/**
+ * Pre-LN transformer block (GPT-2, ViT, Whisper encoder and decoder), with optional cross-attention:
+ * resid_pre → ln1 → attn → attn_out; resid_mid = resid_pre + attn_out;
+ * [ln_cross → cross_attn → cross_attn_out; resid_mid_cross = resid_mid + cross_attn_out;]
+ * ln2 → mlp → mlp_out; resid_post = (resid_mid | resid_mid_cross) + mlp_out.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { HookedModule } from '../hooked-module.js';
+import { HookPoint, type RunContext } from '../hook-point.js';
+import type { LayerNorm } from './layer-norm.js';
+import type { Attention, AttentionMask } from './attention.js';
+import type { Mlp } from './mlp.js';
+
+/** Cross-attention parts of a decoder block. */
+export interface CrossAttentionParts {
+  lnCross: LayerNorm;
+  crossAttn: Attention;
+}
+
+/** A pre-LN block. Field order = forward order = hook order. */
+export class TransformerBlock extends HookedModule {
+  readonly hookResidPre = new HookPoint(); // [batch, pos, dModel]
+  readonly ln1: LayerNorm;
+  readonly attn: Attention;
+  readonly hookAttnOut = new HookPoint(); // [batch, pos, dModel]
+  readonly hookResidMid = new HookPoint(); // [batch, pos, dModel]
+  readonly lnCross?: LayerNorm;
+  readonly crossAttn?: Attention;
+  readonly hookCrossAttnOut?: HookPoint; // [batch, pos, dModel]
+  readonly hookResidMidCross?: HookPoint; // [batch, pos, dModel]
+  readonly ln2: LayerNorm;
+  readonly mlp: Mlp;
+  readonly hookMlpOut = new HookPoint(); // [batch, pos, dModel]
+  readonly hookResidPost = new HookPoint(); // [batch, pos, dModel]
+
+  constructor(parts: { ln1: LayerNorm; attn: Attention; ln2: LayerNorm; mlp: Mlp; cross?: CrossAttentionParts }) {
+    super();
+    this.ln1 = parts.ln1;
+    this.attn = parts.attn;
+    if (parts.cross) {
+      this.lnCross = parts.cross.lnCross;
+      this.crossAttn = parts.cross.crossAttn;
+      this.hookCrossAttnOut = new HookPoint();
+      this.hookResidMidCross = new HookPoint();
+    }
+    this.ln2 = parts.ln2;
+    this.mlp = parts.mlp;
+  }
+
+  /**
+   * `residPre [batch, pos, dModel]` → `residPost [batch, pos, dModel]`. `encoderOut [batch, srcPos, dModel]`
+   * is required for blocks with cross-attention.
+   */
+  forward(residPre: tf.Tensor, mask: AttentionMask | undefined, ctx: RunContext, encoderOut?: tf.Tensor): tf.Tensor {
+    residPre = ctx.apply(this.hookResidPre, residPre);
+    const attnIn = this.ln1.forward(residPre, ctx);
+    const attnOut = ctx.apply(this.hookAttnOut, this.attn.forward(attnIn, attnIn, mask, ctx));
+    let resid = ctx.apply(this.hookResidMid, tf.add(residPre, attnOut));
+    if (this.crossAttn && this.lnCross && encoderOut) {
+      const crossIn = this.lnCross.forward(resid, ctx);
+      const crossOut = ctx.apply(this.hookCrossAttnOut!, this.crossAttn.forward(crossIn, encoderOut, undefined, ctx));
+      resid = ctx.apply(this.hookResidMidCross!, tf.add(resid, crossOut));
+    }
+    const mlpOut = ctx.apply(this.hookMlpOut, this.mlp.forward(this.ln2.forward(resid, ctx), ctx));
+    return ctx.apply(this.hookResidPost, tf.add(resid, mlpOut));
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * HookedGPT2: GPT-2 (small … xl) reimplemented in tfjs with a TransformerLens hook at every sub-module.
+ * Load with `loadModel(dir)`; the forward pass returns logits `[batch, pos, dVocab]`.
+ *
+ * Hooks (forward order): `hook_embed`, `hook_pos_embed`, per block `blocks.{i}.hook_resid_pre`,
+ * `ln1.hook_scale`, `ln1.hook_normalized`, `attn.hook_q/k/v`, `attn.hook_attn_scores`, `attn.hook_pattern`,
+ * `attn.hook_z`, `attn.hook_result` (lazy), `hook_attn_out`, `hook_resid_mid`, `ln2.*`, `mlp.hook_pre`,
+ * `mlp.hook_post`, `hook_mlp_out`, `hook_resid_post`; then `ln_final.hook_scale`, `ln_final.hook_normalized`.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { HookedRoot, type ForwardOptions } from './hooked-root.js';
+import { HookPoint, type RunContext } from './hook-point.js';
+import { LayerNorm } from './components/layer-norm.js';
+import { Attention, buildAttentionMask } from './components/attention.js';
+import { Mlp } from './components/mlp.js';
+import { TransformerBlock } from './components/block.js';
+import { StackedWeights, type StackedWeightName } from './tl-weights.js';
+import { prepareTokens, positionIds, type PreparedTokens, type TokenInput } from './token-input.js';
+import type { GPT2Config } from '../io/config/gpt2.js';
+import type { GPT2Weights } from '../io/convert/gpt2.js';
+import { InvalidArgumentError } from '../errors.js';
+
+/** Tokenizer methods the language models use. */
+export interface LmTokenizer {
+  encode(text: string): number[];
+  decode(ids: readonly number[]): string;
+}
+
+/** Options of `toTokens`. */
+export interface ToTokensOptions {
+  /** Prepend BOS (TransformerLens default true; tfjs-lens default false, like HF and the papers). */
+  prependBos?: boolean;
+}
+
+/** GPT-2 with hooks. */
+export class HookedGPT2 extends HookedRoot<TokenInput, PreparedTokens> {
+  readonly hookEmbed = new HookPoint(); // [batch, pos, dModel]
+  readonly hookPosEmbed = new HookPoint(); // [batch, pos, dModel]
+  readonly blocks: TransformerBlock[];
+  readonly lnFinal: LayerNorm;
+  /** Token embedding `[dVocab, dModel]`. */
+  readonly W_E: tf.Tensor2D;
+  /** Position embedding `[nCtx, dModel]`. */
+  readonly W_pos: tf.Tensor2D;
+  private readonly unembedVocabMajor: tf.Tensor2D;
+  private readonly stacked = new StackedWeights(() => this.blocks);
+  private unembedDModelMajor?: tf.Tensor2D;
+  private zeroUnembedBias?: tf.Tensor1D;
+  /** Tokenizer for text input (set by `loadModel` when the checkpoint has one, or the offline GPT-2 BPE). */
+  tokenizer?: LmTokenizer;
+
+  constructor(
+    readonly cfg: GPT2Config,
+    weights: GPT2Weights,
+  ) {
+    super();
+    this.W_E = weights.W_E;
+    this.W_pos = weights.W_pos;
+    this.unembedVocabMajor = weights.unembed ?? weights.W_E;
+    this.blocks = weights.blocks.map((w, i) => {
+      const scale = (cfg.scaleAttnWeights ? 1 / Math.sqrt(cfg.dHead) : 1) / (cfg.scaleAttnByInverseLayerIdx ? i + 1 : 1);
+      return new TransformerBlock({
+        ln1: new LayerNorm(w.ln1.w, w.ln1.b, cfg.eps),
+        attn: new Attention(w.attn, cfg.nHeads, scale),
+        ln2: new LayerNorm(w.ln2.w, w.ln2.b, cfg.eps),
+        mlp: new Mlp(w.mlp, cfg.act),
+      });
+    });
+    this.lnFinal = new LayerNorm(weights.lnFinal.w, weights.lnFinal.b, cfg.eps);
+    this.hookPointMap();
+  }
+
+  /** Unembedding `[dModel, dVocab]` (a transposed copy of the tied `W_E`, built on first use). */
+  get W_U(): tf.Tensor2D {
+    this.unembedDModelMajor ??= tf.transpose(this.unembedVocabMajor) as tf.Tensor2D;
+    return this.unembedDModelMajor;
+  }
+
+  /** Unembedding bias `[dVocab]` (GPT-2 has none: zeros). */
+  get b_U(): tf.Tensor1D {
+    this.zeroUnembedBias ??= tf.zeros([this.cfg.dVocab]) as tf.Tensor1D;
+    return this.zeroUnembedBias;
+  }
+
+  /** Stacked TransformerLens weights (`W_Q [L,H,d,dh]`, `W_O [L,H,dh,d]`, `W_in [L,d,dMlp]`, …). */
+  weight(name: StackedWeightName): tf.Tensor {
+    return this.stacked.get(name);
+  }
+  get W_Q(): tf.Tensor { return this.stacked.get('W_Q'); }
+  get W_K(): tf.Tensor { return this.stacked.get('W_K'); }
+  get W_V(): tf.Tensor { return this.stacked.get('W_V'); }
+  get W_O(): tf.Tensor { return this.stacked.get('W_O'); }
+  get b_Q(): tf.Tensor { return this.stacked.get('b_Q'); }
+  get b_K(): tf.Tensor { return this.stacked.get('b_K'); }
+  get b_V(): tf.Tensor { return this.stacked.get('b_V'); }
+  get b_O(): tf.Tensor { return this.stacked.get('b_O'); }
+  get W_in(): tf.Tensor { return this.stacked.get('W_in'); }
+  get W_out(): tf.Tensor { return this.stacked.get('W_out'); }
+  get b_in(): tf.Tensor { return this.stacked.get('b_in'); }
+  get b_out(): tf.Tensor { return this.stacked.get('b_out'); }
+
+  /** Number of blocks. */
+  get nLayers(): number {
+    return this.cfg.nLayers;
+  }
+
+  /** Applies the final layer norm and the unembedding: `resid [..., dModel]` → logits `[..., dVocab]`. */
+  unembed(normalized: tf.Tensor): tf.Tensor {
+    const lead = normalized.shape.slice(0, -1);
+    const flat = tf.reshape(normalized, [-1, this.cfg.dModel]) as tf.Tensor2D;
+    return tf.reshape(tf.matMul(flat, this.unembedVocabMajor, false, true), [...lead, this.cfg.dVocab]);
+  }
+
+  /** Tokenises text (no BOS unless asked) → ids `[1, pos]`. */
+  toTokens(text: string | readonly string[], opts: ToTokensOptions = {}): PreparedTokens {
+    return prepareTokens(text, this.tokenOptions(opts.prependBos));
+  }
+
+  /** Decodes ids to text. */
+  override toString(ids?: readonly number[]): string {
+    if (!ids) return `HookedGPT2(${this.cfg.nLayers} layers, d=${this.cfg.dModel})`;
+    return this.requireTokenizer().decode(ids);
+  }
+
+  /** One string per token (each id decoded on its own, as TransformerLens `to_str_tokens`). */
+  toStrTokens(input: string | readonly number[]): string[] {
+    const tok = this.requireTokenizer();
+    const ids = typeof input === 'string' ? tok.encode(input) : input;
+    return ids.map((id) => tok.decode([id]));
+  }
+
+  private requireTokenizer(): LmTokenizer {
+    if (!this.tokenizer) throw new InvalidArgumentError('this model has no tokenizer', 'load a checkpoint directory with tokenizer files, or set model.tokenizer');
+    return this.tokenizer;
+  }
+
+  private tokenOptions(prependBos = false) {
+    return {
+      vocabSize: this.cfg.dVocab,
+      maxPositions: this.cfg.nCtx,
+      tokenizer: this.tokenizer,
+      prependBos: prependBos ? (this.cfg.bosTokenId ?? 50256) : undefined,
+      padId: this.cfg.eosTokenId ?? 0,
+    };
+  }
+
+  protected prepare(input: TokenInput): PreparedTokens {
+    return prepareTokens(input, this.tokenOptions());
+  }
+
+  protected release(prepared: PreparedTokens): void {
+    for (const t of prepared.owned) t.dispose();
+  }
+
+  protected run(p: PreparedTokens, ctx: RunContext, opts: ForwardOptions): tf.Tensor {
+    const [batch, pos] = p.inputIds.shape;
+    const embed = ctx.apply(this.hookEmbed, tf.gather(this.W_E, p.inputIds));
+    const posEmbed = ctx.apply(this.hookPosEmbed, tf.gather(this.W_pos, positionIds(batch, pos, p.attentionMask)));
+    const mask = buildAttentionMask(pos, { causal: true, attentionMask: p.attentionMask });
+    let resid = tf.add(embed, posEmbed);
+    const stop = opts.stopAtLayer ?? this.cfg.nLayers;
+    if (stop < 0 || stop > this.cfg.nLayers) throw new InvalidArgumentError(`stopAtLayer ${stop} is outside 0..${this.cfg.nLayers}`);
+    for (let i = 0; i < stop; i++) resid = this.blocks[i]!.forward(resid, mask, ctx);
+    if (stop < this.cfg.nLayers) return resid;
+    return this.unembed(this.lnFinal.forward(resid, ctx));
+  }
+
+  /** Frees every weight tensor. */
+  override dispose(): void {
+    this.stacked.dispose();
+    super.dispose();
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Hook points: named places in a forward pass where an activation can be read (cached) or replaced.
+ *
+ * A `HookPoint` is declared as a field of a component (`readonly hookResidPre = new HookPoint()`); its
+ * TransformerLens name (`blocks.3.hook_resid_pre`) is assigned once by the tree walk in `HookedModule`.
+ * Hooks never live on the hook point itself (TransformerLens's global-state pitfall): each run builds a
+ * `RunContext` that says which hook functions and which cache entries apply to this run only. With the
+ * empty context a hook point is an identity that allocates nothing, so a plain `forward` pays nothing.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { ShapeMismatchError } from '../errors.js';
+
+/** What a hook function learns about the hook point it runs at. */
+export interface HookInfo {
+  /** Full hook name, e.g. `blocks.3.attn.hook_pattern`. */
+  readonly name: string;
+  /** Block index parsed from `blocks.{i}.` (undefined outside blocks). */
+  layer(): number | undefined;
+  /** Scratch space shared by the hook functions of one run. */
+  readonly ctx: Record<string, unknown>;
+}
+
+/**
+ * A forward hook: receives the activation (owned by the forward pass: do not dispose it) and returns
+ * `undefined` to keep it, or a same-shape tensor that replaces it downstream. Hooks run synchronously
+ * inside the forward's `tf.tidy`, so tensors they create are cleaned up automatically; use `tf.keep`
+ * (or `hookCache`) for anything that must outlive the run.
+ */
+export type HookFn = (activation: tf.Tensor, hook: HookInfo) => tf.Tensor | void | undefined;
+
+/** A named point in the forward pass. */
+export class HookPoint {
+  /** Full TransformerLens-style name; set by the module tree walk. */
+  name = '';
+
+  /** Block index parsed from the name (`blocks.{i}.…`, also under `encoder.`/`decoder.`). */
+  layer(): number | undefined {
+    const match = /(?:^|\.)blocks\.(\d+)\./.exec(this.name);
+    return match ? Number(match[1]) : undefined;
+  }
+}
+
+/** What one run does at its hook points: functions to call and names to cache. */
+export class RunContext {
+  /** Hook functions per hook name, in registration order. */
+  readonly hooks: Map<string, HookFn[]>;
+  /** Names whose activation is kept in `cache`. */
+  readonly cacheNames: ReadonlySet<string>;
+  /** Activations kept by this run (kept out of tf.tidy). */
+  readonly cache = new Map<string, tf.Tensor>();
+  /** Shared scratch space of the hook functions. */
+  readonly scratch: Record<string, unknown> = {};
+
+  constructor(hooks: Map<string, HookFn[]> = new Map(), cacheNames: ReadonlySet<string> = new Set()) {
+    this.hooks = hooks;
+    this.cacheNames = cacheNames;
+  }
+
+  /** True when the run reads or writes the activation at `name` (used for lazily computed hooks). */
+  wants(name: string): boolean {
+    return this.hooks.has(name) || this.cacheNames.has(name);
+  }
+
+  /** Passes `activation` through the hook point: runs its hook functions, then caches the result. */
+  apply<T extends tf.Tensor>(point: HookPoint, activation: T): T {
+    const fns = this.hooks.get(point.name);
+    let value: tf.Tensor = activation;
+    if (fns) {
+      const info: HookInfo = { name: point.name, layer: () => point.layer(), ctx: this.scratch };
+      for (const fn of fns) {
+        const replaced = fn(value, info);
+        if (replaced === undefined || replaced === value) continue;
+        if (!(replaced instanceof tf.Tensor)) {
+          throw new ShapeMismatchError(`hook at '${point.name}' returned a non-tensor`, `[${value.shape.join(',')}]`, String(replaced));
+        }
+        if (!tf.util.arraysEqual(replaced.shape, value.shape)) {
+          throw new ShapeMismatchError(`hook at '${point.name}' returned a replacement`, `[${value.shape.join(',')}]`, replaced.shape);
+        }
+        value = replaced.dtype === value.dtype ? replaced : tf.cast(replaced, value.dtype);
+      }
+    }
+    if (this.cacheNames.has(point.name)) this.cache.set(point.name, tf.keep(value));
+    return value as T;
+  }
+}
+
+/** The context of a plain forward: no hooks, no cache. */
+export const NO_HOOKS = new RunContext();

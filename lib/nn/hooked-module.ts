@@ -1,0 +1,45 @@
+/**
+ * `HookedModule`: the base of every component and model. Hook points and sub-modules are plain fields;
+ * `setupHooks()` walks the field tree once (as TransformerLens's `HookedRootModule.setup`) and names
+ * every `HookPoint` from its path: field names in camelCase become snake_case segments and arrays
+ * become indices, so `blocks[3].attn.hookPattern` is `blocks.3.attn.hook_pattern`. Names are never
+ * written as string literals in a forward pass.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { HookPoint } from './hook-point.js';
+
+/** `hookResidPre` → `hook_resid_pre`, `lnFinal` → `ln_final`, `hookConv1` → `hook_conv1`. */
+export function camelToSnake(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/** Base class of hooked components: owns tensors (disposed by `dispose`) and hook points. */
+export abstract class HookedModule {
+  /**
+   * Walks the field tree, names every hook point, and returns them in declaration order
+   * (declaration order = forward order, so `hookNames()` lists hooks as the forward pass meets them).
+   */
+  protected collectHookPoints(prefix = '', out = new Map<string, HookPoint>()): Map<string, HookPoint> {
+    for (const [key, value] of Object.entries(this)) {
+      const segment = camelToSnake(key);
+      if (value instanceof HookPoint) {
+        value.name = `${prefix}${segment}`;
+        out.set(value.name, value);
+      } else if (value instanceof HookedModule) {
+        value.collectHookPoints(`${prefix}${segment}.`, out);
+      } else if (Array.isArray(value) && value.length && value[0] instanceof HookedModule) {
+        (value as HookedModule[]).forEach((child, i) => child.collectHookPoints(`${prefix}${segment}.${i}.`, out));
+      }
+    }
+    return out;
+  }
+
+  /** Disposes every tensor held in this module's fields and its sub-modules. */
+  dispose(): void {
+    for (const value of Object.values(this)) {
+      if (value instanceof tf.Tensor) value.dispose();
+      else if (value instanceof HookedModule) value.dispose();
+      else if (Array.isArray(value)) for (const v of value) if (v instanceof HookedModule || v instanceof tf.Tensor) v.dispose();
+    }
+  }
+}

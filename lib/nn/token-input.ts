@@ -1,0 +1,113 @@
+/**
+ * Token inputs of language models: int32 tensors, nested arrays, text (tokenised), or explicit
+ * `{ inputIds, attentionMask }`. Batches of different lengths are left-padded with an attention mask
+ * (1 = real token, 0 = padding); nothing is ever silently truncated.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
+
+/** The minimal tokenizer a model needs for text input. */
+export interface TextEncoder {
+  encode(text: string): number[];
+}
+
+/** What users may pass as token input. */
+export type TokenInput =
+  | tf.Tensor
+  | readonly number[]
+  | readonly (readonly number[])[]
+  | string
+  | readonly string[]
+  | { inputIds: tf.Tensor | readonly (readonly number[])[]; attentionMask?: tf.Tensor | readonly (readonly number[])[] };
+
+/** Token ids `[batch, pos]` int32 and an optional attention mask `[batch, pos]` (1 real, 0 pad). */
+export interface PreparedTokens {
+  inputIds: tf.Tensor2D;
+  attentionMask?: tf.Tensor2D;
+  /** Tensors created here (freed after the run); user tensors are never disposed. */
+  owned: tf.Tensor[];
+}
+
+/** Options of `prepareTokens`. */
+export interface TokenInputOptions {
+  vocabSize: number;
+  maxPositions: number;
+  tokenizer?: TextEncoder;
+  /** Prepend this id to every text (TransformerLens prepends BOS; HF and tfjs-lens default: no). */
+  prependBos?: number;
+  /** Id written at padded positions (masked out anyway). */
+  padId?: number;
+}
+
+/** Left-pads sequences of ids into `[batch, maxLen]` with a mask; the mask is omitted when all are equal. */
+export function leftPad(seqs: readonly (readonly number[])[], padId = 0): { ids: number[][]; mask?: number[][] } {
+  const maxLen = Math.max(...seqs.map((s) => s.length));
+  if (seqs.every((s) => s.length === maxLen)) return { ids: seqs.map((s) => [...s]) };
+  return {
+    ids: seqs.map((s) => [...new Array<number>(maxLen - s.length).fill(padId), ...s]),
+    mask: seqs.map((s) => [...new Array<number>(maxLen - s.length).fill(0), ...new Array<number>(s.length).fill(1)]),
+  };
+}
+
+function checkIds(ids: ArrayLike<number>, opts: TokenInputOptions): void {
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    if (!Number.isInteger(id) || id < 0 || id >= opts.vocabSize) {
+      throw new InvalidArgumentError(`token id ${id} at flat index ${i} is outside the vocabulary [0, ${opts.vocabSize})`, 'this model has a different tokenizer or vocabulary size');
+    }
+  }
+}
+
+/** Turns any `TokenInput` into int32 ids `[batch, pos]` (+ mask), validating ids and length. */
+export function prepareTokens(input: TokenInput, opts: TokenInputOptions): PreparedTokens {
+  const owned: tf.Tensor[] = [];
+  let ids: tf.Tensor;
+  let mask: tf.Tensor | undefined;
+  if (typeof input === 'string' || (Array.isArray(input) && input.length > 0 && typeof input[0] === 'string')) {
+    if (!opts.tokenizer) throw new InvalidArgumentError('text input needs a tokenizer, and this model has none', 'pass token ids, or load a checkpoint directory with tokenizer.json / vocab.json + merges.txt');
+    const texts = typeof input === 'string' ? [input] : (input as readonly string[]);
+    const seqs = texts.map((t) => [...(opts.prependBos !== undefined ? [opts.prependBos] : []), ...opts.tokenizer!.encode(t)]);
+    if (seqs.some((s) => s.length === 0)) throw new InvalidArgumentError('an input text tokenised to zero tokens');
+    const padded = leftPad(seqs, opts.padId ?? 0);
+    ids = tf.tensor2d(padded.ids, undefined, 'int32');
+    owned.push(ids);
+    if (padded.mask) owned.push((mask = tf.tensor2d(padded.mask, undefined, 'int32')));
+  } else if (input instanceof tf.Tensor) {
+    ids = input;
+  } else if (Array.isArray(input)) {
+    const rows = (input.length && Array.isArray(input[0]) ? input : [input]) as number[][];
+    const lengths = new Set(rows.map((r) => r.length));
+    if (lengths.size !== 1) throw new ShapeMismatchError('token id rows', 'equal lengths (pad them and pass { inputIds, attentionMask })', [...lengths].join('/'));
+    ids = tf.tensor2d(rows, undefined, 'int32');
+    owned.push(ids);
+  } else {
+    const obj = input as { inputIds: tf.Tensor | number[][]; attentionMask?: tf.Tensor | number[][] };
+    if (obj.inputIds instanceof tf.Tensor) ids = obj.inputIds;
+    else owned.push((ids = tf.tensor2d(obj.inputIds as number[][], undefined, 'int32')));
+    if (obj.attentionMask instanceof tf.Tensor) mask = obj.attentionMask;
+    else if (obj.attentionMask) owned.push((mask = tf.tensor2d(obj.attentionMask as number[][], undefined, 'int32')));
+  }
+  if (ids.rank === 1) owned.push((ids = tf.expandDims(ids, 0)));
+  if (ids.rank !== 2) throw new ShapeMismatchError('token ids', '[batch, pos]', ids.shape);
+  if (ids.dtype !== 'int32') owned.push((ids = tf.cast(ids, 'int32')));
+  const [, pos] = ids.shape as [number, number];
+  if (pos === 0) throw new ShapeMismatchError('token ids', '[batch, pos] with pos ≥ 1', ids.shape);
+  if (pos > opts.maxPositions) {
+    throw new ShapeMismatchError('token ids', `at most ${opts.maxPositions} positions (the model's n_ctx); split the text — nothing is truncated silently`, ids.shape);
+  }
+  checkIds(ids.dataSync() as Int32Array, opts);
+  if (mask) {
+    if (!tf.util.arraysEqual(mask.shape, ids.shape)) throw new ShapeMismatchError('attention mask', `[${ids.shape.join(',')}] like the ids`, mask.shape);
+    if (mask.dtype !== 'int32') owned.push((mask = tf.cast(mask, 'int32')));
+  }
+  return { inputIds: ids as tf.Tensor2D, attentionMask: mask as tf.Tensor2D | undefined, owned };
+}
+
+/**
+ * Position ids `[batch, pos]`: 0..pos−1, or with a left-padding mask `cumsum(mask) − 1` clipped at 0
+ * (so every sequence's first real token gets position 0, as Hugging Face does).
+ */
+export function positionIds(batch: number, pos: number, attentionMask?: tf.Tensor2D): tf.Tensor2D {
+  if (!attentionMask) return tf.broadcastTo(tf.range(0, pos, 1, 'int32'), [batch, pos]) as tf.Tensor2D;
+  return tf.maximum(tf.sub(tf.cumsum(attentionMask, 1), 1), 0) as tf.Tensor2D;
+}

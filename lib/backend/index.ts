@@ -18,6 +18,16 @@ import { loadWasm } from './wasm.js';
 import { loadWebgpu } from './webgpu.js';
 import { loadTensorflow } from './tensorflow.js';
 import { loadCuda } from './cuda.js';
+import { registerUnsortedSegmentSum } from './kernels/unsorted-segment-sum.js';
+
+registerUnsortedSegmentSum('cpu');
+quietCpuBackend();
+
+/** tfjs-backend-cpu prints a 'use tfjs-node' banner on first use in Node; tfjs-lens chooses backends itself. */
+function quietCpuBackend(): void {
+  const cpu = tf.engine().registry.cpu as { firstUse?: boolean } | undefined;
+  if (cpu) cpu.firstUse = false;
+}
 
 /** Names accepted by `setBackend`. */
 export type BackendName = 'auto' | 'cuda' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -49,6 +59,7 @@ async function loadOne(name: Exclude<BackendName, 'auto'>, opts: BackendOptions)
     case 'cpu':
       await tf.setBackend('cpu');
       await tf.ready();
+      quietCpuBackend();
       return { name, detail: '@tensorflow/tfjs-backend-cpu (pure JS)' };
     case 'wasm':
       return { name, detail: await loadWasm(opts.threads) };

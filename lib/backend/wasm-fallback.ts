@@ -25,7 +25,8 @@ export function installCpuFallbacks(backendName = 'wasm'): string[] {
       backendName,
       kernelFunc: ({ inputs, backend, attrs }) => {
         const target = backend as AnyBackend;
-        const cpu = tf.findBackend('cpu') as AnyBackend;
+        const cpu = tf.findBackend('cpu') as AnyBackend & { firstUse?: boolean };
+        cpu.firstUse = false; // no 'install tfjs-node' banner: this bridge is deliberate
         const cpuInputs: Record<string, tf.TensorInfo> = {};
         for (const [name, info] of Object.entries(inputs)) {
           if (!info) continue;

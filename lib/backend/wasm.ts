@@ -2,6 +2,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendUnavailableError } from '../errors.js';
 import { installCpuFallbacks } from './wasm-fallback.js';
+import { registerUnsortedSegmentSum } from './kernels/unsorted-segment-sum.js';
+import { registerTransposeFreeMatMul } from './kernels/matmul-transpose.js';
 
 let fallbacks: string[] | undefined;
 
@@ -15,7 +17,11 @@ export async function loadWasm(threads?: number): Promise<string> {
   }
   // tfjs 4.22's threaded wasm build starts workers from blob: URLs, which Node refuses; stay single-threaded there.
   if (threads && threads > 1 && typeof window !== 'undefined') wasm.setThreadsCount(threads);
-  fallbacks ??= installCpuFallbacks('wasm');
+  if (!fallbacks) {
+    registerUnsortedSegmentSum('wasm');
+    registerTransposeFreeMatMul('wasm');
+    fallbacks = installCpuFallbacks('wasm');
+  }
   if (!(await tf.setBackend('wasm'))) throw new BackendUnavailableError('wasm', 'initialisation failed', 'use --backend cpu');
   await tf.ready();
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');

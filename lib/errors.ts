@@ -94,3 +94,22 @@ export class InvalidArgumentError extends TfjsLensError {
     super('E_INVALID_ARGUMENT', message, hint);
   }
 }
+
+/**
+ * An input file or buffer (image, audio) that is missing, unreadable, corrupt or in a format tfjs-lens
+ * cannot decode. `source` names the file (or `'<bytes>'` for an in-memory buffer).
+ */
+export class InvalidInputError extends TfjsLensError {
+  readonly source: string;
+  constructor(source: string, problem: string, hint = '') {
+    super('E_INVALID_INPUT', `${source}: ${problem}`, hint);
+    this.source = source;
+  }
+}
+
+/** A tokenizer that cannot be found or loaded (no tokenizer files, malformed tokenizer.json / vocab.json / merges.txt). */
+export class TokenizerError extends TfjsLensError {
+  constructor(message: string, hint = "pass a directory with tokenizer.json (or vocab.json + merges.txt), or { fallback: 'gpt2' }") {
+    super('E_TOKENIZER', message, hint);
+  }
+}

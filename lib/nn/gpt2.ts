@@ -9,7 +9,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { HookedRoot, type ForwardOptions } from './hooked-root.js';
-import { HookPoint, type RunContext } from './hook-point.js';
+import { HookPoint, NO_HOOKS, type RunContext } from './hook-point.js';
+import type { LensModel } from './lens-model.js';
 import { LayerNorm } from './components/layer-norm.js';
 import { Attention, buildAttentionMask } from './components/attention.js';
 import { Mlp } from './components/mlp.js';
@@ -33,7 +34,9 @@ export interface ToTokensOptions {
 }
 
 /** GPT-2 with hooks. */
-export class HookedGPT2 extends HookedRoot<TokenInput, PreparedTokens> {
+export class HookedGPT2 extends HookedRoot<TokenInput, PreparedTokens> implements LensModel {
+  readonly residPrefix = '';
+  readonly lensPositions = 'all' as const;
   readonly hookEmbed = new HookPoint(); // [batch, pos, dModel]
   readonly hookPosEmbed = new HookPoint(); // [batch, pos, dModel]
   readonly blocks: TransformerBlock[];
@@ -111,6 +114,11 @@ export class HookedGPT2 extends HookedRoot<TokenInput, PreparedTokens> {
     return tf.reshape(tf.matMul(flat, this.unembedVocabMajor, false, true), [...lead, this.cfg.dVocab]);
   }
 
+  /** Lens readout: `ln_final` with this input's own statistics, then the unembedding. `[..., dModel]` → `[..., dVocab]`. */
+  lensLogits(resid: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => this.unembed(this.lnFinal.forward(resid, NO_HOOKS)));
+  }
+
   /** Tokenises text (no BOS unless asked) → ids `[1, pos]`. */
   toTokens(text: string | readonly string[], opts: ToTokensOptions = {}): PreparedTokens {
     return prepareTokens(text, this.tokenOptions(opts.prependBos));
@@ -142,6 +150,14 @@ export class HookedGPT2 extends HookedRoot<TokenInput, PreparedTokens> {
       prependBos: prependBos ? (this.cfg.bosTokenId ?? 50256) : undefined,
       padId: this.cfg.eosTokenId ?? 0,
     };
+  }
+
+  /**
+   * Synchronous forward pass on ids `[batch, pos]` with no hooks, for use inside `tf.tidy` or gradient
+   * tapes (training, benchmarks). Returns logits `[batch, pos, dVocab]`.
+   */
+  forwardIds(inputIds: tf.Tensor2D, attentionMask?: tf.Tensor2D): tf.Tensor {
+    return this.run({ inputIds, attentionMask, owned: [] }, NO_HOOKS, {});
   }
 
   protected prepare(input: TokenInput): PreparedTokens {

@@ -8,6 +8,15 @@ import { parseGpt2Config } from '../io/config/gpt2.js';
 import { convertGpt2 } from '../io/convert/gpt2.js';
 import { ConfigError } from '../errors.js';
 import { HookedGPT2 } from './gpt2.js';
+import { parseVitConfig } from '../io/config/vit.js';
+import { convertVit } from '../io/convert/vit.js';
+import { HookedViT } from './vit.js';
+import { parseWhisperConfig } from '../io/config/whisper.js';
+import { convertWhisper } from '../io/convert/whisper.js';
+import { HookedWhisper } from './whisper.js';
+import { parseBertConfig } from '../io/config/bert.js';
+import { convertBert } from '../io/convert/bert.js';
+import { HookedBert } from './bert.js';
 
 /** Options of `loadModel`. */
 export interface LoadModelOptions {
@@ -18,7 +27,7 @@ export interface LoadModelOptions {
 }
 
 /** Any model `loadModel` can return. */
-export type HookedModel = HookedGPT2;
+export type HookedModel = HookedGPT2 | HookedViT | HookedWhisper | HookedBert;
 
 /** Loads a hooked model from a checkpoint directory or hub id. */
 export async function loadModel(dirOrName: string, opts: LoadModelOptions = {}): Promise<HookedModel> {
@@ -32,6 +41,20 @@ export async function loadModel(dirOrName: string, opts: LoadModelOptions = {}):
       case 'gpt2': {
         const cfg = parseGpt2Config(config, `${dir}/config.json`);
         const model = new HookedGPT2(cfg, await convertGpt2(ckpt, cfg));
+        model.tokenizer = await loadTokenizerFor(dir);
+        return model;
+      }
+      case 'vit': {
+        const cfg = parseVitConfig(config, `${dir}/config.json`);
+        return new HookedViT(cfg, await convertVit(ckpt, cfg));
+      }
+      case 'whisper': {
+        const cfg = parseWhisperConfig(config, `${dir}/config.json`);
+        return new HookedWhisper(cfg, await convertWhisper(ckpt, cfg));
+      }
+      case 'bert': {
+        const cfg = parseBertConfig(config, `${dir}/config.json`);
+        const model = new HookedBert(cfg, await convertBert(ckpt, cfg));
         model.tokenizer = await loadTokenizerFor(dir);
         return model;
       }

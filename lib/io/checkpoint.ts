@@ -3,7 +3,7 @@
  * `model.safetensors.index.json`. Tensors are read lazily by name, whichever shard holds them.
  */
 import { readFile, access } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, isAbsolute } from 'node:path';
 import { CheckpointError } from '../errors.js';
 import { SafetensorsFile, type HostTensor, type TensorInfo } from './safetensors.js';
 
@@ -28,6 +28,12 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** True for a relative path that stays inside its directory (no absolute path, no `..` segment). */
+function isPlainRelativePath(path: string): boolean {
+  if (path === '' || isAbsolute(path) || path.includes('\\')) return false;
+  return path.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
 }
 
 /** Reads and parses `config.json` of a checkpoint directory. */
@@ -68,6 +74,9 @@ export async function openCheckpoint(dir: string): Promise<Checkpoint> {
         throw new CheckpointError(`${index} is not a valid shard index (${(err as Error).message})`);
       }
       for (const [name, shard] of Object.entries(weightMap)) {
+        if (typeof shard !== 'string' || !isPlainRelativePath(shard)) {
+          throw new CheckpointError(`${index} maps '${name}' to ${JSON.stringify(shard)}, which is not a file inside the checkpoint directory`);
+        }
         const path = join(dir, shard);
         let file = files.get(path);
         if (!file) {
@@ -95,7 +104,7 @@ export async function openCheckpoint(dir: string): Promise<Checkpoint> {
     keys: () => [...owner.keys()],
     has: (name) => owner.has(name),
     info: (name) => get(name).info(name),
-    read: (name) => get(name).read(name),
+    read: async (name) => get(name).read(name), // async: an unknown name rejects rather than throwing synchronously
     close: async () => {
       for (const f of files.values()) await f.close();
     },

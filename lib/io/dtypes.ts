@@ -37,32 +37,62 @@ export function halfToFloat(bits: number): number {
   return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }
 
-/** Converts a float into the nearest IEEE half-precision bit pattern (round to nearest even). */
-export function floatToHalf(value: number): number {
-  const f32 = new Float32Array(1);
-  const u32 = new Uint32Array(f32.buffer);
-  f32[0] = value;
-  const x = u32[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let half = mant >> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const halfway = 1 << (shift - 1);
-    if (rem > halfway || (rem === halfway && half & 1)) half++;
-    return sign | half;
+const f64Scratch = new DataView(new ArrayBuffer(8));
+
+/** Rounds `q` (a non-negative double below 2^52) to the nearest integer, ties to even. */
+function roundHalfEven(q: number): number {
+  const floor = Math.floor(q);
+  const rest = q - floor;
+  return rest > 0.5 || (rest === 0.5 && floor % 2 === 1) ? floor + 1 : floor;
+}
+
+/**
+ * Rounds a double directly (one rounding, to nearest even) to a binary float with `mantBits` fraction bits
+ * and `expBits` exponent bits, returning its bit pattern. Used for F16 (10, 5) and BF16 (7, 8). Rounding the
+ * double directly avoids the double rounding of going through float32 first (as numpy does).
+ */
+function roundToSmallFloat(value: number, mantBits: number, expBits: number): number {
+  f64Scratch.setFloat64(0, value);
+  const hi = f64Scratch.getUint32(0);
+  const signBit = (hi >>> 31) << (mantBits + expBits);
+  const expMask = (1 << expBits) - 1;
+  const infBits = signBit | (expMask << mantBits);
+  if (Number.isNaN(value)) return (expMask << mantBits) | (1 << (mantBits - 1)); // canonical quiet NaN, like numpy and torch
+  if (!Number.isFinite(value)) return infBits;
+  const a = Math.abs(value);
+  const biased64 = (hi >>> 20) & 0x7ff;
+  if (biased64 === 0) return signBit; // zero or a float64 subnormal: far below the smallest subnormal
+  const bias = (1 << (expBits - 1)) - 1;
+  const minExp = 1 - bias;
+  const maxExp = expMask - 1 - bias;
+  let e = biased64 - 1023;
+  if (e < minExp) {
+    // Subnormal: units of 2^(minExp - mantBits); a result of 2^mantBits is the smallest normal, encoded alike.
+    return signBit | roundHalfEven(a * 2 ** (mantBits - minExp));
   }
-  let half = (e << 10) | (mant >> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++;
-  return sign | half;
+  let significand = roundHalfEven(a * 2 ** (mantBits - e));
+  if (significand === 2 ** (mantBits + 1)) {
+    significand = 2 ** mantBits;
+    e++;
+  }
+  if (e > maxExp) return infBits;
+  return signBit | ((e + bias) << mantBits) | (significand - 2 ** mantBits);
+}
+
+/** Converts a number into the nearest IEEE half-precision bit pattern (round to nearest even, overflow to ±inf). */
+export function floatToHalf(value: number): number {
+  return roundToSmallFloat(value, 10, 5);
+}
+
+/** Converts a number into the nearest bfloat16 bit pattern (round to nearest even, overflow to ±inf, NaN → 0x7fc0). */
+export function floatToBf16(value: number): number {
+  return roundToSmallFloat(value, 7, 8);
+}
+
+/** Converts one bfloat16 bit pattern into a float (exact: bfloat16 is the top half of a float32). */
+export function bf16ToFloat(bits: number): number {
+  f64Scratch.setUint32(0, (bits & 0xffff) << 16);
+  return f64Scratch.getFloat32(0);
 }
 
 /**
@@ -140,25 +170,39 @@ function halfTable(): Float32Array {
   return halfLookup;
 }
 
-/** Encodes values into little-endian bytes of `dtype` (for the writer). */
+const INT_RANGE: Partial<Record<SafetensorsDtype, [number, number]>> = {
+  I64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  I32: [-2147483648, 2147483647],
+  I16: [-32768, 32767],
+  I8: [-128, 127],
+  U8: [0, 255],
+};
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Encodes values into little-endian bytes of `dtype` (for the writer). Floats are rounded to nearest even;
+ * integer dtypes take integers in range only (raises InvalidArgumentError rather than wrapping).
+ */
 export function encodeValues(values: ArrayLike<number>, dtype: SafetensorsDtype): Uint8Array {
   const n = values.length;
+  if (LITTLE_ENDIAN && ((dtype === 'F32' && values instanceof Float32Array) || (dtype === 'I32' && values instanceof Int32Array))) {
+    return new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
+  }
   const out = new Uint8Array(n * DTYPE_SIZE[dtype]);
   const view = new DataView(out.buffer);
+  const range = INT_RANGE[dtype];
   for (let i = 0; i < n; i++) {
     const v = values[i]!;
+    if (range && !(Number.isInteger(v) && v >= range[0] && v <= range[1])) {
+      throw new InvalidArgumentError(`value ${v} at index ${i} is not an integer in the ${dtype} range [${range[0]}, ${range[1]}]`, 'round or clamp the values, or save them as a float dtype');
+    }
     switch (dtype) {
       case 'F32': view.setFloat32(i * 4, v, true); break;
       case 'F64': view.setFloat64(i * 8, v, true); break;
       case 'F16': view.setUint16(i * 2, floatToHalf(v), true); break;
-      case 'BF16': {
-        const f = new Float32Array([v]);
-        const bits = new Uint32Array(f.buffer)[0]!;
-        const rounded = (bits + 0x7fff + ((bits >> 16) & 1)) >>> 16;
-        view.setUint16(i * 2, rounded, true);
-        break;
-      }
-      case 'I64': view.setBigInt64(i * 8, BigInt(Math.trunc(v)), true); break;
+      case 'BF16': view.setUint16(i * 2, floatToBf16(v), true); break;
+      case 'I64': view.setBigInt64(i * 8, BigInt(v), true); break;
       case 'I32': view.setInt32(i * 4, v, true); break;
       case 'I16': view.setInt16(i * 2, v, true); break;
       case 'I8': view.setInt8(i, v); break;

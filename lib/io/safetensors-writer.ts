@@ -2,7 +2,7 @@
  * Safetensors writer: saves named tensors (caches, fitted matrices, checkpoints) with string metadata
  * in a file that Python's `safetensors.torch.load_file` reads. Tensors are written one at a time.
  */
-import { open } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '../errors.js';
 import { DTYPE_SIZE, encodeValues, isSupportedDtype, type SafetensorsDtype } from './dtypes.js';
@@ -36,11 +36,24 @@ async function toHost(value: SaveValue, name: string): Promise<{ dtype: Safetens
   }
   const dtype = defaultDtype(value);
   if (!isSupportedDtype(dtype)) throw new InvalidArgumentError(`tensor '${name}': unsupported dtype ${dtype}`);
+  if (!value.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw new InvalidArgumentError(`tensor '${name}': shape [${value.shape.join(',')}] must hold non-negative integers`);
+  }
   const count = value.shape.reduce((a, b) => a * b, 1);
   if (count !== value.data.length) {
     throw new InvalidArgumentError(`tensor '${name}': shape [${value.shape.join(',')}] holds ${count} values but data has ${value.data.length}`);
   }
   return { dtype, shape: [...value.shape], data: value.data };
+}
+
+/** Encodes one tensor's values, naming the tensor when a value does not fit the dtype. */
+function encodeTensor(name: string, data: ArrayLike<number>, dtype: SafetensorsDtype): Uint8Array {
+  try {
+    return encodeValues(data, dtype);
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) throw new InvalidArgumentError(`tensor '${name}': ${err.message.split('\n')[0]}`, err.hint);
+    throw err;
+  }
 }
 
 /**
@@ -50,8 +63,12 @@ async function toHost(value: SaveValue, name: string): Promise<{ dtype: Safetens
 export async function saveSafetensors(path: string, tensors: Record<string, SaveValue> | Map<string, SaveValue>, metadata: Record<string, string> = {}): Promise<void> {
   const entries = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
   const hosts = [];
-  for (const [name, value] of entries) hosts.push({ name, ...(await toHost(value, name)) });
-  const header: Record<string, unknown> = {};
+  for (const [name, value] of entries) {
+    if (name === '__metadata__') throw new InvalidArgumentError(`'__metadata__' cannot be a tensor name (it holds the file's metadata)`, 'pass metadata as the third argument');
+    hosts.push({ name, ...(await toHost(value, name)) });
+  }
+  // Null prototype: a tensor named '__proto__' becomes a plain key, not the object's prototype.
+  const header: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   if (Object.keys(metadata).length) {
     for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') throw new InvalidArgumentError(`metadata '${k}' must be a string`);
     header.__metadata__ = metadata;
@@ -68,11 +85,15 @@ export async function saveSafetensors(path: string, tensors: Record<string, Save
   const prefix = new Uint8Array(8);
   new DataView(prefix.buffer).setBigUint64(0, BigInt(jsonBytes.byteLength), true);
   const handle = await open(path, 'w');
+  let complete = false;
   try {
     await handle.write(prefix);
     await handle.write(jsonBytes);
-    for (const h of hosts) await handle.write(encodeValues(h.data, h.dtype));
+    for (const h of hosts) await handle.write(encodeTensor(h.name, h.data, h.dtype));
+    complete = true;
   } finally {
     await handle.close();
+    // Never leave a half-written file behind (e.g. a value that does not fit its integer dtype).
+    if (!complete) await rm(path, { force: true });
   }
 }

@@ -77,8 +77,9 @@ export function parseHeaderJson(json: Uint8Array, fileSize: number, file: string
     if (name === '__metadata__') {
       if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw new SafetensorsFormatError(file, '__metadata__ is not an object');
       for (const [k, v] of Object.entries(entry as Record<string, unknown>)) {
-        if (typeof v !== 'string') throw new SafetensorsFormatError(file, `__metadata__.${k} is not a string`);
-        metadata[k] = v;
+        if (typeof v !== 'string') throw new SafetensorsFormatError(file, `__metadata__.${clip(k)} is not a string`);
+        // defineProperty: a key such as '__proto__' is stored as data, never as the object's prototype.
+        Object.defineProperty(metadata, k, { value: v, enumerable: true, writable: true, configurable: true });
       }
       continue;
     }
@@ -89,32 +90,54 @@ export function parseHeaderJson(json: Uint8Array, fileSize: number, file: string
     const prev = ordered[i - 1]!;
     const cur = ordered[i]!;
     if (cur.start < prev.start + prev.byteLength) {
-      throw new SafetensorsFormatError(file, `tensors '${prev.name}' and '${cur.name}' have overlapping byte spans`);
+      throw new SafetensorsFormatError(file, `tensors '${clip(prev.name)}' and '${clip(cur.name)}' have overlapping byte spans`);
     }
   }
   return { tensors: ordered, metadata, dataStart };
 }
 
 function validateEntry(name: string, entry: unknown, bufferSize: number, dataStart: number, file: string): TensorInfo {
-  if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw new SafetensorsFormatError(file, `entry '${name}' is not an object`);
+  const label = clip(name);
+  if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw new SafetensorsFormatError(file, `entry '${label}' is not an object`);
   const { dtype, shape, data_offsets: offsets } = entry as Record<string, unknown>;
-  if (typeof dtype !== 'string') throw new SafetensorsFormatError(file, `entry '${name}' has no dtype`);
-  if (!isSupportedDtype(dtype)) throw new UnsupportedDtypeError(dtype, `${file}: tensor '${name}'`);
+  if (typeof dtype !== 'string') throw new SafetensorsFormatError(file, `entry '${label}' has no dtype`);
+  if (!isSupportedDtype(dtype)) throw new UnsupportedDtypeError(clip(dtype), `${file}: tensor '${label}'`);
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new SafetensorsFormatError(file, `entry '${name}' has an invalid shape ${JSON.stringify(shape)}`);
+    throw new SafetensorsFormatError(file, `entry '${label}' has an invalid shape ${describe(shape)}`);
   }
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
-    throw new SafetensorsFormatError(file, `entry '${name}' has invalid data_offsets ${JSON.stringify(offsets)}`);
+    throw new SafetensorsFormatError(file, `entry '${label}' has invalid data_offsets ${describe(offsets)}`);
   }
-  const [begin, end] = offsets as [number, number];
-  if (end < begin) throw new SafetensorsFormatError(file, `entry '${name}' has data_offsets [${begin},${end}] with end before begin`);
-  if (end > bufferSize) throw new SafetensorsFormatError(file, `entry '${name}' ends at byte ${end}, past the ${bufferSize}-byte data buffer (truncated file?)`);
-  const elements = (shape as number[]).reduce((a, b) => a * b, 1);
-  const expected = elements * DTYPE_SIZE[dtype];
-  if (!Number.isSafeInteger(expected) || expected !== end - begin) {
-    throw new SafetensorsFormatError(file, `entry '${name}': shape [${shape.join(',')}] × ${dtype} needs ${expected} bytes but data_offsets span ${end - begin}`);
+  // `+ 0` turns a JSON -0 into 0.
+  const begin = (offsets as [number, number])[0] + 0;
+  const end = (offsets as [number, number])[1] + 0;
+  if (end < begin) throw new SafetensorsFormatError(file, `entry '${label}' has data_offsets [${begin},${end}] with end before begin`);
+  if (end > bufferSize) throw new SafetensorsFormatError(file, `entry '${label}' ends at byte ${end}, past the ${bufferSize}-byte data buffer (truncated file?)`);
+  // Checked product, as the reference implementation does: [2^40, 2^40, 0] is an overflow, not an empty tensor.
+  let expected = DTYPE_SIZE[dtype];
+  for (const d of shape as number[]) {
+    expected *= d;
+    if (!Number.isSafeInteger(expected)) throw new SafetensorsFormatError(file, `entry '${label}': shape ${describe(shape)} × ${dtype} overflows`);
   }
-  return { name, dtype, shape: [...(shape as number[])], start: dataStart + begin, byteLength: end - begin };
+  if (expected !== end - begin) {
+    throw new SafetensorsFormatError(file, `entry '${label}': shape ${describe(shape)} × ${dtype} needs ${expected} bytes but data_offsets span ${end - begin}`);
+  }
+  return { name, dtype, shape: (shape as number[]).map((d) => d + 0), start: dataStart + begin, byteLength: end - begin };
+}
+
+/** Shortens untrusted text for an error message. */
+function clip(text: string, max = 120): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/** Describes an untrusted JSON value for an error message without recursing (a hostile header may nest deeply). */
+function describe(value: unknown): string {
+  if (Array.isArray(value)) {
+    const items = value.slice(0, 8).map((v) => (Array.isArray(v) ? '[…]' : v !== null && typeof v === 'object' ? '{…}' : clip(String(typeof v === 'string' ? JSON.stringify(v) : v), 40)));
+    return `[${items.join(',')}${value.length > 8 ? ',…' : ''}]`;
+  }
+  if (value !== null && typeof value === 'object') return '{…}';
+  return clip(typeof value === 'string' ? JSON.stringify(value) : String(value), 40);
 }
 
 /**
@@ -143,9 +166,11 @@ export class SafetensorsFile {
       throw new CheckpointError(`cannot open safetensors file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'check the path');
     }
     try {
-      const { size } = await handle.stat();
+      const stats = await handle.stat();
+      if (!stats.isFile()) throw new CheckpointError(`${path} is not a regular file`, 'pass the path of a .safetensors file');
+      const size = stats.size;
       const prefix = new Uint8Array(8);
-      await readExactly(handle, prefix, 0, path);
+      if (size >= 8) await readExactly(handle, prefix, 0, path);
       const length = parseHeaderLength(prefix, size, path);
       const json = new Uint8Array(length);
       await readExactly(handle, json, 8, path);

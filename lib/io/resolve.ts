@@ -1,0 +1,90 @@
+/**
+ * Turns what a user typed (a local checkpoint directory or a hub id such as `openai-community/gpt2`) into a
+ * local directory holding `config.json`, the safetensors weights and the tokenizer files.
+ */
+import { stat } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
+import { CheckpointError, HubDownloadError } from '../errors.js';
+import { checkRevision, downloadModelSnapshot, findCachedSnapshot, hubCacheDir, isOfflineEnv, type HubOptions } from './hub.js';
+
+/** Options of `resolveModelDir`: revision, cache directory, offline mode, progress display, endpoint, token. */
+export type ResolveOptions = HubOptions;
+
+/**
+ * Bare model names that the hub moved under an organisation. Other ids resolve as given.
+ */
+export const LEGACY_MODEL_IDS: Readonly<Record<string, string>> = {
+  gpt2: 'openai-community/gpt2',
+  'gpt2-medium': 'openai-community/gpt2-medium',
+  'gpt2-large': 'openai-community/gpt2-large',
+  'gpt2-xl': 'openai-community/gpt2-xl',
+};
+
+const REPO_PART = /^[A-Za-z0-9_.-]{1,96}$/;
+
+/** True when `id` is a syntactically valid hub model id (`name` or `org/name`). */
+export function isValidRepoId(id: string): boolean {
+  const parts = id.split('/');
+  if (parts.length > 2) return false;
+  // `models/x`, `datasets/x`, … designate repository types (and are usually mistyped local paths).
+  if (parts.length === 2 && /^(models?|datasets?|spaces?|buckets?|kernels?)$/.test(parts[0]!)) return false;
+  return parts.every((p) => REPO_PART.test(p) && !p.includes('--') && !p.includes('..') && !/^[-.]|[-.]$/.test(p));
+}
+
+/** Maps a user-typed hub name to the repository id used for downloads (legacy GPT-2 names → openai-community/…). */
+export function hubRepoId(name: string): string {
+  return LEGACY_MODEL_IDS[name] ?? name;
+}
+
+/** True when `text` can only be meant as a filesystem path (absolute, `./`, `../`, `~`, backslashes, nested). */
+function looksLikePath(text: string): boolean {
+  return isAbsolute(text) || text.startsWith('.') || text.startsWith('~') || text.includes('\\') || text.split('/').length > 2 || text.endsWith('/');
+}
+
+/**
+ * Resolves a model to a local directory.
+ *
+ * - An existing directory is returned as is.
+ * - Otherwise `dirOrName` is a hub id (`org/name`; the bare `gpt2`, `gpt2-medium`, `gpt2-large`, `gpt2-xl` map to
+ *   `openai-community/…`). A complete snapshot already in the cache is returned without any network request;
+ *   else `config.json`, the safetensors weights (single file, or index + shards) and the tokenizer /
+ *   preprocessor files that exist are downloaded into the Python hub cache and the snapshot directory
+ *   (`…/models--org--name/snapshots/{commit}`) is returned.
+ * - Offline (`offline: true` or `HF_HUB_OFFLINE=1`) only the cache is used.
+ *
+ * @throws CheckpointError when a path-like argument does not exist or the repository has no usable weights.
+ * @throws HubDownloadError when offline and not cached, when the repository is missing, or on network failure.
+ */
+export async function resolveModelDir(dirOrName: string, opts: ResolveOptions = {}): Promise<string> {
+  try {
+    const info = await stat(dirOrName);
+    if (info.isDirectory()) return dirOrName;
+    throw new CheckpointError(`${dirOrName} is a file, not a checkpoint directory`, 'pass the directory that holds config.json and the safetensors weights');
+  } catch (err) {
+    if (err instanceof CheckpointError) throw err;
+  }
+  if (looksLikePath(dirOrName) || !isValidRepoId(dirOrName)) {
+    throw new CheckpointError(
+      `${dirOrName} is neither an existing directory nor a valid hub model id`,
+      "pass a checkpoint directory, or a hub id such as 'openai-community/gpt2'",
+    );
+  }
+  const repoId = hubRepoId(dirOrName);
+  const revision = opts.revision ?? 'main';
+  checkRevision(revision);
+  const cacheDir = opts.cacheDir ?? hubCacheDir();
+  const offline = opts.offline ?? isOfflineEnv();
+  if (offline) {
+    const cached = await findCachedSnapshot(repoId, revision, cacheDir);
+    if (cached) return cached;
+    throw new HubDownloadError(
+      `model '${repoId}' (revision '${revision}') is not in the hub cache ${cacheDir}, and offline mode is on (${opts.offline ? 'offline: true' : 'HF_HUB_OFFLINE'})`,
+      'download it once while online, unset HF_HUB_OFFLINE, or pass a local directory',
+    );
+  }
+  if (!opts.refresh) {
+    const cached = await findCachedSnapshot(repoId, revision, cacheDir, true);
+    if (cached) return cached;
+  }
+  return downloadModelSnapshot(repoId, { ...opts, revision, cacheDir });
+}

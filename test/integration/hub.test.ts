@@ -1,0 +1,518 @@
+/**
+ * Hub downloads against a loopback server that answers the endpoints `@huggingface/hub` calls, the way
+ * huggingface.co does (`/api/models/{repo}/revision/{rev}`, `/paths-info/{rev}`, `/tree/{rev}`,
+ * `/{repo}/resolve/{rev}/{file}` with ETag / X-Repo-Commit / Content-Range, LFS files redirected to a CDN path).
+ * Files must land in the Python cache layout with identical bytes; a second resolve makes no request;
+ * offline mode uses only the cache; missing repositories and network failures raise HubDownloadError.
+ * Every request is checked to stay on 127.0.0.1.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm, readFile, readlink, lstat, readdir, access } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AddressInfo } from 'node:net';
+import { resolveModelDir } from '../../lib/io/resolve.js';
+import { openCheckpoint } from '../../lib/io/checkpoint.js';
+import { readAllSafetensors, type HostTensor } from '../../lib/io/safetensors.js';
+import { saveSafetensors } from '../../lib/io/safetensors-writer.js';
+import type { DownloadProgress } from '../../lib/io/hub.js';
+import { CheckpointError, HubDownloadError } from '../../lib/errors.js';
+
+const FIXTURE_DIR = fileURLToPath(new URL('../../../test/fixtures/hf/gpt2-tiny', import.meta.url));
+const TOKEN = 'test-token-123';
+
+interface RepoFile {
+  bytes: Buffer;
+  /** git blob sha1 ("blob {size}\0" + bytes), as the hub reports for every file. */
+  gitOid: string;
+  /** sha256 of the contents for files stored with LFS (safetensors). */
+  lfsOid?: string;
+}
+
+interface Repo {
+  sha: string;
+  files: Map<string, RepoFile>;
+  private?: boolean;
+  /** Paths whose download answers HTTP 500. */
+  broken?: Set<string>;
+  /** Paths whose download stops half-way (connection dropped). */
+  truncated?: Set<string>;
+}
+
+interface LoggedRequest {
+  method: string;
+  url: string;
+  authorization?: string;
+  range?: string;
+  /** Request body of POSTs (paths-info names the files it asks about). */
+  body?: string;
+}
+
+const gitOid = (bytes: Buffer): string => createHash('sha1').update(`blob ${bytes.byteLength}\0`).update(bytes).digest('hex');
+const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+const commitOf = (name: string): string => createHash('sha1').update(`commit of ${name}`).digest('hex');
+
+function repoFile(bytes: Buffer, lfs: boolean): RepoFile {
+  return { bytes, gitOid: gitOid(bytes), lfsOid: lfs ? sha256(bytes) : undefined };
+}
+
+/** A loopback server answering like huggingface.co for a fixed set of repositories. */
+class FakeHub {
+  readonly requests: LoggedRequest[] = [];
+  private server: Server | undefined;
+  endpoint = '';
+
+  constructor(readonly repos: Map<string, Repo>) {}
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        res.statusCode = 500;
+        res.end(String(err));
+      });
+    });
+    this.server.requestTimeout = 10_000;
+    this.server.headersTimeout = 10_000;
+    this.server.keepAliveTimeout = 1_000;
+    this.server.maxConnections = 64;
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.endpoint = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+  }
+
+  private json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+    const bytes = Buffer.from(JSON.stringify(body));
+    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(bytes.byteLength), ...headers });
+    res.end(bytes);
+  }
+
+  private repoError(res: ServerResponse): void {
+    this.json(res, 404, { error: 'Repository not found' }, { 'X-Error-Code': 'RepoNotFound', 'X-Error-Message': 'Repository not found' });
+  }
+
+  /** Finds the repository and checks the token; answers the error itself and returns undefined on failure. */
+  private lookup(req: IncomingMessage, res: ServerResponse, repoId: string, revision: string): Repo | undefined {
+    const repo = this.repos.get(repoId);
+    if (!repo) return this.repoError(res), undefined;
+    if (repo.private && req.headers.authorization !== `Bearer ${TOKEN}`) {
+      this.json(res, 401, { error: 'Invalid username or password.' }, { 'X-Error-Code': 'RepoNotFound' });
+      return undefined;
+    }
+    if (revision !== 'main' && revision !== 'HEAD' && revision !== repo.sha) {
+      this.json(res, 404, { error: `Invalid rev id: ${revision}` }, { 'X-Error-Code': 'RevisionNotFound' });
+      return undefined;
+    }
+    return repo;
+  }
+
+  private pathInfo(repo: Repo, path: string, file: RepoFile): Record<string, unknown> {
+    return {
+      type: 'file',
+      path,
+      oid: file.gitOid,
+      size: file.bytes.byteLength,
+      ...(file.lfsOid ? { lfs: { oid: file.lfsOid, size: file.bytes.byteLength, pointerSize: 134 } } : {}),
+      // A file's last commit is usually older than the head commit; clients must not use it as the snapshot id.
+      lastCommit: { id: commitOf(`${path} last change`), title: 'Upload', date: '2024-01-01T00:00:00.000Z' },
+      securityFileStatus: { status: 'safe' },
+    };
+  }
+
+  /** Serves bytes with Range support, like the hub and its CDN. */
+  private sendBytes(req: IncomingMessage, res: ServerResponse, bytes: Buffer, headers: Record<string, string>): void {
+    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    const base = { 'Accept-Ranges': 'bytes', 'Content-Type': 'application/octet-stream', ...headers };
+    if (range) {
+      const start = Number(range[1]);
+      const end = Math.min(range[2] ? Number(range[2]) : bytes.byteLength - 1, bytes.byteLength - 1);
+      const part = bytes.subarray(start, end + 1);
+      res.writeHead(206, { ...base, 'Content-Range': `bytes ${start}-${end}/${bytes.byteLength}`, 'Content-Length': String(part.byteLength) });
+      res.end(req.method === 'HEAD' ? undefined : part);
+      return;
+    }
+    res.writeHead(200, { ...base, 'Content-Length': String(bytes.byteLength) });
+    res.end(req.method === 'HEAD' ? undefined : bytes);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.endpoint);
+    const logged: LoggedRequest = { method: req.method ?? '', url: url.pathname + url.search, authorization: req.headers.authorization, range: req.headers.range };
+    this.requests.push(logged);
+    if (req.method === 'POST') {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      logged.body = Buffer.concat(chunks).toString('utf8');
+    }
+    const path = decodeURIComponent(url.pathname);
+    let match: RegExpExecArray | null;
+
+    if ((match = /^\/api\/models\/(.+)\/revision\/([^/]+)$/.exec(path)) && req.method === 'GET') {
+      const repo = this.lookup(req, res, match[1]!, match[2]!);
+      if (!repo) return;
+      this.json(res, 200, {
+        _id: createHash('sha1').update(match[1]!).digest('hex').slice(0, 24),
+        id: match[1],
+        private: !!repo.private,
+        gated: false,
+        downloads: 0,
+        likes: 0,
+        lastModified: '2024-01-01T00:00:00.000Z',
+        pipeline_tag: 'text-generation',
+        sha: repo.sha,
+        siblings: [...repo.files.keys()].map((rfilename) => ({ rfilename })),
+      });
+      return;
+    }
+    if ((match = /^\/api\/models\/(.+)\/paths-info\/([^/]+)$/.exec(path)) && req.method === 'POST') {
+      const repo = this.lookup(req, res, match[1]!, match[2]!);
+      if (!repo) return;
+      const body = JSON.parse(logged.body ?? '{}') as { paths: string[] };
+      this.json(res, 200, body.paths.filter((p) => repo.files.has(p)).map((p) => this.pathInfo(repo, p, repo.files.get(p)!)));
+      return;
+    }
+    if ((match = /^\/api\/models\/(.+)\/tree\/([^/]+)$/.exec(path)) && req.method === 'GET') {
+      const repo = this.lookup(req, res, match[1]!, match[2]!);
+      if (!repo) return;
+      this.json(res, 200, [...repo.files.entries()].map(([p, f]) => this.pathInfo(repo, p, f)));
+      return;
+    }
+    if ((match = /^\/cdn-lfs\/([0-9a-f]{64})$/.exec(path)) && (req.method === 'GET' || req.method === 'HEAD')) {
+      for (const repo of this.repos.values()) {
+        for (const file of repo.files.values()) {
+          if (file.lfsOid === match[1]) return this.sendBytes(req, res, file.bytes, { ETag: `"${file.lfsOid}"` });
+        }
+      }
+      res.writeHead(404).end();
+      return;
+    }
+    if ((match = /^\/(.+?)\/resolve\/([^/]+)\/(.+)$/.exec(path)) && (req.method === 'GET' || req.method === 'HEAD')) {
+      const repo = this.lookup(req, res, match[1]!, match[2]!);
+      if (!repo) return;
+      const filePath = match[3]!;
+      const file = repo.files.get(filePath);
+      if (!file) {
+        this.json(res, 404, { error: 'Entry not found' }, { 'X-Error-Code': 'EntryNotFound', 'X-Repo-Commit': repo.sha });
+        return;
+      }
+      const common = { 'X-Repo-Commit': repo.sha };
+      if (repo.broken?.has(filePath)) {
+        // The size probe succeeds, the download itself fails.
+        if (req.headers.range) return this.sendBytes(req, res, file.bytes, { ...common, ETag: `"${file.gitOid}"` });
+        res.writeHead(500, { 'Content-Type': 'text/plain' }).end('Internal Error');
+        return;
+      }
+      if (repo.truncated?.has(filePath)) {
+        // The size probe succeeds, the download stops half-way.
+        if (req.headers.range) return this.sendBytes(req, res, file.bytes, { ...common, ETag: `"${file.gitOid}"` });
+        res.writeHead(200, { ...common, 'Content-Type': 'application/octet-stream', 'Content-Length': String(file.bytes.byteLength) });
+        res.write(file.bytes.subarray(0, file.bytes.byteLength >> 1), () => res.destroy());
+        return;
+      }
+      if (file.lfsOid) {
+        res.writeHead(302, {
+          ...common,
+          Location: `/cdn-lfs/${file.lfsOid}`,
+          'X-Linked-Etag': `"${file.lfsOid}"`,
+          'X-Linked-Size': String(file.bytes.byteLength),
+          ETag: `"${file.lfsOid}"`,
+          'Content-Length': '0',
+        });
+        res.end();
+        return;
+      }
+      this.sendBytes(req, res, file.bytes, { ...common, ETag: `"${file.gitOid}"` });
+      return;
+    }
+    this.json(res, 404, { error: `no route for ${req.method} ${path}` });
+  }
+}
+
+let workDir = '';
+let hub: FakeHub;
+const savedEnv = new Map<string, string | undefined>();
+const ENV_KEYS = ['HF_HOME', 'HF_ENDPOINT', 'HF_HUB_CACHE', 'HUGGINGFACE_HUB_CACHE', 'HF_HUB_OFFLINE', 'HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN', 'HF_TOKEN_PATH', 'XDG_CACHE_HOME', 'HF_HUB_DISABLE_PROGRESS_BARS'];
+const originalFetch = globalThis.fetch;
+
+let fixtureFiles: Map<string, RepoFile>;
+let shardedFiles: Map<string, RepoFile>;
+
+function setEnv(values: Record<string, string | undefined>): void {
+  for (const [k, v] of Object.entries(values)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+}
+
+const cacheRoot = (): string => join(workDir, 'hf-home', 'hub');
+const countSince = (mark: number): LoggedRequest[] => hub.requests.slice(mark);
+
+before(async () => {
+  for (const k of ENV_KEYS) savedEnv.set(k, process.env[k]);
+  workDir = await mkdtemp(join(tmpdir(), 'tfjs-lens-hub-'));
+  // No request may leave the loopback interface.
+  globalThis.fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+    const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+    assert.equal(url.hostname, '127.0.0.1', `test tried to reach ${url.href}`);
+    return originalFetch(input, init);
+  }) as typeof fetch;
+
+  const config = await readFile(join(FIXTURE_DIR, 'config.json'));
+  const weights = await readFile(join(FIXTURE_DIR, 'model.safetensors'));
+  fixtureFiles = new Map([
+    ['config.json', repoFile(config, false)],
+    ['model.safetensors', repoFile(weights, true)],
+    ['expected.safetensors', repoFile(await readFile(join(FIXTURE_DIR, 'expected.safetensors')), true)],
+    ['inputs.safetensors', repoFile(await readFile(join(FIXTURE_DIR, 'inputs.safetensors')), true)],
+    ['tokenizer_config.json', repoFile(Buffer.from('{"model_max_length": 64}\n'), false)],
+    ['README.md', repoFile(Buffer.from('# gpt2-tiny\n'), false)],
+  ]);
+
+  // The fixture split into two shards with an index, as save_pretrained writes large checkpoints.
+  const tensors = await readAllSafetensors(join(FIXTURE_DIR, 'model.safetensors'));
+  const names = [...tensors.keys()];
+  const shardDir = join(workDir, 'shards');
+  await import('node:fs/promises').then((fs) => fs.mkdir(shardDir));
+  const shardNames = ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'];
+  const weightMap: Record<string, string> = {};
+  shardedFiles = new Map([['config.json', repoFile(config, false)]]);
+  for (const [i, part] of [names.slice(0, 17), names.slice(17)].entries()) {
+    const path = join(shardDir, shardNames[i]!);
+    await saveSafetensors(path, new Map(part.map((n) => [n, { shape: tensors.get(n)!.shape, data: tensors.get(n)!.data as Float32Array }])), { format: 'pt' });
+    for (const n of part) weightMap[n] = shardNames[i]!;
+    shardedFiles.set(shardNames[i]!, repoFile(await readFile(path), true));
+  }
+  shardedFiles.set('model.safetensors.index.json', repoFile(Buffer.from(JSON.stringify({ metadata: { total_size: weights.byteLength }, weight_map: weightMap }, null, 2)), false));
+
+  hub = new FakeHub(
+    new Map<string, Repo>([
+      ['tfjs-lens-test/gpt2-tiny', { sha: commitOf('gpt2-tiny'), files: fixtureFiles }],
+      ['tfjs-lens-test/gpt2-tiny-sharded', { sha: commitOf('sharded'), files: shardedFiles }],
+      ['openai-community/gpt2', { sha: commitOf('openai-community/gpt2'), files: fixtureFiles }],
+      ['tfjs-lens-test/private-tiny', { sha: commitOf('private'), files: fixtureFiles, private: true }],
+      ['tfjs-lens-test/bin-only', { sha: commitOf('bin'), files: new Map([['config.json', repoFile(config, false)], ['pytorch_model.bin', repoFile(Buffer.from('not really'), true)]]) }],
+      ['tfjs-lens-test/broken', { sha: commitOf('broken'), files: fixtureFiles, broken: new Set(['model.safetensors']) }],
+      ['tfjs-lens-test/dropped', { sha: commitOf('dropped'), files: fixtureFiles, truncated: new Set(['model.safetensors']) }],
+    ]),
+  );
+  await hub.start();
+  setEnv(Object.fromEntries(ENV_KEYS.map((k) => [k, undefined])));
+  setEnv({ HF_HOME: join(workDir, 'hf-home'), HF_ENDPOINT: hub.endpoint });
+});
+
+after(async () => {
+  globalThis.fetch = originalFetch;
+  await hub?.stop();
+  for (const [k, v] of savedEnv) setEnv({ [k]: v });
+  if (workDir) await rm(workDir, { recursive: true, force: true });
+});
+
+test('downloads config, weights and tokenizer files into the Python cache layout with identical bytes', async () => {
+  const repo = hub.repos.get('tfjs-lens-test/gpt2-tiny')!;
+  const events: DownloadProgress[] = [];
+  const dir = await resolveModelDir('tfjs-lens-test/gpt2-tiny', { progress: (e) => events.push({ ...e }) });
+  const storage = join(cacheRoot(), 'models--tfjs-lens-test--gpt2-tiny');
+  assert.equal(dir, join(storage, 'snapshots', repo.sha));
+  assert.equal(await readFile(join(storage, 'refs', 'main'), 'utf8'), repo.sha);
+  assert.deepEqual(await readdir(join(storage, 'snapshots')), [repo.sha]);
+  for (const name of ['config.json', 'model.safetensors', 'tokenizer_config.json']) {
+    const file = fixtureFiles.get(name)!;
+    const blob = file.lfsOid ?? file.gitOid;
+    assert.ok((await lstat(join(dir, name))).isSymbolicLink(), `${name} is a symlink`);
+    assert.equal(await readlink(join(dir, name)), join('..', '..', 'blobs', blob));
+    assert.ok((await readFile(join(dir, name))).equals(file.bytes), `${name} bytes`);
+    assert.ok((await readFile(join(storage, 'blobs', blob))).equals(file.bytes), `${name} blob`);
+  }
+  // Only what a model needs: no README, no fixture activations, no partial downloads.
+  assert.deepEqual((await readdir(dir)).sort(), ['config.json', 'model.safetensors', 'tokenizer_config.json']);
+  assert.equal((await readdir(join(storage, 'blobs'))).filter((b) => b.endsWith('.incomplete')).length, 0);
+  // Absent optional files are recorded like huggingface_hub does.
+  await access(join(storage, '.no_exist', repo.sha, 'tokenizer.json'));
+  await access(join(storage, '.no_exist', repo.sha, 'merges.txt'));
+  // Progress reports end with the full size of each downloaded file.
+  const last = events.filter((e) => e.file === 'model.safetensors' && e.done);
+  assert.equal(last.length, 1);
+  assert.equal(last[0]!.bytes, fixtureFiles.get('model.safetensors')!.bytes.byteLength);
+  assert.equal(last[0]!.total, fixtureFiles.get('model.safetensors')!.bytes.byteLength);
+  // The LFS file was fetched through the CDN redirect, and the snapshot opens as a checkpoint.
+  assert.ok(hub.requests.some((r) => r.url.startsWith('/cdn-lfs/')));
+  const checkpoint = await openCheckpoint(dir);
+  try {
+    assert.equal(checkpoint.keys().length, 40);
+    assert.deepEqual(checkpoint.info('transformer.wte.weight').shape, [1000, 64]);
+  } finally {
+    await checkpoint.close();
+  }
+});
+
+test('a second resolve answers from the cache without any request', async () => {
+  const first = await resolveModelDir('tfjs-lens-test/gpt2-tiny', { progress: false });
+  const mark = hub.requests.length;
+  const second = await resolveModelDir('tfjs-lens-test/gpt2-tiny', { progress: false });
+  assert.equal(second, first);
+  assert.deepEqual(countSince(mark), []);
+});
+
+test('refresh asks the hub again but downloads nothing already cached', async () => {
+  const mark = hub.requests.length;
+  const dir = await resolveModelDir('tfjs-lens-test/gpt2-tiny', { progress: false, refresh: true });
+  assert.equal(dir, join(cacheRoot(), 'models--tfjs-lens-test--gpt2-tiny', 'snapshots', hub.repos.get('tfjs-lens-test/gpt2-tiny')!.sha));
+  const made = countSince(mark);
+  assert.deepEqual(made.map((r) => r.url.split('?')[0]), ['/api/models/tfjs-lens-test/gpt2-tiny/revision/main']);
+});
+
+test('a file missing from the cache is fetched alone', async () => {
+  const repo = hub.repos.get('tfjs-lens-test/gpt2-tiny')!;
+  const storage = join(cacheRoot(), 'models--tfjs-lens-test--gpt2-tiny');
+  const config = fixtureFiles.get('config.json')!;
+  await rm(join(storage, 'snapshots', repo.sha, 'config.json'));
+  await rm(join(storage, 'blobs', config.gitOid));
+  const mark = hub.requests.length;
+  const dir = await resolveModelDir('tfjs-lens-test/gpt2-tiny', { progress: false });
+  assert.ok((await readFile(join(dir, 'config.json'))).equals(config.bytes));
+  const fileRequests = countSince(mark).filter((r) => !r.url.startsWith('/api/models/tfjs-lens-test/gpt2-tiny/revision/'));
+  assert.ok(fileRequests.length > 0);
+  for (const r of fileRequests) assert.match(r.body ?? r.url, /config\.json/, `unexpected request ${r.method} ${r.url} ${r.body ?? ''}`);
+});
+
+test('offline mode uses only the cache and names an uncached repository', async () => {
+  const online = await resolveModelDir('tfjs-lens-test/gpt2-tiny', { progress: false });
+  const mark = hub.requests.length;
+  assert.equal(await resolveModelDir('tfjs-lens-test/gpt2-tiny', { offline: true }), online);
+  setEnv({ HF_HUB_OFFLINE: '1' });
+  try {
+    assert.equal(await resolveModelDir('tfjs-lens-test/gpt2-tiny'), online);
+    await assert.rejects(resolveModelDir('tfjs-lens-test/gpt2-tiny-sharded'), (err: unknown) => {
+      assert.ok(err instanceof HubDownloadError);
+      assert.match(err.message, /tfjs-lens-test\/gpt2-tiny-sharded/);
+      assert.match(err.message, /HF_HUB_OFFLINE/);
+      return true;
+    });
+  } finally {
+    setEnv({ HF_HUB_OFFLINE: undefined });
+  }
+  await assert.rejects(resolveModelDir('tfjs-lens-test/never-downloaded', { offline: true }), (err: unknown) => err instanceof HubDownloadError && /tfjs-lens-test\/never-downloaded/.test(err.message));
+  await assert.rejects(resolveModelDir('tfjs-lens-test/gpt2-tiny', { offline: true, revision: 'v2' }), HubDownloadError);
+  assert.deepEqual(countSince(mark), []);
+});
+
+test('a sharded repository downloads the index and every shard, and reads back like the single file', async () => {
+  const repo = hub.repos.get('tfjs-lens-test/gpt2-tiny-sharded')!;
+  const dir = await resolveModelDir('tfjs-lens-test/gpt2-tiny-sharded', { progress: false });
+  assert.equal(dir, join(cacheRoot(), 'models--tfjs-lens-test--gpt2-tiny-sharded', 'snapshots', repo.sha));
+  assert.deepEqual((await readdir(dir)).sort(), ['config.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors', 'model.safetensors.index.json']);
+  for (const name of await readdir(dir)) assert.ok((await readFile(join(dir, name))).equals(shardedFiles.get(name)!.bytes), name);
+  const single = await readAllSafetensors(join(FIXTURE_DIR, 'model.safetensors'));
+  const checkpoint = await openCheckpoint(dir);
+  try {
+    assert.equal(checkpoint.keys().length, single.size);
+    for (const [name, expected] of single) {
+      const got: HostTensor = await checkpoint.read(name);
+      assert.deepEqual(got.shape, expected.shape, name);
+      assert.deepEqual(got.data, expected.data, name);
+    }
+  } finally {
+    await checkpoint.close();
+  }
+  const mark = hub.requests.length;
+  assert.equal(await resolveModelDir('tfjs-lens-test/gpt2-tiny-sharded', { offline: true }), dir);
+  assert.equal(await resolveModelDir('tfjs-lens-test/gpt2-tiny-sharded'), dir);
+  assert.deepEqual(countSince(mark), []);
+});
+
+test('the legacy name gpt2 resolves to openai-community/gpt2; a commit hash works as revision', async () => {
+  const repo = hub.repos.get('openai-community/gpt2')!;
+  const dir = await resolveModelDir('gpt2', { progress: false });
+  assert.equal(dir, join(cacheRoot(), 'models--openai-community--gpt2', 'snapshots', repo.sha));
+  const mark = hub.requests.length;
+  assert.equal(await resolveModelDir('openai-community/gpt2', { revision: repo.sha }), dir);
+  assert.deepEqual(countSince(mark), []);
+});
+
+test('a missing repository or revision raises HubDownloadError with the URL', async () => {
+  await assert.rejects(resolveModelDir('tfjs-lens-test/no-such-model', { progress: false }), (err: unknown) => {
+    assert.ok(err instanceof HubDownloadError, String(err));
+    assert.match(err.message, /tfjs-lens-test\/no-such-model/);
+    assert.match(err.message, /404/);
+    assert.ok(err.message.includes(`${hub.endpoint}/api/models/tfjs-lens-test/no-such-model/revision/main`), err.message);
+    return true;
+  });
+  await assert.rejects(resolveModelDir('tfjs-lens-test/gpt2-tiny', { revision: 'no-such-branch', progress: false }), (err: unknown) => err instanceof HubDownloadError && /no-such-branch/.test(err.message));
+});
+
+test('a private repository needs HF_TOKEN, which is sent to the hub', async () => {
+  await assert.rejects(resolveModelDir('tfjs-lens-test/private-tiny', { progress: false }), (err: unknown) => err instanceof HubDownloadError && /401/.test(err.message) && /HF_TOKEN/.test(err.message));
+  setEnv({ HF_TOKEN: TOKEN });
+  try {
+    const mark = hub.requests.length;
+    const dir = await resolveModelDir('tfjs-lens-test/private-tiny', { progress: false });
+    assert.ok((await readFile(join(dir, 'model.safetensors'))).equals(fixtureFiles.get('model.safetensors')!.bytes));
+    const made = countSince(mark);
+    assert.ok(made.length > 0);
+    for (const r of made) assert.equal(r.authorization, `Bearer ${TOKEN}`, `${r.method} ${r.url}`);
+  } finally {
+    setEnv({ HF_TOKEN: undefined });
+  }
+});
+
+test('a server error mid-download raises HubDownloadError naming the file URL', async () => {
+  await assert.rejects(resolveModelDir('tfjs-lens-test/broken', { progress: false }), (err: unknown) => {
+    assert.ok(err instanceof HubDownloadError, String(err));
+    assert.match(err.message, /\/tfjs-lens-test\/broken\/resolve\/[0-9a-f]{40}\/model\.safetensors/);
+    assert.match(err.message, /500|Internal Error/);
+    return true;
+  });
+});
+
+test('a connection dropped mid-file raises HubDownloadError and leaves no blob or snapshot link', async () => {
+  await assert.rejects(resolveModelDir('tfjs-lens-test/dropped', { progress: false }), (err: unknown) => {
+    assert.ok(err instanceof HubDownloadError, String(err));
+    assert.match(err.message, /\/tfjs-lens-test\/dropped\/resolve\/[0-9a-f]{40}\/model\.safetensors/);
+    return true;
+  });
+  const storage = join(cacheRoot(), 'models--tfjs-lens-test--dropped');
+  const lfsOid = fixtureFiles.get('model.safetensors')!.lfsOid!;
+  await assert.rejects(access(join(storage, 'blobs', lfsOid)), { code: 'ENOENT' });
+  await assert.rejects(lstat(join(storage, 'snapshots', hub.repos.get('tfjs-lens-test/dropped')!.sha, 'model.safetensors')), { code: 'ENOENT' });
+  await assert.rejects(resolveModelDir('tfjs-lens-test/dropped', { offline: true }), HubDownloadError);
+});
+
+test('a repository without safetensors weights raises CheckpointError', async () => {
+  await assert.rejects(resolveModelDir('tfjs-lens-test/bin-only', { progress: false }), (err: unknown) => err instanceof CheckpointError && /pytorch_model\.bin/.test(err.message));
+});
+
+test('an unreachable endpoint raises HubDownloadError with the URL and the reason', async () => {
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const port = (closed.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => closed.close(() => resolve()));
+  await assert.rejects(resolveModelDir('tfjs-lens-test/gpt2-tiny-unreachable', { endpoint: `http://127.0.0.1:${port}`, progress: false }), (err: unknown) => {
+    assert.ok(err instanceof HubDownloadError, String(err));
+    assert.ok(err.message.includes(`http://127.0.0.1:${port}/api/models/tfjs-lens-test/gpt2-tiny-unreachable/revision/main`), err.message);
+    assert.match(err.message, /ECONNREFUSED/);
+    return true;
+  });
+});
+
+test('an explicit cacheDir is used instead of HF_HOME', async () => {
+  const cacheDir = join(workDir, 'explicit-cache');
+  const repo = hub.repos.get('tfjs-lens-test/gpt2-tiny')!;
+  const dir = await resolveModelDir('tfjs-lens-test/gpt2-tiny', { cacheDir, progress: false });
+  assert.equal(dir, join(cacheDir, 'models--tfjs-lens-test--gpt2-tiny', 'snapshots', repo.sha));
+  setEnv({ HF_HUB_CACHE: cacheDir });
+  try {
+    const mark = hub.requests.length;
+    assert.equal(await resolveModelDir('tfjs-lens-test/gpt2-tiny'), dir);
+    assert.deepEqual(countSince(mark), []);
+  } finally {
+    setEnv({ HF_HUB_CACHE: undefined });
+  }
+});

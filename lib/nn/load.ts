@@ -6,6 +6,8 @@ import { ensureBackend } from '../backend/index.js';
 import { openCheckpoint, readConfigJson } from '../io/checkpoint.js';
 import { parseGpt2Config } from '../io/config/gpt2.js';
 import { convertGpt2 } from '../io/convert/gpt2.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { HookedGPT2 } from './gpt2.js';
 import { parseVitConfig } from '../io/config/vit.js';
@@ -17,13 +19,14 @@ import { HookedWhisper } from './whisper.js';
 import { parseBertConfig } from '../io/config/bert.js';
 import { convertBert } from '../io/convert/bert.js';
 import { HookedBert } from './bert.js';
+import { resolveModelDir } from '../io/resolve.js';
+import type { HubOptions } from '../io/hub.js';
+import { loadTokenizer, type Tokenizer } from '../data/tokenizer.js';
 
-/** Options of `loadModel`. */
-export interface LoadModelOptions {
-  /** Hub revision (branch, tag or commit) when `dirOrName` is a hub id. */
-  revision?: string;
-  /** Never touch the network: use the local cache only. */
-  offline?: boolean;
+/** Options of `loadModel`: hub options (revision, offline, cacheDir, progress, endpoint, token) for hub ids. */
+export interface LoadModelOptions extends HubOptions {
+  /** Use the offline GPT-2 BPE when a GPT-2 checkpoint ships no tokenizer files (default true). */
+  gpt2TokenizerFallback?: boolean;
 }
 
 /** Any model `loadModel` can return. */
@@ -32,7 +35,7 @@ export type HookedModel = HookedGPT2 | HookedViT | HookedWhisper | HookedBert;
 /** Loads a hooked model from a checkpoint directory or hub id. */
 export async function loadModel(dirOrName: string, opts: LoadModelOptions = {}): Promise<HookedModel> {
   await ensureBackend();
-  const dir = await resolveDir(dirOrName, opts);
+  const dir = await resolveModelDir(dirOrName, opts);
   const config = await readConfigJson(dir);
   const modelType = config.model_type;
   const ckpt = await openCheckpoint(dir);
@@ -41,7 +44,7 @@ export async function loadModel(dirOrName: string, opts: LoadModelOptions = {}):
       case 'gpt2': {
         const cfg = parseGpt2Config(config, `${dir}/config.json`);
         const model = new HookedGPT2(cfg, await convertGpt2(ckpt, cfg));
-        model.tokenizer = await loadTokenizerFor(dir);
+        model.tokenizer = await loadTokenizerFor(dir, cfg.dVocab === 50257 && opts.gpt2TokenizerFallback !== false);
         return model;
       }
       case 'vit': {
@@ -55,7 +58,7 @@ export async function loadModel(dirOrName: string, opts: LoadModelOptions = {}):
       case 'bert': {
         const cfg = parseBertConfig(config, `${dir}/config.json`);
         const model = new HookedBert(cfg, await convertBert(ckpt, cfg));
-        model.tokenizer = await loadTokenizerFor(dir);
+        model.tokenizer = await loadTokenizerFor(dir, false);
         return model;
       }
       default:
@@ -66,10 +69,12 @@ export async function loadModel(dirOrName: string, opts: LoadModelOptions = {}):
   }
 }
 
-async function resolveDir(dirOrName: string, _opts: LoadModelOptions): Promise<string> {
-  return dirOrName; // TODO(hub): resolveModelDir from lib/io/resolve.ts
-}
-
-async function loadTokenizerFor(_dir: string): Promise<undefined> {
-  return undefined; // TODO(tokenizer): loadTokenizer from lib/data/tokenizer.ts
+/**
+ * The checkpoint's own tokenizer files, else (for GPT-2's 50257-token vocabulary) the offline GPT-2 BPE,
+ * else none: such models take token ids only.
+ */
+async function loadTokenizerFor(dir: string, gpt2Fallback: boolean): Promise<Tokenizer | undefined> {
+  const hasFiles = existsSync(join(dir, 'tokenizer.json')) || (existsSync(join(dir, 'vocab.json')) && existsSync(join(dir, 'merges.txt')));
+  if (!hasFiles && !gpt2Fallback) return undefined;
+  return loadTokenizer(dir, gpt2Fallback ? { fallback: 'gpt2' } : {});
 }

@@ -1,0 +1,76 @@
+/**
+ * Plain data types of `linreg/`: host matrices, fitted linear maps, and conversions from tfjs tensors.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
+
+/** A float typed array. */
+export type FloatArray = Float32Array | Float64Array;
+
+/** A row-major host matrix `[rows, cols]`. */
+export interface HostMatrix {
+  data: FloatArray;
+  shape: readonly [number, number];
+}
+
+/** A matrix given as host values or as a 2-D tfjs tensor (read back to the host when needed). */
+export type MatrixInput = HostMatrix | tf.Tensor2D;
+
+/** A fitted affine map y ≈ A·x (+ b). */
+export interface LinearMap {
+  /** `[dOut, dIn]` row-major: y = weight·x, i.e. Y ≈ X·weightᵀ for row-major samples X `[N, dIn]`. */
+  weight: FloatArray;
+  /** `[dOut]` intercept, or null when fitted without intercept. */
+  bias: FloatArray | null;
+  /** [dOut, dIn]. */
+  shape: [number, number];
+  /** How the normal equations were solved. */
+  method: 'cholesky' | 'pseudo-inverse';
+  /** Numerical rank of the (centred, ridge-shifted) Gram matrix used. */
+  rank: number;
+  /** Number of samples the Gram matrices were accumulated from. */
+  samples: number;
+  /** Ridge penalty λ used (0 = ordinary least squares). */
+  ridge: number;
+}
+
+/** Checks a host matrix (data length = rows·cols) and returns [rows, cols]. */
+export function checkHostMatrix(m: HostMatrix, what: string): [number, number] {
+  const [rows, cols] = m.shape;
+  if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 1) {
+    throw new InvalidArgumentError(`${what}: bad shape [${m.shape.join(',')}]`);
+  }
+  if (m.data.length !== rows * cols) throw new ShapeMismatchError(`${what}`, `[${rows},${cols}] (${rows * cols} values)`, `${m.data.length} values`);
+  return [rows, cols];
+}
+
+/** Host values of a matrix input (tensors via `dataSync`; float32 tensors only). */
+export function toHostMatrixSync(m: MatrixInput, what: string): HostMatrix {
+  if (m instanceof tf.Tensor) {
+    if (m.rank !== 2) throw new ShapeMismatchError(what, '[rows, cols]', m.shape);
+    if (m.dtype !== 'float32') throw new InvalidArgumentError(`${what}: expected a float32 tensor, got ${m.dtype}`);
+    return { data: m.dataSync() as Float32Array, shape: [m.shape[0], m.shape[1]] };
+  }
+  checkHostMatrix(m, what);
+  return m;
+}
+
+/** Host values of a matrix input (tensors via `await data()`). */
+export async function toHostMatrix(m: MatrixInput, what: string): Promise<HostMatrix> {
+  if (m instanceof tf.Tensor) {
+    if (m.rank !== 2) throw new ShapeMismatchError(what, '[rows, cols]', m.shape);
+    if (m.dtype !== 'float32') throw new InvalidArgumentError(`${what}: expected a float32 tensor, got ${m.dtype}`);
+    return { data: (await m.data()) as Float32Array, shape: [m.shape[0], m.shape[1]] };
+  }
+  checkHostMatrix(m, what);
+  return m;
+}
+
+/** Shape of a matrix input. */
+export function matrixShape(m: MatrixInput): [number, number] {
+  if (m instanceof tf.Tensor) {
+    if (m.rank !== 2) throw new ShapeMismatchError('matrix', '[rows, cols]', m.shape);
+    return [m.shape[0], m.shape[1]];
+  }
+  return [m.shape[0], m.shape[1]];
+}

@@ -1,1 +1,64 @@
-export {};
+/**
+ * tfjs-lens public API (re-exports only).
+ *
+ * ```ts
+ * import { tf, setBackend, loadModel, logitLens, residNamesFilter } from 'tfjs-lens';
+ * await setBackend('auto');
+ * const model = await loadModel('gpt2');
+ * const { output, cache } = await model.runWithCache('The Eiffel Tower is in', { namesFilter: residNamesFilter(model) });
+ * ```
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+/** The tfjs instance the library uses (share it so tensors flow between your code and the models). */
+export { tf };
+
+// errors
+export * from './errors.js';
+
+// backends
+export { setBackend, activeBackend, ensureBackend, type BackendName, type BackendOptions, type ActiveBackend } from './backend/index.js';
+export { listCpuFallbacks } from './backend/wasm-fallback.js';
+
+// io
+export { SafetensorsFile, withSafetensors, readAllSafetensors, parseHeaderLength, parseHeaderJson, MAX_HEADER_BYTES, type TensorInfo, type SafetensorsHeader, type HostTensor } from './io/safetensors.js';
+export { saveSafetensors, type SaveValue, type HostValues } from './io/safetensors-writer.js';
+export { type SafetensorsDtype, DTYPE_SIZE } from './io/dtypes.js';
+export { openCheckpoint, readConfigJson, type Checkpoint } from './io/checkpoint.js';
+export { resolveModelDir, hubRepoId, LEGACY_MODEL_IDS, type ResolveOptions } from './io/resolve.js';
+export { hubCacheDir, hfHome, type HubOptions, type DownloadProgress } from './io/hub.js';
+export { ShardedCacheWriter, readCacheIndex, readCacheTensor, type CacheWriterOptions, type CacheIndex } from './io/cache-writer.js';
+export { parseGpt2Config, GPT2_SIZES, type GPT2Config } from './io/config/gpt2.js';
+export { randomGpt2Weights, type GPT2Weights } from './io/convert/gpt2.js';
+export { saveGpt2Checkpoint, gpt2StateDict, gpt2ConfigJson } from './io/export/gpt2.js';
+
+// models and hooks
+export { loadModel, type LoadModelOptions, type HookedModel } from './nn/load.js';
+export { HookedGPT2, type LmTokenizer, type ToTokensOptions } from './nn/gpt2.js';
+export { HookedViT, type ImageInput } from './nn/vit.js';
+export { HookedWhisper, type WhisperInput, type FeatureInput, type WhisperGenerateOptions } from './nn/whisper.js';
+export { HookedBert, type BertInput } from './nn/bert.js';
+export { HookPoint, RunContext, type HookFn, type HookInfo } from './nn/hook-point.js';
+export { HookedRoot, type NamesFilter, type ForwardOptions, type RunWithCacheOptions, type RunWithHooksOptions, type CacheRun } from './nn/hooked-root.js';
+export { ActivationCache } from './nn/activation-cache.js';
+export { getActName, canonicalAlias, closeMatches } from './nn/hook-names.js';
+export { residName, type LensModel } from './nn/lens-model.js';
+export { prepareTokens, leftPad, type TokenInput, type PreparedTokens } from './nn/token-input.js';
+
+// data
+export { loadTokenizer, toStrTokens, type Tokenizer, type LoadTokenizerOptions } from './data/tokenizer.js';
+export { trainByteLevelBpe, writeTokenizerJson } from './data/bpe-train.js';
+export { vitPixelValues, vitPixelValuesBatch, vitPixelArray, decodeImage, resizeBilinearPil, type VitPreprocessOptions } from './data/image.js';
+export { imagenetLabels } from './data/imagenet-labels.js';
+export { whisperFeatures, whisperLogMel, WHISPER_SAMPLING_RATE, WHISPER_N_SAMPLES, type WhisperFeatureOptions } from './data/audio.js';
+export { readWav, decodeWav, type WavAudio } from './data/wav.js';
+
+// lens: saturation, order, statistics
+export * from './lens/saturation.js';
+export * from './lens/order.js';
+export * from './lens/better-lm.js';
+export * from './lens/stats.js';
+export { createRng, type Rng } from './lens/rng.js';
+
+// linear shortcuts
+export * from './linreg/index.js';

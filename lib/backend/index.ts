@@ -91,7 +91,7 @@ export async function setBackend(name?: BackendName | string, opts: BackendOptio
   for (const candidate of ORDER) {
     try {
       active = await loadOne(candidate, opts);
-      if (opts.verbose ?? false) process.stderr.write(`tfjs-lens: backend '${active.name}' (${active.detail}); skipped: ${skipped.join('; ') || 'none'}\n`);
+      if (opts.verbose ?? true) process.stderr.write(`tfjs-lens: backend '${active.name}' (${active.detail}); skipped: ${skipped.join('; ') || 'none'}\n`);
       return active;
     } catch (err) {
       if (!(err instanceof BackendUnavailableError)) throw err;

@@ -27,13 +27,13 @@ export function installCpuFallbacks(backendName = 'wasm'): string[] {
         const target = backend as AnyBackend;
         const cpu = tf.findBackend('cpu') as AnyBackend & { firstUse?: boolean };
         cpu.firstUse = false; // no 'install tfjs-node' banner: this bridge is deliberate
-        const cpuInputs: Record<string, tf.TensorInfo> = {};
-        for (const [name, info] of Object.entries(inputs)) {
-          if (!info) continue;
-          cpuInputs[name] = cpu.makeTensorInfo!(info.shape, info.dtype, target.readSync(info.dataId));
-        }
+        // Most kernels take a name → tensor map; a few (Einsum, Concat, AddN…) take an array: keep the form.
+        const toCpu = (info: tf.TensorInfo) => cpu.makeTensorInfo!(info.shape, info.dtype, target.readSync(info.dataId));
+        const cpuInputs: Record<string, tf.TensorInfo> | tf.TensorInfo[] = Array.isArray(inputs)
+          ? (inputs as tf.TensorInfo[]).map(toCpu)
+          : Object.fromEntries(Object.entries(inputs).filter(([, info]) => info).map(([name, info]) => [name, toCpu(info!)]));
         try {
-          const result = cpuKernel.kernelFunc({ inputs: cpuInputs, backend: cpu, attrs });
+          const result = cpuKernel.kernelFunc({ inputs: cpuInputs as tf.NamedTensorInfoMap, backend: cpu, attrs });
           const outputs = (Array.isArray(result) ? result : [result]).map((out) => {
             const values = cpu.readSync(out.dataId);
             cpu.disposeData(out.dataId);

@@ -61,6 +61,15 @@ function checkIds(ids: ArrayLike<number>, opts: TokenInputOptions): void {
 /** Turns any `TokenInput` into int32 ids `[batch, pos]` (+ mask), validating ids and length. */
 export function prepareTokens(input: TokenInput, opts: TokenInputOptions): PreparedTokens {
   const owned: tf.Tensor[] = [];
+  try {
+    return buildTokens(input, opts, owned);
+  } catch (err) {
+    for (const t of owned) t.dispose();
+    throw err;
+  }
+}
+
+function buildTokens(input: TokenInput, opts: TokenInputOptions, owned: tf.Tensor[]): PreparedTokens {
   let ids: tf.Tensor;
   let mask: tf.Tensor | undefined;
   if (typeof input === 'string' || (Array.isArray(input) && input.length > 0 && typeof input[0] === 'string')) {
@@ -109,5 +118,5 @@ export function prepareTokens(input: TokenInput, opts: TokenInputOptions): Prepa
  */
 export function positionIds(batch: number, pos: number, attentionMask?: tf.Tensor2D): tf.Tensor2D {
   if (!attentionMask) return tf.broadcastTo(tf.range(0, pos, 1, 'int32'), [batch, pos]) as tf.Tensor2D;
-  return tf.maximum(tf.sub(tf.cumsum(attentionMask, 1), 1), 0) as tf.Tensor2D;
+  return tf.maximum(tf.sub(tf.cumsum(attentionMask, 1), tf.scalar(1, 'int32')), tf.scalar(0, 'int32')) as tf.Tensor2D;
 }

@@ -29,7 +29,8 @@ function unsortedSegmentSum({ inputs, backend, attrs }: { inputs: tf.NamedTensor
     for (let j = 0; j < inner; j++) out[dst + j]! += values[src + j]!;
   }
   const shape = [numSegments, ...innerShape];
-  return host.makeOutput ? host.makeOutput(shape, x.dtype, undefined, out) : host.makeTensorInfo!(shape, x.dtype, out);
+  // cpu has makeTensorInfo(shape, dtype, values); wasm has makeOutput(shape, dtype, offset, values) (cpu's makeOutput differs).
+  return host.makeTensorInfo ? host.makeTensorInfo(shape, x.dtype, out) : host.makeOutput!(shape, x.dtype, undefined, out);
 }
 
 /** Registers the linear-time kernel on `backendName` (replacing any existing one). */

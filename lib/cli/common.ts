@@ -1,0 +1,55 @@
+/** Shared pieces of the `tfjs-lens` subcommands: the embedded default model, backend set-up, tables. */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setBackend } from '../backend/index.js';
+import { loadModel, type HookedModel } from '../nn/load.js';
+
+/** Package root (dist/lib/cli → ../../..). */
+export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+/** The shipped tiny GPT-2, the default model of every command. */
+export const DEFAULT_MODEL_DIR = join(PACKAGE_ROOT, 'weights', 'tiny-gpt2');
+
+/** Options every subcommand takes. */
+export interface CommonOptions {
+  model?: string;
+  backend?: string;
+  json?: boolean;
+}
+
+/** Selects the backend (flag, else `TFJS_LENS_BACKEND`, else wasm with cpu fallback) and loads the model. */
+export async function setup(opts: CommonOptions): Promise<{ model: HookedModel; dir: string; backend: string }> {
+  const active = await setBackend(opts.backend ?? process.env.TFJS_LENS_BACKEND ?? 'wasm');
+  const dir = opts.model ?? DEFAULT_MODEL_DIR;
+  const model = await loadModel(dir);
+  return { model, dir: existsSync(dir) ? dir : opts.model ?? dir, backend: `${active.name} (${active.detail})` };
+}
+
+/** Reads an optional JSON file of a checkpoint dir. */
+export function readOptionalJson(dir: string, file: string): Record<string, unknown> | undefined {
+  const path = join(dir, file);
+  if (!existsSync(path)) return undefined;
+  return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+}
+
+/** Renders rows as an aligned plain-text table. */
+export function formatTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** Makes a token string printable in a table cell (quotes, visible whitespace). */
+export function showToken(text: string): string {
+  return JSON.stringify(text).slice(1, -1);
+}
+
+/** Parses `1,2,3` into ids. */
+export function parseIds(text: string): number[] {
+  return text.split(/[\s,]+/).filter(Boolean).map((s) => {
+    const n = Number(s);
+    if (!Number.isInteger(n)) throw new Error(`'${s}' is not an integer token id`);
+    return n;
+  });
+}

@@ -62,3 +62,15 @@ export { createRng, type Rng } from './lens/rng.js';
 
 // linear shortcuts
 export * from './linreg/index.js';
+
+// lens: logit lens, residual decomposition, patching, ablation, attention heads, circuits
+export { logitLens, residNamesFilter, lensInput, type LogitLensOptions, type HookedLensModel } from './lens/logit-lens.js';
+export { topKPerLayer, lensTopK, topKTieSafe, type TopKOptions, type TopKPerLayerOptions, type TopKResult } from './lens/topk.js';
+export { accumulatedResid, decomposeResid, applyLnToStack, logitAttrs, stackHeadResults, type ResidStack, type StackOptions, type ApplyLnOptions } from './lens/resid.js';
+export * from './lens/patching.js';
+export { ablationHook, ablateScan, type AblationKind, type AblationOptions, type AblateScanOptions } from './lens/ablation.js';
+export { repeatedRandomTokens, inductionScores, previousTokenScores, headDetector, detectionPattern, repeatedSequenceStats, reducePatterns, type RepeatedTokensOptions, type HeadDetectorOptions, type RepeatedSequenceStats } from './lens/attention.js';
+export { FactoredMatrix, type FactoredSvd, type Eigenvalues } from './lens/factored-matrix.js';
+export { processWeights, type ProcessWeightsOptions } from './lens/process-weights.js';
+export { headOV, headQK, circuitTop1Accuracy, kCompositionFullCircuit, kCompositionFullCircuitAccuracy, ovCopyingCircuit, ovCopyingAccuracy, compositionScore, headCompositionScore, allCompositionScores, type HeadRef, type KCompositionOptions, type CompositionMode } from './lens/circuits.js';
+export { tokenLogProbs, lmLoss, logitDiff, meanLogProb, nextTokenAccuracy, meanLogProbMetric, logitDiffMetric } from './lens/metrics.js';

@@ -145,7 +145,7 @@ export class HookedBert extends HookedRoot<BertInput, PreparedBert> implements L
 
   /** MLM decoder as `[dModel, dVocab]` (a transposed copy of the tied word embeddings, built on first use). */
   get W_U(): tf.Tensor2D {
-    this.unembedDModelMajor ??= tf.transpose(this.mlmHead.decoder) as tf.Tensor2D;
+    this.unembedDModelMajor ??= tf.keep(tf.transpose(this.mlmHead.decoder) as tf.Tensor2D); // kept: may be first read inside a caller's tf.tidy
     return this.unembedDModelMajor;
   }
 

@@ -75,13 +75,13 @@ export class HookedGPT2 extends HookedRoot<TokenInput, PreparedTokens> implement
 
   /** Unembedding `[dModel, dVocab]` (a transposed copy of the tied `W_E`, built on first use). */
   get W_U(): tf.Tensor2D {
-    this.unembedDModelMajor ??= tf.transpose(this.unembedVocabMajor) as tf.Tensor2D;
+    this.unembedDModelMajor ??= tf.keep(tf.transpose(this.unembedVocabMajor) as tf.Tensor2D); // kept: may be first read inside a caller's tf.tidy
     return this.unembedDModelMajor;
   }
 
   /** Unembedding bias `[dVocab]` (GPT-2 has none: zeros). */
   get b_U(): tf.Tensor1D {
-    this.zeroUnembedBias ??= tf.zeros([this.cfg.dVocab]) as tf.Tensor1D;
+    this.zeroUnembedBias ??= tf.keep(tf.zeros([this.cfg.dVocab]) as tf.Tensor1D);
     return this.zeroUnembedBias;
   }
 

@@ -21,7 +21,8 @@ export class StackedWeights {
   get(name: StackedWeightName): tf.Tensor {
     let t = this.built.get(name);
     if (!t) {
-      t = tf.tidy(() => tf.stack(this.blocks().map((b) => perBlock(name, b.attn, b.mlp))));
+      // kept: the first read may happen inside a caller's tf.tidy, which must not free a model-owned tensor
+      t = tf.keep(tf.tidy(() => tf.stack(this.blocks().map((b) => perBlock(name, b.attn, b.mlp)))));
       this.built.set(name, t);
     }
     return t;

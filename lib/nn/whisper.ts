@@ -235,13 +235,13 @@ export class HookedWhisper extends HookedRoot<WhisperInput, PreparedWhisper> imp
 
   /** Unembedding `[dModel, dVocab]` (a transposed copy of `proj_out`, built on first use). */
   get W_U(): tf.Tensor2D {
-    this.unembedDModelMajor ??= tf.transpose(this.decoder.unembedVocabMajor) as tf.Tensor2D;
+    this.unembedDModelMajor ??= tf.keep(tf.transpose(this.decoder.unembedVocabMajor) as tf.Tensor2D); // kept: may be first read inside a caller's tf.tidy
     return this.unembedDModelMajor;
   }
 
   /** Unembedding bias `[dVocab]` (Whisper has none: zeros). */
   get b_U(): tf.Tensor1D {
-    this.zeroUnembedBias ??= tf.zeros([this.cfg.dVocab]) as tf.Tensor1D;
+    this.zeroUnembedBias ??= tf.keep(tf.zeros([this.cfg.dVocab]) as tf.Tensor1D);
     return this.zeroUnembedBias;
   }
 

@@ -180,3 +180,13 @@ test('no tensor leaks over repeated forward / runWithCache / runWithHooks', asyn
   }
   assert.equal(tf.memory().numTensors, before);
 });
+
+test('lazily built weight views survive being first read inside a tf.tidy', async () => {
+  const fresh = (await loadModel(fixtureDir('gpt2-tiny'))) as HookedGPT2;
+  const shape = tf.tidy(() => tf.add(fresh.W_Q, 0).shape.concat(tf.add(fresh.W_U, 0).shape));
+  assert.deepEqual(shape, [3, 4, 64, 16, 64, 1000]);
+  assert.equal(tf.sum(fresh.W_Q).dataSync().length, 1, 'W_Q still readable after the tidy');
+  assert.ok(!fresh.W_U.isDisposed);
+  fresh.dispose();
+  assert.ok(fresh.W_E.isDisposed);
+});

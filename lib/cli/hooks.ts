@@ -28,7 +28,8 @@ export function registerHooks(program: Command): void {
     .option('-m, --model <dir|hubId>', 'checkpoint directory or hub id (default: the shipped tiny GPT-2)')
     .option('-b, --backend <name>', 'auto | cuda | tensorflow | webgpu | wasm | cpu')
     .option('--json', 'print JSON')
-    .action(async (opts: CommonOptions) => {
+    .option('--markdown', 'print a Markdown table (docs/hooks.md is generated this way)')
+    .action(async (opts: CommonOptions & { markdown?: boolean }) => {
       const { model } = await setup(opts);
       const { input, description, owned } = exampleInput(model);
       const { output, cache } = await (model as { runWithCache(i: unknown): Promise<{ output: tf.Tensor; cache: { get(n: string): tf.Tensor; dispose(): void } }> }).runWithCache(input);
@@ -38,6 +39,7 @@ export function registerHooks(program: Command): void {
       for (const t of owned) t.dispose();
       model.dispose();
       if (opts.json) process.stdout.write(`${JSON.stringify(Object.fromEntries(rows), null, 2)}\n`);
+      else if (opts.markdown) process.stdout.write(`Shapes for ${description}.\n\n| hook | shape |\n|---|---|\n${rows.map(([n, s]) => `| \`${n}\` | ${s} |`).join('\n')}\n`);
       else process.stdout.write(`${rows.length} hooks; shapes for ${description}\n${formatTable(['hook', 'shape'], rows)}\n`);
     });
 }

@@ -4,12 +4,14 @@ import { Command } from 'commander';
 import { TfjsLensError } from '../errors.js';
 import { registerLens } from './lens.js';
 import { registerHooks } from './hooks.js';
+import { registerDemo } from './demo.js';
 
 const program = new Command();
 program
   .name('tfjs-lens')
   .description('Mechanistic interpretability on TensorFlow.js (runs offline on the shipped tiny GPT-2 by default)')
   .showHelpAfterError();
+registerDemo(program);
 registerLens(program);
 registerHooks(program);
 

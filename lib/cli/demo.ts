@@ -1,0 +1,193 @@
+/**
+ * `tfjs-lens demo`: the offline end-to-end tour on the shipped tiny GPT-2 — a logit-lens table for a
+ * sentence, induction and previous-token heads on repeated random tokens (tables + attention-pattern
+ * PNG), where the lens's top-1 settles on held-out text, and an HTML report with the figures.
+ */
+import type { Command } from 'commander';
+import * as tf from '@tensorflow/tfjs-core';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { HookedGPT2 } from '../nn/gpt2.js';
+import { topKPerLayer } from '../lens/topk.js';
+import { inductionScores, previousTokenScores, repeatedRandomTokens, repeatedSequenceStats, type RepeatedSequenceStats } from '../lens/attention.js';
+import { top1SaturationLayer } from '../lens/saturation.js';
+import { heatmapSpec, renderSvg, svgToPng } from '../plot/index.js';
+import { InvalidArgumentError } from '../errors.js';
+import { formatTable, PACKAGE_ROOT, setup, showToken, type CommonOptions } from './common.js';
+
+interface DemoOptions extends CommonOptions {
+  text: string;
+  out: string;
+  seed: string;
+  heldoutTokens: string;
+}
+
+/** A head and its score. */
+export interface HeadScore {
+  layer: number;
+  head: number;
+  score: number;
+}
+
+/** Everything the demo computes (what `--json` prints and the report shows). */
+export interface DemoResult {
+  model: string;
+  backend: string;
+  lens: { tokens: string[]; rows: { layer: string; top: { token: string; prob: number }[] }[] };
+  induction: HeadScore[];
+  previousToken: HeadScore[];
+  repeated: RepeatedSequenceStats & { nTokens: number; batch: number; seed: number };
+  settling: { positions: number; decidedBeforeLastLayer: number; meanSaturationLayer: number; nLayers: number };
+  files: string[];
+}
+
+function ranked(scores: Float32Array, nHeads: number): HeadScore[] {
+  return Array.from(scores, (score, i) => ({ layer: Math.floor(i / nHeads), head: i % nHeads, score })).sort((a, b) => b.score - a.score);
+}
+
+/** Fraction of held-out positions whose lens top-1 is fixed before the last block (top-1 saturation < L−1). */
+async function settling(model: HookedGPT2, ids: number[]): Promise<DemoResult['settling']> {
+  const result = await topKPerLayer(model, [ids], { k: 1 });
+  const [L, , nPos] = result.shape;
+  let decided = 0;
+  let total = 0;
+  for (let p = 0; p < nPos; p++) {
+    const column = Array.from({ length: L }, (_, j) => [result.ids[j * nPos + p]!]);
+    const s = top1SaturationLayer(column);
+    total += s;
+    if (s < L - 1) decided++;
+  }
+  return { positions: nPos, decidedBeforeLastLayer: decided / nPos, meanSaturationLayer: total / nPos, nLayers: L };
+}
+
+/** Runs the demo analyses; writes figures and the report into `outDir`. */
+export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
+  const { model, dir, backend } = await setup(opts);
+  if (!(model instanceof HookedGPT2) || !model.tokenizer) throw new InvalidArgumentError('the demo needs a GPT-2 checkpoint with a tokenizer');
+  const tokenizer = model.tokenizer;
+  const seed = Number(opts.seed);
+  const outDir = resolve(opts.out);
+  await mkdir(outDir, { recursive: true });
+  try {
+    // 1. logit lens on a sentence
+    const ids = tokenizer.encode(opts.text);
+    const lensTop = await topKPerLayer(model, [ids], { k: 3, includeEmbedding: true, positions: [ids.length - 1] });
+    const k = lensTop.shape[3];
+    const lens = {
+      tokens: ids.map((id) => tokenizer.decode([id])),
+      rows: lensTop.layers.map((l, row) => ({
+        layer: l === 0 ? 'embed' : `L${l}`,
+        top: Array.from({ length: k }, (_, r) => ({ token: tokenizer.decode([lensTop.ids[row * k + r]!]), prob: lensTop.probs[row * k + r]! })),
+      })),
+    };
+    // 2. induction and previous-token heads on repeated random tokens with BOS
+    const nTokens = Math.min(50, Math.floor((model.cfg.nCtx - 1) / 2));
+    const batch = 10;
+    const tokens = repeatedRandomTokens({ nTokens, batch, vocab: model.cfg.dVocab, bos: model.cfg.bosTokenId ?? 0, seed });
+    let induction: HeadScore[];
+    let previousToken: HeadScore[];
+    let repeated: RepeatedSequenceStats;
+    let bestPattern: number[][];
+    try {
+      induction = ranked(await inductionScores(model, tokens), model.cfg.nHeads);
+      previousToken = ranked(await previousTokenScores(model, tokens), model.cfg.nHeads);
+      repeated = await repeatedSequenceStats(model, tokens);
+      const best = induction[0]!;
+      const first = tf.slice(tokens, [0, 0], [1, tokens.shape[1]]);
+      const { output, cache } = await model.runWithCache(first, { namesFilter: [`blocks.${best.layer}.attn.hook_pattern`] });
+      bestPattern = (tf.tidy(() => tf.squeeze(tf.slice(cache.get(`blocks.${best.layer}.attn.hook_pattern`), [0, best.head, 0, 0], [1, 1, -1, -1]))).arraySync() as number[][]);
+      tf.dispose([first, output]);
+      cache.dispose();
+    } finally {
+      tokens.dispose();
+    }
+    // 3. where the lens settles on held-out text
+    const heldout = await readFile(join(PACKAGE_ROOT, 'data', 'text', 'heldout.txt'), 'utf8');
+    const heldIds = tokenizer.encode(heldout).slice(0, Math.min(Number(opts.heldoutTokens), model.cfg.nCtx));
+    const settled = await settling(model, heldIds);
+    // 4. figures and report
+    const best = induction[0]!;
+    const patternSvg = await renderSvg(heatmapSpec(bestPattern, { title: `attention pattern of induction head L${best.layer}H${best.head} (repeated random tokens)`, domain: [0, 1], xTitle: 'key position', yTitle: 'query position', cellSize: 4, showValues: false }));
+    const grid = (scores: HeadScore[]) => Array.from({ length: model.cfg.nLayers }, (_, l) => Array.from({ length: model.cfg.nHeads }, (_, h) => scores.find((s) => s.layer === l && s.head === h)!.score));
+    const headLabels = Array.from({ length: model.cfg.nHeads }, (_, h) => `H${h}`);
+    const layerLabels = Array.from({ length: model.cfg.nLayers }, (_, l) => `L${l}`);
+    const inductionSvg = await renderSvg(heatmapSpec(grid(induction), { title: 'induction score per head', domain: [0, 1], xLabels: headLabels, yLabels: layerLabels }));
+    const prevSvg = await renderSvg(heatmapSpec(grid(previousToken), { title: 'previous-token score per head', domain: [0, 1], xLabels: headLabels, yLabels: layerLabels }));
+    const files = [join(outDir, 'induction-head-pattern.png'), join(outDir, 'induction-scores.png'), join(outDir, 'previous-token-scores.png'), join(outDir, 'report.html')];
+    await writeFile(files[0]!, svgToPng(patternSvg));
+    await writeFile(files[1]!, svgToPng(inductionSvg));
+    await writeFile(files[2]!, svgToPng(prevSvg));
+    const result: DemoResult = { model: dir, backend, lens, induction, previousToken, repeated: { ...repeated, nTokens, batch, seed }, settling: settled, files };
+    await writeFile(files[3]!, reportHtml(result, [patternSvg, inductionSvg, prevSvg]));
+    return result;
+  } finally {
+    model.dispose();
+  }
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+}
+
+function htmlTable(header: string[], rows: string[][]): string {
+  return `<table><tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>${rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('')}</table>`;
+}
+
+function lensRows(r: DemoResult): string[][] {
+  return r.lens.rows.map((row) => [row.layer, ...row.top.map((t) => `${showToken(t.token)} ${(100 * t.prob).toFixed(1)}%`)]);
+}
+
+function headRows(scores: HeadScore[], n = 5): string[][] {
+  return scores.slice(0, n).map((s) => [`L${s.layer}H${s.head}`, s.score.toFixed(3)]);
+}
+
+function reportHtml(r: DemoResult, svgs: string[]): string {
+  const rep = r.repeated;
+  return `<!doctype html><html><head><meta charset="utf-8"><title>tfjs-lens demo report</title>
+<style>body{font-family:sans-serif;max-width:960px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;font-family:monospace}th{background:#eee}figure{margin:1em 0}</style></head><body>
+<h1>tfjs-lens demo</h1><p>model <code>${escapeHtml(r.model)}</code> on backend <code>${escapeHtml(r.backend)}</code></p>
+<h2>Logit lens</h2><p>Input: <code>${escapeHtml(r.lens.tokens.map(showToken).join('|'))}</code>. Top-3 next-token predictions read from each residual state (final layer norm with that state's own statistics, then the unembedding).</p>
+${htmlTable(['layer', 'top-1', 'top-2', 'top-3'], lensRows(r))}
+<h2>Induction and previous-token heads</h2><p>${rep.batch} sequences of BOS + ${rep.nTokens} random tokens repeated twice (seed ${rep.seed}). Mean log-prob of the next token: first half ${rep.logProbFirstHalf.toFixed(2)}, second half ${rep.logProbSecondHalf.toFixed(2)}; top-1 accuracy ${rep.accFirstHalf.toFixed(2)} vs ${rep.accSecondHalf.toFixed(2)}.</p>
+${htmlTable(['induction head', 'score'], headRows(r.induction))}${htmlTable(['previous-token head', 'score'], headRows(r.previousToken))}
+${svgs.map((s) => `<figure>${s}</figure>`).join('\n')}
+<h2>Where the lens settles</h2><p>On ${r.settling.positions} held-out positions, the lens's top-1 was final before the last block at ${(100 * r.settling.decidedBeforeLastLayer).toFixed(0)}% of positions (mean top-1 saturation layer ${r.settling.meanSaturationLayer.toFixed(2)} of 0…${r.settling.nLayers - 1}).</p>
+</body></html>\n`;
+}
+
+function printDemo(r: DemoResult): string {
+  const rep = r.repeated;
+  return [
+    `model ${r.model} on ${r.backend}`,
+    '',
+    `Logit lens for ${r.lens.tokens.map((t) => `'${showToken(t)}'`).join(' ')} → next token:`,
+    formatTable(['layer', 'top-1', 'top-2', 'top-3'], lensRows(r)),
+    '',
+    `Repeated random tokens (${rep.batch} × BOS + 2×${rep.nTokens}): log-prob first half ${rep.logProbFirstHalf.toFixed(2)}, second half ${rep.logProbSecondHalf.toFixed(2)}; accuracy ${rep.accFirstHalf.toFixed(2)} → ${rep.accSecondHalf.toFixed(2)}`,
+    formatTable(['induction head', 'score'], headRows(r.induction)),
+    '',
+    formatTable(['previous-token head', 'score'], headRows(r.previousToken)),
+    '',
+    `Held-out text: top-1 fixed before the last block at ${(100 * r.settling.decidedBeforeLastLayer).toFixed(0)}% of ${r.settling.positions} positions (mean saturation layer ${r.settling.meanSaturationLayer.toFixed(2)})`,
+    '',
+    `wrote ${r.files.join(', ')}`,
+  ].join('\n');
+}
+
+/** Registers `demo`. */
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description('offline tour on the shipped tiny GPT-2: logit lens, induction/previous-token heads, HTML report')
+    .option('-m, --model <dir|hubId>', 'a GPT-2 checkpoint (default: the shipped tiny GPT-2)')
+    .option('-t, --text <text>', 'sentence for the logit-lens table', 'The capital city of France is')
+    .option('-o, --out <dir>', 'where the PNGs and report.html go', 'tfjs-lens-report')
+    .option('--seed <n>', 'seed of the random tokens', '0')
+    .option('--heldout-tokens <n>', 'held-out tokens for the settling statistic', '128')
+    .option('-b, --backend <name>', 'auto | cuda | tensorflow | webgpu | wasm | cpu')
+    .option('--json', 'print JSON instead of tables')
+    .action(async (opts: DemoOptions) => {
+      const result = await runDemo(opts);
+      process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : `${printDemo(result)}\n`);
+    });
+}

@@ -1,0 +1,65 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { setBackend } from '../../lib/backend/index.js';
+import { loadModel } from '../../lib/nn/load.js';
+import type { HookedGPT2 } from '../../lib/nn/gpt2.js';
+import { residNamesFilter, logitLens } from '../../lib/lens/logit-lens.js';
+import { ROOT, fixtureDir } from '../helpers/fixtures.js';
+
+const CLI = join(ROOT, 'dist', 'lib', 'cli', 'main.js');
+
+function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: ROOT, env: { ...process.env, TFJS_LENS_BACKEND: 'cpu' } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('tfjs-lens lens --json prints the per-layer top-k that the library computes', async () => {
+  const ids = [5, 17, 300, 2, 9];
+  const r = cli('lens', '--model', fixtureDir('gpt2-tiny'), '--ids', ids.join(','), '--top', '3', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const table = JSON.parse(r.stdout) as { position: number; layers: { layer: string; top: { id: number; prob: number }[] }[] };
+  assert.equal(table.position, 4);
+  assert.deepEqual(table.layers.map((l) => l.layer), ['embed', 'L1', 'L2', 'L3']);
+  // independent reference: the full logit lens from a cache, softmax and sort on the host
+  await setBackend('cpu');
+  const model = (await loadModel(fixtureDir('gpt2-tiny'))) as HookedGPT2;
+  const { output, cache } = await model.runWithCache([ids], { namesFilter: residNamesFilter(model) });
+  const lens = logitLens(model, cache);
+  const probs = tf.tidy(() => tf.softmax(tf.squeeze(tf.slice(lens, [0, 0, 4, 0], [-1, 1, 1, -1]), [1, 2])).arraySync()) as number[][];
+  probs.forEach((row, l) => {
+    const order = row.map((p, id) => ({ p, id })).sort((a, b) => b.p - a.p || a.id - b.id).slice(0, 3);
+    assert.deepEqual(table.layers[l]!.top.map((t) => t.id), order.map((o) => o.id), `layer ${l}`);
+    table.layers[l]!.top.forEach((t, r) => assert.ok(Math.abs(t.prob - order[r]!.p) < 1e-5));
+  });
+  tf.dispose([output, lens]);
+  cache.dispose();
+  model.dispose();
+});
+
+test('tfjs-lens lens prints a table; hooks lists every hook with its shape', () => {
+  const table = cli('lens', '--model', fixtureDir('gpt2-tiny'), '--ids', '1,2,3');
+  assert.equal(table.status, 0, table.stderr);
+  assert.match(table.stdout, /^layer\s+top-1\s+top-2/m);
+  assert.match(table.stdout, /^L3\s/m);
+  const hooks = cli('hooks', '--model', fixtureDir('vit-tiny'), '--json');
+  assert.equal(hooks.status, 0, hooks.stderr);
+  const shapes = JSON.parse(hooks.stdout) as Record<string, string>;
+  assert.equal(shapes['hook_patch_embed'], '[1, 16, 64]');
+  assert.equal(shapes['blocks.1.attn.hook_pattern'], '[1, 4, 17, 17]');
+});
+
+test('CLI errors are typed messages with a hint and exit code 1, not stack traces', () => {
+  const missing = cli('lens', '--model', '/nonexistent/model-dir', '--ids', '1');
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /tfjs-lens: .*nonexistent/);
+  assert.doesNotMatch(missing.stderr, /at .*\.js:\d+/);
+  const noTokenizer = cli('lens', '--model', fixtureDir('gpt2-tiny'), '--text', 'hello');
+  assert.equal(noTokenizer.status, 1);
+  assert.match(noTokenizer.stderr, /no tokenizer[\s\S]*hint: pass token ids/);
+  const badBackend = cli('lens', '--model', fixtureDir('gpt2-tiny'), '--ids', '1', '--backend', 'tpu');
+  assert.equal(badBackend.status, 1);
+  assert.match(badBackend.stderr, /unknown backend 'tpu'/);
+});

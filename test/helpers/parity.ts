@@ -1,0 +1,60 @@
+/** Per-hook relative errors of a fixture model against the HF reference, on the active backend. */
+import * as tf from '@tensorflow/tfjs-core';
+import { loadModel, type HookedModel } from '../../lib/nn/load.js';
+import { logitLens } from '../../lib/lens/logit-lens.js';
+import type { ActivationCache } from '../../lib/nn/activation-cache.js';
+import type { HostTensor } from '../../lib/io/safetensors.js';
+import { fixtureDir, readFixture, relError } from './fixtures.js';
+
+/** The four model fixtures. */
+export const FIXTURE_MODELS = ['gpt2-tiny', 'vit-tiny', 'whisper-tiny', 'bert-tiny'] as const;
+
+function toTensor(h: HostTensor): tf.Tensor {
+  return tf.tensor(h.data, h.shape, h.dtype);
+}
+
+function modelInput(name: string, inputs: Map<string, HostTensor>): { input: unknown; owned: tf.Tensor[] } {
+  if (name === 'vit-tiny') {
+    const t = toTensor(inputs.get('pixel_values')!);
+    return { input: t, owned: [t] };
+  }
+  if (name === 'whisper-tiny') {
+    const f = toTensor(inputs.get('input_features')!);
+    const d = toTensor(inputs.get('decoder_input_ids')!);
+    return { input: { inputFeatures: f, decoderInputIds: d }, owned: [f, d] };
+  }
+  const ids = toTensor(inputs.get('input_ids')!);
+  return { input: ids, owned: [ids] };
+}
+
+/** Fixture key → our hook name (BERT's `hidden_states.N` are block outputs). */
+function hookFor(name: string, key: string): string {
+  const m = /^hidden_states\.(\d+)$/.exec(key);
+  if (name === 'bert-tiny' && m) return Number(m[1]) === 0 ? 'blocks.0.hook_resid_pre' : `blocks.${Number(m[1]) - 1}.hook_resid_post`;
+  return key;
+}
+
+/** Relative error of every reference tensor of fixture `name` (hooks, logits, lens.logits). */
+export async function fixtureErrors(name: string): Promise<Map<string, number>> {
+  const { inputs, expected } = await readFixture(name);
+  const model = (await loadModel(fixtureDir(name))) as HookedModel & { runWithCache(i: unknown): Promise<{ output: tf.Tensor; cache: ActivationCache }> };
+  const { input, owned } = modelInput(name, inputs);
+  const { output, cache } = await model.runWithCache(input);
+  const errors = new Map<string, number>();
+  for (const [key, ref] of expected) {
+    let got: Float32Array;
+    if (key === 'logits') got = (await output.data()) as Float32Array;
+    else if (key === 'lens.logits') {
+      const lens = logitLens(model as never, cache);
+      got = (await lens.data()) as Float32Array;
+      lens.dispose();
+    } else got = (await cache.get(hookFor(name, key)).data()) as Float32Array;
+    errors.set(key, relError(got, ref.data));
+  }
+  output.dispose();
+  cache.dispose();
+  for (const t of owned) t.dispose();
+  model.dispose();
+  return errors;
+}
+

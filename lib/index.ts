@@ -74,3 +74,6 @@ export { FactoredMatrix, type FactoredSvd, type Eigenvalues } from './lens/facto
 export { processWeights, type ProcessWeightsOptions } from './lens/process-weights.js';
 export { headOV, headQK, circuitTop1Accuracy, kCompositionFullCircuit, kCompositionFullCircuitAccuracy, ovCopyingCircuit, ovCopyingAccuracy, compositionScore, headCompositionScore, allCompositionScores, type HeadRef, type KCompositionOptions, type CompositionMode } from './lens/circuits.js';
 export { tokenLogProbs, lmLoss, logitDiff, meanLogProb, nextTokenAccuracy, meanLogProbMetric, logitDiffMetric } from './lens/metrics.js';
+export * from './lens/intervention.js';
+export * from './lens/early-exit.js';
+export * from './lens/calm-exit.js';

@@ -12,10 +12,12 @@
  * - The block index m is 0-based (`blocks.{m}`); block m reads h_m and writes h_{m+1}.
  * - Schedule (§4): for i = 0 … 2n, m = s_early − n + i + 1 and v_i = the early example's state at
  *   beyond_top1 index m − 1, i.e. h_m (the output of block m − 1). Distance d = m − 1 − s_early = i − n.
- * - intended mode: v_i replaces position p of h_m at `blocks.{m}.hook_resid_pre`; v_i then sits at
- *   beyond_top1 index m − 1, so success needs s' = m − 1.
+ * - intended mode: v_i replaces position p of h_m at `blocks.{m}.hook_resid_pre` (for m = L, where no
+ *   block m exists, at `blocks.{L−1}.hook_resid_post`, which is h_L); v_i then sits at beyond_top1 index
+ *   m − 1, so success needs s' = m − 1. Valid m: 1 … L.
  * - original mode: block m is skipped for every position (its output h_{m+1} := its input h_m) and
  *   position p of h_{m+1} (`blocks.{m}.hook_resid_post`) := v_i; v_i sits at index m, success needs s' = m.
+ *   Valid m: 1 … L − 1.
  *
  * The lens of the intervened run reads h_l at `blocks.{l}.hook_resid_pre` for l < L (after the
  * intervention hooks of that point) and at `blocks.{L−1}.hook_resid_post` for h_L, so an implant at
@@ -175,6 +177,11 @@ export interface RunInterventionOptions<I> {
    * `lnFinal` (GPT-2, ViT) or `decoder.lnFinal` (Whisper).
    */
   lnFinal?: (resid: tf.Tensor) => tf.Tensor;
+  /**
+   * What to do with schedule steps whose m the model cannot host (m > L in intended mode, m > L − 1 in
+   * original mode): 'throw' (default) or 'skip' (they are listed in `skipped` and not run).
+   */
+  outOfRange?: 'throw' | 'skip';
 }
 
 /** Outcome of one implant (one d). */
@@ -187,6 +194,10 @@ export interface InterventionRunResult extends ImplantStep {
   unchanged: boolean;
   /** unchanged and s' == m (original mode) or m − 1 (intended mode). */
   success: boolean;
+  /** Lens top-1 id of position p at h_1 … h_L of the intervened run `[L]` (row j = h_{j+1}). */
+  lensTop1: number[];
+  /** The lens logit of that top-1 id `[L]`. */
+  lensTop1Logit: number[];
 }
 
 /** Result of `runIntervention`. */
@@ -195,8 +206,10 @@ export interface InterventionOutcome {
   y: number;
   /** Top-1 saturation layer of the late example without intervention (only when y was computed here). */
   sLateClean?: number;
-  /** One entry per implant, in schedule order (d = −n … n). */
+  /** One entry per implant that was run, in schedule order (d = −n … n). */
   runs: InterventionRunResult[];
+  /** Steps not run because the model has no block m for them (`outOfRange: 'skip'`). */
+  skipped: ImplantStep[];
 }
 
 type LnFinalHolder = { lnFinal?: { forward?: unknown }; decoder?: { lnFinal?: { forward?: unknown } } };
@@ -241,7 +254,7 @@ function checkResidPos(resid: tf.Tensor, p: number, what: string): void {
  * Runs `input` with `extraHooks` (registered first) and reads the lens top-1 of position p at h_1 … h_L.
  * @returns `[L]` top-1 ids, row j = h_{j+1}.
  */
-async function lensTop1Run<I>(model: HookedLensModel<I>, input: I, p: number, extraHooks: (readonly [NamesFilter, HookFn])[]): Promise<number[]> {
+async function lensTop1Run<I>(model: HookedLensModel<I>, input: I, p: number, extraHooks: (readonly [NamesFilter, HookFn])[]): Promise<{ ids: number[]; logits: number[] }> {
   const L = model.nLayers;
   const prefix = model.residPrefix;
   const perLayer: (tf.Tensor | undefined)[] = new Array(L).fill(undefined);
@@ -263,7 +276,8 @@ async function lensTop1Run<I>(model: HookedLensModel<I>, input: I, p: number, ex
     if (perLayer.some((t) => !t)) throw new InvalidArgumentError('intervention: a residual hook did not run (does the model stop early?)');
     const stacked = tf.concat(perLayer as tf.Tensor[], 0);
     try {
-      return Array.from((await topKTieSafe(stacked, 1)).ids);
+      const top = await topKTieSafe(stacked, 1);
+      return { ids: Array.from(top.ids), logits: Array.from(top.logits) };
     } finally {
       stacked.dispose();
     }
@@ -279,7 +293,8 @@ async function lensTop1Run<I>(model: HookedLensModel<I>, input: I, p: number, ex
  * 'original' mode, m − 1 in 'intended' mode; see the module comment for why).
  *
  * Implemented with `runWithHooks`:
- * - intended: `blocks.{m}.hook_resid_pre` returns h_m with position p := v_i;
+ * - intended: `blocks.{m}.hook_resid_pre` (m = L: `blocks.{L−1}.hook_resid_post`) returns h_m with
+ *   position p := v_i;
  * - original: `blocks.{m}.hook_resid_pre` stores h_m in the run's hook ctx, `blocks.{m}.hook_resid_post`
  *   returns that stored h_m (block m skipped for all positions) with position p := v_i.
  * The early example's states h_m are taken from one `runWithCache` of `earlyInput` (residuals only).
@@ -296,10 +311,15 @@ export async function runIntervention<I>(model: HookedLensModel<I>, opts: RunInt
   if (model.lensPositions === 'cls' && (opts.earlyPos !== 0 || opts.latePos !== 0)) {
     throw new InvalidArgumentError('runIntervention: this model is lensed at the CLS position only; earlyPos and latePos must be 0');
   }
-  const schedule = implantSchedule(opts.sEarly, opts.n);
-  const last = schedule[schedule.length - 1]!.m;
-  if (last > L - 1) {
-    throw new InvalidArgumentError(`runIntervention: the schedule needs block ${last} but the model has blocks 0..${L - 1} (s_early = ${opts.sEarly}, n = ${opts.n})`, 'pairs must satisfy s_early + n + 1 ≤ L − 1');
+  const maxM = mode === 'original' ? L - 1 : L;
+  const full = implantSchedule(opts.sEarly, opts.n);
+  const schedule = full.filter((s) => s.m <= maxM);
+  const skipped = full.filter((s) => s.m > maxM);
+  if (skipped.length && (opts.outOfRange ?? 'throw') !== 'skip') {
+    throw new InvalidArgumentError(
+      `runIntervention: the schedule needs m up to ${full[full.length - 1]!.m} but ${mode} mode allows m ≤ ${maxM} for L = ${L} blocks (s_early = ${opts.sEarly}, n = ${opts.n})`,
+      `pairs must satisfy s_early + n + 1 ≤ ${maxM}, or pass outOfRange: 'skip'`,
+    );
   }
   const lnFinal = space === 'lnFinal' ? (opts.lnFinal ?? defaultLnFinal(model)) : undefined;
   if (space === 'lnFinal' && !lnFinal) throw new InvalidArgumentError("runIntervention: implantSpace 'lnFinal' needs the final layer norm", 'pass opts.lnFinal');
@@ -327,7 +347,7 @@ export async function runIntervention<I>(model: HookedLensModel<I>, opts: RunInt
     let y = opts.y;
     let sLateClean: number | undefined;
     if (y === undefined) {
-      const clean = await lensTop1Run(model, opts.lateInput, opts.latePos, []);
+      const clean = (await lensTop1Run(model, opts.lateInput, opts.latePos, [])).ids;
       y = clean[L - 1]!;
       sLateClean = top1SaturationLayer(clean);
     }
@@ -340,8 +360,8 @@ export async function runIntervention<I>(model: HookedLensModel<I>, opts: RunInt
       const hooks: (readonly [NamesFilter, HookFn])[] =
         mode === 'intended'
           ? [
-              [`${prefix}blocks.${step.m}.hook_resid_pre`, (act) => {
-                checkResidPos(act, p, `blocks.${step.m}.hook_resid_pre`);
+              [lensReadName(prefix, L, step.m), (act) => {
+                checkResidPos(act, p, `h_${step.m} (${lensReadName(prefix, L, step.m)})`);
                 return replacePosition(act, p, v);
               }],
             ]
@@ -357,14 +377,14 @@ export async function runIntervention<I>(model: HookedLensModel<I>, opts: RunInt
                 return replacePosition(residPre, p, v);
               }],
             ];
-      const top1 = await lensTop1Run(model, opts.lateInput, p, hooks);
-      const newSaturation = top1SaturationLayer(top1);
-      const newTop1 = top1[L - 1]!;
+      const lens = await lensTop1Run(model, opts.lateInput, p, hooks);
+      const newSaturation = top1SaturationLayer(lens.ids);
+      const newTop1 = lens.ids[L - 1]!;
       const unchanged = newTop1 === y;
       const target = mode === 'original' ? step.m : step.m - 1;
-      runs.push({ ...step, newSaturation, newTop1, unchanged, success: unchanged && newSaturation === target });
+      runs.push({ ...step, newSaturation, newTop1, unchanged, success: unchanged && newSaturation === target, lensTop1: lens.ids, lensTop1Logit: lens.logits });
     }
-    return { y, sLateClean, runs };
+    return { y, sLateClean, runs, skipped };
   } finally {
     for (const t of implants.values()) t.dispose();
   }

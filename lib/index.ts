@@ -77,3 +77,4 @@ export { tokenLogProbs, lmLoss, logitDiff, meanLogProb, nextTokenAccuracy, meanL
 export * from './lens/intervention.js';
 export * from './lens/early-exit.js';
 export * from './lens/calm-exit.js';
+export * from './linreg/pipeline/index.js';

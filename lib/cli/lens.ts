@@ -12,7 +12,7 @@ import { HookedBert } from '../nn/bert.js';
 import { vitPixelValues } from '../data/image.js';
 import { whisperFeatures } from '../data/audio.js';
 import { imagenetLabels } from '../data/imagenet-labels.js';
-import { loadTokenizer, type Tokenizer } from '../data/tokenizer.js';
+import type { Tokenizer } from '../data/tokenizer.js';
 import { InvalidArgumentError } from '../errors.js';
 import { formatTable, parseIds, readOptionalJson, setup, showToken, type CommonOptions } from './common.js';
 
@@ -64,7 +64,7 @@ async function runLens(opts: LensOptions): Promise<LensTable> {
       label = (id) => labels[id] ?? String(id);
     } else if (model instanceof HookedWhisper) {
       if (!opts.audio) throw new InvalidArgumentError('a Whisper model needs --audio PATH.wav');
-      const tokenizer = await loadTokenizer(dir).catch(() => undefined);
+      const tokenizer = model.tokenizer;
       const features = whisperFeatures(opts.audio, { nMels: model.cfg.nMels });
       try {
         const prefix = opts.ids ? parseIds(opts.ids) : [model.cfg.decoderStartTokenId, ...(opts.text && tokenizer ? tokenizer.encode(opts.text) : [])];

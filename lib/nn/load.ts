@@ -53,7 +53,9 @@ export async function loadModel(dirOrName: string, opts: LoadModelOptions = {}):
       }
       case 'whisper': {
         const cfg = parseWhisperConfig(config, `${dir}/config.json`);
-        return new HookedWhisper(cfg, await convertWhisper(ckpt, cfg));
+        const model = new HookedWhisper(cfg, await convertWhisper(ckpt, cfg));
+        model.tokenizer = await loadTokenizerFor(dir, false);
+        return model;
       }
       case 'bert': {
         const cfg = parseBertConfig(config, `${dir}/config.json`);

@@ -27,6 +27,8 @@ import { prepareTokens, type PreparedTokens } from './token-input.js';
 import type { WhisperConfig } from '../io/config/whisper.js';
 import type { WhisperBlockWeights, WhisperWeights } from '../io/convert/whisper.js';
 import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
+import { whisperFeatures } from '../data/audio.js';
+import type { Tokenizer } from '../data/tokenizer.js';
 
 /** Log-mel features: a `[batch, nMels, frames]` tensor, or the same as typed array + shape. */
 export type FeatureInput = tf.Tensor | { data: Float32Array; shape: readonly [number, number, number] };
@@ -37,6 +39,11 @@ export type DecoderIds = tf.Tensor | readonly number[] | readonly (readonly numb
 /** Whisper input: features and decoder ids, or a reused encoder output and decoder ids. */
 export type WhisperInput =
   | { inputFeatures: FeatureInput; decoderInputIds: DecoderIds }
+  | {
+      /** A 16 kHz mono waveform or a WAV file path; log-mel features are computed with `whisperFeatures`. */
+      audio: Float32Array | string;
+      decoderInputIds: DecoderIds;
+    }
   | {
       /** Output of `model.encode(features)`: `[batch, srcPos, dModel]` (after the encoder's final LN). */
       encoderOutput: tf.Tensor;
@@ -176,6 +183,8 @@ export class HookedWhisper extends HookedRoot<WhisperInput, PreparedWhisper> imp
   readonly decoder: WhisperDecoder;
   private readonly stackedDecoder: StackedWeights;
   private readonly stackedEncoder: StackedWeights;
+  /** The checkpoint's tokenizer (`tokenizer.json`), set by `loadModel` when present. */
+  tokenizer?: Tokenizer;
   private readonly stackedCross: StackedWeights;
   private unembedDModelMajor?: tf.Tensor2D;
   private zeroUnembedBias?: tf.Tensor1D;
@@ -346,7 +355,7 @@ export class HookedWhisper extends HookedRoot<WhisperInput, PreparedWhisper> imp
     const owned: tf.Tensor[] = [];
     try {
       if (!input || typeof input !== 'object' || !('decoderInputIds' in input)) {
-        throw new InvalidArgumentError('Whisper input must be { inputFeatures, decoderInputIds } or { encoderOutput, decoderInputIds }');
+        throw new InvalidArgumentError('Whisper input must be { inputFeatures | audio | encoderOutput, decoderInputIds }');
       }
       // tidy: prepareTokens may throw after creating tensors (bad ids); tidy frees them then.
       const tokens = tf.tidy(() => prepareTokens(input.decoderInputIds as tf.Tensor | number[][], { vocabSize: this.cfg.dVocab, maxPositions: this.cfg.maxTargetPositions }) as unknown as tf.TensorContainer) as unknown as PreparedTokens;
@@ -361,6 +370,10 @@ export class HookedWhisper extends HookedRoot<WhisperInput, PreparedWhisper> imp
         prepared.encoderOutput = e as tf.Tensor3D;
       } else if ('inputFeatures' in input) {
         prepared.features = this.prepareFeatures(input.inputFeatures, owned);
+      } else if ('audio' in input) {
+        const features = whisperFeatures(input.audio, { nMels: this.cfg.nMels });
+        owned.push(features);
+        prepared.features = this.prepareFeatures(features, owned);
       } else {
         throw new InvalidArgumentError('Whisper input needs inputFeatures or encoderOutput');
       }

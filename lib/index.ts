@@ -78,3 +78,4 @@ export * from './lens/intervention.js';
 export * from './lens/early-exit.js';
 export * from './lens/calm-exit.js';
 export * from './linreg/pipeline/index.js';
+export * from './probes/index.js';

@@ -200,8 +200,11 @@ export async function lensTopK(model: LensModel, cache: ActivationCache, opts: T
   return result;
 }
 
-/** Splits a batchable input (tensor or array of examples) into chunks along axis 0. */
-function* chunks<I>(input: I, batchSize: number | undefined): Generator<{ chunk: I; owned?: tf.Tensor }> {
+/**
+ * Splits a batchable input (tensor or array of examples) into chunks of `batchSize` along axis 0
+ * (`undefined`: one chunk). Tensor chunks are `owned`: the caller disposes them.
+ */
+export function* batchChunks<I>(input: I, batchSize: number | undefined): Generator<{ chunk: I; owned?: tf.Tensor }> {
   if (batchSize === undefined) {
     yield { chunk: input };
     return;
@@ -233,7 +236,7 @@ export async function topKPerLayer<I>(model: HookedLensModel<I>, input: I, opts:
   const layers = rowLayers(model, opts);
   const names = layers.map((l) => residName(model, l));
   const parts: { result: TopKResult; batch: number }[] = [];
-  for (const { chunk, owned } of chunks(input, opts.batchSize)) {
+  for (const { chunk, owned } of batchChunks(input, opts.batchSize)) {
     const perLayer: (DeviceTopK | undefined)[] = layers.map(() => undefined);
     let batch = 0;
     let nPos = 0;

@@ -12,7 +12,8 @@
  * `mlm_head.ln.hook_scale` / `mlm_head.ln.hook_normalized`. See docs/models/bert.md.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { HookedRoot, type ForwardOptions } from './hooked-root.js';
+import type { ForwardOptions } from './hooked-root.js';
+import { HookedTransformerRoot } from './hooked-transformer.js';
 import { HookedModule } from './hooked-module.js';
 import { HookPoint, NO_HOOKS, type RunContext } from './hook-point.js';
 import type { LensModel } from './lens-model.js';
@@ -22,7 +23,7 @@ import { Mlp } from './components/mlp.js';
 import { PostLnBlock } from './components/post-ln-block.js';
 import { linear } from './components/linear.js';
 import { activation, type ActivationName } from './components/activations.js';
-import { StackedWeights, type StackedWeightName } from './tl-weights.js';
+import { StackedWeights } from './tl-weights.js';
 import { prepareTokens, type PreparedTokens, type TokenInput } from './token-input.js';
 import type { LmTokenizer } from './gpt2.js';
 import type { BertConfig } from '../io/config/bert.js';
@@ -78,7 +79,7 @@ export class MlmHead extends HookedModule {
 }
 
 /** BERT masked language model with hooks. */
-export class HookedBert extends HookedRoot<BertInput, PreparedBert> implements LensModel {
+export class HookedBert extends HookedTransformerRoot<BertInput, PreparedBert> implements LensModel {
   readonly residPrefix = '';
   readonly lensPositions = 'all' as const;
   readonly hookEmbed = new HookPoint(); // [batch, pos, dModel]
@@ -93,7 +94,7 @@ export class HookedBert extends HookedRoot<BertInput, PreparedBert> implements L
   readonly W_pos: tf.Tensor2D;
   /** Token-type embeddings `[nTokenTypes, dModel]`. */
   readonly W_tokenType: tf.Tensor2D;
-  private readonly stacked = new StackedWeights(() => this.blocks);
+  protected readonly tlStack = new StackedWeights(() => this.blocks);
   private unembedDModelMajor?: tf.Tensor2D;
   /** Tokenizer for text input (set by `loadModel` when the checkpoint has one). Its `encode` should add [CLS]/[SEP]. */
   tokenizer?: LmTokenizer;
@@ -126,22 +127,6 @@ export class HookedBert extends HookedRoot<BertInput, PreparedBert> implements L
     return this.cfg.nLayers;
   }
 
-  /** Stacked TransformerLens weights (`W_Q [L,H,d,dh]`, `W_O [L,H,dh,d]`, `W_in [L,d,dMlp]`, …). */
-  weight(name: StackedWeightName): tf.Tensor {
-    return this.stacked.get(name);
-  }
-  get W_Q(): tf.Tensor { return this.stacked.get('W_Q'); }
-  get W_K(): tf.Tensor { return this.stacked.get('W_K'); }
-  get W_V(): tf.Tensor { return this.stacked.get('W_V'); }
-  get W_O(): tf.Tensor { return this.stacked.get('W_O'); }
-  get b_Q(): tf.Tensor { return this.stacked.get('b_Q'); }
-  get b_K(): tf.Tensor { return this.stacked.get('b_K'); }
-  get b_V(): tf.Tensor { return this.stacked.get('b_V'); }
-  get b_O(): tf.Tensor { return this.stacked.get('b_O'); }
-  get W_in(): tf.Tensor { return this.stacked.get('W_in'); }
-  get W_out(): tf.Tensor { return this.stacked.get('W_out'); }
-  get b_in(): tf.Tensor { return this.stacked.get('b_in'); }
-  get b_out(): tf.Tensor { return this.stacked.get('b_out'); }
 
   /** MLM decoder as `[dModel, dVocab]` (a transposed copy of the tied word embeddings, built on first use). */
   get W_U(): tf.Tensor2D {
@@ -232,7 +217,7 @@ export class HookedBert extends HookedRoot<BertInput, PreparedBert> implements L
 
   /** Frees every weight tensor. */
   override dispose(): void {
-    this.stacked.dispose();
+    this.tlStack.dispose();
     super.dispose();
   }
 }

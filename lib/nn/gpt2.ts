@@ -8,14 +8,15 @@
  * `mlp.hook_post`, `hook_mlp_out`, `hook_resid_post`; then `ln_final.hook_scale`, `ln_final.hook_normalized`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { HookedRoot, type ForwardOptions } from './hooked-root.js';
+import type { ForwardOptions } from './hooked-root.js';
+import { HookedTransformerRoot } from './hooked-transformer.js';
 import { HookPoint, NO_HOOKS, type RunContext } from './hook-point.js';
 import type { LensModel } from './lens-model.js';
 import { LayerNorm } from './components/layer-norm.js';
 import { Attention, buildAttentionMask } from './components/attention.js';
 import { Mlp } from './components/mlp.js';
 import { TransformerBlock } from './components/block.js';
-import { StackedWeights, type StackedWeightName } from './tl-weights.js';
+import { StackedWeights } from './tl-weights.js';
 import { prepareTokens, positionIds, type PreparedTokens, type TokenInput } from './token-input.js';
 import type { GPT2Config } from '../io/config/gpt2.js';
 import type { GPT2Weights } from '../io/convert/gpt2.js';
@@ -34,7 +35,7 @@ export interface ToTokensOptions {
 }
 
 /** GPT-2 with hooks. */
-export class HookedGPT2 extends HookedRoot<TokenInput, PreparedTokens> implements LensModel {
+export class HookedGPT2 extends HookedTransformerRoot<TokenInput, PreparedTokens> implements LensModel {
   readonly residPrefix = '';
   readonly lensPositions = 'all' as const;
   readonly hookEmbed = new HookPoint(); // [batch, pos, dModel]
@@ -46,7 +47,7 @@ export class HookedGPT2 extends HookedRoot<TokenInput, PreparedTokens> implement
   /** Position embedding `[nCtx, dModel]`. */
   readonly W_pos: tf.Tensor2D;
   private readonly unembedVocabMajor: tf.Tensor2D;
-  private readonly stacked = new StackedWeights(() => this.blocks);
+  protected readonly tlStack = new StackedWeights(() => this.blocks);
   private unembedDModelMajor?: tf.Tensor2D;
   private zeroUnembedBias?: tf.Tensor1D;
   /** Tokenizer for text input (set by `loadModel` when the checkpoint has one, or the offline GPT-2 BPE). */
@@ -85,22 +86,6 @@ export class HookedGPT2 extends HookedRoot<TokenInput, PreparedTokens> implement
     return this.zeroUnembedBias;
   }
 
-  /** Stacked TransformerLens weights (`W_Q [L,H,d,dh]`, `W_O [L,H,dh,d]`, `W_in [L,d,dMlp]`, …). */
-  weight(name: StackedWeightName): tf.Tensor {
-    return this.stacked.get(name);
-  }
-  get W_Q(): tf.Tensor { return this.stacked.get('W_Q'); }
-  get W_K(): tf.Tensor { return this.stacked.get('W_K'); }
-  get W_V(): tf.Tensor { return this.stacked.get('W_V'); }
-  get W_O(): tf.Tensor { return this.stacked.get('W_O'); }
-  get b_Q(): tf.Tensor { return this.stacked.get('b_Q'); }
-  get b_K(): tf.Tensor { return this.stacked.get('b_K'); }
-  get b_V(): tf.Tensor { return this.stacked.get('b_V'); }
-  get b_O(): tf.Tensor { return this.stacked.get('b_O'); }
-  get W_in(): tf.Tensor { return this.stacked.get('W_in'); }
-  get W_out(): tf.Tensor { return this.stacked.get('W_out'); }
-  get b_in(): tf.Tensor { return this.stacked.get('b_in'); }
-  get b_out(): tf.Tensor { return this.stacked.get('b_out'); }
 
   /** Number of blocks. */
   get nLayers(): number {
@@ -183,7 +168,7 @@ export class HookedGPT2 extends HookedRoot<TokenInput, PreparedTokens> implement
 
   /** Frees every weight tensor. */
   override dispose(): void {
-    this.stacked.dispose();
+    this.tlStack.dispose();
     super.dispose();
   }
 }

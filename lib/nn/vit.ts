@@ -9,7 +9,8 @@
  * GPT-2, then `ln_final.hook_scale` / `ln_final.hook_normalized` (all positions). See docs/models/vit.md.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { HookedRoot, type ForwardOptions } from './hooked-root.js';
+import type { ForwardOptions } from './hooked-root.js';
+import { HookedTransformerRoot } from './hooked-transformer.js';
 import { HookPoint, NO_HOOKS, type RunContext } from './hook-point.js';
 import type { LensModel } from './lens-model.js';
 import { LayerNorm } from './components/layer-norm.js';
@@ -18,7 +19,7 @@ import { Mlp } from './components/mlp.js';
 import { TransformerBlock } from './components/block.js';
 import { PatchEmbed } from './components/patch-embed.js';
 import { linear } from './components/linear.js';
-import { StackedWeights, type StackedWeightName } from './tl-weights.js';
+import { StackedWeights } from './tl-weights.js';
 import type { ViTConfig } from '../io/config/vit.js';
 import type { ViTWeights } from '../io/convert/vit.js';
 import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
@@ -38,7 +39,7 @@ export interface PreparedImage {
 }
 
 /** ViT image classifier with hooks. */
-export class HookedViT extends HookedRoot<ImageInput, PreparedImage> implements LensModel {
+export class HookedViT extends HookedTransformerRoot<ImageInput, PreparedImage> implements LensModel {
   readonly residPrefix = '';
   readonly lensPositions = 'cls' as const;
   readonly patchEmbed: PatchEmbed;
@@ -53,7 +54,7 @@ export class HookedViT extends HookedRoot<ImageInput, PreparedImage> implements 
   readonly W_cls: tf.Tensor2D;
   /** Classifier bias `[numLabels]`. */
   readonly b_cls: tf.Tensor1D;
-  private readonly stacked = new StackedWeights(() => this.blocks);
+  protected readonly tlStack = new StackedWeights(() => this.blocks);
 
   constructor(
     readonly cfg: ViTConfig,
@@ -89,22 +90,6 @@ export class HookedViT extends HookedRoot<ImageInput, PreparedImage> implements 
     return this.cfg.id2label;
   }
 
-  /** Stacked TransformerLens weights (`W_Q [L,H,d,dh]`, `W_O [L,H,dh,d]`, `W_in [L,d,dMlp]`, …). */
-  weight(name: StackedWeightName): tf.Tensor {
-    return this.stacked.get(name);
-  }
-  get W_Q(): tf.Tensor { return this.stacked.get('W_Q'); }
-  get W_K(): tf.Tensor { return this.stacked.get('W_K'); }
-  get W_V(): tf.Tensor { return this.stacked.get('W_V'); }
-  get W_O(): tf.Tensor { return this.stacked.get('W_O'); }
-  get b_Q(): tf.Tensor { return this.stacked.get('b_Q'); }
-  get b_K(): tf.Tensor { return this.stacked.get('b_K'); }
-  get b_V(): tf.Tensor { return this.stacked.get('b_V'); }
-  get b_O(): tf.Tensor { return this.stacked.get('b_O'); }
-  get W_in(): tf.Tensor { return this.stacked.get('W_in'); }
-  get W_out(): tf.Tensor { return this.stacked.get('W_out'); }
-  get b_in(): tf.Tensor { return this.stacked.get('b_in'); }
-  get b_out(): tf.Tensor { return this.stacked.get('b_out'); }
 
   /** The classifier alone: `normalized [..., dModel]` (after the final LN) → logits `[..., numLabels]`. */
   classify(normalized: tf.Tensor): tf.Tensor {
@@ -168,7 +153,7 @@ export class HookedViT extends HookedRoot<ImageInput, PreparedImage> implements 
 
   /** Frees every weight tensor. */
   override dispose(): void {
-    this.stacked.dispose();
+    this.tlStack.dispose();
     super.dispose();
   }
 }

@@ -12,7 +12,8 @@
  * decoderInputIds })` (the encoder hooks do not fire in such runs).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { HookedRoot, type ForwardOptions } from './hooked-root.js';
+import type { ForwardOptions } from './hooked-root.js';
+import { HookedTransformerRoot } from './hooked-transformer.js';
 import { HookedModule } from './hooked-module.js';
 import { HookPoint, NO_HOOKS, type RunContext } from './hook-point.js';
 import type { LensModel } from './lens-model.js';
@@ -176,7 +177,7 @@ export class WhisperDecoder extends HookedModule {
 }
 
 /** Whisper speech-to-text model with hooks. */
-export class HookedWhisper extends HookedRoot<WhisperInput, PreparedWhisper> implements LensModel {
+export class HookedWhisper extends HookedTransformerRoot<WhisperInput, PreparedWhisper> implements LensModel {
   readonly residPrefix = 'decoder.';
   readonly lensPositions = 'all' as const;
   readonly encoder: WhisperEncoder;
@@ -207,9 +208,9 @@ export class HookedWhisper extends HookedRoot<WhisperInput, PreparedWhisper> imp
     return this.cfg.nLayers;
   }
 
-  /** Stacked TransformerLens weights of the decoder's self-attention and MLPs (`W_Q [L,H,d,dh]`, …). */
-  weight(name: StackedWeightName): tf.Tensor {
-    return this.stackedDecoder.get(name);
+  /** The TransformerLens weight views (`W_Q`, `weight(name)`, …) describe the decoder's self-attention and MLPs. */
+  protected get tlStack(): StackedWeights {
+    return this.stackedDecoder;
   }
   /** Stacked weights of the encoder blocks. */
   encoderWeight(name: StackedWeightName): tf.Tensor {
@@ -219,18 +220,6 @@ export class HookedWhisper extends HookedRoot<WhisperInput, PreparedWhisper> imp
   crossWeight(name: Exclude<StackedWeightName, 'W_in' | 'W_out' | 'b_in' | 'b_out'>): tf.Tensor {
     return this.stackedCross.get(name);
   }
-  get W_Q(): tf.Tensor { return this.stackedDecoder.get('W_Q'); }
-  get W_K(): tf.Tensor { return this.stackedDecoder.get('W_K'); }
-  get W_V(): tf.Tensor { return this.stackedDecoder.get('W_V'); }
-  get W_O(): tf.Tensor { return this.stackedDecoder.get('W_O'); }
-  get b_Q(): tf.Tensor { return this.stackedDecoder.get('b_Q'); }
-  get b_K(): tf.Tensor { return this.stackedDecoder.get('b_K'); }
-  get b_V(): tf.Tensor { return this.stackedDecoder.get('b_V'); }
-  get b_O(): tf.Tensor { return this.stackedDecoder.get('b_O'); }
-  get W_in(): tf.Tensor { return this.stackedDecoder.get('W_in'); }
-  get W_out(): tf.Tensor { return this.stackedDecoder.get('W_out'); }
-  get b_in(): tf.Tensor { return this.stackedDecoder.get('b_in'); }
-  get b_out(): tf.Tensor { return this.stackedDecoder.get('b_out'); }
 
   /** Decoder token embedding `[dVocab, dModel]`. */
   get W_E(): tf.Tensor2D {

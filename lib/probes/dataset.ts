@@ -25,7 +25,7 @@ import type { ActivationCache } from '../nn/activation-cache.js';
 import { residName } from '../nn/lens-model.js';
 import { NO_HOOKS, type RunContext } from '../nn/hook-point.js';
 import { residNamesFilter, type HookedLensModel } from '../lens/logit-lens.js';
-import { topKPerLayer } from '../lens/topk.js';
+import { topKPerLayer, batchChunks } from '../lens/topk.js';
 import { filterBySaturation, saturationLayers } from '../lens/saturation.js';
 
 /** Options of the §3 bucket construction. */
@@ -242,25 +242,6 @@ function lnAtLayer(model: HookedLensModel<unknown>, space: FeatureSpace, j: numb
   return last; // GPT-2: raw, HF's last hidden state LN_f(h_L) at j = L−1
 }
 
-/** Splits a batchable input (tensor or array of examples) into chunks along axis 0. */
-function* chunks<I>(input: I, batchSize: number | undefined): Generator<{ chunk: I; owned?: tf.Tensor }> {
-  if (batchSize === undefined) {
-    yield { chunk: input };
-    return;
-  }
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError(`buildProbeDataset: batchSize ${batchSize} must be a positive integer`);
-  if (input instanceof tf.Tensor) {
-    const n = input.shape[0]!;
-    for (let s = 0; s < n; s += batchSize) {
-      const t = tf.slice(input, [s], [Math.min(batchSize, n - s)]);
-      yield { chunk: t as unknown as I, owned: t };
-    }
-  } else if (Array.isArray(input) && (input.length === 0 || Array.isArray(input[0]) || typeof input[0] === 'string')) {
-    for (let s = 0; s < input.length; s += batchSize) yield { chunk: input.slice(s, s + batchSize) as unknown as I };
-  } else {
-    throw new InvalidArgumentError('buildProbeDataset: batchSize needs a tensor or an array of examples as input', 'pass the input as a [batch, …] tensor or array, or leave batchSize out');
-  }
-}
 
 /**
  * Runs a hooked model over `inputs` and builds the §3 probe dataset.
@@ -297,7 +278,7 @@ export async function buildProbeDataset<I>(model: HookedLensModel<I>, inputs: I,
   const chunkStart: number[] = [];
   let rowBase = 0;
   let chunkIndex = 0;
-  for (const { chunk, owned } of chunks(inputs, opts.batchSize)) {
+  for (const { chunk, owned } of batchChunks(inputs, opts.batchSize)) {
     try {
       const top = await topKPerLayer(model, chunk, { k, positions: opts.positions });
       const [nL, batch, nPos] = top.shape;
@@ -334,7 +315,7 @@ export async function buildProbeDataset<I>(model: HookedLensModel<I>, inputs: I,
   let d = 0;
   let data = new Float32Array(0);
   chunkIndex = 0;
-  for (const { chunk, owned } of chunks(inputs, opts.batchSize)) {
+  for (const { chunk, owned } of batchChunks(inputs, opts.batchSize)) {
     const c = chunkIndex++;
     const mine = byChunk.get(c);
     if (!mine) {

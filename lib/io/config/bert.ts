@@ -1,6 +1,7 @@
 /** Typed BERT config parsed from a Hugging Face `config.json` (`BertForMaskedLM`). */
 import { z } from 'zod';
 import { ConfigError } from '../../errors.js';
+import { parseConfig } from './parse.js';
 import { parseActivation, type ActivationName } from '../../nn/components/activations.js';
 
 /** BERT hyper-parameters (TransformerLens names where they exist). */
@@ -41,12 +42,7 @@ const schema = z.looseObject({
 
 /** Parses and validates a BERT `config.json` object. */
 export function parseBertConfig(json: Record<string, unknown>, where = 'config.json'): BertConfig {
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new ConfigError(`${where} is not a valid BERT config (${problems})`, 'expected the Hugging Face BertConfig fields vocab_size, hidden_size, num_hidden_layers, num_attention_heads, intermediate_size');
-  }
-  const c = parsed.data;
+  const c = parseConfig(schema, json, where, 'BERT', 'expected the Hugging Face BertConfig fields vocab_size, hidden_size, num_hidden_layers, num_attention_heads, intermediate_size');
   if (c.hidden_size % c.num_attention_heads !== 0) {
     throw new ConfigError(`${where}: hidden_size ${c.hidden_size} is not divisible by num_attention_heads ${c.num_attention_heads}`);
   }

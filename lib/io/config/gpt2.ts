@@ -1,6 +1,7 @@
 /** Typed GPT-2 config parsed from a Hugging Face `config.json`. */
 import { z } from 'zod';
 import { ConfigError } from '../../errors.js';
+import { parseConfig } from './parse.js';
 import { parseActivation, type ActivationName } from '../../nn/components/activations.js';
 
 /** GPT-2 hyper-parameters (TransformerLens names). */
@@ -43,12 +44,7 @@ const schema = z.looseObject({
 
 /** Parses and validates a GPT-2 `config.json` object. */
 export function parseGpt2Config(json: Record<string, unknown>, where = 'config.json'): GPT2Config {
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new ConfigError(`${where} is not a valid GPT-2 config (${problems})`, 'expected the Hugging Face GPT2Config fields n_layer, n_embd, n_head, n_positions, vocab_size');
-  }
-  const c = parsed.data;
+  const c = parseConfig(schema, json, where, 'GPT-2', 'expected the Hugging Face GPT2Config fields n_layer, n_embd, n_head, n_positions, vocab_size');
   if (c.n_embd % c.n_head !== 0) throw new ConfigError(`${where}: n_embd ${c.n_embd} is not divisible by n_head ${c.n_head}`);
   return {
     modelType: 'gpt2',

@@ -1,6 +1,7 @@
 /** Typed ViT config parsed from a Hugging Face `config.json` (`ViTForImageClassification`). */
 import { z } from 'zod';
 import { ConfigError } from '../../errors.js';
+import { parseConfig } from './parse.js';
 import { parseActivation, type ActivationName } from '../../nn/components/activations.js';
 
 /** ViT hyper-parameters (TransformerLens names where they exist). */
@@ -50,12 +51,7 @@ const schema = z.looseObject({
 
 /** Parses and validates a ViT `config.json` object. */
 export function parseVitConfig(json: Record<string, unknown>, where = 'config.json'): ViTConfig {
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new ConfigError(`${where} is not a valid ViT config (${problems})`, 'expected the Hugging Face ViTConfig fields hidden_size, num_hidden_layers, num_attention_heads, intermediate_size');
-  }
-  const c = parsed.data;
+  const c = parseConfig(schema, json, where, 'ViT', 'expected the Hugging Face ViTConfig fields hidden_size, num_hidden_layers, num_attention_heads, intermediate_size');
   if (c.hidden_size % c.num_attention_heads !== 0) {
     throw new ConfigError(`${where}: hidden_size ${c.hidden_size} is not divisible by num_attention_heads ${c.num_attention_heads}`);
   }

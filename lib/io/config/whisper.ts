@@ -1,6 +1,7 @@
 /** Typed Whisper config parsed from a Hugging Face `config.json` (`WhisperForConditionalGeneration`). */
 import { z } from 'zod';
 import { ConfigError } from '../../errors.js';
+import { parseConfig } from './parse.js';
 import { parseActivation, type ActivationName } from '../../nn/components/activations.js';
 
 /** Whisper hyper-parameters. Encoder and decoder share `dModel`. */
@@ -63,12 +64,7 @@ const schema = z.looseObject({
 
 /** Parses and validates a Whisper `config.json` object. */
 export function parseWhisperConfig(json: Record<string, unknown>, where = 'config.json'): WhisperConfig {
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new ConfigError(`${where} is not a valid Whisper config (${problems})`, 'expected the Hugging Face WhisperConfig fields d_model, encoder_layers, decoder_layers, … vocab_size');
-  }
-  const c = parsed.data;
+  const c = parseConfig(schema, json, where, 'Whisper', 'expected the Hugging Face WhisperConfig fields d_model, encoder_layers, decoder_layers, … vocab_size');
   for (const [heads, name] of [[c.encoder_attention_heads, 'encoder_attention_heads'], [c.decoder_attention_heads, 'decoder_attention_heads']] as const) {
     if (c.d_model % heads !== 0) throw new ConfigError(`${where}: d_model ${c.d_model} is not divisible by ${name} ${heads}`);
   }

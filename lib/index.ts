@@ -79,3 +79,7 @@ export * from './lens/early-exit.js';
 export * from './lens/calm-exit.js';
 export * from './linreg/pipeline/index.js';
 export * from './probes/index.js';
+
+// plots and benchmarks
+export * from './plot/index.js';
+export * from './bench/index.js';

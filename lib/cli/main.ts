@@ -5,6 +5,12 @@ import { TfjsLensError } from '../errors.js';
 import { registerLens } from './lens.js';
 import { registerHooks } from './hooks.js';
 import { registerDemo } from './demo.js';
+import { registerSaturation } from './saturation.js';
+import { registerHeads } from './heads.js';
+import { registerPatch } from './patch.js';
+import { registerShortcuts } from './shortcuts.js';
+import { registerProbe } from './probe.js';
+import { registerBench } from './bench.js';
 
 const program = new Command();
 program
@@ -14,6 +20,12 @@ program
 registerDemo(program);
 registerLens(program);
 registerHooks(program);
+registerSaturation(program);
+registerHeads(program);
+registerPatch(program);
+registerShortcuts(program);
+registerProbe(program);
+registerBench(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,46 @@
+"""Hugging Face config dicts of the benchmark models: the same values as lib/bench/configs.ts.
+
+GPT-2 small/medium/large/xl, ViT-L/16 (google/vit-large-patch16-224), Whisper large-v3
+(openai/whisper-large-v3) and the 2-layer tiny GPT-2 used by the unit tests.
+"""
+
+GPT2_SIZES = {
+    # name: (n_layer, n_embd, n_head)
+    "gpt2": (12, 768, 12),
+    "gpt2-medium": (24, 1024, 16),
+    "gpt2-large": (36, 1280, 20),
+    "gpt2-xl": (48, 1600, 25),
+}
+
+MODEL_NAMES = [*GPT2_SIZES, "vit-l16", "whisper-large", "tiny-gpt2"]
+
+
+def bench_config(name, n_layers=None):
+    """The config dict of a named model; n_layers overrides the block count (as `--n-layers`)."""
+    if name in GPT2_SIZES:
+        n_layer, n_embd, n_head = GPT2_SIZES[name]
+        return {
+            "model_type": "gpt2", "n_layer": n_layers or n_layer, "n_embd": n_embd, "n_head": n_head, "n_inner": None,
+            "n_positions": 1024, "vocab_size": 50257, "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5,
+            "tie_word_embeddings": True, "bos_token_id": 50256, "eos_token_id": 50256,
+        }
+    if name == "tiny-gpt2":
+        return {
+            "model_type": "gpt2", "n_layer": n_layers or 2, "n_embd": 64, "n_head": 4, "n_inner": None, "n_positions": 128,
+            "vocab_size": 512, "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5, "tie_word_embeddings": True,
+        }
+    if name == "vit-l16":
+        return {
+            "model_type": "vit", "hidden_size": 1024, "num_hidden_layers": n_layers or 24, "num_attention_heads": 16,
+            "intermediate_size": 4096, "hidden_act": "gelu", "layer_norm_eps": 1e-12, "image_size": 224, "patch_size": 16,
+            "num_channels": 3, "qkv_bias": True, "num_labels": 1000,
+        }
+    if name == "whisper-large":
+        return {
+            "model_type": "whisper", "d_model": 1280, "encoder_layers": n_layers or 32, "decoder_layers": n_layers or 32,
+            "encoder_attention_heads": 20, "decoder_attention_heads": 20, "encoder_ffn_dim": 5120, "decoder_ffn_dim": 5120,
+            "num_mel_bins": 128, "max_source_positions": 1500, "max_target_positions": 448, "vocab_size": 51866,
+            "activation_function": "gelu", "scale_embedding": False, "tie_word_embeddings": True,
+            "decoder_start_token_id": 50258, "eos_token_id": 50257, "pad_token_id": 50256,
+        }
+    raise SystemExit(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")

@@ -1,0 +1,71 @@
+/**
+ * Hugging Face `config.json` objects of the models `bench` builds with random weights: the four GPT-2
+ * sizes (from `GPT2_SIZES`), ViT-L/16 (`google/vit-large-patch16-224`), Whisper large-v3
+ * (`openai/whisper-large-v3`) and a 2-layer tiny GPT-2 for tests. The PyTorch reference scripts build
+ * the same configs (`bench/reference/configs.py`).
+ */
+import { GPT2_SIZES } from '../io/config/gpt2.js';
+import { InvalidArgumentError } from '../errors.js';
+
+/** Names `bench --model` accepts besides a checkpoint directory. */
+export const BENCH_MODEL_NAMES = ['gpt2', 'gpt2-medium', 'gpt2-large', 'gpt2-xl', 'vit-l16', 'whisper-large', 'tiny-gpt2'] as const;
+/** A named benchmark model. */
+export type BenchModelName = (typeof BENCH_MODEL_NAMES)[number];
+
+/** True when `name` is one of `BENCH_MODEL_NAMES`. */
+export function isBenchModelName(name: string): name is BenchModelName {
+  return (BENCH_MODEL_NAMES as readonly string[]).includes(name);
+}
+
+function gpt2Config(size: keyof typeof GPT2_SIZES): Record<string, unknown> {
+  const s = GPT2_SIZES[size]!;
+  return {
+    model_type: 'gpt2',
+    n_layer: s.nLayers,
+    n_embd: s.dModel,
+    n_head: s.nHeads,
+    n_inner: null,
+    n_positions: s.nCtx,
+    vocab_size: s.dVocab,
+    activation_function: 'gelu_new',
+    layer_norm_epsilon: 1e-5,
+    tie_word_embeddings: true,
+    bos_token_id: 50256,
+    eos_token_id: 50256,
+  };
+}
+
+/**
+ * The config of a named model; `nLayers` overrides the block count (GPT-2 `n_layer`, ViT
+ * `num_hidden_layers`, Whisper `encoder_layers` and `decoder_layers`) for quick runs.
+ */
+export function benchConfig(name: BenchModelName, nLayers?: number): Record<string, unknown> {
+  if (nLayers !== undefined && (!Number.isInteger(nLayers) || nLayers <= 0)) throw new InvalidArgumentError(`--n-layers ${nLayers} is not a positive integer`);
+  switch (name) {
+    case 'gpt2':
+    case 'gpt2-medium':
+    case 'gpt2-large':
+    case 'gpt2-xl': {
+      const cfg = gpt2Config(name);
+      return nLayers ? { ...cfg, n_layer: nLayers } : cfg;
+    }
+    case 'tiny-gpt2':
+      return {
+        model_type: 'gpt2', n_layer: nLayers ?? 2, n_embd: 64, n_head: 4, n_inner: null, n_positions: 128, vocab_size: 512,
+        activation_function: 'gelu_new', layer_norm_epsilon: 1e-5, tie_word_embeddings: true,
+      };
+    case 'vit-l16':
+      return {
+        model_type: 'vit', hidden_size: 1024, num_hidden_layers: nLayers ?? 24, num_attention_heads: 16, intermediate_size: 4096,
+        hidden_act: 'gelu', layer_norm_eps: 1e-12, image_size: 224, patch_size: 16, num_channels: 3, qkv_bias: true, num_labels: 1000,
+      };
+    case 'whisper-large':
+      return {
+        model_type: 'whisper', d_model: 1280, encoder_layers: nLayers ?? 32, decoder_layers: nLayers ?? 32,
+        encoder_attention_heads: 20, decoder_attention_heads: 20, encoder_ffn_dim: 5120, decoder_ffn_dim: 5120,
+        num_mel_bins: 128, max_source_positions: 1500, max_target_positions: 448, vocab_size: 51866,
+        activation_function: 'gelu', scale_embedding: false, tie_word_embeddings: true,
+        decoder_start_token_id: 50258, eos_token_id: 50257, pad_token_id: 50256,
+      };
+  }
+}

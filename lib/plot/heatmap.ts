@@ -58,8 +58,10 @@ export function heatmapSpec(matrix: ArrayLike<ArrayLike<number>>, opts: HeatmapO
   if (!opts.domain) for (const c of values) [lo, hi] = [Math.min(lo, c.value), Math.max(hi, c.value)];
   const mid = (lo + hi) / 2;
   // Unique labels keep the cell order; duplicate labels (e.g. repeated tokens) would merge cells, so sort by index.
-  const x = { field: 'col', type: 'ordinal' as const, title: opts.xTitle ?? null, axis: { labelExpr: `${JSON.stringify(xLabels)}[datum.value]`, labelAngle: -45 } };
-  const y = { field: 'row', type: 'ordinal' as const, title: opts.yTitle ?? null, axis: { labelExpr: `${JSON.stringify(yLabels)}[datum.value]` } };
+  // Large matrices (e.g. a 101×101 attention pattern) label every ⌈n/20⌉-th row/column so labels stay legible.
+  const ticks = (n: number) => (n > 30 ? { values: Array.from({ length: Math.ceil(n / Math.ceil(n / 20)) }, (_, i) => i * Math.ceil(n / 20)) } : {});
+  const x = { field: 'col', type: 'ordinal' as const, title: opts.xTitle ?? null, axis: { labelExpr: `${JSON.stringify(xLabels)}[datum.value]`, labelAngle: -45, ...ticks(cols) } };
+  const y = { field: 'row', type: 'ordinal' as const, title: opts.yTitle ?? null, axis: { labelExpr: `${JSON.stringify(yLabels)}[datum.value]`, ...ticks(rows) } };
   const color = {
     field: 'value',
     type: 'quantitative' as const,

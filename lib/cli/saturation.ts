@@ -1,0 +1,237 @@
+/**
+ * `tfjs-lens saturation`: the "Looking Beyond the Top-1" analyses on a text (or id) file —
+ * saturation layers s_0 … s_{k−1} of every position (ALGORITHMS.md §1), the order analysis (§2: rank
+ * correspondence mean position ± SEM with t-tests, mean strict Kendall τ with a permutation test) on the
+ * positions kept by the s_0 ≤ floor(0.85·L) filter, the better-LM z-test (§6) on all positions that have a
+ * true next token, and a rank-correspondence bar chart.
+ *
+ * Layer convention (beyond_top1): j = 0 … L−1 means the residual state h_{j+1}; s_r = L−1 means "fixed
+ * only at the last layer".
+ */
+import type { Command } from 'commander';
+import * as tf from '@tensorflow/tfjs-core';
+import { join, resolve } from 'node:path';
+import { HookedGPT2 } from '../nn/gpt2.js';
+import { topKPerLayer } from '../lens/topk.js';
+import { filterBySaturation, saturationLayers } from '../lens/saturation.js';
+import { meanTauPermutationTest, rankCorrespondence, type RankCorrespondenceResult } from '../lens/order.js';
+import { betterLmExample, betterLmGroups, type BetterLmExample, type BetterLmResult } from '../lens/better-lm.js';
+import { mean } from '../lens/stats.js';
+import { barChartSpec, writeChart } from '../plot/index.js';
+import { InvalidArgumentError } from '../errors.js';
+import { formatTable, setup, type CommonOptions } from './common.js';
+import { intOption, numberOption, readTokenSequences } from './text-input.js';
+
+interface SaturationOptions extends CommonOptions {
+  textFile?: string;
+  idsFile?: string;
+  maxExamples?: string;
+  k: string;
+  filter: string;
+  quirkAllAgreeIsL?: boolean;
+  reps: string;
+  seed: string;
+  batch: string;
+  out: string;
+}
+
+/** Lens rank tables of token sequences: `ranks(seq, pos)` → `[L][k]` ids (j = 0 … L−1 meaning h_{j+1}). */
+export interface RankTables {
+  /** Number of blocks L. */
+  L: number;
+  k: number;
+  /** `[L][k]` ids of sequence `seq` at position `pos` (rank 0 first, ties → lower id). */
+  ranks(seq: number, pos: number): number[][];
+}
+
+/**
+ * Runs the lens top-k over sequences of different lengths: sequences of equal length share a forward
+ * pass (at most `batchSize` per pass), so nothing is padded.
+ * @param sequences token ids per sequence (each within the model's n_ctx).
+ */
+export async function lensRankTables(model: HookedGPT2, sequences: readonly (readonly number[])[], k: number, batchSize = 16): Promise<RankTables> {
+  const L = model.cfg.nLayers;
+  // Per sequence: [T, L, k] ids.
+  const tables: Int32Array[] = new Array(sequences.length);
+  const byLength = new Map<number, number[]>();
+  sequences.forEach((s, i) => {
+    if (!byLength.has(s.length)) byLength.set(s.length, []);
+    byLength.get(s.length)!.push(i);
+  });
+  for (const [T, members] of byLength) {
+    for (let start = 0; start < members.length; start += batchSize) {
+      const group = members.slice(start, start + batchSize);
+      const top = await topKPerLayer(model, group.map((i) => sequences[i]! as number[]), { k });
+      const B = group.length;
+      group.forEach((seq, b) => {
+        const table = new Int32Array(T * L * k);
+        for (let p = 0; p < T; p++) {
+          for (let j = 0; j < L; j++) {
+            const src = ((j * B + b) * T + p) * k;
+            table.set(top.ids.subarray(src, src + k), (p * L + j) * k);
+          }
+        }
+        tables[seq] = table;
+      });
+    }
+  }
+  return {
+    L,
+    k,
+    ranks: (seq, pos) => Array.from({ length: L }, (_, j) => Array.from(tables[seq]!.subarray((pos * L + j) * k, (pos * L + j + 1) * k))),
+  };
+}
+
+/** What `saturation --json` prints. */
+export interface SaturationReport {
+  model: string;
+  backend: string;
+  input: { file: string; source: 'text' | 'ids'; sequences: number; truncated: number; dropped: number };
+  /** Number of blocks L (layers j = 0 … L−1 mean h_{j+1}). */
+  L: number;
+  k: number;
+  quirkAllAgreeIsL: boolean;
+  /** Every position of every sequence. */
+  positions: number;
+  /** Mean s_r per rank r over all positions. */
+  meanSaturation: number[];
+  /** Histogram of s_0 over all positions: `s0Histogram[j]` = positions with s_0 = j (j = 0 … L, L only with the quirk). */
+  s0Histogram: number[];
+  /** The §1 filter: keep iff s_0 ≤ maxS0 = floor(fraction·L). */
+  filter: { fraction: number; maxS0: number; kept: number };
+  /** §2a on the kept positions (per-rank positions arrays left out). */
+  rankCorrespondence: { perRank: { rank: number; n: number; meanPosition: number; sem: number }[]; tests: RankCorrespondenceResult['tests'] };
+  /** §2b on the kept positions (permuted means left out). */
+  kendall: { meanTau: number; p: number; pLabel: string; nUsed: number; nSkipped: number; reps: number; seed: number };
+  /** §6 on all positions with a next token (null for id input without next tokens, never here; k ≥ 2 needed). */
+  betterLm: (BetterLmResult & { positions: number }) | null;
+  files: string[];
+}
+
+async function runSaturation(opts: SaturationOptions): Promise<SaturationReport> {
+  const k = intOption(opts.k, 'k', { min: 1 });
+  const fraction = numberOption(opts.filter, 'filter', { min: 0, max: 1 });
+  const reps = intOption(opts.reps, 'reps', { min: 1 });
+  const seed = intOption(opts.seed, 'seed');
+  const batch = intOption(opts.batch, 'batch', { min: 1 });
+  const maxExamples = opts.maxExamples === undefined ? undefined : intOption(opts.maxExamples, 'max-examples', { min: 1 });
+  const quirk = !!opts.quirkAllAgreeIsL;
+  const { model, dir, backend } = await setup(opts);
+  try {
+    if (!(model instanceof HookedGPT2)) throw new InvalidArgumentError(`saturation needs a GPT-2 checkpoint (next-token lens); ${dir} is not one`);
+    if (k > model.cfg.dVocab) throw new InvalidArgumentError(`--k ${k} is larger than the vocabulary (${model.cfg.dVocab})`);
+    const input = readTokenSequences({ textFile: opts.textFile, idsFile: opts.idsFile, tokenizer: model.tokenizer, vocabSize: model.cfg.dVocab, maxLength: model.cfg.nCtx, maxExamples, modelDir: dir });
+    const seqs = input.sequences;
+    const tables = await lensRankTables(model, seqs, k, batch);
+    const L = tables.L;
+
+    // §1 saturation layers of every position; §6 records of positions with a next token.
+    const S: number[][] = [];
+    const lmRecords: BetterLmExample[] = [];
+    seqs.forEach((ids, s) => {
+      for (let p = 0; p < ids.length; p++) {
+        const ranks = tables.ranks(s, p);
+        S.push(saturationLayers(ranks, { quirkAllAgreeIsL: quirk }));
+        if (k >= 2 && p + 1 < ids.length) lmRecords.push(betterLmExample(ranks, ids[p + 1]!, { quirkAllAgreeIsL: quirk }));
+      }
+    });
+    const s0Histogram = new Array<number>(L + 1).fill(0);
+    for (const row of S) s0Histogram[row[0]!]!++;
+    if (!quirk) s0Histogram.pop();
+
+    // §2 on the filtered positions.
+    const filtered = filterBySaturation(S, L, { fraction });
+    const rc = rankCorrespondence(filtered.kept, L);
+    const tau = meanTauPermutationTest(filtered.kept, L, { reps, seed });
+    const betterLm = k >= 2 ? { ...betterLmGroups(lmRecords, L), positions: lmRecords.length } : null;
+
+    // Figure.
+    const outDir = resolve(opts.out);
+    const figure = join(outDir, 'saturation-rank-correspondence.png');
+    const bars = rc.perRank.map((r) => ({ category: `rank ${r.rank + 1}`, value: r.meanPosition }));
+    await writeChart(figure, barChartSpec(bars, { title: `rank correspondence, ${filtered.kept.length} positions (L = ${L})`, xTitle: 'rank r', yTitle: 'mean position of s_r in sorted s', width: Math.max(320, 60 * k), height: 240 }));
+
+    return {
+      model: dir,
+      backend,
+      input: { file: input.file, source: input.source, sequences: seqs.length, truncated: input.truncated, dropped: input.dropped },
+      L,
+      k,
+      quirkAllAgreeIsL: quirk,
+      positions: S.length,
+      meanSaturation: Array.from({ length: k }, (_, r) => mean(S.map((row) => row[r]!))),
+      s0Histogram,
+      filter: { fraction, maxS0: filtered.maxS0, kept: filtered.kept.length },
+      rankCorrespondence: { perRank: rc.perRank.map(({ rank, n, meanPosition, sem }) => ({ rank, n, meanPosition, sem })), tests: rc.tests },
+      kendall: { meanTau: tau.meanTau, p: tau.p, pLabel: tau.pLabel, nUsed: tau.nUsed, nSkipped: tau.nSkipped, reps: tau.reps, seed: tau.seed },
+      betterLm,
+      files: [figure],
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+function fmt(x: number, digits = 3): string {
+  return Number.isFinite(x) ? x.toFixed(digits) : x === Infinity ? '∞' : x === -Infinity ? '-∞' : 'n/a';
+}
+
+/** The plain-text report of `saturation`. */
+export function printSaturation(r: SaturationReport): string {
+  const out: string[] = [];
+  out.push(`model ${r.model} on ${r.backend}`);
+  out.push(`${r.input.sequences} sequences from ${r.input.file} (${r.input.source}${r.input.truncated ? `, ${r.input.truncated} cut to n_ctx` : ''}), ${r.positions} positions, L = ${r.L} blocks, k = ${r.k}${r.quirkAllAgreeIsL ? ', all-agree ranks → s = L' : ''}`);
+  out.push('');
+  out.push('§1 saturation layers (j = 0 … L−1 means h_{j+1}; s = L−1: fixed only at the last layer)');
+  out.push(formatTable(['rank', 'mean s_r'], r.meanSaturation.map((m, i) => [String(i + 1), fmt(m, 2)])));
+  out.push(`s_0 histogram: ${r.s0Histogram.map((c, j) => `${j}:${c}`).join(' ')}`);
+  out.push(`filter s_0 ≤ floor(${r.filter.fraction}·L) = ${r.filter.maxS0}: kept ${r.filter.kept} of ${r.positions} positions`);
+  out.push('');
+  out.push('§2a rank correspondence (mean position of s_r in the sorted vector, 1-based; in order = 1, 2, 3, …)');
+  const rows = r.rankCorrespondence.perRank.map((p, i) => {
+    const t = r.rankCorrespondence.tests[i];
+    return [String(p.rank + 1), String(p.n), p.n ? `${fmt(p.meanPosition)} ± ${fmt(p.sem)}` : 'n/a', t ? `t = ${fmt(t.t, 2)}, p = ${t.p.toExponential(2)} ${t.stars}`.trimEnd() : i + 1 < r.rankCorrespondence.perRank.length ? 'n/a' : ''];
+  });
+  out.push(formatTable(['rank', 'n', 'mean ± SEM', 'vs next rank'], rows));
+  out.push('');
+  out.push(`§2b mean strict Kendall τ = ${fmt(r.kendall.meanTau)} over ${r.kendall.nUsed} positions (${r.kendall.nSkipped} skipped), permutation test ${r.kendall.pLabel} (${r.kendall.reps} permutations, seed ${r.kendall.seed})`);
+  out.push('');
+  if (r.betterLm) {
+    const b = r.betterLm;
+    out.push(`§6 better LM: ${b.positions} positions with a next token; final top-1 correct at ${b.top1Correct}; of the rest, rank-2 token = next token:`);
+    out.push(formatTable(['group', 'positions', 'rank-2 correct', '%'], [
+      [`A: s_1 = L−1 = ${r.L - 1}`, String(b.groupA.count), String(b.groupA.rank2Correct), fmt(b.groupA.percent, 1)],
+      [`B: s_1 ≤ L−7 = ${r.L - 7}`, String(b.groupB.count), String(b.groupB.rank2Correct), fmt(b.groupB.percent, 1)],
+      ['neither', String(b.neither), '', ''],
+    ]));
+    out.push(b.test ? `two-proportion z = ${fmt(b.test.statistic, 2)}, p = ${b.test.p.toExponential(2)} (negative z: rank 2 is right more often when it saturates early)` : `z-test n/a (a group is empty${r.L < 7 ? `; group B needs s_1 ≤ L−7 and this model has L = ${r.L}` : ''})`);
+    out.push('');
+  }
+  out.push(`wrote ${r.files.join(', ')}`);
+  return out.join('\n');
+}
+
+/** Registers `saturation`. */
+export function registerSaturation(program: Command): void {
+  program
+    .command('saturation')
+    .description('saturation layers of the top-k lens ranks, their order (rank correspondence, Kendall τ) and the better-LM test')
+    .option('-m, --model <dir|hubId>', 'a GPT-2 checkpoint (default: the shipped tiny GPT-2)')
+    .option('--text-file <file>', 'text, one sentence per line (tokenised with the model\'s tokenizer)')
+    .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line')
+    .option('--max-examples <n>', 'use only the first n sequences')
+    .option('-k, --k <k>', 'ranks whose saturation layers are computed', '5')
+    .option('--filter <fraction>', 'order analysis keeps positions with s_0 ≤ floor(fraction·L)', '0.85')
+    .option('--quirk-all-agree-is-l', 'a rank that agrees at every layer gets s = L (the original top-k routine) instead of 0')
+    .option('--reps <n>', 'permutations of the Kendall τ test', '1000')
+    .option('--seed <n>', 'seed of the permutation test', '0')
+    .option('--batch <n>', 'sequences per forward pass (equal lengths are batched)', '16')
+    .option('-o, --out <dir>', 'where the bar chart PNG goes', 'tfjs-lens-saturation')
+    .option('-b, --backend <name>', 'auto | cuda | tensorflow | webgpu | wasm | cpu')
+    .option('--json', 'print JSON instead of tables')
+    .action(async (opts: SaturationOptions) => {
+      const report = await runSaturation(opts);
+      process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${printSaturation(report)}\n`);
+      tf.disposeVariables();
+    });
+}

@@ -1,0 +1,153 @@
+/**
+ * Inputs of the analysis subcommands (`saturation`, `shortcuts`, `probe`, `patch`): token sequences read
+ * from a text file (one sentence per line, tokenised with the model's tokenizer) or from an id file (one
+ * comma- or space-separated id sequence per line, for models without a tokenizer), and the integer /
+ * number option parsers these commands share. Every problem is a typed `TfjsLensError`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { InvalidArgumentError, InvalidInputError } from '../errors.js';
+
+/** The tokenizer methods the helpers need (`HookedGPT2.tokenizer`, `HookedBert.tokenizer`). */
+export interface TextTokenizer {
+  encode(text: string): number[];
+  decode(ids: readonly number[]): string;
+}
+
+/** Options of `readTokenSequences`. */
+export interface ReadSequencesOptions {
+  /** Text file, one sentence per line (empty lines skipped). Needs `tokenizer`. */
+  textFile?: string;
+  /** Id file, one comma- or space-separated id sequence per line (empty lines and `#` comments skipped). */
+  idsFile?: string;
+  /** The model's tokenizer (for `textFile`). */
+  tokenizer?: TextTokenizer;
+  /** Vocabulary size: ids must be in 0 … vocabSize−1. */
+  vocabSize: number;
+  /** Longer sequences are cut to their first `maxLength` tokens (the model's n_ctx); reported in `truncated`. */
+  maxLength: number;
+  /** Sequences shorter than this are dropped (default 1); reported in `dropped`. */
+  minLength?: number;
+  /** Keep only the first N sequences (after dropping short ones). */
+  maxExamples?: number;
+  /** Model directory, named in the no-tokenizer error. */
+  modelDir?: string;
+}
+
+/** Token sequences read from a file, and what was done to them. */
+export interface TokenSequences {
+  /** One id list per kept line, in file order. */
+  sequences: number[][];
+  /** `'text'` (tokenised lines) or `'ids'` (id file). */
+  source: 'text' | 'ids';
+  /** The file read. */
+  file: string;
+  /** 1-based line numbers of the kept sequences. */
+  lines: number[];
+  /** Sequences cut to `maxLength` tokens. */
+  truncated: number;
+  /** Lines dropped for having fewer than `minLength` tokens. */
+  dropped: number;
+}
+
+function readLines(path: string): string[] {
+  if (!existsSync(path)) throw new InvalidInputError(path, 'file not found');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new InvalidInputError(path, `cannot read the file (${(err as Error).message})`);
+  }
+  return text.split(/\r?\n/);
+}
+
+/**
+ * Parses one id sequence (`'1,2, 3'` or `'1 2 3'`) and checks every id against the vocabulary.
+ * @param where names the source in error messages (e.g. `'ids.txt line 3'`, `'--ids-clean'`).
+ */
+export function parseIdList(text: string, vocabSize: number, where: string): number[] {
+  const ids = text.split(/[\s,]+/).filter(Boolean).map((s) => {
+    const n = Number(s);
+    if (!Number.isInteger(n)) throw new InvalidArgumentError(`${where}: '${s}' is not an integer token id`);
+    if (n < 0 || n >= vocabSize) throw new InvalidArgumentError(`${where}: token id ${n} is outside the vocabulary [0, ${vocabSize})`, 'the ids must come from this model\'s tokenizer');
+    return n;
+  });
+  return ids;
+}
+
+/**
+ * Reads token sequences from a text file (tokenised) or an id file; exactly one of the two must be given.
+ * @returns sequences in file order, each cut to `maxLength` tokens.
+ */
+export function readTokenSequences(opts: ReadSequencesOptions): TokenSequences {
+  if (!!opts.textFile === !!opts.idsFile) throw new InvalidArgumentError('pass exactly one of --text-file FILE (one sentence per line) or --ids-file FILE (one comma-separated id sequence per line)');
+  const minLength = opts.minLength ?? 1;
+  const file = (opts.textFile ?? opts.idsFile)!;
+  const source = opts.textFile ? 'text' : 'ids';
+  if (source === 'text' && !opts.tokenizer) {
+    throw new InvalidArgumentError(`${opts.modelDir ?? 'this model'} has no tokenizer, so --text-file cannot be tokenised`, 'pass token ids with --ids-file FILE (one comma-separated id sequence per line)');
+  }
+  const sequences: number[][] = [];
+  const lines: number[] = [];
+  let truncated = 0;
+  let dropped = 0;
+  const raw = readLines(file);
+  for (let i = 0; i < raw.length; i++) {
+    if (opts.maxExamples !== undefined && sequences.length >= opts.maxExamples) break;
+    const line = raw[i]!;
+    if (!line.trim() || (source === 'ids' && line.trimStart().startsWith('#'))) continue;
+    let ids = source === 'text' ? opts.tokenizer!.encode(line) : parseIdList(line, opts.vocabSize, `${file} line ${i + 1}`);
+    if (source === 'text') {
+      for (const id of ids) if (id < 0 || id >= opts.vocabSize) throw new InvalidInputError(file, `line ${i + 1} tokenises to id ${id}, outside the model's vocabulary [0, ${opts.vocabSize})`, 'the tokenizer does not belong to this model');
+    }
+    if (ids.length > opts.maxLength) {
+      ids = ids.slice(0, opts.maxLength);
+      truncated++;
+    }
+    if (ids.length < minLength) {
+      dropped++;
+      continue;
+    }
+    sequences.push(ids);
+    lines.push(i + 1);
+  }
+  if (sequences.length === 0) throw new InvalidInputError(file, `no sequence with at least ${minLength} token${minLength === 1 ? '' : 's'}`, source === 'text' ? 'write one sentence per line' : 'write one comma-separated id sequence per line');
+  return { sequences, source, file, lines, truncated, dropped };
+}
+
+/**
+ * One token id for a single-token answer: `--answer-id` when given, else the text tokenised (must be
+ * exactly one token, e.g. `' Paris'` with its leading space).
+ */
+export function singleTokenId(opts: { text?: string; id?: string; tokenizer?: TextTokenizer; vocabSize: number; what: string }): number {
+  if (opts.id !== undefined) {
+    const ids = parseIdList(opts.id, opts.vocabSize, `--${opts.what}-id`);
+    if (ids.length !== 1) throw new InvalidArgumentError(`--${opts.what}-id takes one token id, got '${opts.id}'`);
+    return ids[0]!;
+  }
+  if (opts.text === undefined) throw new InvalidArgumentError(`pass --${opts.what} " X" (one token) or --${opts.what}-id N`);
+  if (!opts.tokenizer) throw new InvalidArgumentError(`this model has no tokenizer, so --${opts.what} cannot be tokenised`, `pass --${opts.what}-id N`);
+  const ids = opts.tokenizer.encode(opts.text);
+  if (ids.length !== 1) {
+    const pieces = ids.map((id) => JSON.stringify(opts.tokenizer!.decode([id]))).join(' + ');
+    throw new InvalidArgumentError(`--${opts.what} ${JSON.stringify(opts.text)} is ${ids.length} tokens (${pieces || 'none'}), not one`, 'pick a single-token answer (GPT-2 words usually need their leading space, e.g. " Paris") or pass the id with --' + `${opts.what}-id`);
+  }
+  return ids[0]!;
+}
+
+/** Parses an integer option (`--k 5`), checking `min ≤ value ≤ max`. */
+export function intOption(value: string | undefined, name: string, range: { min?: number; max?: number } = {}): number {
+  const n = Number(value);
+  if (value === undefined || value.trim() === '' || !Number.isInteger(n)) throw new InvalidArgumentError(`--${name} must be an integer, got '${value}'`);
+  if (range.min !== undefined && n < range.min) throw new InvalidArgumentError(`--${name} must be at least ${range.min}, got ${n}`);
+  if (range.max !== undefined && n > range.max) throw new InvalidArgumentError(`--${name} must be at most ${range.max}, got ${n}`);
+  return n;
+}
+
+/** Parses a number option (`--filter 0.85`), checking `min ≤ value ≤ max`. */
+export function numberOption(value: string | undefined, name: string, range: { min?: number; max?: number } = {}): number {
+  const n = Number(value);
+  if (value === undefined || value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`--${name} must be a number, got '${value}'`);
+  if (range.min !== undefined && n < range.min) throw new InvalidArgumentError(`--${name} must be at least ${range.min}, got ${n}`);
+  if (range.max !== undefined && n > range.max) throw new InvalidArgumentError(`--${name} must be at most ${range.max}, got ${n}`);
+  return n;
+}

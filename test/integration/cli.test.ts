@@ -51,6 +51,17 @@ test('tfjs-lens lens prints a table; hooks lists every hook with its shape', () 
   assert.equal(shapes['blocks.1.attn.hook_pattern'], '[1, 4, 17, 17]');
 });
 
+test('tfjs-lens lens --image runs the ViT lens on the CLS position (one row per residual state)', () => {
+  const r = cli('lens', '--model', fixtureDir('vit-tiny'), '--image', join(ROOT, 'test', 'fixtures', 'hf', 'vit-preprocess', 'image.png'), '--top', '2', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const table = JSON.parse(r.stdout) as { layers: { layer: string; top: { label: string; prob: number }[] }[] };
+  assert.deepEqual(table.layers.map((l) => l.layer), ['embed', 'L1', 'L2']);
+  for (const l of table.layers) {
+    assert.match(l.top[0]!.label, /^LABEL_\d$/);
+    assert.ok(l.top[0]!.prob >= l.top[1]!.prob && l.top[0]!.prob <= 1);
+  }
+});
+
 test('CLI errors are typed messages with a hint and exit code 1, not stack traces', () => {
   const missing = cli('lens', '--model', '/nonexistent/model-dir', '--ids', '1');
   assert.equal(missing.status, 1);

@@ -34,14 +34,18 @@ interface TrainOptions {
   init: string;
   /** Step number the run starts counting from (for the log when resuming). */
   startStep: number;
+  /** Initial position embeddings: 'random' (HF init, std 0.02) or 'sinusoidal' (scaled sin/cos, trainable). */
+  posInit: string;
+  /** Fraction of repeated spans made of random tokens (the rest are corpus spans). */
+  randomSpanFraction: number;
 }
 
 function parseArgs(argv: string[]): TrainOptions {
-  const opts: TrainOptions = { steps: 3000, batch: 16, seqLen: 128, lr: 2e-3, warmup: 100, repeatFraction: 0.3, seed: 1234, out: 'weights/tiny-gpt2', evalEvery: 250, init: '', startStep: 0 };
+  const opts: TrainOptions = { steps: 3000, batch: 16, seqLen: 128, lr: 2e-3, warmup: 100, repeatFraction: 0.3, seed: 1234, out: 'weights/tiny-gpt2', evalEvery: 250, init: '', startStep: 0, posInit: 'random', randomSpanFraction: 0.5 };
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i]!.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof TrainOptions;
     const value = argv[i + 1]!;
-    (opts as unknown as Record<string, number | string>)[key] = key === 'out' || key === 'init' ? value : Number(value);
+    (opts as unknown as Record<string, number | string>)[key] = key === 'out' || key === 'init' || key === 'posInit' ? value : Number(value);
   }
   return opts;
 }
@@ -79,14 +83,14 @@ function asVariables(w: GPT2Weights): GPT2Weights {
 }
 
 /** Draws one training sequence of `len` tokens: a corpus window, or (with `repeatFraction`) a repeated span. */
-function sampleSequence(tokens: Int32Array, len: number, vocab: number, repeatFraction: number, rand: () => number): number[] {
+function sampleSequence(tokens: Int32Array, len: number, vocab: number, repeatFraction: number, rand: () => number, randomSpanFraction = 0.5): number[] {
   if (rand() >= repeatFraction) {
     const start = Math.floor(rand() * (tokens.length - len - 1));
     return Array.from(tokens.subarray(start, start + len));
   }
   const spanLen = 8 + Math.floor(rand() * 48);
   let span: number[];
-  if (rand() < 0.5) {
+  if (rand() >= randomSpanFraction) {
     const start = Math.floor(rand() * (tokens.length - spanLen - 1));
     span = Array.from(tokens.subarray(start, start + spanLen));
   } else {
@@ -107,6 +111,19 @@ function lmLoss(model: HookedGPT2, ids: tf.Tensor2D): tf.Scalar {
   const logits = tf.reshape(model.forwardIds(inputs), [-1, model.cfg.dVocab]);
   const logProbs = tf.logSoftmax(logits);
   return tf.neg(tf.mean(tf.sum(tf.mul(logProbs, tf.oneHot(targets, model.cfg.dVocab)), 1))) as tf.Scalar;
+}
+
+/** Sin/cos position table `[nCtx, dModel]` scaled to the token embeddings' size (std ≈ 0.02·√2). */
+function sinusoidalPositions(nCtx: number, dModel: number): tf.Tensor2D {
+  const values = new Float32Array(nCtx * dModel);
+  for (let p = 0; p < nCtx; p++) {
+    for (let i = 0; i < dModel / 2; i++) {
+      const angle = p / 10000 ** ((2 * i) / dModel);
+      values[p * dModel + 2 * i] = 0.02 * Math.sin(angle);
+      values[p * dModel + 2 * i + 1] = 0.02 * Math.cos(angle);
+    }
+  }
+  return tf.tensor2d(values, [nCtx, dModel]);
 }
 
 interface LogEntry {
@@ -152,7 +169,12 @@ async function main(): Promise<void> {
     bosTokenId: tokenizer.eosTokenId, eosTokenId: tokenizer.eosTokenId,
   };
   console.log(`train tokens ${train.length}, held-out tokens ${heldout.length}, vocab ${cfg.dVocab}`);
-  const weights = asVariables(opts.init ? await loadWeights(opts.init, cfg) : randomGpt2Weights(cfg, opts.seed));
+  const initial = opts.init ? await loadWeights(opts.init, cfg) : randomGpt2Weights(cfg, opts.seed);
+  if (!opts.init && opts.posInit === 'sinusoidal') {
+    initial.W_pos.dispose();
+    initial.W_pos = sinusoidalPositions(cfg.nCtx, cfg.dModel);
+  }
+  const weights = asVariables(initial);
   const previous = opts.init ? await readPreviousLog(opts.init) : [];
   const model = new HookedGPT2(cfg, weights);
   const optimizer = tf.train.adam(opts.lr, 0.9, 0.95, 1e-8);
@@ -167,7 +189,7 @@ async function main(): Promise<void> {
     const progress = local / opts.steps;
     (optimizer as unknown as { learningRate: number }).learningRate =
       local < opts.warmup ? (opts.lr * local) / opts.warmup : opts.lr * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * progress)));
-    const batch = tf.tensor2d(Array.from({ length: opts.batch }, () => sampleSequence(train, opts.seqLen + 1, cfg.dVocab, opts.repeatFraction, rand)), undefined, 'int32');
+    const batch = tf.tensor2d(Array.from({ length: opts.batch }, () => sampleSequence(train, opts.seqLen + 1, cfg.dVocab, opts.repeatFraction, rand, opts.randomSpanFraction)), undefined, 'int32');
     const { value, grads } = tf.variableGrads(() => lmLoss(model, batch));
     const clipped = tf.tidy(() => {
       const norm = tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))));

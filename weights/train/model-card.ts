@@ -39,7 +39,14 @@ async function heldoutLoss(): Promise<{ loss: number; tokens: number }> {
   return { loss: total / windows.length, tokens: windows.length * T };
 }
 
-const { options, log } = JSON.parse(await readFile(join(dir, 'training-log.json'), 'utf8')) as { options: Record<string, unknown>; log: LogEntry[] };
+type RunOptions = Record<string, unknown>;
+const { options, log } = JSON.parse(await readFile(join(dir, 'training-log.json'), 'utf8')) as { options: RunOptions & { runs?: RunOptions[] }; log: LogEntry[] };
+const runs = options.runs ?? [options];
+const runLines = runs.map((r, i) => {
+  const start = Number(r.startStep ?? 0);
+  const end = i + 1 < runs.length ? Number(runs[i + 1]!.startStep) : log[log.length - 1]!.step;
+  return `| ${i + 1} | ${start} → ${end} (schedule of ${r.steps} steps) | ${r.lr} | ${r.warmup} | ${r.repeatFraction} | ${r.seed} | ${r.init ? 'resumed' : 'random init'} |`;
+});
 const smooth = (values: number[], w = 25) => values.map((_, i) => {
   const window = values.slice(Math.max(0, i - w + 1), i + 1);
   return window.reduce((a, b) => a + b, 0) / window.length;
@@ -66,15 +73,19 @@ training text, \`tokenizer.json\`). ${(size / 1e6).toFixed(1)} MB of float32 saf
 
 ## Data
 \`data/text/train.txt\` (public-domain Jargon File 4.4.7 and Devil's Dictionary, plus project-generated
-English; see data/text/README.md). ${Math.round(Number(options.repeatFraction) * 100)}% of training sequences repeat a span (of the corpus or of
+English; see data/text/README.md). ${runs.map((r) => `${Math.round(Number(r.repeatFraction) * 100)}%`).join(' / ')} (per run) of training sequences repeat a span (of the corpus or of
 random tokens) to teach in-context copying. Held-out: \`data/text/heldout.txt\` (disjoint documents).
 
 ## Training
-Recipe: \`weights/train/train.ts\` (tfjs on the wasm backend, 2 CPU cores), re-run with
-\`node dist/weights/train/train.js --steps ${options.steps} --batch ${options.batch} --repeat-fraction ${options.repeatFraction}\`.
-Adam (β = 0.9, 0.95), peak learning rate ${options.lr} with ${options.warmup} warm-up steps and cosine decay to 10%,
-global gradient-norm clipping at 1, batch ${options.batch} × ${options.seqLen} tokens, ${last.step} steps
-(${(Number(options.batch) * Number(options.seqLen) * last.step / 1e6).toFixed(2)} M tokens), seed ${options.seed}, ${(last.seconds / 60).toFixed(0)} minutes.
+Recipe: \`weights/train/train.ts\` (tfjs on the wasm backend, one CPU core), in ${runs.length} runs each resumed from
+the previous checkpoint; \`weights/train/reproduce.sh\` re-runs all of it (tokenizer included). Adam (β = 0.9, 0.95),
+linear warm-up then cosine decay to 10% over each run's schedule (runs were stopped early, see below), global
+gradient-norm clipping at 1, batch ${options.batch} × ${options.seqLen} tokens, ${last.step} steps in all
+(${(Number(options.batch) * Number(options.seqLen) * last.step / 1e6).toFixed(2)} M tokens), ${(last.seconds / 60).toFixed(0)} minutes.
+
+| run | steps | peak lr | warm-up | repeat fraction | seed | start |
+|---|---|---|---|---|---|---|
+${runLines.join('\n')}
 
 ![loss curve](loss-curve.png)
 
@@ -89,6 +100,11 @@ global gradient-norm clipping at 1, batch ${options.batch} × ${options.seqLen} 
 | top-1 accuracy, first vs second half | ${demo.repeated.accFirstHalf.toFixed(2)} vs ${demo.repeated.accSecondHalf.toFixed(2)} |
 | held-out positions whose lens top-1 is fixed before the last block | ${(100 * demo.settling.decidedBeforeLastLayer).toFixed(0)}% of ${demo.settling.positions} |
 
+${demo.induction[0]!.score < 0.5 ? `
+**Known gap.** No induction head has formed yet (best score ${demo.induction[0]!.score.toFixed(3)}; the project's target is ≥ 0.5):
+${(Number(options.batch) * Number(options.seqLen) * last.step / 1e6).toFixed(1)} M training tokens on one CPU core are far too few. \`weights/train/train_torch.py\`
+trains the same architecture on the same data on a GPU in minutes; that is the intended next step.
+` : ''}
 Intended use: demos and tests of interpretability tooling. It is a weak language model.
 `;
 await writeFile(join(dir, 'MODEL_CARD.md'), card);

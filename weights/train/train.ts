@@ -38,10 +38,14 @@ interface TrainOptions {
   posInit: string;
   /** Fraction of repeated spans made of random tokens (the rest are corpus spans). */
   randomSpanFraction: number;
+  /** Context length of the model (default: seqLen); train on shorter sequences first as a curriculum. */
+  nCtx: number;
+  /** End the run after this many steps (the learning-rate schedule still spans `steps`). */
+  stopAfter: number;
 }
 
 function parseArgs(argv: string[]): TrainOptions {
-  const opts: TrainOptions = { steps: 3000, batch: 16, seqLen: 128, lr: 2e-3, warmup: 100, repeatFraction: 0.3, seed: 1234, out: 'weights/tiny-gpt2', evalEvery: 250, init: '', startStep: 0, posInit: 'random', randomSpanFraction: 0.5 };
+  const opts: TrainOptions = { steps: 3000, batch: 16, seqLen: 128, lr: 2e-3, warmup: 100, repeatFraction: 0.3, seed: 1234, out: 'weights/tiny-gpt2', evalEvery: 250, init: '', startStep: 0, posInit: 'random', randomSpanFraction: 0.5, nCtx: 0, stopAfter: 0 };
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i]!.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof TrainOptions;
     const value = argv[i + 1]!;
@@ -88,9 +92,11 @@ function sampleSequence(tokens: Int32Array, len: number, vocab: number, repeatFr
     const start = Math.floor(rand() * (tokens.length - len - 1));
     return Array.from(tokens.subarray(start, start + len));
   }
-  const spanLen = 8 + Math.floor(rand() * 48);
+  // spans of 8–55 tokens; short training sequences (curriculum) use spans of 2 … len/2 − 1
+  const maxSpan = Math.floor(len / 2) - 1;
+  const spanLen = maxSpan >= 55 ? 8 + Math.floor(rand() * 48) : 2 + Math.floor(rand() * (maxSpan - 1));
   let span: number[];
-  if (rand() >= randomSpanFraction) {
+  if (rand() < 1 - randomSpanFraction) {
     const start = Math.floor(rand() * (tokens.length - spanLen - 1));
     span = Array.from(tokens.subarray(start, start + spanLen));
   } else {
@@ -164,7 +170,7 @@ async function main(): Promise<void> {
   const train = await encodeFile('data/text/train.txt', (t) => tokenizer.encode(t));
   const heldout = await encodeFile('data/text/heldout.txt', (t) => tokenizer.encode(t));
   const cfg: GPT2Config = {
-    modelType: 'gpt2', nLayers: 4, dModel: 128, nHeads: 4, dHead: 32, dMlp: 512, nCtx: opts.seqLen, dVocab: tokenizer.vocabSize,
+    modelType: 'gpt2', nLayers: 4, dModel: 128, nHeads: 4, dHead: 32, dMlp: 512, nCtx: opts.nCtx || opts.seqLen, dVocab: tokenizer.vocabSize,
     eps: 1e-5, act: 'gelu_new', scaleAttnWeights: true, scaleAttnByInverseLayerIdx: false, tieWordEmbeddings: true,
     bosTokenId: tokenizer.eosTokenId, eosTokenId: tokenizer.eosTokenId,
   };
@@ -184,7 +190,8 @@ async function main(): Promise<void> {
   const log: LogEntry[] = [...previous];
   const offsetSeconds = previous.at(-1)?.seconds ?? 0;
   const started = Date.now();
-  for (let local = 1; local <= opts.steps; local++) {
+  const lastLocal = opts.stopAfter > 0 ? Math.min(opts.stopAfter, opts.steps) : opts.steps;
+  for (let local = 1; local <= lastLocal; local++) {
     const step = opts.startStep + local;
     const progress = local / opts.steps;
     (optimizer as unknown as { learningRate: number }).learningRate =
@@ -200,7 +207,7 @@ async function main(): Promise<void> {
     const loss = (await value.data())[0]!;
     tf.dispose([value, batch, ...Object.values(grads), ...Object.values(clipped)]);
     const entry: LogEntry = { step, loss, seconds: offsetSeconds + (Date.now() - started) / 1000 };
-    if (step % opts.evalEvery === 0 || local === opts.steps) {
+    if (step % opts.evalEvery === 0 || local === lastLocal) {
       const held = tf.tidy(() => lmLoss(model, heldBatch));
       entry.heldout = (await held.data())[0]!;
       held.dispose();
@@ -209,7 +216,7 @@ async function main(): Promise<void> {
     if (step % 25 === 0 || entry.heldout !== undefined) {
       console.log(`step ${step} loss ${loss.toFixed(3)}${entry.heldout !== undefined ? ` heldout ${entry.heldout.toFixed(3)}` : ''} (${entry.seconds.toFixed(0)} s)`);
     }
-    if (step % 250 === 0 || local === opts.steps) {
+    if (step % 250 === 0 || local === lastLocal) {
       await mkdir(opts.out, { recursive: true });
       await saveGpt2Checkpoint(opts.out, cfg, weights, { trained_steps: String(step), seed: String(opts.seed) });
       await writeFile(join(opts.out, 'training-log.json'), `${JSON.stringify({ options: { ...opts, runs: [...previousRuns, opts] }, log }, null, 1)}\n`);

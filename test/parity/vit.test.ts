@@ -13,50 +13,18 @@ import { saveSafetensors, type HostValues } from '../../lib/io/safetensors-write
 
 const TOL = 1e-4;
 
-for (const backend of ['wasm', 'cpu'] as const) {
-  test(`vit-tiny: every hook, the logits and the CLS lens match HF within ${TOL} (${backend})`, async (t) => {
-    await setBackend(backend);
-    const { inputs, expected } = await readFixture('vit-tiny');
-    const model = await loadModel(fixtureDir('vit-tiny'));
-    assert.ok(model instanceof HookedViT);
-    assert.deepEqual(model.id2label.slice(0, 2), ['LABEL_0', 'LABEL_1']);
-    const px = inputs.get('pixel_values')!;
-    const input = tf.tensor(px.data, px.shape, 'float32');
-    const before = tf.memory().numTensors;
-    const { output, cache } = await model.runWithCache(input);
-    const hookNames = [...expected.keys()].filter((k) => k !== 'logits' && k !== 'lens.logits');
-    assert.ok(hookNames.includes('hook_patch_embed'));
-    const errors: Record<string, number> = {};
-    for (const name of hookNames) {
-      const got = cache.get(name);
-      assert.deepEqual(got.shape, expected.get(name)!.shape, name);
-      errors[name] = relError(await got.data(), expected.get(name)!.data);
-    }
-    assert.deepEqual(output.shape, expected.get('logits')!.shape);
-    errors.logits = relError(await output.data(), expected.get('logits')!.data);
-    // Lens: final LN + classifier on the CLS position of h_0 … h_L → [L+1, B, C].
-    const lens = tf.tidy(() => {
-      const states = [cache.get('blocks.0.hook_resid_pre'), ...model.blocks.map((_, i) => cache.get(`blocks.${i}.hook_resid_post`))];
-      return tf.stack(states.map((h) => model.lensLogits(tf.squeeze(tf.slice(h, [0, 0, 0], [-1, 1, -1]), [1]))));
-    });
-    assert.deepEqual(lens.shape, expected.get('lens.logits')!.shape);
-    errors['lens.logits'] = relError(await lens.data(), expected.get('lens.logits')!.data);
-    const worst = Object.entries(errors).sort((a, b) => b[1] - a[1])[0]!;
-    t.diagnostic(`vit-tiny ${backend}: worst rel err ${worst[1].toExponential(2)} at ${worst[0]} (${Object.keys(errors).length} tensors)`);
-    assert.ok(worst[1] <= TOL, `worst hook ${worst[0]} rel err ${worst[1]}`);
-    lens.dispose();
-    output.dispose();
-    cache.dispose();
-    assert.equal(tf.memory().numTensors, before, 'runWithCache leaked tensors');
-
-    // The typed-array input form gives the same logits.
-    const fromArray = await model.forward({ data: px.data as Float32Array, shape: px.shape as [number, number, number, number] });
-    assert.ok(relError(await fromArray.data(), expected.get('logits')!.data) <= TOL);
-    fromArray.dispose();
-    input.dispose();
-    model.dispose();
-  });
-}
+test('vit-tiny: the typed-array input form gives the HF logits; id2label comes from the config', async () => {
+  await setBackend('cpu');
+  const { inputs, expected } = await readFixture('vit-tiny');
+  const model = await loadModel(fixtureDir('vit-tiny'));
+  assert.ok(model instanceof HookedViT);
+  assert.deepEqual(model.id2label.slice(0, 2), ['LABEL_0', 'LABEL_1']);
+  const px = inputs.get('pixel_values')!;
+  const fromArray = await model.forward({ data: px.data as Float32Array, shape: px.shape as [number, number, number, number] });
+  assert.ok(relError(await fromArray.data(), expected.get('logits')!.data) <= TOL);
+  fromArray.dispose();
+  model.dispose();
+});
 
 test('vit-tiny: forward, runWithCache, runWithHooks and lensLogits leak no tensors; bad shapes are rejected', async () => {
   await setBackend('wasm');

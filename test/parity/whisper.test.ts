@@ -20,46 +20,6 @@ async function load(dir = fixtureDir('whisper-tiny')): Promise<HookedWhisper> {
   return model;
 }
 
-for (const backend of ['wasm', 'cpu'] as const) {
-  test(`whisper-tiny: every encoder.* and decoder.* hook, the logits and the lens match HF within ${TOL} (${backend})`, async (t) => {
-    await setBackend(backend);
-    const { inputs, expected } = await readFixture('whisper-tiny');
-    const model = await load();
-    const feats = inputs.get('input_features')!;
-    const ids = inputs.get('decoder_input_ids')!;
-    const inputFeatures = tf.tensor(feats.data, feats.shape, 'float32');
-    const decoderInputIds = tf.tensor(ids.data, ids.shape, 'int32');
-    const before = tf.memory().numTensors;
-    const { output, cache } = await model.runWithCache({ inputFeatures, decoderInputIds });
-    const hookNames = [...expected.keys()].filter((k) => k !== 'logits' && k !== 'lens.logits');
-    assert.ok(hookNames.some((n) => n.startsWith('encoder.')) && hookNames.some((n) => n.startsWith('decoder.')));
-    const errors: Record<string, number> = {};
-    for (const name of hookNames) {
-      const got = cache.get(name);
-      assert.deepEqual(got.shape, expected.get(name)!.shape, name);
-      errors[name] = relError(await got.data(), expected.get(name)!.data);
-    }
-    assert.deepEqual(output.shape, expected.get('logits')!.shape);
-    errors.logits = relError(await output.data(), expected.get('logits')!.data);
-    const lens = tf.tidy(() => {
-      const states = [cache.get('decoder.blocks.0.hook_resid_pre'), ...model.decoder.blocks.map((_, i) => cache.get(`decoder.blocks.${i}.hook_resid_post`))];
-      return tf.stack(states.map((h) => model.lensLogits(h)));
-    });
-    assert.deepEqual(lens.shape, expected.get('lens.logits')!.shape);
-    errors['lens.logits'] = relError(await lens.data(), expected.get('lens.logits')!.data);
-    const worst = Object.entries(errors).sort((a, b) => b[1] - a[1])[0]!;
-    t.diagnostic(`whisper-tiny ${backend}: worst rel err ${worst[1].toExponential(2)} at ${worst[0]} (${Object.keys(errors).length} tensors)`);
-    assert.ok(worst[1] <= TOL, `worst hook ${worst[0]} rel err ${worst[1]}`);
-    lens.dispose();
-    output.dispose();
-    cache.dispose();
-    assert.equal(tf.memory().numTensors, before, 'runWithCache leaked tensors');
-    inputFeatures.dispose();
-    decoderInputIds.dispose();
-    model.dispose();
-  });
-}
-
 test('whisper-tiny: a reused encoder output gives the same logits, and the encoder hooks do not fire', async () => {
   await setBackend('wasm');
   const { inputs, expected } = await readFixture('whisper-tiny');

@@ -76,7 +76,9 @@ export class RunContext {
         if (!tf.util.arraysEqual(replaced.shape, value.shape)) {
           throw new ShapeMismatchError(`hook at '${point.name}' returned a replacement`, `[${value.shape.join(',')}]`, replaced.shape);
         }
-        value = replaced.dtype === value.dtype ? replaced : tf.cast(replaced, value.dtype);
+        // A new handle (tf.clone shares the data, no copy): the run then owns what flows on and what it
+        // caches, even when a hook returns a tensor it does not own (e.g. one from another run's cache).
+        value = replaced.dtype === value.dtype ? tf.clone(replaced) : tf.cast(replaced, value.dtype);
       }
     }
     if (this.cacheNames.has(point.name)) this.cache.set(point.name, tf.keep(value));

@@ -190,3 +190,19 @@ test('lazily built weight views survive being first read inside a tf.tidy', asyn
   fresh.dispose();
   assert.ok(fresh.W_E.isDisposed);
 });
+
+test("a hook may return a tensor it does not own (another run's cache): disposing this run's output and cache leaves it intact", async () => {
+  const clean = await model.runWithCache(IDS, { namesFilter: ['blocks.2.hook_resid_pre'] });
+  const donor = clean.cache.get('blocks.2.hook_resid_pre');
+  const patched = await model.runWithCache(IDS, {
+    namesFilter: ['blocks.2.hook_resid_pre'],
+    fwdHooks: [['blocks.2.hook_resid_pre', () => donor]],
+  });
+  assert.ok(patched.cache.has('blocks.2.hook_resid_pre'));
+  patched.output.dispose();
+  patched.cache.dispose();
+  assert.ok(!donor.isDisposed);
+  assert.equal(relError(donor.dataSync(), clean.cache.get('blocks.2.hook_resid_pre').dataSync()), 0);
+  clean.output.dispose();
+  clean.cache.dispose();
+});

@@ -149,10 +149,18 @@ function reportHtml(r: DemoResult, svgs: string[]): string {
 <h2>Logit lens</h2><p>Input: <code>${escapeHtml(r.lens.tokens.map(showToken).join('|'))}</code>. Top-3 next-token predictions read from each residual state (final layer norm with that state's own statistics, then the unembedding).</p>
 ${htmlTable(['layer', 'top-1', 'top-2', 'top-3'], lensRows(r))}
 <h2>Induction and previous-token heads</h2><p>${rep.batch} sequences of BOS + ${rep.nTokens} random tokens repeated twice (seed ${rep.seed}). Mean log-prob of the next token: first half ${rep.logProbFirstHalf.toFixed(2)}, second half ${rep.logProbSecondHalf.toFixed(2)}; top-1 accuracy ${rep.accFirstHalf.toFixed(2)} vs ${rep.accSecondHalf.toFixed(2)}.</p>
-${htmlTable(['induction head', 'score'], headRows(r.induction))}${htmlTable(['previous-token head', 'score'], headRows(r.previousToken))}
+${htmlTable(['induction head', 'score'], headRows(r.induction))}<p>${escapeHtml(verdict(r))}</p>${htmlTable(['previous-token head', 'score'], headRows(r.previousToken))}
 ${svgs.map((s) => `<figure>${s}</figure>`).join('\n')}
 <h2>Where the lens settles</h2><p>On ${r.settling.positions} held-out positions, the lens's top-1 was final before the last block at ${(100 * r.settling.decidedBeforeLastLayer).toFixed(0)}% of positions (mean top-1 saturation layer ${r.settling.meanSaturationLayer.toFixed(2)} of 0…${r.settling.nLayers - 1}).</p>
 </body></html>\n`;
+}
+
+/** One line saying whether any head qualifies as an induction head (score ≥ 0.5, the usual threshold). */
+function verdict(r: DemoResult): string {
+  const best = r.induction[0]!;
+  return best.score >= 0.5
+    ? `→ L${best.layer}H${best.head} is an induction head (score ${best.score.toFixed(2)} ≥ 0.5)`
+    : `→ no head reaches an induction score of 0.5: this model has no induction head (best L${best.layer}H${best.head} ${best.score.toFixed(3)})`;
 }
 
 function printDemo(r: DemoResult): string {
@@ -165,6 +173,7 @@ function printDemo(r: DemoResult): string {
     '',
     `Repeated random tokens (${rep.batch} × BOS + 2×${rep.nTokens}): log-prob first half ${rep.logProbFirstHalf.toFixed(2)}, second half ${rep.logProbSecondHalf.toFixed(2)}; accuracy ${rep.accFirstHalf.toFixed(2)} → ${rep.accSecondHalf.toFixed(2)}`,
     formatTable(['induction head', 'score'], headRows(r.induction)),
+    verdict(r),
     '',
     formatTable(['previous-token head', 'score'], headRows(r.previousToken)),
     '',

@@ -119,8 +119,6 @@ abstract class ByteLevelTokenizerBase implements Tokenizer {
     this.idBytes = new Array(this.vocabSize);
   }
 
-  abstract encode(text: string): number[];
-
   /** Ids → text: bytes of all tokens joined, then UTF-8 decoded with U+FFFD for invalid sequences. */
   decode(ids: readonly number[]): string {
     const parts: Uint8Array[] = [];
@@ -162,8 +160,28 @@ abstract class ByteLevelTokenizerBase implements Tokenizer {
     return bytes;
   }
 
+  /** Text → ids: added tokens in the text become their ids, the text between them goes through `encodePiece`; no BOS. */
+  encode(text: string): number[] {
+    const ids: number[] = [];
+    this.splitAdded(
+      text,
+      (piece) => {
+        for (const id of this.encodePiece(piece)) ids.push(id);
+      },
+      (id) => ids.push(id),
+    );
+    return ids;
+  }
+
+  /** Ids of a piece of text that holds no added token. */
+  protected abstract encodePiece(piece: string): Iterable<number>;
+
+  private addedRegex: RegExp | undefined | null = null;
+
   /** Splits text at added tokens (longest match first), calling `onText` for the text between them and `onAdded` for each. */
-  protected splitAdded(text: string, pattern: RegExp | undefined, onText: (piece: string) => void, onAdded: (id: number) => void): void {
+  protected splitAdded(text: string, onText: (piece: string) => void, onAdded: (id: number) => void): void {
+    if (this.addedRegex === null) this.addedRegex = this.addedPattern();
+    const pattern = this.addedRegex;
     if (pattern === undefined) {
       onText(text);
       return;
@@ -178,7 +196,7 @@ abstract class ByteLevelTokenizerBase implements Tokenizer {
     if (last < text.length) onText(text.slice(last));
   }
 
-  protected addedPattern(): RegExp | undefined {
+  private addedPattern(): RegExp | undefined {
     const contents = [...this.addedTokens.keys()].filter((c) => c.length > 0).sort((a, b) => b.length - a.length);
     return contents.length ? new RegExp(contents.map(escapeRegExp).join('|'), 'g') : undefined;
   }
@@ -212,7 +230,6 @@ export class ByteLevelBpeTokenizer extends ByteLevelTokenizerBase {
   private readonly byteIds: Int32Array;
   private readonly pairRank: Map<number, number>;
   private readonly rankResult: Int32Array;
-  private readonly added: RegExp | undefined;
   private readonly cache = new Map<string, number[]>();
 
   /** @throws TokenizerError when a merge names a token missing from the vocabulary, or ids are out of range. */
@@ -255,21 +272,10 @@ export class ByteLevelBpeTokenizer extends ByteLevelTokenizerBase {
       if (!this.pairRank.has(key)) this.pairRank.set(key, rank);
       this.rankResult[rank] = mergedId;
     });
-    this.added = this.addedPattern();
   }
 
-  /** Text → ids (added tokens in the text become their ids; no BOS). */
-  encode(text: string): number[] {
-    const ids: number[] = [];
-    this.splitAdded(
-      text,
-      this.added,
-      (piece) => {
-        for (const word of gpt2PreTokenize(piece)) for (const id of this.encodeWord(word)) ids.push(id);
-      },
-      (id) => ids.push(id),
-    );
-    return ids;
+  protected *encodePiece(piece: string): Iterable<number> {
+    for (const word of gpt2PreTokenize(piece)) yield* this.encodeWord(word);
   }
 
   private encodeWord(word: string): number[] {
@@ -449,7 +455,6 @@ type R50kEncode = (text: string, options?: { allowedSpecial?: Set<string> | 'all
  */
 export class Gpt2Tokenizer extends ByteLevelTokenizerBase {
   private readonly encodeFn: R50kEncode;
-  private readonly added: RegExp | undefined;
 
   /**
    * @param ranks gpt-tokenizer's `r50k_base` rank table: `ranks[id]` is the token's text, or its bytes when they are not UTF-8.
@@ -462,24 +467,14 @@ export class Gpt2Tokenizer extends ByteLevelTokenizerBase {
     const specials = { '<|endoftext|>': eot };
     super({ tokens, addedTokens: specials, specialTokens: specials, bosTokenId: eot, eosTokenId: eot }, 'gpt2');
     this.encodeFn = encodeFn;
-    this.added = this.addedPattern();
   }
 
   /**
-   * Text → GPT-2 ids (no BOS). `<|endoftext|>` is cut out here rather than by gpt-tokenizer, whose 4.0.0 special
-   * token matching misses repeated ones (`'a<|endoftext|><|endoftext|>'` comes out as plain text).
+   * Plain text → GPT-2 ids. `<|endoftext|>` is cut out by `encode` (the base class) rather than by gpt-tokenizer,
+   * whose 4.0.0 special-token matching misses repeated ones (`'a<|endoftext|><|endoftext|>'` comes out as plain text).
    */
-  encode(text: string): number[] {
-    const ids: number[] = [];
-    this.splitAdded(
-      text,
-      this.added,
-      (piece) => {
-        for (const id of this.encodeFn(piece, { disallowedSpecial: new Set() })) ids.push(id);
-      },
-      (id) => ids.push(id),
-    );
-    return ids;
+  protected encodePiece(piece: string): Iterable<number> {
+    return this.encodeFn(piece, { disallowedSpecial: new Set() });
   }
 }
 

@@ -141,3 +141,18 @@ export class Rng {
 export function createRng(seed: number): Rng {
   return new Rng(seed);
 }
+
+/**
+ * mulberry32: a tiny seeded uniform [0, 1) generator, kept because the shipped model's training recipe
+ * (weights/train/train.ts) and the safetensors fuzz test were recorded with it; new code uses `createRng`.
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

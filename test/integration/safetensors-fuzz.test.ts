@@ -13,21 +13,11 @@ import { SafetensorsFile, MAX_HEADER_BYTES } from '../../lib/io/safetensors.js';
 import { saveSafetensors } from '../../lib/io/safetensors-writer.js';
 import { DTYPE_SIZE } from '../../lib/io/dtypes.js';
 import { InvalidArgumentError, SafetensorsFormatError, TfjsLensError, UnsupportedDtypeError } from '../../lib/errors.js';
+import { mulberry32 } from '../../lib/lens/rng.js';
 
 const SEED = 0x5eed_2024;
 const VARIANT_TIMEOUT_MS = 10_000;
 
-/** mulberry32: small, seedable, good enough for fuzzing. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Variant {
   label: string;
@@ -116,7 +106,7 @@ function rawEntries(base: Uint8Array): { entries: RawEntry[]; metadata: string; 
 }
 
 function generateVariants(base: Uint8Array): Variant[] {
-  const random = rng(SEED);
+  const random = mulberry32(SEED);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const variants: Variant[] = [];
   const headerLength = Number(new DataView(base.buffer, base.byteOffset, 8).getBigUint64(0, true));

@@ -19,6 +19,7 @@ import { openCheckpoint } from '../../lib/io/checkpoint.js';
 import { saveGpt2Checkpoint } from '../../lib/io/export/gpt2.js';
 import type { GPT2Config } from '../../lib/io/config/gpt2.js';
 import { loadTokenizer } from '../../lib/data/tokenizer.js';
+import { mulberry32 } from '../../lib/lens/rng.js';
 
 interface TrainOptions {
   steps: number;
@@ -54,17 +55,6 @@ function parseArgs(argv: string[]): TrainOptions {
   return opts;
 }
 
-/** mulberry32: small seeded PRNG (uniform in [0, 1)). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function asVariables(w: GPT2Weights): GPT2Weights {
   const v = <T extends tf.Tensor>(t: T): T => {
@@ -184,8 +174,8 @@ async function main(): Promise<void> {
   const previous = opts.init ? await readPreviousLog(opts.init) : [];
   const model = new HookedGPT2(cfg, weights);
   const optimizer = tf.train.adam(opts.lr, 0.9, 0.95, 1e-8);
-  const rand = rng(opts.seed);
-  const heldRand = rng(opts.seed + 1);
+  const rand = mulberry32(opts.seed);
+  const heldRand = mulberry32(opts.seed + 1);
   const heldBatch = tf.tensor2d(Array.from({ length: 32 }, () => sampleSequence(heldout, opts.seqLen + 1, cfg.dVocab, 0, heldRand)), undefined, 'int32');
   const log: LogEntry[] = [...previous];
   const offsetSeconds = previous.at(-1)?.seconds ?? 0;

@@ -1,0 +1,60 @@
+/**
+ * The NumPy training recipe of the shipped model (weights/train/train_numpy.py) must compute the same GPT-2
+ * as the library and exact gradients. Runs where python3 has NumPy (the development machine); skips with
+ * the reason elsewhere (NumPy is not a dependency of the package).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { setBackend } from '../../lib/backend/index.js';
+import { loadModel } from '../../lib/nn/load.js';
+import { HookedGPT2 } from '../../lib/nn/gpt2.js';
+import { ROOT } from '../helpers/fixtures.js';
+
+const SCRIPT = join(ROOT, 'weights', 'train', 'train_numpy.py');
+const MODEL_DIR = join(ROOT, 'weights', 'tiny-gpt2');
+
+function numpyMissing(): string | null {
+  const r = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' });
+  if (r.error) return `python3 not found (${r.error.message})`;
+  return r.status === 0 ? null : 'python3 has no numpy';
+}
+
+test('train_numpy.py: analytic gradients match float64 central differences on a 2-layer toy', (t) => {
+  const missing = numpyMissing();
+  if (missing) return t.skip(missing);
+  const r = spawnSync('python3', [SCRIPT, '--gradcheck'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+  const rows = r.stdout.trim().split('\n');
+  assert.equal(rows.length, 2 * 12 + 4 + 1, 'one line per parameter of the toy (2 blocks × 12 + wte, wpe, ln_f ×2) and the total');
+  const worst = Number(/worst (\S+)/.exec(rows.at(-1)!)![1]);
+  assert.ok(worst < 1e-6, `worst relative gradient error ${worst}`);
+});
+
+test('train_numpy.py computes the same logits as loadModel on the shipped checkpoint', async (t) => {
+  const missing = numpyMissing();
+  if (missing) return t.skip(missing);
+  await setBackend('wasm');
+  const model = await loadModel(MODEL_DIR);
+  assert.ok(model instanceof HookedGPT2);
+  const ids = [model.cfg.bosTokenId!, ...model.tokenizer!.encode('The capital city of France is Paris. The capital')];
+  const r = spawnSync('python3', [SCRIPT, '--logits-of', MODEL_DIR, '--token-ids', ids.join(',')], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  assert.equal(r.status, 0, r.stderr);
+  const numpyLogits = JSON.parse(r.stdout) as number[];
+  const logits = await model.forward([ids]);
+  const last = tf.tidy(() => tf.reshape(tf.slice(logits, [0, ids.length - 1, 0], [1, 1, -1]), [-1]));
+  const ours = await last.data();
+  tf.dispose([logits, last]);
+  model.dispose();
+  assert.equal(numpyLogits.length, ours.length);
+  let worst = 0;
+  let scale = 0;
+  for (let i = 0; i < ours.length; i++) {
+    worst = Math.max(worst, Math.abs(ours[i]! - numpyLogits[i]!));
+    scale = Math.max(scale, Math.abs(numpyLogits[i]!));
+  }
+  assert.ok(scale > 1, 'logits are not all ~0');
+  assert.ok(worst / scale < 1e-5, `max |Δ logit| ${worst} (scale ${scale})`);
+});

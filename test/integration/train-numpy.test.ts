@@ -16,15 +16,15 @@ import { ROOT } from '../helpers/fixtures.js';
 const SCRIPT = join(ROOT, 'weights', 'train', 'train_numpy.py');
 const MODEL_DIR = join(ROOT, 'weights', 'tiny-gpt2');
 
-function numpyMissing(): string | null {
+/** Why the tests cannot run here (no python3, or no numpy), or null; probed once for both tests. */
+const numpyMissing: string | null = (() => {
   const r = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' });
   if (r.error) return `python3 not found (${r.error.message})`;
   return r.status === 0 ? null : 'python3 has no numpy';
-}
+})();
 
 test('train_numpy.py: analytic gradients match float64 central differences on a 2-layer toy', (t) => {
-  const missing = numpyMissing();
-  if (missing) return t.skip(missing);
+  if (numpyMissing) return t.skip(numpyMissing);
   const r = spawnSync('python3', [SCRIPT, '--gradcheck'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr + r.stdout);
   const rows = r.stdout.trim().split('\n');
@@ -34,8 +34,7 @@ test('train_numpy.py: analytic gradients match float64 central differences on a 
 });
 
 test('train_numpy.py computes the same logits as loadModel on the shipped checkpoint', async (t) => {
-  const missing = numpyMissing();
-  if (missing) return t.skip(missing);
+  if (numpyMissing) return t.skip(numpyMissing);
   await setBackend('wasm');
   const model = await loadModel(MODEL_DIR);
   assert.ok(model instanceof HookedGPT2);

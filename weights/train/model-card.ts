@@ -45,6 +45,8 @@ async function heldoutLoss(): Promise<{ loss: number; tokens: number }> {
 type RunOptions = Record<string, unknown>;
 const { options, log } = JSON.parse(await readFile(join(dir, 'training-log.json'), 'utf8')) as { options: RunOptions & { runs?: RunOptions[] }; log: LogEntry[] };
 const runs = options.runs ?? [options];
+/** Runs logged before the trainer was recorded were tfjs runs. */
+const trainerOf = (r: RunOptions): string => String(r.trainer ?? 'tfjs (weights/train/train.ts)');
 const runSpans = runs.map((r, i) => {
   const start = Number(r.startStep ?? 0);
   const end = i + 1 < runs.length ? Number(runs[i + 1]!.startStep) : log[log.length - 1]!.step;
@@ -53,9 +55,9 @@ const runSpans = runs.map((r, i) => {
 const totalTokens = runSpans.reduce((a, r) => a + r.tokens, 0);
 const runLines = runs.map((r, i) => {
   const { start, end } = runSpans[i]!;
-  return `| ${i + 1} | ${String(r.trainer ?? 'tfjs (weights/train/train.ts)').split(' ')[0]} | ${start} → ${end} (schedule of ${r.steps} steps) | ${r.batch} × ${r.seqLen} | ${r.lr} | ${r.warmup} | ${r.repeatFraction} | ${r.randomSpanFraction ?? 0.5} | ${r.init ? '(resumed)' : r.posInit ?? 'random'} | ${r.seed} | ${r.init ? 'resumed' : 'random init'} |`;
+  return `| ${i + 1} | ${trainerOf(r).split(' ')[0]} | ${start} → ${end} (schedule of ${r.steps} steps) | ${r.batch} × ${r.seqLen} | ${r.lr} | ${r.warmup} | ${r.repeatFraction} | ${r.randomSpanFraction ?? 0.5} | ${r.init ? '(resumed)' : r.posInit ?? 'random'} | ${r.seed} | ${r.init ? 'resumed' : 'random init'} |`;
 });
-const trainers = [...new Set(runs.map((r) => String(r.trainer ?? 'tfjs (weights/train/train.ts)')))];
+const trainers = [...new Set(runs.map(trainerOf))];
 const numpyOnly = trainers.every((t) => t.startsWith('numpy'));
 const smooth = (values: number[], w = 25) => values.map((_, i) => {
   const window = values.slice(Math.max(0, i - w + 1), i + 1);

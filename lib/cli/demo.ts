@@ -45,23 +45,34 @@ function ranked(scores: Float32Array, nHeads: number): HeadScore[] {
   return Array.from(scores, (score, i) => ({ layer: Math.floor(i / nHeads), head: i % nHeads, score })).sort((a, b) => b.score - a.score);
 }
 
-/** Fraction of held-out positions whose lens top-1 is fixed before the last block (top-1 saturation < L−1). */
+/**
+ * Fraction of held-out positions whose lens top-1 is fixed before the last block (top-1 saturation < L−1),
+ * over `ids` cut into consecutive windows of at most nCtx tokens (each window is its own sequence).
+ */
 async function settling(model: HookedGPT2, ids: number[]): Promise<DemoResult['settling']> {
-  const result = await topKPerLayer(model, [ids], { k: 1 });
-  const [L, , nPos] = result.shape;
   let decided = 0;
   let total = 0;
-  for (let p = 0; p < nPos; p++) {
-    const column = Array.from({ length: L }, (_, j) => [result.ids[j * nPos + p]!]);
-    const s = top1SaturationLayer(column);
-    total += s;
-    if (s < L - 1) decided++;
+  let positions = 0;
+  let L = model.cfg.nLayers;
+  for (let start = 0; start < ids.length; start += model.cfg.nCtx) {
+    const result = await topKPerLayer(model, [ids.slice(start, start + model.cfg.nCtx)], { k: 1 });
+    const nPos = result.shape[2];
+    L = result.shape[0];
+    for (let p = 0; p < nPos; p++) {
+      const column = Array.from({ length: L }, (_, j) => [result.ids[j * nPos + p]!]);
+      const s = top1SaturationLayer(column);
+      total += s;
+      if (s < L - 1) decided++;
+    }
+    positions += nPos;
   }
-  return { positions: nPos, decidedBeforeLastLayer: decided / nPos, meanSaturationLayer: total / nPos, nLayers: L };
+  return { positions, decidedBeforeLastLayer: decided / positions, meanSaturationLayer: total / positions, nLayers: L };
 }
 
 /** Runs the demo analyses; writes figures and the report into `outDir`. */
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
+  const heldoutTokens = Number(opts.heldoutTokens);
+  if (!Number.isInteger(heldoutTokens) || heldoutTokens < 1) throw new InvalidArgumentError(`--heldout-tokens must be a positive integer, got ${opts.heldoutTokens}`);
   const { model, dir, backend } = await setup(opts);
   if (!(model instanceof HookedGPT2) || !model.tokenizer) throw new InvalidArgumentError('the demo needs a GPT-2 checkpoint with a tokenizer');
   const tokenizer = model.tokenizer;
@@ -103,7 +114,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     }
     // 3. where the lens settles on held-out text
     const heldout = await readFile(join(PACKAGE_ROOT, 'data', 'text', 'heldout.txt'), 'utf8');
-    const heldIds = tokenizer.encode(heldout).slice(0, Math.min(Number(opts.heldoutTokens), model.cfg.nCtx));
+    const heldIds = tokenizer.encode(heldout).slice(0, heldoutTokens);
     const settled = await settling(model, heldIds);
     // 4. figures and report
     const best = induction[0]!;
@@ -192,7 +203,7 @@ export function registerDemo(program: Command): void {
     .option('-t, --text <text>', 'sentence for the logit-lens table', 'The capital city of France is')
     .option('-o, --out <dir>', 'where the PNGs and report.html go', 'tfjs-lens-report')
     .option('--seed <n>', 'seed of the random tokens', '0')
-    .option('--heldout-tokens <n>', 'held-out tokens for the settling statistic', '128')
+    .option('--heldout-tokens <n>', 'held-out tokens for the settling statistic (windows of the context length)', '1024')
     .option('-b, --backend <name>', 'auto | cuda | tensorflow | webgpu | wasm | cpu')
     .option('--json', 'print JSON instead of tables')
     .action(async (opts: DemoOptions) => {

@@ -175,15 +175,17 @@ export function constructProbeDataset(S: readonly (readonly number[])[], L: numb
     }
     for (let c = 0; c < d; c++) data[i * d + c] = f[c]!;
   });
+  return assembleProbeDataset(items, data, d, { nClasses: K, L, J0, perLayer });
+}
+
+/** The ProbeDataset of `items` whose features fill `data` (`[items.length, d]` row-major). */
+function assembleProbeDataset(items: readonly ProbeItem[], data: Float32Array, d: number, meta: Pick<ProbeDataset, 'nClasses' | 'L' | 'J0' | 'perLayer'>): ProbeDataset {
   return {
     X: { data, shape: [items.length, d] },
     y: Int32Array.from(items, (it) => it.task),
     layers: Int32Array.from(items, (it) => it.layer),
     examples: Int32Array.from(items, (it) => it.example),
-    nClasses: K,
-    L,
-    J0,
-    perLayer,
+    ...meta,
   };
 }
 
@@ -356,14 +358,7 @@ export async function buildProbeDataset<I>(model: HookedLensModel<I>, inputs: I,
   }
 
   return {
-    X: { data, shape: [items.length, d] },
-    y: Int32Array.from(items, (it) => it.task),
-    layers: Int32Array.from(items, (it) => it.layer),
-    examples: Int32Array.from(items, (it) => it.example),
-    nClasses: K,
-    L,
-    J0: dataOpts.J0!,
-    perLayer,
+    ...assembleProbeDataset(items, data, d, { nClasses: K, L, J0: dataOpts.J0!, perLayer }),
     saturation,
     exampleRow: Int32Array.from(rowOf),
     examplePosition: Int32Array.from(posOf),

@@ -73,4 +73,7 @@ test('CLI errors are typed messages with a hint and exit code 1, not stack trace
   const badBackend = cli('lens', '--model', fixtureDir('gpt2-tiny'), '--ids', '1', '--backend', 'tpu');
   assert.equal(badBackend.status, 1);
   assert.match(badBackend.stderr, /unknown backend 'tpu'/);
+  const badCount = cli('demo', '--heldout-tokens', '12.5', '--out', join(ROOT, 'scratch', 'demo-bad-count'));
+  assert.equal(badCount.status, 1);
+  assert.match(badCount.stderr, /--heldout-tokens must be a positive integer, got 12\.5/);
 });

@@ -22,15 +22,20 @@ interface LogEntry {
   /** Best induction / previous-token score at this step (logged by train_numpy.py at each evaluation). */
   induction?: number;
   previousToken?: number;
+  /** Fraction of held-out positions whose lens top-1 after block L−2 is the final top-1 (train_numpy.py). */
+  lensSettled?: number;
 }
 
-async function heldoutLoss(): Promise<{ loss: number; tokens: number }> {
+/** Held-out loss over windows of n_ctx tokens: plain windows, or `<|endoftext|>` + n_ctx − 1 tokens (as trained). */
+async function heldoutLoss(withBos: boolean): Promise<{ loss: number; tokens: number }> {
   const model = await loadModel(dir);
   if (!(model instanceof HookedGPT2) || !model.tokenizer) throw new Error(`${dir} is not a GPT-2 checkpoint with a tokenizer`);
   const ids = model.tokenizer.encode(await readFile('data/text/heldout.txt', 'utf8'));
-  const T = model.cfg.nCtx;
+  const bos = model.cfg.bosTokenId;
+  if (withBos && bos === undefined) throw new Error(`${dir}: config.json has no bos_token_id`);
+  const T = withBos ? model.cfg.nCtx - 1 : model.cfg.nCtx;
   const windows: number[][] = [];
-  for (let s = 0; s + T <= ids.length && windows.length < 64; s += T) windows.push(ids.slice(s, s + T));
+  for (let s = 0; s + T <= ids.length && windows.length < 64; s += T) windows.push(withBos ? [bos!, ...ids.slice(s, s + T)] : ids.slice(s, s + T));
   let total = 0;
   for (let i = 0; i < windows.length; i += 8) {
     const logits = await model.forward(windows.slice(i, i + 8));
@@ -47,6 +52,44 @@ const { options, log } = JSON.parse(await readFile(join(dir, 'training-log.json'
 const runs = options.runs ?? [options];
 /** Runs logged before the trainer was recorded were tfjs runs. */
 const trainerOf = (r: RunOptions): string => String(r.trainer ?? 'tfjs (weights/train/train.ts)');
+/** A run is a copy-curriculum stage when its rows are shorter than the context and mostly repeated random spans. */
+const isCurriculum = (r: RunOptions): boolean => Number(r.seqLen) < Number(r.nCtx ?? 128) && Number(r.repeatFraction) >= 0.5 && Number(r.randomSpanFraction) === 1;
+const curriculumIndex = runs.findIndex(isCurriculum);
+const curriculum = curriculumIndex >= 0 ? runs[curriculumIndex]! : undefined;
+const pct = (x: unknown) => `${Math.round(100 * Number(x))}%`;
+const curriculumStart = curriculum ? Number(curriculum.startStep ?? 0) : 0;
+const curriculumEnd = curriculumIndex >= 0 && curriculumIndex + 1 < runs.length ? Number(runs[curriculumIndex + 1]!.startStep) : log[log.length - 1]!.step;
+/** Best induction score logged at the last evaluation at or before `step` (n/a before the first). */
+const inductionAt = (step: number): string => log.filter((e) => e.induction !== undefined && e.step <= step).at(-1)?.induction?.toFixed(2) ?? 'n/a';
+const bestInductionAfter = (step: number): string => Math.max(...log.filter((e) => e.induction !== undefined && e.step > step).map((e) => e.induction!)).toFixed(2);
+const partlyWithoutBos = (r: RunOptions): boolean => r.bosFraction !== undefined && Number(r.bosFraction) < 1;
+const stageRole = (r: RunOptions, i: number): string => {
+  if (isCurriculum(r)) return 'copy curriculum';
+  if (partlyWithoutBos(r)) return `mixed, ${pct(1 - Number(r.bosFraction))} of rows without BOS`;
+  if (i < curriculumIndex) return 'text first';
+  if (curriculumIndex >= 0 && i > curriculumIndex) return 'full context, mixed';
+  return 'text + repeats';
+};
+const stageText = curriculum === undefined ? '' : [
+  curriculumIndex > 0
+    ? `Run${curriculumIndex > 1 ? `s 1–${curriculumIndex}` : ' 1'} learn${curriculumIndex > 1 ? '' : 's'} the language first (128-token rows, ${pct(runs[0]!.repeatFraction)} of them repeating a span). Starting with text matters for the
+logit lens: a model that first learns to copy random tokens writes its frequency / bigram prediction only in the last block, and its
+intermediate residual stream is not read correctly by the unembedding (an earlier snapshot trained copy-first fixed the lens top-1 before
+the last block at only 4% of held-out positions).`
+    : '',
+  `Run ${curriculumIndex + 1} is the copy curriculum: short rows (${curriculum.seqLen} tokens after \`<|endoftext|>\`); ${pct(curriculum.repeatFraction)} of them are a short corpus
+prefix followed by a span of uniformly random token ids repeated to the end of the row${Number(curriculum.repeatFraction) < 1 ? `, the other ${pct(1 - Number(curriculum.repeatFraction))} plain text
+(which keeps the language statistics in place)` : ''}. The first copy of a random span cannot be predicted, so copying from earlier in the row is
+the only way to lower the loss there; the previous-token → induction circuit forms as a phase change (loss and head scores jump
+together, see the head-score curve: best induction score ${inductionAt(curriculumStart)} at the start of this run, ${inductionAt(curriculumEnd)} at its end${curriculumIndex + 1 < runs.length ? `, ${bestInductionAfter(curriculumEnd)} at most afterwards` : ''}), which on mixed text at 128 tokens per row did not happen within the CPU budget (a 4.1 M-token
+run reached held-out loss 3.99 with a best induction score of 0.014).`,
+  curriculumIndex + 1 < runs.length
+    ? `Run ${curriculumIndex + 2} then trains on the full context with ${pct(1 - Number(runs[curriculumIndex + 1]!.repeatFraction))} plain text rows, where the induction heads generalise to spans of up to 55 tokens.`
+    : '',
+  ...runs.map((r, i) => (partlyWithoutBos(r) ? `Run ${i + 1} starts ${pct(1 - Number(r.bosFraction))} of its rows mid-text without \`<|endoftext|>\`. Until then every row began with it, and the
+model had come to rely on it (measured at the end of run ${i} as in the evaluation below: held-out loss 3.84 with BOS, 5.17 without), while tfjs-lens, like Hugging Face,
+prepends nothing unless asked (\`prependBos\`), so prompts typed into the CLI would have met an off-distribution model.` : '')),
+].filter((t) => t).join('\n\n');
 const runSpans = runs.map((r, i) => {
   const start = Number(r.startStep ?? 0);
   const end = i + 1 < runs.length ? Number(runs[i + 1]!.startStep) : log[log.length - 1]!.step;
@@ -55,7 +98,7 @@ const runSpans = runs.map((r, i) => {
 const totalTokens = runSpans.reduce((a, r) => a + r.tokens, 0);
 const runLines = runs.map((r, i) => {
   const { start, end } = runSpans[i]!;
-  return `| ${i + 1} | ${trainerOf(r).split(' ')[0]} | ${start} → ${end} (schedule of ${r.steps} steps) | ${r.batch} × ${r.seqLen} | ${r.lr} | ${r.warmup} | ${r.repeatFraction} | ${r.randomSpanFraction ?? 0.5} | ${r.init ? '(resumed)' : r.posInit ?? 'random'} | ${r.seed} | ${r.init ? 'resumed' : 'random init'} |`;
+  return `| ${i + 1} | ${stageRole(r, i)} | ${trainerOf(r).split(' ')[0]} | ${start} → ${end} (schedule of ${r.steps} steps) | ${r.batch} × ${r.seqLen} | ${r.lr} | ${r.warmup} | ${r.repeatFraction} | ${r.randomSpanFraction ?? 0.5} | ${r.init ? '(resumed)' : r.posInit ?? 'random'} | ${r.seed} | ${r.init ? 'resumed' : 'random init'} |`;
 });
 const trainers = [...new Set(runs.map(trainerOf))];
 const numpyOnly = trainers.every((t) => t.startsWith('numpy'));
@@ -72,17 +115,20 @@ await writeChart(join(dir, 'loss-curve.png'), lineChartSpec(
   { title: 'tiny-gpt2 training loss (nats/token)', xTitle: 'step', yTitle: 'cross-entropy' },
 ));
 const scored = log.filter((e) => e.induction !== undefined);
+const lensScored = log.filter((e) => e.lensSettled !== undefined);
 if (scored.length > 1) {
   await writeChart(join(dir, 'head-scores.png'), lineChartSpec(
     [
       { name: 'induction', x: scored.map((e) => e.step), y: scored.map((e) => e.induction!) },
       { name: 'previous-token', x: scored.map((e) => e.step), y: scored.map((e) => e.previousToken!) },
+      ...(lensScored.length > 1 ? [{ name: 'lens settled early', x: lensScored.map((e) => e.step), y: lensScored.map((e) => e.lensSettled!) }] : []),
     ],
-    { title: 'tiny-gpt2: best head scores during training (repeated random tokens)', xTitle: 'step', yTitle: 'score' },
+    { title: 'tiny-gpt2 during training: best head scores (repeated random tokens), lens settling (held-out rows)', xTitle: 'step', yTitle: 'score / fraction' },
   ));
 }
-const evaluation = await heldoutLoss();
-const demo = await runDemo({ text: 'The capital city of France is', out: join('scratch', 'model-card-demo'), seed: '0', heldoutTokens: '128', model: dir, backend: 'wasm' });
+const evaluation = await heldoutLoss(false);
+const evaluationBos = await heldoutLoss(true);
+const demo = await runDemo({ text: 'The capital city of France is', out: join('scratch', 'model-card-demo'), seed: '0', heldoutTokens: '1024', model: dir, backend: 'wasm' });
 const last = log[log.length - 1]!;
 const size = (await stat(join(dir, 'model.safetensors'))).size;
 const top = (xs: { layer: number; head: number; score: number }[]) => xs.slice(0, 3).map((h) => `L${h.layer}H${h.head} ${h.score.toFixed(3)}`).join(', ');
@@ -97,14 +143,8 @@ training text, \`tokenizer.json\`). ${(size / 1e6).toFixed(1)} MB of float32 saf
 \`data/text/train.txt\` (public-domain Jargon File 4.4.7 and Devil's Dictionary, plus project-generated
 English; see data/text/README.md). ${runs.map((r) => `${Math.round(Number(r.repeatFraction) * 100)}%`).join(' / ')} (per run) of training sequences repeat a span (of the corpus or of
 random tokens) to teach in-context copying. Held-out: \`data/text/heldout.txt\` (disjoint documents).
-${Number(runs[0]!.repeatFraction) === 1 ? `
-Run 1 is a curriculum stage: short rows (${runs[0]!.seqLen} tokens after \`<|endoftext|>\`) that are a short corpus prefix
-followed by a span of ${Number(runs[0]!.randomSpanFraction) === 1 ? 'uniformly random token ids' : 'tokens'} repeated to the end of the row. The first copy of
-a random span cannot be predicted, so copying from earlier in the row is the only way to lower the loss; the
-previous-token → induction circuit forms there as a phase change (loss and head scores jump together, see the
-head-score curve), which on mixed text at 128 tokens per row did not happen within the CPU budget (a 4.1 M-token
-run reached held-out loss 3.99 with a best induction score of 0.014). Run ${runs.length} then trains on the full context with
-${Math.round(100 * (1 - Number(runs.at(-1)!.repeatFraction)))}% plain text rows.
+${curriculum ? `
+${stageText}
 ` : ''}
 ## Training
 ${numpyOnly
@@ -113,11 +153,11 @@ ${numpyOnly
     : `Recipe: ${trainers.map((t) => `\`${t}\``).join(', ')}`}, in ${runs.length} run${runs.length > 1 ? 's, each resumed from the previous checkpoint' : ''};
 \`weights/train/reproduce.sh\` re-runs all of it (tokenizer included). Adam (β = 0.9, 0.95${options.weightDecay ? `, decoupled weight decay ${options.weightDecay} on matrices` : ''}),
 linear warm-up then cosine decay to 10% over each run's schedule, global gradient-norm clipping at 1,
-rows of batch × length tokens${numpyOnly ? ' (each row starts with `<|endoftext|>`)' : ''}, ${last.step} steps in all
+rows of batch × length tokens${numpyOnly ? ` (each row starts with \`<|endoftext|>\`${runs.some(partlyWithoutBos) ? ' except the BOS-less share of a run' : ''})` : ''}, ${last.step} steps in all
 (${(totalTokens / 1e6).toFixed(2)} M tokens), ${(last.seconds / 60).toFixed(0)} minutes of training.
 
-| run | trainer | steps | batch × length | peak lr | warm-up | repeat fraction | random spans | positions init | seed | start |
-|---|---|---|---|---|---|---|---|---|---|---|
+| run | stage | trainer | steps | batch × length | peak lr | warm-up | repeat fraction | random spans | positions init | seed | start |
+|---|---|---|---|---|---|---|---|---|---|---|---|
 ${runLines.join('\n')}
 
 ![loss curve](loss-curve.png)
@@ -125,7 +165,8 @@ ${scored.length > 1 ? '\n![head scores during training](head-scores.png)\n' : ''
 ## Evaluation (measured by \`weights/train/model-card.ts\`)
 | quantity | value |
 |---|---|
-| held-out loss (${evaluation.tokens} tokens, windows of 128) | ${evaluation.loss.toFixed(3)} nats/token |
+| held-out loss, windows of \`<|endoftext|>\` + 127 tokens, as trained (${evaluationBos.tokens} tokens) | ${evaluationBos.loss.toFixed(3)} nats/token |
+| held-out loss, plain windows of 128 tokens, no BOS (${evaluation.tokens} tokens) | ${evaluation.loss.toFixed(3)} nats/token |
 | final training loss (25-step mean) | ${smooth(log.map((e) => e.loss)).at(-1)!.toFixed(3)} |
 | top induction heads (repeated random tokens, N = ${demo.repeated.nTokens}, 10 sequences) | ${top(demo.induction)} |
 | top previous-token heads | ${top(demo.previousToken)} |
@@ -145,7 +186,11 @@ predicts the next token from the first copy, which the log-prob gap above shows.
 ${(100 * demo.settling.decidedBeforeLastLayer).toFixed(0)}% of positions — the last block (with the induction heads) does most of the prediction and the
 intermediate residual stream is not yet aligned with the unembedding. The first shipped snapshot (text-only
 tfjs training, no induction head) settled early at 77%; getting both needs more training than this CPU budget.
-` : ''}
+` : `
+The logit lens settles before the last block: on ${demo.settling.positions} held-out positions the top-1 read through the final LayerNorm
+and unembedding after block ${demo.settling.nLayers - 2} is already the model's final top-1 at ${(100 * demo.settling.decidedBeforeLastLayer).toFixed(0)}% of positions (mean top-1
+saturation layer ${demo.settling.meanSaturationLayer.toFixed(2)} of 0…${demo.settling.nLayers - 1}).
+`}
 Intended use: demos and tests of interpretability tooling. It is a weak language model.
 `;
 await writeFile(join(dir, 'MODEL_CARD.md'), card);

@@ -12,10 +12,12 @@ gelu_new, tied embeddings) and is written in Hugging Face layout, loadable by `l
     python3 weights/train/train_numpy.py --gradcheck                                  # float64 finite differences
     python3 weights/train/train_numpy.py --logits-of weights/tiny-gpt2 --token-ids 1,2,3  # parity with loadModel
 
-Data: every training row is BOS followed by 128 tokens: a window of data/text/train.txt, or (with
+Data: every training row is BOS followed by 128 tokens (or, with --bos-fraction < 1, some rows are 129 tokens
+without BOS): a window of data/text/train.txt, or (with
 --repeat-fraction) a corpus prefix followed by a span repeated to fill the row; spans are corpus text or
 uniform random ids (--random-span-fraction). Repeats teach in-context copying, the induction-head circuit.
-Every --eval-every steps it logs held-out loss (BOS + 128 held-out tokens, 32 rows) and the best induction
+Every --eval-every steps it logs held-out loss (BOS + 128 held-out tokens, and 129 tokens without BOS; 32 rows),
+the share of the BOS-first positions whose logit-lens top-1 after block L-2 is already final, and the best induction
 and previous-token scores on [BOS, r_1..r_50, r_1..r_50] (10 rows, as `tfjs-lens demo` measures them).
 """
 import argparse
@@ -114,8 +116,10 @@ class Gpt2:
         self.eps = eps
         self.n_layers = sum(1 for k in params if k.endswith("ln_1.weight"))
 
-    def forward(self, ids, targets=None, keep_patterns=False):
-        """ids [batch, pos] -> (mean loss or None, logits [batch*pos, vocab], cache, patterns per layer)."""
+    def forward(self, ids, targets=None, keep_patterns=False, keep_resid=None):
+        """ids [batch, pos] -> (mean loss or None, logits [batch*pos, vocab], cache, patterns per layer).
+
+        keep_resid: a list that receives every block's resid_post [batch*pos, d_model] (for the logit lens)."""
         p = self.p
         batch, pos = ids.shape
         d_model = p["wte.weight"].shape[1]
@@ -143,6 +147,8 @@ class Gpt2:
             layers.append((ln1_out, ln1_cache, q, k, v, pattern, z, ln2_out, ln2_cache, pre, post, tanh_term))
             if keep_patterns:
                 patterns.append(pattern)
+            if keep_resid is not None:
+                keep_resid.append(resid_post)
             resid = resid_post
         final, final_cache = layer_norm(resid, p["ln_f.weight"], p["ln_f.bias"], self.eps)
         logits = final @ p["wte.weight"].T
@@ -229,12 +235,18 @@ def sample_row(tokens, length, vocab, repeat_fraction, random_span_fraction, rng
     return np.concatenate([tokens[start:start + prefix_len], np.tile(span, copies)])[:length]
 
 
-def make_batch(tokens, rows, length, vocab, bos, repeat_fraction, random_span_fraction, rng):
-    """int64 [rows, length + 1]: BOS then `length` tokens (inputs = [:, :-1], targets = [:, 1:])."""
+def make_batch(tokens, rows, length, vocab, bos, repeat_fraction, random_span_fraction, rng, bos_fraction=1.0):
+    """int64 [rows, length + 1]: BOS then `length` tokens (inputs = [:, :-1], targets = [:, 1:]).
+
+    With bos_fraction < 1, that share of rows is BOS-first and the others are `length + 1` tokens with no BOS
+    (text that starts mid-document, as a user's prompt does when no BOS is prepended)."""
     out = np.empty((rows, length + 1), np.int64)
     out[:, 0] = bos
     for r in range(rows):
-        out[r, 1:] = sample_row(tokens, length, vocab, repeat_fraction, random_span_fraction, rng)
+        if bos_fraction < 1.0 and rng.random() >= bos_fraction:
+            out[r] = sample_row(tokens, length + 1, vocab, repeat_fraction, random_span_fraction, rng)
+        else:
+            out[r, 1:] = sample_row(tokens, length, vocab, repeat_fraction, random_span_fraction, rng)
     return out
 
 
@@ -249,6 +261,21 @@ def head_scores(model, vocab, bos, n_tokens=50, rows=10, seed=0):
     qp = np.arange(1, 2 * n_tokens + 1)
     previous = np.stack([pat[:, :, qp, qp - 1].mean((0, 2)) for pat in patterns])
     return induction, previous
+
+
+def lens_settled(model, rows):
+    """Fraction of positions (after BOS) whose logit-lens top-1 after block L-2 is already the final top-1.
+
+    That is `tfjs-lens demo`'s settling statistic: the top-1 saturation layer is below the last block."""
+    p = model.p
+    resids = []
+    _, logits, _, _ = model.forward(rows, keep_resid=resids)
+    final = logits.argmax(-1)
+    lens_in, _ = layer_norm(resids[-2], p["ln_f.weight"], p["ln_f.bias"], model.eps)
+    early = (lens_in @ p["wte.weight"].T).argmax(-1)
+    keep = np.ones(rows.shape, bool)
+    keep[:, 0] = False  # the BOS position predicts the first token from nothing
+    return float((early == final)[keep.reshape(-1)].mean())
 
 
 # ----------------------------------------------------------------------------------------------- files
@@ -349,11 +376,14 @@ def main():
     ap.add_argument("--weight-decay", type=float, default=0.05)
     ap.add_argument("--repeat-fraction", type=float, default=0.5)
     ap.add_argument("--random-span-fraction", type=float, default=0.5)
+    ap.add_argument("--bos-fraction", type=float, default=1.0,
+                    help="share of rows that start with BOS; the others are plain token windows (default: all BOS-first)")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--pos-init", choices=["random", "sinusoidal"], default="random",
                     help="initial position embeddings: HF's N(0, 0.02), or sin/cos pairs (same per-coordinate size) "
                          "from which attention to a fixed offset (a previous-token head) is one linear map away")
     ap.add_argument("--eval-every", type=int, default=250)
+    ap.add_argument("--snapshots", default="", help="also keep every evaluated checkpoint as DIR/step-N.safetensors")
     ap.add_argument("--gradcheck", action="store_true")
     ap.add_argument("--logits-of", default="", help="print (JSON) the last-position logits of this checkpoint for --token-ids")
     ap.add_argument("--token-ids", default="", help="comma-separated ids for --logits-of")
@@ -399,6 +429,7 @@ def main():
     v2 = {k: np.zeros_like(v) for k, v in params.items()}
     decay = {k for k, v in params.items() if v.ndim == 2}
     held = make_batch(heldout, 32, args.seq_len, vocab, bos, 0.0, 0.0, np.random.default_rng(args.seed + 1))
+    held_plain = make_batch(heldout, 32, args.seq_len, vocab, bos, 0.0, 0.0, np.random.default_rng(args.seed + 1), 0.0)
     camel = lambda name: name.split("_")[0] + "".join(w.title() for w in name.split("_")[1:])  # noqa: E731
     opts = {camel(k): v for k, v in vars(args).items() if k != "gradcheck"}
     opts["trainer"] = "numpy (weights/train/train_numpy.py)"
@@ -412,7 +443,7 @@ def main():
         progress = local / args.steps
         lr = args.lr * local / args.warmup if local < args.warmup else \
             args.lr * (args.min_lr_ratio + (1 - args.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
-        batch = make_batch(train, args.batch, args.seq_len, vocab, bos, args.repeat_fraction, args.random_span_fraction, rng)
+        batch = make_batch(train, args.batch, args.seq_len, vocab, bos, args.repeat_fraction, args.random_span_fraction, rng, args.bos_fraction)
         inputs, targets = batch[:, :-1], batch[:, 1:]
         loss, probs, cache, _ = model.forward(inputs, targets)
         grads = model.backward(probs, targets, cache)
@@ -434,18 +465,23 @@ def main():
         entry = {"step": step, "loss": loss, "seconds": offset_s + time.time() - started}
         if step % args.eval_every == 0 or local == last:
             entry["heldout"] = model.forward(held[:, :-1], held[:, 1:])[0]
+            entry["heldoutNoBos"] = model.forward(held_plain[:, :-1], held_plain[:, 1:])[0]
             induction, previous = head_scores(model, vocab, bos)
             entry["induction"] = float(induction.max())
             entry["previousToken"] = float(previous.max())
+            entry["lensSettled"] = lens_settled(model, held[:, :-1])
             li, hi = np.unravel_index(induction.argmax(), induction.shape)
-            print(f"step {step} loss {loss:.3f} heldout {entry['heldout']:.3f} induction {entry['induction']:.3f} (L{li}H{hi}) "
-                  f"prev {entry['previousToken']:.3f} lr {lr:.2e} |g| {norm:.2f} ({entry['seconds']:.0f} s)", flush=True)
+            print(f"step {step} loss {loss:.3f} heldout {entry['heldout']:.3f} (no BOS {entry['heldoutNoBos']:.3f}) induction {entry['induction']:.3f} (L{li}H{hi}) "
+                  f"prev {entry['previousToken']:.3f} lens {entry['lensSettled']:.2f} lr {lr:.2e} |g| {norm:.2f} ({entry['seconds']:.0f} s)", flush=True)
         elif step % 50 == 0:
             print(f"step {step} loss {loss:.3f} ({entry['seconds']:.0f} s)", flush=True)
         log.append(entry)
         if step % args.eval_every == 0 or local == last:
             os.makedirs(args.out, exist_ok=True)
             save_safetensors(os.path.join(args.out, "model.safetensors"), params, {"format": "pt", "trained_steps": str(step), "seed": str(args.seed)})
+            if args.snapshots:
+                os.makedirs(args.snapshots, exist_ok=True)
+                save_safetensors(os.path.join(args.snapshots, f"step-{step}.safetensors"), params, {"format": "pt", "trained_steps": str(step)})
             with open(os.path.join(args.out, "config.json"), "w") as f:
                 json.dump(hf_config(vocab, n_ctx, d_model, n_layers, n_heads, bos), f, indent=2)
                 f.write("\n")

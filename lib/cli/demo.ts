@@ -14,6 +14,7 @@ import { top1SaturationLayer } from '../lens/saturation.js';
 import { heatmapSpec, renderSvg, svgToPng } from '../plot/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import { formatTable, PACKAGE_ROOT, setup, showToken, type CommonOptions } from './common.js';
+import { intOption } from './text-input.js';
 
 interface DemoOptions extends CommonOptions {
   text: string;
@@ -71,8 +72,7 @@ async function settling(model: HookedGPT2, ids: number[]): Promise<DemoResult['s
 
 /** Runs the demo analyses; writes figures and the report into `outDir`. */
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
-  const heldoutTokens = Number(opts.heldoutTokens);
-  if (!Number.isInteger(heldoutTokens) || heldoutTokens < 1) throw new InvalidArgumentError(`--heldout-tokens must be a positive integer, got ${opts.heldoutTokens}`);
+  const heldoutTokens = intOption(opts.heldoutTokens, 'heldout-tokens', { min: 1 });
   const { model, dir, backend } = await setup(opts);
   if (!(model instanceof HookedGPT2) || !model.tokenizer) throw new InvalidArgumentError('the demo needs a GPT-2 checkpoint with a tokenizer');
   const tokenizer = model.tokenizer;

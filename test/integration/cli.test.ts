@@ -75,5 +75,5 @@ test('CLI errors are typed messages with a hint and exit code 1, not stack trace
   assert.match(badBackend.stderr, /unknown backend 'tpu'/);
   const badCount = cli('demo', '--heldout-tokens', '12.5', '--out', join(ROOT, 'scratch', 'demo-bad-count'));
   assert.equal(badCount.status, 1);
-  assert.match(badCount.stderr, /--heldout-tokens must be a positive integer, got 12\.5/);
+  assert.match(badCount.stderr, /--heldout-tokens must be an integer, got '12\.5'/);
 });

@@ -26,16 +26,8 @@ interface LogEntry {
   lensSettled?: number;
 }
 
-/** Held-out loss over windows of n_ctx tokens: plain windows, or `<|endoftext|>` + n_ctx − 1 tokens (as trained). */
-async function heldoutLoss(withBos: boolean): Promise<{ loss: number; tokens: number }> {
-  const model = await loadModel(dir);
-  if (!(model instanceof HookedGPT2) || !model.tokenizer) throw new Error(`${dir} is not a GPT-2 checkpoint with a tokenizer`);
-  const ids = model.tokenizer.encode(await readFile('data/text/heldout.txt', 'utf8'));
-  const bos = model.cfg.bosTokenId;
-  if (withBos && bos === undefined) throw new Error(`${dir}: config.json has no bos_token_id`);
-  const T = withBos ? model.cfg.nCtx - 1 : model.cfg.nCtx;
-  const windows: number[][] = [];
-  for (let s = 0; s + T <= ids.length && windows.length < 64; s += T) windows.push(withBos ? [bos!, ...ids.slice(s, s + T)] : ids.slice(s, s + T));
+/** Mean LM loss of `model` over `windows` (8 per forward pass). */
+async function meanLoss(model: HookedGPT2, windows: number[][]): Promise<number> {
   let total = 0;
   for (let i = 0; i < windows.length; i += 8) {
     const logits = await model.forward(windows.slice(i, i + 8));
@@ -43,8 +35,34 @@ async function heldoutLoss(withBos: boolean): Promise<{ loss: number; tokens: nu
     total += (await loss.data())[0]! * Math.min(8, windows.length - i);
     tf.dispose([logits, loss]);
   }
-  model.dispose();
-  return { loss: total / windows.length, tokens: windows.length * T };
+  return total / windows.length;
+}
+
+/**
+ * Held-out loss over up to 64 windows: plain windows of n_ctx tokens, and `<|endoftext|>` + n_ctx − 1 tokens
+ * (as trained); one model load for both.
+ */
+async function heldoutLosses(): Promise<Record<'plain' | 'withBos', { loss: number; tokens: number }>> {
+  const model = await loadModel(dir);
+  try {
+    if (!(model instanceof HookedGPT2) || !model.tokenizer) throw new Error(`${dir} is not a GPT-2 checkpoint with a tokenizer`);
+    const bos = model.cfg.bosTokenId;
+    if (bos === undefined) throw new Error(`${dir}: config.json has no bos_token_id`);
+    const ids = model.tokenizer.encode(await readFile('data/text/heldout.txt', 'utf8'));
+    const windowsOf = (T: number, prefix: number[]): number[][] => {
+      const windows: number[][] = [];
+      for (let s = 0; s + T <= ids.length && windows.length < 64; s += T) windows.push([...prefix, ...ids.slice(s, s + T)]);
+      return windows;
+    };
+    const plain = windowsOf(model.cfg.nCtx, []);
+    const withBos = windowsOf(model.cfg.nCtx - 1, [bos]);
+    return {
+      plain: { loss: await meanLoss(model, plain), tokens: plain.length * model.cfg.nCtx },
+      withBos: { loss: await meanLoss(model, withBos), tokens: withBos.length * (model.cfg.nCtx - 1) },
+    };
+  } finally {
+    model.dispose();
+  }
 }
 
 type RunOptions = Record<string, unknown>;
@@ -126,8 +144,7 @@ if (scored.length > 1) {
     { title: 'tiny-gpt2 during training: best head scores (repeated random tokens), lens settling (held-out rows)', xTitle: 'step', yTitle: 'score / fraction' },
   ));
 }
-const evaluation = await heldoutLoss(false);
-const evaluationBos = await heldoutLoss(true);
+const { plain: evaluation, withBos: evaluationBos } = await heldoutLosses();
 const demo = await runDemo({ text: 'The capital city of France is', out: join('scratch', 'model-card-demo'), seed: '0', heldoutTokens: '1024', model: dir, backend: 'wasm' });
 const last = log[log.length - 1]!;
 const size = (await stat(join(dir, 'model.safetensors'))).size;

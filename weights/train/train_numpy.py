@@ -263,19 +263,17 @@ def head_scores(model, vocab, bos, n_tokens=50, rows=10, seed=0):
     return induction, previous
 
 
-def lens_settled(model, rows):
+def lens_settled(model, rows, resids, final_scores):
     """Fraction of positions (after BOS) whose logit-lens top-1 after block L-2 is already the final top-1.
 
-    That is `tfjs-lens demo`'s settling statistic: the top-1 saturation layer is below the last block."""
+    That is `tfjs-lens demo`'s settling statistic: the top-1 saturation layer is below the last block.
+    resids: every block's resid_post of `rows` (forward's keep_resid); final_scores: its logits or softmax."""
     p = model.p
-    resids = []
-    _, logits, _, _ = model.forward(rows, keep_resid=resids)
-    final = logits.argmax(-1)
     lens_in, _ = layer_norm(resids[-2], p["ln_f.weight"], p["ln_f.bias"], model.eps)
     early = (lens_in @ p["wte.weight"].T).argmax(-1)
     keep = np.ones(rows.shape, bool)
     keep[:, 0] = False  # the BOS position predicts the first token from nothing
-    return float((early == final)[keep.reshape(-1)].mean())
+    return float((early == final_scores.argmax(-1))[keep.reshape(-1)].mean())
 
 
 # ----------------------------------------------------------------------------------------------- files
@@ -464,12 +462,14 @@ def main():
             params[k] -= (lr * mhat / (np.sqrt(vhat) + eps)).astype(np.float32)
         entry = {"step": step, "loss": loss, "seconds": offset_s + time.time() - started}
         if step % args.eval_every == 0 or local == last:
-            entry["heldout"] = model.forward(held[:, :-1], held[:, 1:])[0]
+            resids = []
+            entry["heldout"], held_probs, _, _ = model.forward(held[:, :-1], held[:, 1:], keep_resid=resids)
             entry["heldoutNoBos"] = model.forward(held_plain[:, :-1], held_plain[:, 1:])[0]
             induction, previous = head_scores(model, vocab, bos)
             entry["induction"] = float(induction.max())
             entry["previousToken"] = float(previous.max())
-            entry["lensSettled"] = lens_settled(model, held[:, :-1])
+            entry["lensSettled"] = lens_settled(model, held[:, :-1], resids, held_probs)
+            del resids, held_probs
             li, hi = np.unravel_index(induction.argmax(), induction.shape)
             print(f"step {step} loss {loss:.3f} heldout {entry['heldout']:.3f} (no BOS {entry['heldoutNoBos']:.3f}) induction {entry['induction']:.3f} (L{li}H{hi}) "
                   f"prev {entry['previousToken']:.3f} lens {entry['lensSettled']:.2f} lr {lr:.2e} |g| {norm:.2f} ({entry['seconds']:.0f} s)", flush=True)

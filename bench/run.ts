@@ -19,7 +19,8 @@ import { runBench } from '../lib/bench/run-bench.js';
 import { BENCH_SUITE_SCHEMA, type BenchResult, type BenchSuite } from '../lib/bench/schema.js';
 import { formatBenchReport } from '../lib/bench/report.js';
 import { formatComparison } from '../lib/bench/compare.js';
-import { intOption, parseCacheModes } from '../lib/cli/bench.js';
+import { parseCacheModes } from '../lib/cli/bench.js';
+import { intOption } from '../lib/cli/text-input.js';
 
 /** Repository root (dist/bench/run.js → ../..). */
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -51,13 +52,13 @@ async function main(): Promise<void> {
     .parse(process.argv);
   const opts = program.opts<RunOptions>();
   const settings = {
-    batch: intOption(opts.batch, '--batch', 1),
-    seq: intOption(opts.seq, '--seq', 1),
-    warmup: intOption(opts.warmup, '--warmup', 0),
-    iters: intOption(opts.iters, '--iters', 1),
+    batch: intOption(opts.batch, 'batch', { min: 1 }),
+    seq: intOption(opts.seq, 'seq', { min: 1 }),
+    warmup: intOption(opts.warmup, 'warmup', { min: 0 }),
+    iters: intOption(opts.iters, 'iters', { min: 1 }),
     cache: parseCacheModes(opts.cache),
   };
-  const nLayers = intOption(opts.nLayers, '--n-layers', 1);
+  const nLayers = intOption(opts.nLayers, 'n-layers', { min: 1 });
   const runs: BenchResult[] = [];
   for (const backend of opts.backends.split(',').map((s) => s.trim()).filter(Boolean)) {
     await setBackend(backend, { verbose: false });

@@ -51,7 +51,8 @@ export interface ActiveBackend {
 }
 
 const ORDER: Exclude<BackendName, 'auto'>[] = ['cuda', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
-const NAMES: BackendName[] = ['auto', ...ORDER];
+/** Every name `setBackend` accepts, 'auto' first. */
+export const BACKEND_NAMES: readonly BackendName[] = ['auto', ...ORDER];
 let active: ActiveBackend | undefined;
 
 async function loadOne(name: Exclude<BackendName, 'auto'>, opts: BackendOptions): Promise<ActiveBackend> {
@@ -80,8 +81,8 @@ async function loadOne(name: Exclude<BackendName, 'auto'>, opts: BackendOptions)
  */
 export async function setBackend(name?: BackendName | string, opts: BackendOptions = {}): Promise<ActiveBackend> {
   const requested = (name ?? process.env.TFJS_LENS_BACKEND ?? 'auto') as BackendName;
-  if (!NAMES.includes(requested)) {
-    throw new InvalidArgumentError(`unknown backend '${requested}'`, `choose one of ${NAMES.join(', ')}`);
+  if (!BACKEND_NAMES.includes(requested)) {
+    throw new InvalidArgumentError(`unknown backend '${requested}'`, `choose one of ${BACKEND_NAMES.join(', ')}`);
   }
   if (requested !== 'auto') {
     active = await loadOne(requested, opts);

@@ -14,6 +14,8 @@ import { CACHE_MODES, type BenchResult, type CacheMode } from '../bench/schema.j
 import { BENCH_MODEL_NAMES } from '../bench/configs.js';
 import { formatBenchReport, benchChartSpec } from '../bench/report.js';
 import { writeChart } from '../plot/render.js';
+import { intOption } from './text-input.js';
+import { BACKEND_HELP } from './common.js';
 
 /** Options of the `bench` command as commander parses them. */
 interface BenchCliOptions {
@@ -33,13 +35,6 @@ interface BenchCliOptions {
   chart?: string;
 }
 
-/** Parses an integer option (`min` or more). */
-export function intOption(value: string, flag: string, min: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${flag} ${value} is not an integer ≥ ${min}`);
-  return n;
-}
-
 /** Parses `--cache none|resid|all` (comma-separated list allowed). */
 export function parseCacheModes(value: string): CacheMode[] {
   const modes = value.split(',').map((s) => s.trim()).filter(Boolean);
@@ -52,7 +47,7 @@ export function parseCacheModes(value: string): CacheMode[] {
 /** Parses `--layers all|none|17|0,5,17`. */
 export function parseLayers(value: string): BenchSettings['layers'] {
   if (value === 'all' || value === 'none') return value;
-  return value.split(',').map((s) => intOption(s.trim(), '--layers', 0));
+  return value.split(',').map((s) => intOption(s.trim(), 'layers', { min: 0 }));
 }
 
 /** A progress bar on stderr when it is a terminal; otherwise nothing. */
@@ -76,18 +71,18 @@ async function progressBar(): Promise<{ update: (done: number, total: number, la
 /** Runs the benchmark the options describe and returns its result. */
 export async function runBenchCommand(opts: BenchCliOptions): Promise<BenchResult> {
   const settings: BenchSettings = {
-    batch: intOption(opts.batch, '--batch', 1),
-    seq: intOption(opts.seq, '--seq', 1),
-    warmup: intOption(opts.warmup, '--warmup', 0),
-    iters: intOption(opts.iters, '--iters', 1),
+    batch: intOption(opts.batch, 'batch', { min: 1 }),
+    seq: intOption(opts.seq, 'seq', { min: 1 }),
+    warmup: intOption(opts.warmup, 'warmup', { min: 0 }),
+    iters: intOption(opts.iters, 'iters', { min: 1 }),
     cache: parseCacheModes(opts.cache),
     layers: parseLayers(opts.layers),
-    seed: intOption(opts.seed, '--seed', 0),
+    seed: intOption(opts.seed, 'seed', { min: 0 }),
     memory: opts.memory,
   };
   if (opts.chart && !/\.(png|svg)$/i.test(opts.chart)) throw new InvalidArgumentError(`--chart ${opts.chart} must end in .png or .svg`);
   await setBackend(opts.backend ?? process.env.TFJS_LENS_BACKEND ?? 'wasm', { verbose: false });
-  const target = await buildBenchTarget(opts.model, { nLayers: opts.nLayers === undefined ? undefined : intOption(opts.nLayers, '--n-layers', 1), seed: settings.seed });
+  const target = await buildBenchTarget(opts.model, { nLayers: opts.nLayers === undefined ? undefined : intOption(opts.nLayers, 'n-layers', { min: 1 }), seed: settings.seed });
   const bar = await progressBar();
   try {
     return await runBench(target, settings, { onProgress: bar.update });
@@ -103,7 +98,7 @@ export function registerBench(program: Command): void {
     .command('bench')
     .description('per-layer benchmark: forward tokens/s, per-block and attention vs MLP time, cache cost, peak memory')
     .option('-m, --model <name|dir>', `${BENCH_MODEL_NAMES.join(' | ')} (random weights) or a checkpoint directory`, 'gpt2')
-    .option('-b, --backend <name>', 'auto | cuda | tensorflow | webgpu | wasm | cpu (default: TFJS_LENS_BACKEND or wasm)')
+    .option('-b, --backend <name>', `${BACKEND_HELP} (default: TFJS_LENS_BACKEND or wasm)`)
     .option('--batch <n>', 'input items per forward pass', '1')
     .option('--seq <n>', 'token positions (GPT-2, Whisper decoder; ViT has 197)', '64')
     .option('--cache <modes>', 'cache modes to measure besides the plain forward: none | resid | all (comma list)', 'none')

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setBackend } from '../backend/index.js';
+import { BACKEND_NAMES, setBackend } from '../backend/index.js';
 import { loadModel, type HookedModel } from '../nn/load.js';
 
 /** Package root (dist/lib/cli → ../../..). */
@@ -10,6 +10,9 @@ export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', 
 
 /** The shipped tiny GPT-2, the default model of every command. */
 export const DEFAULT_MODEL_DIR = join(PACKAGE_ROOT, 'weights', 'tiny-gpt2');
+
+/** Help text of every subcommand's `-b, --backend <name>`: the accepted names. */
+export const BACKEND_HELP = BACKEND_NAMES.join(' | ');
 
 /** Options every subcommand takes. */
 export interface CommonOptions {

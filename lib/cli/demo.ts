@@ -13,7 +13,7 @@ import { inductionScores, previousTokenScores, repeatedRandomTokens, repeatedSeq
 import { top1SaturationLayer } from '../lens/saturation.js';
 import { heatmapSpec, renderSvg, svgToPng } from '../plot/index.js';
 import { InvalidArgumentError } from '../errors.js';
-import { formatTable, PACKAGE_ROOT, setup, showToken, type CommonOptions } from './common.js';
+import { BACKEND_HELP, formatTable, PACKAGE_ROOT, setup, showToken, type CommonOptions } from './common.js';
 import { intOption } from './text-input.js';
 
 interface DemoOptions extends CommonOptions {
@@ -204,7 +204,7 @@ export function registerDemo(program: Command): void {
     .option('-o, --out <dir>', 'where the PNGs and report.html go', 'tfjs-lens-report')
     .option('--seed <n>', 'seed of the random tokens', '0')
     .option('--heldout-tokens <n>', 'held-out tokens for the settling statistic (windows of the context length)', '1024')
-    .option('-b, --backend <name>', 'auto | cuda | tensorflow | webgpu | wasm | cpu')
+    .option('-b, --backend <name>', BACKEND_HELP)
     .option('--json', 'print JSON instead of tables')
     .action(async (opts: DemoOptions) => {
       const result = await runDemo(opts);

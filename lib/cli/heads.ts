@@ -11,7 +11,7 @@ import { HookedGPT2 } from '../nn/gpt2.js';
 import { headDetector, inductionScores, previousTokenScores, repeatedRandomTokens, repeatedSequenceStats, type RepeatedSequenceStats } from '../lens/attention.js';
 import { heatmapSpec, writeChart } from '../plot/index.js';
 import { InvalidArgumentError } from '../errors.js';
-import { formatTable, setup, type CommonOptions } from './common.js';
+import { BACKEND_HELP, formatTable, setup, type CommonOptions } from './common.js';
 import { intOption } from './text-input.js';
 
 interface HeadsOptions extends CommonOptions {
@@ -153,7 +153,7 @@ export function registerHeads(program: Command): void {
     .option('--bos <id>', "BOS id prepended to every sequence (default: the config's bos_token_id, else vocab−1)")
     .option('--top <n>', 'best heads listed per score', '5')
     .option('-o, --out <dir>', 'where the heatmap PNGs go', 'tfjs-lens-heads')
-    .option('-b, --backend <name>', 'auto | cuda | tensorflow | webgpu | wasm | cpu')
+    .option('-b, --backend <name>', BACKEND_HELP)
     .option('--json', 'print JSON instead of tables')
     .action(async (opts: HeadsOptions) => {
       const report = await runHeads(opts);

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { HookedViT } from '../nn/vit.js';
 import { HookedWhisper } from '../nn/whisper.js';
 import type { HookedModel } from '../nn/load.js';
-import { formatTable, setup, type CommonOptions } from './common.js';
+import { BACKEND_HELP, formatTable, setup, type CommonOptions } from './common.js';
 
 /** A small valid input for each model type, and how to describe it. */
 function exampleInput(model: HookedModel): { input: unknown; description: string; owned: tf.Tensor[] } {
@@ -26,7 +26,7 @@ export function registerHooks(program: Command): void {
     .command('hooks')
     .description('list hook names and their shapes')
     .option('-m, --model <dir|hubId>', 'checkpoint directory or hub id (default: the shipped tiny GPT-2)')
-    .option('-b, --backend <name>', 'auto | cuda | tensorflow | webgpu | wasm | cpu')
+    .option('-b, --backend <name>', BACKEND_HELP)
     .option('--json', 'print JSON')
     .option('--markdown', 'print a Markdown table (docs/hooks.md is generated this way)')
     .action(async (opts: CommonOptions & { markdown?: boolean }) => {

@@ -14,7 +14,7 @@ import { whisperFeatures } from '../data/audio.js';
 import { imagenetLabels } from '../data/imagenet-labels.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import { InvalidArgumentError } from '../errors.js';
-import { formatTable, parseIds, readOptionalJson, setup, showToken, type CommonOptions } from './common.js';
+import { BACKEND_HELP, formatTable, parseIds, readOptionalJson, setup, showToken, type CommonOptions } from './common.js';
 
 interface LensOptions extends CommonOptions {
   text?: string;
@@ -125,7 +125,7 @@ export function registerLens(program: Command): void {
     .option('--audio <path>', 'WAV file (Whisper)')
     .option('-k, --top <k>', 'how many tokens per layer', '5')
     .option('-p, --position <pos>', 'position to lens (default: last; negative counts from the end)')
-    .option('-b, --backend <name>', 'auto | cuda | tensorflow | webgpu | wasm | cpu')
+    .option('-b, --backend <name>', BACKEND_HELP)
     .option('--json', 'print JSON instead of a table')
     .action(async (opts: LensOptions) => {
       const table = await runLens(opts);

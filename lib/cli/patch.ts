@@ -13,7 +13,7 @@ import { defaultScanBy, normalizedMetric, patchScan, type ScanBy, type ScanHook 
 import { logitDiffMetric } from '../lens/metrics.js';
 import { heatmapSpec, writeChart } from '../plot/index.js';
 import { InvalidArgumentError } from '../errors.js';
-import { formatTable, setup, showToken, type CommonOptions } from './common.js';
+import { BACKEND_HELP, formatTable, setup, showToken, type CommonOptions } from './common.js';
 import { parseIdList, singleTokenId } from './text-input.js';
 
 interface PatchOptions extends CommonOptions {
@@ -182,7 +182,7 @@ export function registerPatch(program: Command): void {
     .option('--hook <name>', `activation to patch: ${PATCH_HOOKS.join(' | ')}`, 'resid_pre')
     .option('--by <unit>', 'pos (every position, all heads) or head (every head, all positions); default: head for z/q/k/v/pattern/result, else pos')
     .option('-o, --out <dir>', 'where the heatmap PNG goes', 'tfjs-lens-patch')
-    .option('-b, --backend <name>', 'auto | cuda | tensorflow | webgpu | wasm | cpu')
+    .option('-b, --backend <name>', BACKEND_HELP)
     .option('--json', 'print JSON instead of a table')
     .action(async (opts: PatchOptions) => {
       const report = await runPatch(opts);

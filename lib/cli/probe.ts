@@ -11,7 +11,7 @@ import { HookedGPT2 } from '../nn/gpt2.js';
 import { runProbeExperiment, type FeatureSpace, type ModelProbeReport } from '../probes/index.js';
 import type { CrossValidationResult } from '../probes/kfold.js';
 import { InvalidArgumentError } from '../errors.js';
-import { formatTable, setup, type CommonOptions } from './common.js';
+import { BACKEND_HELP, formatTable, setup, type CommonOptions } from './common.js';
 import { intOption, numberOption, readTokenSequences } from './text-input.js';
 
 interface ProbeOptions extends CommonOptions {
@@ -138,7 +138,7 @@ export function registerProbe(program: Command): void {
     .option('--feature-space <space>', 'resid | lnFinal | original', 'resid')
     .option('--quirk-all-agree-is-l', 'a rank that agrees at every layer gets s = L (the original top-k routine)')
     .option('--seed <n>', 'seed of the folds (controls: seed+1, seed+2)', '0')
-    .option('-b, --backend <name>', 'auto | cuda | tensorflow | webgpu | wasm | cpu')
+    .option('-b, --backend <name>', BACKEND_HELP)
     .option('--json', 'print JSON instead of a table')
     .action(async (opts: ProbeOptions) => {
       const report = await runProbe(opts);

@@ -19,7 +19,7 @@ import { betterLmExample, betterLmGroups, type BetterLmExample, type BetterLmRes
 import { mean } from '../lens/stats.js';
 import { barChartSpec, writeChart } from '../plot/index.js';
 import { InvalidArgumentError } from '../errors.js';
-import { formatTable, setup, type CommonOptions } from './common.js';
+import { BACKEND_HELP, formatTable, setup, type CommonOptions } from './common.js';
 import { intOption, numberOption, readTokenSequences } from './text-input.js';
 
 interface SaturationOptions extends CommonOptions {
@@ -227,7 +227,7 @@ export function registerSaturation(program: Command): void {
     .option('--seed <n>', 'seed of the permutation test', '0')
     .option('--batch <n>', 'sequences per forward pass (equal lengths are batched)', '16')
     .option('-o, --out <dir>', 'where the bar chart PNG goes', 'tfjs-lens-saturation')
-    .option('-b, --backend <name>', 'auto | cuda | tensorflow | webgpu | wasm | cpu')
+    .option('-b, --backend <name>', BACKEND_HELP)
     .option('--json', 'print JSON instead of tables')
     .action(async (opts: SaturationOptions) => {
       const report = await runSaturation(opts);

@@ -15,7 +15,7 @@ import { HookedBert } from '../nn/bert.js';
 import { runMatPipeline, type MatPipelineReport, type MappingName } from '../linreg/pipeline/index.js';
 import { heatmapSpec, lineChartSpec, writeChart } from '../plot/index.js';
 import { InvalidArgumentError } from '../errors.js';
-import { formatTable, setup, type CommonOptions } from './common.js';
+import { BACKEND_HELP, formatTable, setup, type CommonOptions } from './common.js';
 import { intOption, readTokenSequences } from './text-input.js';
 
 interface ShortcutsOptions extends CommonOptions {
@@ -123,7 +123,7 @@ export function registerShortcuts(program: Command): void {
     .option('--seed <n>', 'seed of the position sampling', '0')
     .option('--batch <n>', 'samples per forward pass', '16')
     .option('-o, --out <dir>', 'where shortcuts.safetensors, report.json and the PNGs go', 'tfjs-lens-shortcuts')
-    .option('-b, --backend <name>', 'auto | cuda | tensorflow | webgpu | wasm | cpu')
+    .option('-b, --backend <name>', BACKEND_HELP)
     .option('--json', 'print JSON instead of tables')
     .action(async (opts: ShortcutsOptions) => {
       const report = await runShortcuts(opts);

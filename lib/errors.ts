@@ -67,6 +67,19 @@ export class BackendUnavailableError extends TfjsLensError {
   }
 }
 
+/**
+ * `tfjs-lens setup tensorflow` could not finish: no Python or TensorFlow, an unsupported TensorFlow version or
+ * platform, no C++ compiler, a failed npm install or node-gyp build, or a smoke test that did not pass.
+ * `step` names the step that failed.
+ */
+export class BackendSetupError extends TfjsLensError {
+  readonly step: string;
+  constructor(step: string, message: string, hint: string) {
+    super('E_BACKEND_SETUP', `setup failed at '${step}': ${message}`, hint);
+    this.step = step;
+  }
+}
+
 /** A checkpoint directory or file that is missing, incomplete or inconsistent with its config. */
 export class CheckpointError extends TfjsLensError {
   constructor(message: string, hint = 'pass a directory with config.json and model.safetensors (or a sharded index)') {

@@ -17,8 +17,10 @@ export { tf };
 export * from './errors.js';
 
 // backends
-export { setBackend, activeBackend, ensureBackend, type BackendName, type BackendOptions, type ActiveBackend } from './backend/index.js';
-export { listCpuFallbacks } from './backend/wasm-fallback.js';
+export { setBackend, activeBackend, ensureBackend, BACKEND_NAMES, type BackendName, type BackendOptions, type ActiveBackend, type TensorflowDevice } from './backend/index.js';
+export { listCpuFallbacks, cpuBridgeCalls } from './backend/kernel-patches/cpu-bridge.js';
+export { setupTensorflow, type TensorflowSetupOptions, type TensorflowSetupResult } from './backend/tensorflow-setup/index.js';
+export { tensorflowInfo, type TensorflowInfo } from './backend/tensorflow.js';
 
 // io
 export { SafetensorsFile, withSafetensors, readAllSafetensors, parseHeaderLength, parseHeaderJson, MAX_HEADER_BYTES, type TensorInfo, type SafetensorsHeader, type HostTensor } from './io/safetensors.js';

@@ -1,25 +1,95 @@
 #!/usr/bin/env node
-// Runs the compiled node:test files under dist/test (GPU tests only when asked: `node scripts/run-tests.mjs test/gpu`).
-import { readdirSync, statSync } from 'node:fs';
+// Runs the compiled node:test files under dist/test in tiers, one backend dimension per tier:
+//   default     every unit, parity, integration and conformance test on the backends each test names (wasm,
+//               cpu; tfjs-core's own op suite runs on cpu);
+//   tensorflow  the same files again with TFJS_LENS_TEST_BACKEND=tensorflow (the op suite on tensorflow too)
+//               — when `npx tfjs-lens setup tensorflow` has made that backend loadable;
+//   webgpu      test/gpu (parity on WebGPU) — when a WebGPU adapter exists (a software one counts here).
+// A tier whose backend is absent is skipped with the reason. `TFJS_LENS_TEST_TIERS=default,tensorflow` picks
+// tiers; `node scripts/run-tests.mjs test/gpu` runs just those folders (the old form, used by test:gpu).
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
+const SPECIAL = [join('dist', 'test', 'gpu')];
+
+function collect(roots, exclude = []) {
+  const files = [];
+  const walk = (dir) => {
+    for (const name of readdirSync(dir).sort()) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) {
+        if (!exclude.includes(path)) walk(path);
+      } else if (name.endsWith('.test.js')) files.push(path);
+    }
+  };
+  for (const r of roots) if (existsSync(r)) walk(r);
+  return files;
+}
+
+function runFiles(files, env = {}) {
+  if (!files.length) return 1;
+  const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...files], { stdio: 'inherit', env: { ...process.env, ...env } });
+  return r.status ?? 1;
+}
+
+/** Loads a backend in a child process; returns undefined when it works, else the reason. */
+function probe(backend) {
+  const code = `const m = await import('./dist/lib/backend/index.js');
+try { const a = await m.setBackend(${JSON.stringify(backend)}, { verbose: false }); console.log('OK ' + a.detail); }
+catch (e) { console.log('NO ' + String(e.message).split('\\n')[0]); }
+process.exit(0);`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 120_000 });
+  const line = (r.stdout ?? '').trim().split('\n').filter((l) => /^(OK|NO) /.test(l)).pop();
+  if (!line) return { ok: false, why: `the probe crashed (${r.signal ?? `exit ${r.status}`}): ${(r.stderr ?? '').trim().split('\n').slice(-2).join(' ')}` };
+  return line.startsWith('OK ') ? { ok: true, detail: line.slice(3) } : { ok: false, why: line.slice(3) };
+}
+
+function banner(text) {
+  process.stdout.write(`\n==== ${text} ====\n`);
+}
+
 const wanted = process.argv.slice(2);
-const roots = wanted.length ? wanted.map((w) => join('dist', w)) : ['dist/test'];
-const files = [];
-function walk(dir) {
-  for (const name of readdirSync(dir).sort()) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) {
-      if (!wanted.length && path === join('dist', 'test', 'gpu')) continue;
-      walk(path);
-    } else if (name.endsWith('.test.js')) files.push(path);
+if (wanted.length) {
+  const files = collect(wanted.map((w) => join('dist', w)));
+  if (!files.length) {
+    console.error(`no test files under ${wanted.join(', ')}`);
+    process.exit(1);
+  }
+  process.exit(runFiles(files));
+}
+
+const tiers = (process.env.TFJS_LENS_TEST_TIERS ?? 'default,tensorflow,webgpu').split(',').map((s) => s.trim()).filter(Boolean);
+const results = [];
+for (const tier of tiers) {
+  if (tier === 'default') {
+    banner('tier default: unit, parity, integration, conformance (wasm and cpu)');
+    results.push([tier, runFiles(collect([join('dist', 'test')], SPECIAL))]);
+  } else if (tier === 'tensorflow') {
+    const p = probe('tensorflow');
+    if (!p.ok) {
+      banner(`tier tensorflow: skipped — ${p.why}`);
+      results.push([tier, 'skipped']);
+      continue;
+    }
+    banner(`tier tensorflow: ${p.detail}`);
+    // TensorFlow reads these before Node could set them in-process: quiet start-up lines (x64: oneDNN is on anyway).
+    const env = { TFJS_LENS_TEST_BACKEND: 'tensorflow', TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '3', ...(process.arch === 'x64' ? { TF_ENABLE_ONEDNN_OPTS: process.env.TF_ENABLE_ONEDNN_OPTS ?? '1' } : {}) };
+    const status = runFiles(collect([join('dist', 'test')], SPECIAL), env);
+    results.push([tier, status]);
+  } else if (tier === 'webgpu') {
+    const p = probe('webgpu');
+    if (!p.ok) {
+      banner(`tier webgpu: skipped — ${p.why}`);
+      results.push([tier, 'skipped']);
+      continue;
+    }
+    banner(`tier webgpu: ${p.detail}`);
+    results.push([tier, runFiles(collect([join('dist', 'test', 'gpu')]), { TFJS_LENS_TEST_BACKEND: 'webgpu' })]);
+  } else {
+    console.error(`unknown tier '${tier}' (default, tensorflow, webgpu)`);
+    process.exit(1);
   }
 }
-for (const r of roots) walk(r);
-if (!files.length) {
-  console.error(`no test files under ${roots.join(', ')}`);
-  process.exit(1);
-}
-const result = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
-process.exit(result.status ?? 1);
+banner(`tiers: ${results.map(([t, s]) => `${t} ${s === 'skipped' ? 'skipped' : s === 0 ? 'passed' : 'FAILED'}`).join(', ')}`);
+process.exit(results.some(([, s]) => s !== 'skipped' && s !== 0) ? 1 : 0);

@@ -1,25 +1,143 @@
-/** Uses `@tensorflow/tfjs-node-gpu` or `@tensorflow/tfjs-node` when the user installed one (optional peer). */
+/**
+ * The `tensorflow` backend: libtensorflow through `@tensorflow/tfjs-node(-gpu)`'s binding. Either the binding
+ * that `tfjs-lens setup tensorflow` built against a pip TensorFlow (it leaves `deps/tfjs-lens-tensorflow.json`),
+ * or the one a normal `npm install @tensorflow/tfjs-node` downloaded (libtensorflow 2.9.1).
+ *
+ * `device: 'gpu'` (and the `'cuda'` shorthand) needs a CUDA build of TensorFlow and a visible NVIDIA GPU;
+ * `device: 'cpu'` hides every GPU from TensorFlow. Both must be chosen before libtensorflow loads.
+ */
 import * as tf from '@tensorflow/tfjs-core';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { BackendUnavailableError } from '../errors.js';
+import { MANIFEST, readManifest, type TensorflowManifest } from './tensorflow-setup/layout.js';
+import { preloadLibraries } from './tensorflow-setup/preload.js';
+import { registerKernelPatches } from './kernel-patches/register.js';
+import type { TensorflowDevice } from './types.js';
 
-/** Activates `tensorflow` (libtensorflow through tfjs-node); GPU build first. */
-export async function loadTensorflow(): Promise<string> {
-  const problems: string[] = [];
-  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
-    try {
-      await import(pkg);
-      if (await tf.setBackend('tensorflow')) {
-        await tf.ready();
-        return `${pkg} (libtensorflow)`;
-      }
-      problems.push(`${pkg}: initialisation failed`);
-    } catch (err) {
-      problems.push(`${pkg}: ${(err as Error).message.split('\n')[0]}`);
+/** The tfjs-node packages, GPU build first (a normal install of either works as before). */
+export const TFJS_NODE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
+
+const SETUP_HINT = 'run `npx tfjs-lens setup tensorflow` (builds tfjs-node against a pip TensorFlow, e.g. tensorflow-cpu==2.21.0); see docs/backends.md';
+
+/** What the loaded tensorflow backend runs on. */
+export interface TensorflowInfo {
+  /** The tfjs-node package that provides the binding. */
+  package: string;
+  /** tfjs-node's version. */
+  packageVersion: string;
+  /** libtensorflow's own version (`TF_Version()`). */
+  tensorflowVersion: string;
+  /** Whether that libtensorflow is a CUDA build (from the setup's manifest; false for stock tfjs-node). */
+  cuda: boolean;
+  /** Where ops run: `'gpu'` when CUDA is built in, a GPU is visible and not hidden; else `'cpu'`. */
+  device: TensorflowDevice;
+  /** The setup's manifest, when `tfjs-lens setup tensorflow` built the binding. */
+  manifest?: TensorflowManifest;
+}
+
+let loaded: TensorflowInfo | undefined;
+let chosenDevice: TensorflowDevice | undefined;
+
+/** Where a tfjs-node package is installed (resolved from tfjs-lens), or undefined. */
+export function findTfjsNode(pkg: string): string | undefined {
+  try {
+    return dirname(createRequire(import.meta.url).resolve(`${pkg}/package.json`));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether an NVIDIA GPU is visible to this process (driver loaded, devices not hidden by CUDA_VISIBLE_DEVICES). */
+export function nvidiaGpuVisible(env: NodeJS.ProcessEnv = process.env): boolean {
+  const hidden = env.CUDA_VISIBLE_DEVICES;
+  if (hidden !== undefined && (hidden.trim() === '' || hidden.trim() === '-1')) return false;
+  try {
+    return readdirSync('/proc/driver/nvidia/gpus').length > 0;
+  } catch {
+    return existsSync('/dev/nvidia0');
+  }
+}
+
+function manifestOf(pkgDir: string): TensorflowManifest | undefined {
+  return readManifest(join(pkgDir, 'deps', MANIFEST));
+}
+
+/** The first tfjs-node package present, with its manifest (when set up by tfjs-lens). */
+function pickPackage(): { pkg: string; dir: string; manifest?: TensorflowManifest } | undefined {
+  for (const pkg of TFJS_NODE_PACKAGES) {
+    const dir = findTfjsNode(pkg);
+    if (dir) {
+      const manifest = manifestOf(dir);
+      return manifest ? { pkg, dir, manifest } : { pkg, dir };
     }
   }
-  throw new BackendUnavailableError(
-    'tensorflow',
-    `neither tfjs-node package could be loaded (${problems.join('; ')})`,
-    'npm install @tensorflow/tfjs-node (its install downloads libtensorflow 2.9.1; the GPU build needs CUDA 11.2); or use --backend wasm',
-  );
+  return undefined;
+}
+
+/**
+ * Sets TensorFlow's environment before libtensorflow loads (quieter logs; device hiding). Its one start-up
+ * notice (oneDNN) is printed unless `TF_ENABLE_ONEDNN_OPTS` is set before Node starts (docs/backends.md).
+ */
+function prepareEnvironment(device: TensorflowDevice | undefined): void {
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '3';
+  if (device === 'cpu') process.env.CUDA_VISIBLE_DEVICES = '-1';
+}
+
+/**
+ * Activates `tensorflow`. Loading is once per process: a later call with another `device` raises.
+ * @throws BackendUnavailableError when no tfjs-node is installed, its binding does not load, or `device: 'gpu'`
+ *   is asked of a CPU-only TensorFlow or a machine without a visible NVIDIA GPU.
+ */
+export async function loadTensorflow(device?: TensorflowDevice): Promise<TensorflowInfo> {
+  const name = device === 'gpu' ? 'cuda' : 'tensorflow';
+  if (loaded) {
+    if (device && device !== loaded.device) {
+      throw new BackendUnavailableError(name, `libtensorflow is already loaded on the ${loaded.device.toUpperCase()} in this process`, 'the device is fixed when libtensorflow loads: choose it in the first setBackend call (or start a new process)');
+    }
+    if (!(await tf.setBackend('tensorflow'))) throw new BackendUnavailableError(name, 'initialisation failed', SETUP_HINT);
+    return loaded;
+  }
+  const found = pickPackage();
+  if (!found) throw new BackendUnavailableError(name, 'no @tensorflow/tfjs-node(-gpu) is installed', SETUP_HINT);
+  const cuda = found.manifest?.cuda ?? found.pkg.endsWith('-gpu');
+  if (device === 'gpu') {
+    if (!cuda) throw new BackendUnavailableError(name, `the TensorFlow under ${found.pkg} (${found.manifest ? `TensorFlow ${found.manifest.tensorflowVersion}` : 'stock libtensorflow'}) is a CPU-only build`, 'set up a CUDA TensorFlow: pip install "tensorflow[and-cuda]==2.21.0", then npx tfjs-lens setup tensorflow --python $(which python3)');
+    if (!nvidiaGpuVisible()) throw new BackendUnavailableError(name, 'no NVIDIA GPU is visible (no /proc/driver/nvidia/gpus entry, or CUDA_VISIBLE_DEVICES hides them)', 'run on a machine with an NVIDIA GPU and its driver, or use --backend tensorflow (CPU)');
+  }
+  prepareEnvironment(device);
+  if (cuda && found.manifest?.cudaLibDirs.length && device !== 'cpu') preloadLibraries(found.manifest.cudaLibDirs);
+  try {
+    await import(found.pkg);
+  } catch (err) {
+    const why = (err as Error).message.split('\n')[0];
+    throw new BackendUnavailableError(name, `${found.pkg} is installed but its binding did not load (${why})`, SETUP_HINT);
+  }
+  if (!(await tf.setBackend('tensorflow'))) throw new BackendUnavailableError(name, 'initialisation failed', SETUP_HINT);
+  await tf.ready();
+  registerKernelPatches('tensorflow');
+  const binding = (tf.backend() as unknown as { binding?: { TF_Version?: string } }).binding;
+  const packageVersion = (JSON.parse(readFileSync(join(found.dir, 'package.json'), 'utf8')) as { version: string }).version;
+  chosenDevice = device;
+  loaded = {
+    package: found.pkg,
+    packageVersion,
+    tensorflowVersion: binding?.TF_Version ?? 'unknown',
+    cuda,
+    device: cuda && chosenDevice !== 'cpu' && nvidiaGpuVisible() ? 'gpu' : 'cpu',
+    ...(found.manifest ? { manifest: found.manifest } : {}),
+  };
+  return loaded;
+}
+
+/** The loaded tensorflow backend's description, or undefined before `loadTensorflow`. */
+export function tensorflowInfo(): TensorflowInfo | undefined {
+  return loaded;
+}
+
+/** One line describing a loaded tensorflow backend. */
+export function describeTensorflow(info: TensorflowInfo): string {
+  const origin = info.manifest ? `built by tfjs-lens setup from ${info.manifest.source.split(':')[0]}` : 'stock binding';
+  return `${info.package} ${info.packageVersion} on libtensorflow ${info.tensorflowVersion} (${info.device.toUpperCase()}${info.cuda ? ', CUDA build' : ''}; ${origin})`;
 }

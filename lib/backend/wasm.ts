@@ -1,11 +1,8 @@
-/** Loads the wasm backend (SIMD when the runtime has it) and installs the per-op CPU fallbacks. */
+/** Loads the wasm backend (SIMD when the runtime has it) and registers its kernel patches (kernel-patches/register.ts). */
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendUnavailableError } from '../errors.js';
-import { installCpuFallbacks } from './wasm-fallback.js';
-import { registerUnsortedSegmentSum } from './kernels/unsorted-segment-sum.js';
-import { registerTransposeFreeMatMul } from './kernels/matmul-transpose.js';
-
-let fallbacks: string[] | undefined;
+import { registerKernelPatches } from './kernel-patches/register.js';
+import { listCpuFallbacks } from './kernel-patches/cpu-bridge.js';
 
 /** Activates `wasm`; returns a one-line description. */
 export async function loadWasm(threads?: number): Promise<string> {
@@ -17,13 +14,9 @@ export async function loadWasm(threads?: number): Promise<string> {
   }
   // tfjs 4.22's threaded wasm build starts workers from blob: URLs, which Node refuses; stay single-threaded there.
   if (threads && threads > 1 && typeof window !== 'undefined') wasm.setThreadsCount(threads);
-  if (!fallbacks) {
-    registerUnsortedSegmentSum('wasm');
-    registerTransposeFreeMatMul('wasm');
-    fallbacks = installCpuFallbacks('wasm');
-  }
+  registerKernelPatches('wasm');
   if (!(await tf.setBackend('wasm'))) throw new BackendUnavailableError('wasm', 'initialisation failed', 'use --backend cpu');
   await tf.ready();
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  return `@tensorflow/tfjs-backend-wasm (${simd ? 'SIMD' : 'no SIMD'}, ${wasm.getThreadsCount()} thread(s); ${fallbacks.length} kernels via CPU fallback)`;
+  return `@tensorflow/tfjs-backend-wasm (${simd ? 'SIMD' : 'no SIMD'}, ${wasm.getThreadsCount()} thread(s); ${listCpuFallbacks('wasm').length} kernels via CPU fallback)`;
 }

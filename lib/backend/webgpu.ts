@@ -4,8 +4,25 @@ import { BackendUnavailableError } from '../errors.js';
 
 const HINT = 'npm install webgpu@0.6.2 @tensorflow/tfjs-backend-webgpu@4.22.0, and a Vulkan driver (VK_DRIVER_FILES) on Linux';
 
-/** Activates `webgpu`; returns a one-line description with the adapter. */
-export async function loadWebgpu(): Promise<string> {
+/** What a WebGPU adapter says about itself (`GPUAdapterInfo`, plus the older `isFallbackAdapter` flag). */
+export interface AdapterInfo {
+  vendor?: string;
+  architecture?: string;
+  description?: string;
+  isFallbackAdapter?: boolean;
+}
+
+/**
+ * Whether an adapter is a CPU emulation of a GPU (SwiftShader, llvmpipe/lavapipe, WARP or a fallback adapter):
+ * correct but slower than the wasm backend, so `'auto'` never picks it.
+ */
+export function isSoftwareAdapter(info: AdapterInfo): boolean {
+  if (info.isFallbackAdapter) return true;
+  const text = `${info.vendor ?? ''} ${info.architecture ?? ''} ${info.description ?? ''}`.toLowerCase();
+  return /swiftshader|llvmpipe|lavapipe|softpipe|microsoft basic render|\bwarp\b/.test(text);
+}
+
+async function requestAdapter(): Promise<{ info: AdapterInfo }> {
   const g = globalThis as { navigator?: { gpu?: unknown } };
   if (!g.navigator?.gpu) {
     let dawn: { create(flags: string[]): unknown; globals: Record<string, unknown> };
@@ -19,8 +36,23 @@ export async function loadWebgpu(): Promise<string> {
     if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
     else Object.assign(g.navigator, { gpu });
   }
-  const adapter = await (g.navigator!.gpu as { requestAdapter(): Promise<unknown> }).requestAdapter();
+  const adapter = (await (g.navigator!.gpu as { requestAdapter(): Promise<unknown> }).requestAdapter()) as
+    | { info?: AdapterInfo; isFallbackAdapter?: boolean }
+    | null;
   if (!adapter) throw new BackendUnavailableError('webgpu', 'no WebGPU adapter found (no GPU or no Vulkan driver)', HINT);
+  return { info: { ...(adapter.info ?? {}), isFallbackAdapter: adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter ?? false } };
+}
+
+/**
+ * Activates `webgpu`; returns a one-line description with the adapter.
+ * @param opts.allowSoftware accept a software adapter (default true; `'auto'` passes false).
+ */
+export async function loadWebgpu(opts: { allowSoftware?: boolean } = {}): Promise<string> {
+  const { info } = await requestAdapter();
+  const name = `${info.vendor || 'unknown vendor'} ${info.description || info.architecture || ''}`.trim();
+  if (isSoftwareAdapter(info) && opts.allowSoftware === false) {
+    throw new BackendUnavailableError('webgpu', `the only adapter is a software one (${name}), slower than wasm`, "ask for it explicitly with setBackend('webgpu') (tests do); 'auto' never picks it");
+  }
   try {
     await import('@tensorflow/tfjs-backend-webgpu' as string);
   } catch (err) {
@@ -28,6 +60,5 @@ export async function loadWebgpu(): Promise<string> {
   }
   if (!(await tf.setBackend('webgpu'))) throw new BackendUnavailableError('webgpu', 'initialisation failed', HINT);
   await tf.ready();
-  const info = (adapter as { info?: { vendor?: string; description?: string } }).info;
-  return `@tensorflow/tfjs-backend-webgpu on Dawn (${info?.vendor ?? 'unknown vendor'} ${info?.description ?? ''})`.trim();
+  return `@tensorflow/tfjs-backend-webgpu on Dawn (${name}${isSoftwareAdapter(info) ? ', software adapter' : ''})`;
 }

@@ -11,6 +11,7 @@ import { registerPatch } from './patch.js';
 import { registerShortcuts } from './shortcuts.js';
 import { registerProbe } from './probe.js';
 import { registerBench } from './bench.js';
+import { registerSetup } from './setup.js';
 
 const program = new Command();
 program
@@ -26,6 +27,7 @@ registerPatch(program);
 registerShortcuts(program);
 registerProbe(program);
 registerBench(program);
+registerSetup(program);
 
 try {
   await program.parseAsync(process.argv);

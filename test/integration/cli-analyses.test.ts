@@ -27,13 +27,14 @@ import { runProbeExperiment } from '../../lib/probes/index.js';
 import { readAllSafetensors } from '../../lib/io/safetensors.js';
 import { createRng } from '../../lib/lens/rng.js';
 import { ROOT, fixtureDir } from '../helpers/fixtures.js';
+import { testBackend } from '../helpers/backend.js';
 
 const CLI = join(ROOT, 'dist', 'lib', 'cli', 'main.js');
 const FIXTURE = fixtureDir('gpt2-tiny');
 const SHIPPED = join(ROOT, 'weights', 'tiny-gpt2');
 
 function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: ROOT, env: { ...process.env, TFJS_LENS_BACKEND: 'cpu' } });
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: ROOT, env: { ...process.env, TFJS_LENS_BACKEND: testBackend('cpu') } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -64,7 +65,7 @@ let model: HookedGPT2;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tfjs-lens-cli-analyses-'));
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const loaded = await loadModel(FIXTURE);
   assert.ok(loaded instanceof HookedGPT2);
   model = loaded;

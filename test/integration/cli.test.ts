@@ -8,11 +8,12 @@ import { loadModel } from '../../lib/nn/load.js';
 import type { HookedGPT2 } from '../../lib/nn/gpt2.js';
 import { residNamesFilter, logitLens } from '../../lib/lens/logit-lens.js';
 import { ROOT, fixtureDir } from '../helpers/fixtures.js';
+import { testBackend } from '../helpers/backend.js';
 
 const CLI = join(ROOT, 'dist', 'lib', 'cli', 'main.js');
 
 function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: ROOT, env: { ...process.env, TFJS_LENS_BACKEND: 'cpu' } });
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: ROOT, env: { ...process.env, TFJS_LENS_BACKEND: testBackend('cpu') } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -24,7 +25,7 @@ test('tfjs-lens lens --json prints the per-layer top-k that the library computes
   assert.equal(table.position, 4);
   assert.deepEqual(table.layers.map((l) => l.layer), ['embed', 'L1', 'L2', 'L3']);
   // independent reference: the full logit lens from a cache, softmax and sort on the host
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const model = (await loadModel(fixtureDir('gpt2-tiny'))) as HookedGPT2;
   const { output, cache } = await model.runWithCache([ids], { namesFilter: residNamesFilter(model) });
   const lens = logitLens(model, cache);

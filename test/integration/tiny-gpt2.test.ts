@@ -19,12 +19,13 @@ import { randomGpt2Weights } from '../../lib/io/convert/gpt2.js';
 import { inductionScores, repeatedRandomTokens, repeatedSequenceStats } from '../../lib/lens/attention.js';
 import { ablationHook } from '../../lib/lens/ablation.js';
 import { ROOT } from '../helpers/fixtures.js';
+import { testBackend } from '../helpers/backend.js';
 
 const MODEL_DIR = join(ROOT, 'weights', 'tiny-gpt2');
 let model: HookedGPT2;
 
 before(async () => {
-  await setBackend('wasm');
+  await setBackend(testBackend('wasm'));
   const loaded = await loadModel(MODEL_DIR);
   assert.ok(loaded instanceof HookedGPT2);
   model = loaded;

@@ -12,6 +12,7 @@ import { setBackend } from '../../lib/backend/index.js';
 import { loadModel } from '../../lib/nn/load.js';
 import { HookedGPT2 } from '../../lib/nn/gpt2.js';
 import { ROOT } from '../helpers/fixtures.js';
+import { testBackend } from '../helpers/backend.js';
 
 const SCRIPT = join(ROOT, 'weights', 'train', 'train_numpy.py');
 const MODEL_DIR = join(ROOT, 'weights', 'tiny-gpt2');
@@ -35,7 +36,7 @@ test('train_numpy.py: analytic gradients match float64 central differences on a 
 
 test('train_numpy.py computes the same logits as loadModel on the shipped checkpoint', async (t) => {
   if (numpyMissing) return t.skip(numpyMissing);
-  await setBackend('wasm');
+  await setBackend(testBackend('wasm'));
   const model = await loadModel(MODEL_DIR);
   assert.ok(model instanceof HookedGPT2);
   const ids = [model.cfg.bosTokenId!, ...model.tokenizer!.encode('The capital city of France is Paris. The capital')];

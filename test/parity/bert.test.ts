@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readAllSafetensors } from '../../lib/io/safetensors.js';
 import { saveSafetensors, type HostValues } from '../../lib/io/safetensors-writer.js';
+import { testBackend, testBackends } from '../helpers/backend.js';
 
 const TOL = 1e-4;
 
@@ -18,7 +19,7 @@ function hiddenStateHook(n: number): string {
   return n === 0 ? 'blocks.0.hook_resid_pre' : `blocks.${n - 1}.hook_resid_post`;
 }
 
-for (const backend of ['wasm', 'cpu'] as const) {
+for (const backend of testBackends(['wasm', 'cpu'] as const)) {
   test(`bert-tiny: hidden states, MLM logits and the lens match HF within ${TOL} (${backend})`, async (t) => {
     await setBackend(backend);
     const { inputs, expected } = await readFixture('bert-tiny');
@@ -60,7 +61,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
 }
 
 test('bert-tiny: right padding with an attention mask leaves the real positions as without padding', async () => {
-  await setBackend('wasm');
+  await setBackend(testBackend('wasm'));
   const { inputs } = await readFixture('bert-tiny');
   const model = (await loadModel(fixtureDir('bert-tiny'))) as HookedBert;
   const row = Array.from(inputs.get('input_ids')!.data as Int32Array).slice(0, 8);
@@ -78,7 +79,7 @@ test('bert-tiny: right padding with an attention mask leaves the real positions 
 });
 
 test('bert-tiny: forward, runWithCache, runWithHooks and lensLogits leak no tensors', async () => {
-  await setBackend('wasm');
+  await setBackend(testBackend('wasm'));
   const { inputs } = await readFixture('bert-tiny');
   const model = (await loadModel(fixtureDir('bert-tiny'))) as HookedBert;
   const ids = inputs.get('input_ids')!;
@@ -104,7 +105,7 @@ test('bert-tiny: forward, runWithCache, runWithHooks and lensLogits leak no tens
 });
 
 test('bert-tiny: LayerNorm gamma/beta names, a pooler and an NSP head (bert-base-uncased style) load the same model', async () => {
-  await setBackend('wasm');
+  await setBackend(testBackend('wasm'));
   const dir = await mkdtemp(join(tmpdir(), 'tfjs-lens-bert-'));
   try {
     const weights = await readAllSafetensors(join(fixtureDir('bert-tiny'), 'model.safetensors'));

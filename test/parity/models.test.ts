@@ -9,11 +9,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../../lib/backend/index.js';
 import { FIXTURE_MODELS, fixtureErrors } from '../helpers/parity.js';
 import { readFixture } from '../helpers/fixtures.js';
+import { testBackends } from '../helpers/backend.js';
 
 const TOL = 1e-4;
 
 for (const name of FIXTURE_MODELS) {
-  for (const backend of ['wasm', 'cpu'] as const) {
+  for (const backend of testBackends(['wasm', 'cpu'] as const)) {
     test(`${name}: every reference tensor matches HF within ${TOL} (${backend})`, async (t) => {
       await setBackend(backend);
       const { expected } = await readFixture(name);

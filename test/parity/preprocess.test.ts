@@ -9,11 +9,12 @@ import { vitPixelValues, vitPixelValuesBatch } from '../../lib/data/image.js';
 import { whisperFeatures } from '../../lib/data/audio.js';
 import { readWav } from '../../lib/data/wav.js';
 import { fixtureDir, relError } from '../helpers/fixtures.js';
+import { testBackends } from '../helpers/backend.js';
 
 // CONTRIBUTING's parity tolerance; the fixture README allows 1e-3 for preprocessing, we hold 1e-4.
 const TOL = 1e-4;
 
-for (const backend of ['cpu', 'wasm'] as const) {
+for (const backend of testBackends(['cpu', 'wasm'] as const)) {
   test(`vit-preprocess: pixel_values match HF ViTImageProcessor within ${TOL} (${backend})`, async () => {
     await setBackend(backend);
     const dir = fixtureDir('vit-preprocess');

@@ -10,11 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readAllSafetensors } from '../../lib/io/safetensors.js';
 import { saveSafetensors, type HostValues } from '../../lib/io/safetensors-writer.js';
+import { testBackend } from '../helpers/backend.js';
 
 const TOL = 1e-4;
 
 test('vit-tiny: the typed-array input form gives the HF logits; id2label comes from the config', async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const { inputs, expected } = await readFixture('vit-tiny');
   const model = await loadModel(fixtureDir('vit-tiny'));
   assert.ok(model instanceof HookedViT);
@@ -27,7 +28,7 @@ test('vit-tiny: the typed-array input form gives the HF logits; id2label comes f
 });
 
 test('vit-tiny: forward, runWithCache, runWithHooks and lensLogits leak no tensors; bad shapes are rejected', async () => {
-  await setBackend('wasm');
+  await setBackend(testBackend('wasm'));
   const { inputs } = await readFixture('vit-tiny');
   const model = (await loadModel(fixtureDir('vit-tiny'))) as HookedViT;
   const px = inputs.get('pixel_values')!;
@@ -55,7 +56,7 @@ test('vit-tiny: forward, runWithCache, runWithHooks and lensLogits leak no tenso
 });
 
 test('vit-tiny: the alternative key layout (vit.layers.N.attention.q_proj, mlp.fc1, …) loads the same model', async () => {
-  await setBackend('wasm');
+  await setBackend(testBackend('wasm'));
   const dir = await mkdtemp(join(tmpdir(), 'tfjs-lens-vit-'));
   try {
     const weights = await readAllSafetensors(join(fixtureDir('vit-tiny'), 'model.safetensors'));

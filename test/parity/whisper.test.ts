@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { readAllSafetensors } from '../../lib/io/safetensors.js';
 import { saveSafetensors, type HostValues } from '../../lib/io/safetensors-writer.js';
 import { whisperSinusoids } from '../../lib/io/convert/whisper.js';
+import { testBackend } from '../helpers/backend.js';
 
 const TOL = 1e-4;
 
@@ -21,7 +22,7 @@ async function load(dir = fixtureDir('whisper-tiny')): Promise<HookedWhisper> {
 }
 
 test('whisper-tiny: a reused encoder output gives the same logits, and the encoder hooks do not fire', async () => {
-  await setBackend('wasm');
+  await setBackend(testBackend('wasm'));
   const { inputs, expected } = await readFixture('whisper-tiny');
   const model = await load();
   const feats = inputs.get('input_features')!;
@@ -43,7 +44,7 @@ test('whisper-tiny: a reused encoder output gives the same logits, and the encod
 });
 
 test('whisper-tiny: greedy generate picks the argmax of the HF logits after every prefix', async () => {
-  await setBackend('wasm');
+  await setBackend(testBackend('wasm'));
   const { inputs, expected } = await readFixture('whisper-tiny');
   const model = await load();
   const feats = inputs.get('input_features')!;
@@ -75,7 +76,7 @@ test('whisper-tiny: greedy generate picks the argmax of the HF logits after ever
 });
 
 test('whisper-tiny: forward, runWithCache, runWithHooks, encode and lensLogits leak no tensors; bad inputs are rejected', async () => {
-  await setBackend('wasm');
+  await setBackend(testBackend('wasm'));
   const { inputs } = await readFixture('whisper-tiny');
   const model = await load();
   const feats = inputs.get('input_features')!;
@@ -129,7 +130,7 @@ function referenceConv1d(x: Float32Array, [B, cIn, F]: number[], w: Float32Array
 }
 
 test('whisper: 128 mel bins from the config; the conv stem matches a direct Conv1d; missing encoder positions are recomputed', async () => {
-  await setBackend('wasm');
+  await setBackend(testBackend('wasm'));
   const dir = await mkdtemp(join(tmpdir(), 'tfjs-lens-whisper-'));
   try {
     const nMels = 128;
@@ -168,7 +169,7 @@ test('whisper: 128 mel bins from the config; the conv stem matches a direct Conv
 });
 
 test('whisper: the recomputed sinusoidal encoder positions equal the stored HF ones', async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const weights = await readAllSafetensors(join(fixtureDir('whisper-tiny'), 'model.safetensors'));
   const stored = weights.get('model.encoder.embed_positions.weight')!;
   const table = whisperSinusoids(stored.shape[0]!, stored.shape[1]!);

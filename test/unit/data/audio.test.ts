@@ -8,9 +8,10 @@ import wavefile from 'wavefile';
 import { setBackend } from '../../../lib/backend/index.js';
 import { whisperFeatures, whisperLogMel } from '../../../lib/data/audio.js';
 import { InvalidArgumentError, InvalidInputError } from '../../../lib/errors.js';
+import { testBackend } from '../../helpers/backend.js';
 
 before(async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
 });
 
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -9,9 +9,10 @@ import { setBackend } from '../../../lib/backend/index.js';
 import { vitPixelValues, vitPixelValuesBatch, vitPixelArray } from '../../../lib/data/image.js';
 import { imagenetLabels } from '../../../lib/data/imagenet-labels.js';
 import { InvalidArgumentError, InvalidInputError } from '../../../lib/errors.js';
+import { testBackend } from '../../helpers/backend.js';
 
 before(async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
 });
 
 function flatPng(width: number, height: number, rgb: [number, number, number]): Buffer {

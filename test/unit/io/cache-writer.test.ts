@@ -13,11 +13,12 @@ import { ShardedCacheWriter, readCacheShards, readCacheTensor, readCacheIndex, C
 import { SafetensorsFile } from '../../../lib/io/safetensors.js';
 import { setBackend } from '../../../lib/backend/index.js';
 import { CheckpointError, InvalidArgumentError, ShapeMismatchError } from '../../../lib/errors.js';
+import { testBackend } from '../../helpers/backend.js';
 
 const DTYPE_BYTES: Record<string, number> = { F32: 4, I32: 4, BOOL: 1 };
 
 before(async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
 });
 
 async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {

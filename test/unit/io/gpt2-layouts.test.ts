@@ -9,9 +9,10 @@ import { loadModel } from '../../../lib/nn/load.js';
 import { readAllSafetensors } from '../../../lib/io/safetensors.js';
 import { saveSafetensors, type HostValues } from '../../../lib/io/safetensors-writer.js';
 import { fixtureDir, relError } from '../../helpers/fixtures.js';
+import { testBackend } from '../../helpers/backend.js';
 
 test('GPT-2 checkpoints load with or without the transformer. prefix, with attn.bias/masked_bias buffers and an lm_head copy', async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const dir = await mkdtemp(join(tmpdir(), 'gpt2-layout-'));
   try {
     const original = await readAllSafetensors(join(fixtureDir('gpt2-tiny'), 'model.safetensors'));

@@ -8,9 +8,10 @@ import { ablateScan, ablationHook } from '../../../lib/lens/ablation.js';
 import { createRng } from '../../../lib/lens/rng.js';
 import { logitDiffMetric, meanLogProbMetric } from '../../../lib/lens/metrics.js';
 import { fixtureDir, readFixture, relError } from '../../helpers/fixtures.js';
+import { testBackend } from '../../helpers/backend.js';
 
 async function setup() {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const { inputs } = await readFixture('gpt2-tiny');
   const model = (await loadModel(fixtureDir('gpt2-tiny'))) as HookedGPT2;
   const ids = Array.from(inputs.get('input_ids')!.data as Int32Array);

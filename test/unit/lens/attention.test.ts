@@ -9,6 +9,7 @@ import type { NamesFilter, RunWithHooksOptions } from '../../../lib/nn/hooked-ro
 import type { HookedLensModel } from '../../../lib/lens/logit-lens.js';
 import { detectionPattern, headDetector, inductionScores, previousTokenScores, repeatedRandomTokens, repeatedSequenceStats } from '../../../lib/lens/attention.js';
 import { fixtureDir } from '../../helpers/fixtures.js';
+import { testBackend } from '../../helpers/backend.js';
 
 const close = (a: number, b: number, tol = 1e-5) => Math.abs(a - b) <= tol;
 
@@ -72,7 +73,7 @@ test('repeatedRandomTokens: [BOS, r, r], seeded, uniform ids in range', () => {
 });
 
 test('induction and previous-token scores of hand-built patterns', async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const before = tf.memory().numTensors;
   const model = fakeModel([[induction, previous], [uniform, bosOnly]], 2);
   const tokens = [[9, 1, 2, 3, 1, 2, 3], [9, 4, 5, 6, 4, 5, 6]];
@@ -89,7 +90,7 @@ test('induction and previous-token scores of hand-built patterns', async () => {
 });
 
 test('head detector (TransformerLens semantics) on hand-built patterns', async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const before = tf.memory().numTensors;
   const model = fakeModel([[induction, previous], [uniform, bosOnly]], 1);
   const tokens = [[9, 1, 2, 3, 1, 2, 3]];
@@ -132,7 +133,7 @@ test('head detector (TransformerLens semantics) on hand-built patterns', async (
 });
 
 test('on gpt2-tiny: hook-reduced scores equal scores computed from cached patterns; per-half stats equal a direct computation', async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const model = (await loadModel(fixtureDir('gpt2-tiny'))) as HookedGPT2;
   const before = tf.memory().numTensors;
   const n = 10;

@@ -9,6 +9,7 @@ import { InvalidArgumentError } from '../../../lib/errors.js';
 import { LAMBDA_GRID_ID, LAMBDA_GRID_MAT } from '../../../lib/linreg/calm.js';
 import { calmEarlyExit, calmScores, runCalmEarlyExit, type CalmSample, type CalmScores } from '../../../lib/lens/calm-exit.js';
 import { fixtureDir, readFixture } from '../../helpers/fixtures.js';
+import { testBackend } from '../../helpers/backend.js';
 
 /** A lens that is the identity: the states are the logits (d = V = 4). */
 const identityLens: LensModel = { nLayers: 3, residPrefix: '', lensPositions: 'all', lensLogits: (x) => tf.clone(x) };
@@ -32,7 +33,7 @@ function samples(): CalmSample[] {
 const close = (a: number, b: number, tol = 1e-6) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
 
 test('calmScores (id) with an identity lens: confidences are the hand-computed softmax margins', async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const before = tf.memory().numTensors;
   const scores = await calmScores(identityLens, samples(), { mapping: 'id', batchSize: 1 });
   assert.equal(tf.memory().numTensors, before, 'calmScores leaked tensors');
@@ -49,7 +50,7 @@ test('calmScores (id) with an identity lens: confidences are the hand-computed s
 });
 
 test('calmEarlyExit: exits by hand for the λ grid, strict threshold, never at ℓ = 0', async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const scores = await calmScores(identityLens, samples(), { mapping: 'id' });
   const res = calmEarlyExit(scores, { lambdas: [-1.112, 0.5, 0.6, 0.8, 0.9, 1.112] });
   const byLambda = new Map(res.map((r) => [r.lambda, r]));
@@ -92,7 +93,7 @@ test('calmEarlyExit: exits by hand for the λ grid, strict threshold, never at �
 });
 
 test('bertFixedPos3 uses t = 3 in the threshold for every sample (original BERT bug)', async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const scores = await calmScores(identityLens, samples(), { mapping: 'id' });
   // N stays mean(t + 1) = 3; A's threshold at λ = 0.5 becomes 0.45 + 0.1·e^{−4} < 0.5 → exits at ℓ = 1.
   const [r] = calmEarlyExit(scores, { lambdas: [0.5], bertFixedPos3: true });
@@ -102,7 +103,7 @@ test('bertFixedPos3 uses t = 3 in the threshold for every sample (original BERT 
 });
 
 test('mat mapping applies A_{L,ℓ} for ℓ = 1 … L−1 only, never to the final output', async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   // Permutation swapping ids 1 and 2 at ℓ = 1, identity at ℓ = 2.
   const swap12 = Float32Array.from([1, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1]);
   const eye = Float32Array.from([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]);
@@ -121,7 +122,7 @@ test('mat mapping applies A_{L,ℓ} for ℓ = 1 … L−1 only, never to the fin
 });
 
 test('calmScores on gpt2-tiny states reproduces the fixture lens (softmax margins, final top ids)', async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const { expected } = await readFixture('gpt2-tiny');
   const model = (await loadModel(fixtureDir('gpt2-tiny'))) as HookedGPT2;
   const L = model.nLayers;

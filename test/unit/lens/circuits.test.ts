@@ -8,6 +8,7 @@ import { allCompositionScores, compositionScore, headCompositionScore, headOV, h
 import { createRng } from '../../../lib/lens/rng.js';
 import type { CircuitModel } from '../../../lib/lens/circuits.js';
 import { fixtureDir } from '../../helpers/fixtures.js';
+import { testBackend } from '../../helpers/backend.js';
 
 type M = number[][];
 const mul = (a: M, b: M): M => a.map((row) => b[0]!.map((_, j) => row.reduce((s, v, k) => s + v * b[k]![j]!, 0)));
@@ -34,7 +35,7 @@ function diagTop1(left: M, rightT: M): number {
 }
 
 test('K-composition full circuit and OV copying accuracies equal explicit V×V products', async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const model = (await loadModel(fixtureDir('gpt2-tiny'))) as HookedGPT2;
   const [WE, WQ, WK, WV, WO, WU] = [model.W_E, model.W_Q, model.W_K, model.W_V, model.W_O, model.W_U].map((t) => t.arraySync()) as [M, M[][], M[][], M[][], M[][], M];
   const before = tf.memory().numTensors;
@@ -59,7 +60,7 @@ test('K-composition full circuit and OV copying accuracies equal explicit V×V p
 });
 
 test('composition scores: one pair against dense matrices, and all pairs against the pairwise function', async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const model = (await loadModel(fixtureDir('gpt2-tiny'))) as HookedGPT2;
   const [WQ, WK, WV, WO] = [model.W_Q, model.W_K, model.W_V, model.W_O].map((t) => t.arraySync()) as M[][][];
   const before = tf.memory().numTensors;
@@ -111,7 +112,7 @@ test('composition scores: one pair against dense matrices, and all pairs against
 });
 
 test('K-composition accuracy on a synthetic circuit with a known, non-trivial answer', async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   // dh = d, W_Q = W_V = W_O = I and W_K = I + noise·R, so M = W_E (W_E (I + noise R))ᵀ: mostly diagonal.
   const [V, d, L, H] = [300, 16, 2, 1];
   const rng = createRng(42);

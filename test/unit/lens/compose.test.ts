@@ -14,6 +14,7 @@ import { logitLens, residNamesFilter } from '../../../lib/lens/logit-lens.js';
 import { lensTopK } from '../../../lib/lens/topk.js';
 import { top1SaturationLayer } from '../../../lib/lens/saturation.js';
 import { fixtureDir, readFixture, relError } from '../../helpers/fixtures.js';
+import { testBackend } from '../../helpers/backend.js';
 
 const ABLATE = { layer: 0, head: 2 };
 const PATCH = { layer: 1, position: 3 };
@@ -72,7 +73,7 @@ function manualResiduals(model: HookedGPT2, tokens: number[][], opts: { ablate?:
 }
 
 test('ablation + patching + logit lens + saturation in one hooked run equal a written-out GPT-2', async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const { inputs } = await readFixture('gpt2-tiny');
   const model = (await loadModel(fixtureDir('gpt2-tiny'))) as HookedGPT2;
   const ids = Array.from(inputs.get('input_ids')!.data as Int32Array);

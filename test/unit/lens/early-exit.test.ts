@@ -7,6 +7,7 @@ import type { HookedGPT2 } from '../../../lib/nn/gpt2.js';
 import { ShapeMismatchError } from '../../../lib/errors.js';
 import { COSINE_THRESHOLDS, SOFTMAX_MARGIN_THRESHOLDS, earlyExit, earlyExitInputs, summarizeEarlyExit, type EarlyExitData } from '../../../lib/lens/early-exit.js';
 import { fixtureDir, readFixture } from '../../helpers/fixtures.js';
+import { testBackend } from '../../helpers/backend.js';
 
 /**
  * Hand-built article: L = 4 layers (j = 0 … 3 meaning h_1 … h_4), N = 3 positions.
@@ -169,7 +170,7 @@ test('a probe function on features gives the same exits as precomputed tasks; su
 });
 
 test('earlyExitInputs on gpt2-tiny matches the fixture lens logits and residual states', async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const { inputs, expected } = await readFixture('gpt2-tiny');
   const model = (await loadModel(fixtureDir('gpt2-tiny'))) as HookedGPT2;
   const ids = Array.from(inputs.get('input_ids')!.data as Int32Array).slice(0, 9);

@@ -6,6 +6,7 @@ import { setBackend } from '../../../lib/backend/index.js';
 import { createRng } from '../../../lib/lens/rng.js';
 import { FactoredMatrix, eigenvaluesGeneral, jacobiSvd } from '../../../lib/lens/factored-matrix.js';
 import { relError } from '../../helpers/fixtures.js';
+import { testBackend } from '../../helpers/backend.js';
 
 function randn(rows: number, cols: number, seed: number): number[][] {
   const rng = createRng(seed);
@@ -42,7 +43,7 @@ function oracleEigen(m: number[][]): { re: number[]; im: number[] } {
 }
 
 test('FactoredMatrix: AB, BA, T, norm and SVD match explicit products and ml-matrix', async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const before = tf.memory().numTensors;
   const a = randn(7, 3, 1);
   const b = randn(3, 5, 2);
@@ -104,7 +105,7 @@ test('FactoredMatrix: AB, BA, T, norm and SVD match explicit products and ml-mat
 });
 
 test('FactoredMatrix: eigenvalues of BA match ml-matrix (real and complex), and the nonzero eigenvalues of AB', async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const before = tf.memory().numTensors;
   const a = randn(6, 4, 3);
   const b = randn(4, 6, 4);
@@ -140,7 +141,7 @@ test('FactoredMatrix: eigenvalues of BA match ml-matrix (real and complex), and 
 });
 
 test('FactoredMatrix: products on both sides stay factored; leading axes broadcast; jacobiSvd on wide input', async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const before = tf.memory().numTensors;
   const a = randn(5, 2, 6);
   const b = randn(2, 4, 7);

@@ -10,6 +10,7 @@ import { InvalidArgumentError } from '../../../lib/errors.js';
 import { implantSchedule, interventionSuccessByDistance, runIntervention, selectPairs, type InterventionExample, type InterventionRunResult } from '../../../lib/lens/intervention.js';
 import type { HostTensor } from '../../../lib/io/safetensors.js';
 import { fixtureDir, readFixture } from '../../helpers/fixtures.js';
+import { testBackend } from '../../helpers/backend.js';
 
 const TOL = 1e-4;
 
@@ -109,7 +110,7 @@ test('interventionSuccessByDistance: fraction of successful runs per d, max of e
 type Fixture = { model: HookedGPT2; rows: number[][]; expected: Map<string, HostTensor> };
 
 async function setup(): Promise<Fixture> {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const { inputs, expected } = await readFixture('gpt2-tiny');
   const model = (await loadModel(fixtureDir('gpt2-tiny'))) as HookedGPT2;
   const ids = Array.from(inputs.get('input_ids')!.data as Int32Array);
@@ -301,7 +302,7 @@ test('runIntervention rejects bad positions and s_early < n', async () => {
 });
 
 test('identity implant on ViT (CLS position) and the Whisper decoder: lens equals the fixture lens', async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const argmax = (row: ArrayLike<number>) => {
     let id = 0;
     for (let v = 1; v < row.length; v++) if (row[v]! > row[id]!) id = v;

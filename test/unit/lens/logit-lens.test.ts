@@ -9,6 +9,7 @@ import type { LensModel } from '../../../lib/nn/lens-model.js';
 import { logitLens, residNamesFilter } from '../../../lib/lens/logit-lens.js';
 import { lensTopK, topKPerLayer, topKTieSafe } from '../../../lib/lens/topk.js';
 import { fixtureDir, readFixture, relError } from '../../helpers/fixtures.js';
+import { testBackend, testBackends } from '../../helpers/backend.js';
 
 const TOL = 1e-4;
 
@@ -19,7 +20,7 @@ function refTopK(row: ArrayLike<number>, k: number): number[] {
   return idx.slice(0, k);
 }
 
-for (const backend of ['cpu', 'wasm'] as const) {
+for (const backend of testBackends(['cpu', 'wasm'] as const)) {
   test(`logitLens reproduces the fixture lens.logits of gpt2-tiny (${backend})`, async () => {
     await setBackend(backend);
     const { inputs, expected } = await readFixture('gpt2-tiny');
@@ -65,7 +66,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
 }
 
 test('topKPerLayer and lensTopK equal a full sort of the fixture lens logits (ties → lower id)', async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const { inputs, expected } = await readFixture('gpt2-tiny');
   const model = (await loadModel(fixtureDir('gpt2-tiny'))) as HookedGPT2;
   const ids = inputs.get('input_ids')!;
@@ -120,7 +121,7 @@ test('topKPerLayer and lensTopK equal a full sort of the fixture lens logits (ti
 });
 
 test('topKTieSafe breaks exact ties by the lower id, across the k boundary', async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const before = tf.memory().numTensors;
   const logits = tf.tensor2d([
     [1, 2, 2, 0, 2, 2, 2, -1],
@@ -135,7 +136,7 @@ test('topKTieSafe breaks exact ties by the lower id, across the k boundary', asy
 });
 
 test('lensTopK on a CLS model reads position 0 only, and rejects positions', async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const before = tf.memory().numTensors;
   // A fake 1-block CLS model whose readout is the identity on 4 "classes".
   const model: LensModel = { nLayers: 1, residPrefix: '', lensPositions: 'cls', lensLogits: (r) => tf.clone(r) };

@@ -7,11 +7,12 @@ import type { HookedGPT2 } from '../../../lib/nn/gpt2.js';
 import { normalizedMetric, patchHeadPattern, patchHeadZ, patchHook, patchResidPre, patchScan, patchMlpOut } from '../../../lib/lens/patching.js';
 import { logitDiffMetric } from '../../../lib/lens/metrics.js';
 import { fixtureDir, readFixture } from '../../helpers/fixtures.js';
+import { testBackend } from '../../helpers/backend.js';
 
 const SWAP_POS = 3;
 
 async function setup() {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const { inputs } = await readFixture('gpt2-tiny');
   const model = (await loadModel(fixtureDir('gpt2-tiny'))) as HookedGPT2;
   const ids = Array.from(inputs.get('input_ids')!.data as Int32Array);

@@ -6,6 +6,7 @@ import { loadModel } from '../../../lib/nn/load.js';
 import type { HookedGPT2 } from '../../../lib/nn/gpt2.js';
 import { processWeights } from '../../../lib/lens/process-weights.js';
 import { fixtureDir, readFixture, relError } from '../../helpers/fixtures.js';
+import { testBackend } from '../../helpers/backend.js';
 
 /** Max |mean over the last axis| relative to the RMS of the tensor. */
 function relMeanOverLast(t: tf.Tensor): number {
@@ -17,7 +18,7 @@ function relMeanOverLast(t: tf.Tensor): number {
 }
 
 test('processWeights keeps log-probs, q/k/scores/pattern/mlp/scales; centres every residual writer and the residual stream', async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const { inputs } = await readFixture('gpt2-tiny');
   const model = (await loadModel(fixtureDir('gpt2-tiny'))) as HookedGPT2;
   const ids = inputs.get('input_ids')!;
@@ -82,7 +83,7 @@ test('processWeights keeps log-probs, q/k/scores/pattern/mlp/scales; centres eve
 });
 
 test('processWeights with every step off reproduces the original logits; single steps keep log-probs', async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const { inputs } = await readFixture('gpt2-tiny');
   const model = (await loadModel(fixtureDir('gpt2-tiny'))) as HookedGPT2;
   const ids = inputs.get('input_ids')!;

@@ -7,9 +7,10 @@ import type { HookedGPT2 } from '../../../lib/nn/gpt2.js';
 import { accumulatedResid, applyLnToStack, decomposeResid, logitAttrs, stackHeadResults } from '../../../lib/lens/resid.js';
 import { processWeights } from '../../../lib/lens/process-weights.js';
 import { fixtureDir, readFixture, relError } from '../../helpers/fixtures.js';
+import { testBackend } from '../../helpers/backend.js';
 
 async function setup() {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const { inputs, expected } = await readFixture('gpt2-tiny');
   const model = (await loadModel(fixtureDir('gpt2-tiny'))) as HookedGPT2;
   const ids = inputs.get('input_ids')!;

@@ -6,6 +6,7 @@ import { applyLinearMap, fitLinearMap } from '../../../lib/linreg/index.js';
 import { createRng } from '../../../lib/lens/rng.js';
 import { setBackend } from '../../../lib/backend/index.js';
 import { InvalidArgumentError, ShapeMismatchError } from '../../../lib/errors.js';
+import { testBackend } from '../../helpers/backend.js';
 
 function randomMatrix(seed: number, rows: number, cols: number): Float64Array {
   const rng = createRng(seed);
@@ -117,7 +118,7 @@ test('batched fit (batchRows) equals one-shot fit', async () => {
 });
 
 test('tf.Tensor2D inputs, host and tfjs devices, without leaking tensors', async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const [n, dIn, dOut] = [300, 10, 4];
   const X = Float32Array.from(randomMatrix(14, n, dIn));
   const Y = Float32Array.from(randomMatrix(15, n, dOut));

@@ -7,6 +7,7 @@ import { jsGemmKernel } from '../../../lib/linreg/gemm-kernel.js';
 import { createRng } from '../../../lib/lens/rng.js';
 import { setBackend } from '../../../lib/backend/index.js';
 import { ShapeMismatchError } from '../../../lib/errors.js';
+import { testBackend } from '../../helpers/backend.js';
 
 function randomMatrix(seed: number, rows: number, cols: number): Float64Array {
   const rng = createRng(seed);
@@ -65,7 +66,7 @@ test('batched accumulation equals one-shot accumulation; parallel equals serial'
 });
 
 test("device 'tfjs' accumulates float32 products in float64 and leaks no tensors", async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const [n, dIn, dOut] = [500, 8, 5];
   const X = Float32Array.from(randomMatrix(5, n, dIn));
   const Y = Float32Array.from(randomMatrix(6, n, dOut));

@@ -13,6 +13,7 @@ import {
 } from '../../../lib/linreg/pipeline/index.js';
 import { InvalidArgumentError } from '../../../lib/errors.js';
 import { fixtureDir } from '../../helpers/fixtures.js';
+import { testBackend } from '../../helpers/backend.js';
 
 /** Random sentences: lengths uniform in [minLen, maxLen], ids uniform in [0, vocab). */
 function randomSentences(seed: number, count: number, vocab: number, minLen: number, maxLen: number): number[][] {
@@ -33,7 +34,7 @@ function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 async function gpt2Tiny(): Promise<HookedGPT2> {
-  await setBackend('wasm', { verbose: false });
+  await setBackend(testBackend('wasm'), { verbose: false });
   return (await loadModel(fixtureDir('gpt2-tiny'))) as HookedGPT2;
 }
 

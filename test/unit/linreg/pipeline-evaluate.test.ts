@@ -20,6 +20,7 @@ import {
 } from '../../../lib/linreg/pipeline/index.js';
 import { InvalidArgumentError } from '../../../lib/errors.js';
 import { fixtureDir } from '../../helpers/fixtures.js';
+import { testBackend } from '../../helpers/backend.js';
 
 function randomSentences(seed: number, count: number, vocab: number, minLen: number, maxLen: number, lo = 0): number[][] {
   const rng = createRng(seed);
@@ -49,7 +50,7 @@ const ALL = ['id', 'mat', 'mat_attn', 'mat_ffn', 'mat_ln1_ln2'] as const;
 let shared: Promise<{ model: HookedGPT2; maps: MatMaps; val: number[][]; posVal: Int32Array; evaluation: MappingEvaluation; leaked: number }> | undefined;
 function gpt2Setup() {
   shared ??= (async () => {
-    await setBackend('wasm', { verbose: false });
+    await setBackend(testBackend('wasm'), { verbose: false });
     const model = (await loadModel(fixtureDir('gpt2-tiny'))) as HookedGPT2;
     const sentences = randomSentences(41, 112, model.cfg.dVocab, 3, 16);
     const positions = sampleShortcutPositions(sentences, { seed: 9 });
@@ -194,7 +195,7 @@ test('calmEarlyExitCurve: grids, extreme λ, and bertFixedPos3 on a hand-made ev
 });
 
 test('BERT variant (bert-tiny): masked position, batched = one-by-one, id/mat only, early exit with bertFixedPos3', async () => {
-  await setBackend('wasm', { verbose: false });
+  await setBackend(testBackend('wasm'), { verbose: false });
   const model = (await loadModel(fixtureDir('bert-tiny'))) as HookedBert;
   const L = model.nLayers;
   const d = model.cfg.dModel;

@@ -10,6 +10,7 @@ import { readAllSafetensors } from '../../../lib/io/safetensors.js';
 import { createRng } from '../../../lib/lens/rng.js';
 import { setBackend } from '../../../lib/backend/index.js';
 import { InvalidArgumentError, ShapeMismatchError } from '../../../lib/errors.js';
+import { testBackend } from '../../helpers/backend.js';
 
 const toMl = (data: ArrayLike<number>, rows: number, cols: number) => new Matrix(Array.from({ length: rows }, (_, r) => Array.from({ length: cols }, (_, c) => data[r * cols + c]!)));
 
@@ -59,7 +60,7 @@ test('layer subset, float32 output, keep: false, rows packed in several passes',
 });
 
 test("device 'tfjs' gives the same maps to float32 accuracy, without leaking tensors", async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const [L, n, d] = [2, 200, 4];
   const states = makeStates(3, L, n, d);
   const before = tf.memory().numTensors;

@@ -8,12 +8,13 @@ import { UnknownHookError, ShapeMismatchError, InvalidArgumentError } from '../.
 import { getActName } from '../../../lib/nn/hook-names.js';
 import { NO_HOOKS } from '../../../lib/nn/hook-point.js';
 import { fixtureDir, relError } from '../../helpers/fixtures.js';
+import { testBackend } from '../../helpers/backend.js';
 
 let model: HookedGPT2;
 const IDS = [[5, 17, 300, 2, 9, 41, 800], [1, 2, 3, 4, 5, 6, 7]];
 
 before(async () => {
-  await setBackend('wasm');
+  await setBackend(testBackend('wasm'));
   model = (await loadModel(fixtureDir('gpt2-tiny'))) as HookedGPT2;
 });
 

@@ -10,6 +10,7 @@ import { setBackend } from '../../../lib/backend/index.js';
 import { loadModel } from '../../../lib/nn/load.js';
 import type { CacheRun, RunWithCacheOptions } from '../../../lib/nn/hooked-root.js';
 import { fixtureDir, readFixture, relError } from '../../helpers/fixtures.js';
+import { testBackends } from '../../helpers/backend.js';
 
 /** The part of a hooked model this test drives. */
 interface Patchable<I> {
@@ -76,7 +77,7 @@ function sameBits(a: tf.TypedArray, b: tf.TypedArray): boolean {
   return true;
 }
 
-for (const backend of ['wasm', 'cpu'] as const) {
+for (const backend of testBackends(['wasm', 'cpu'] as const)) {
   for (const c of CASES) {
     test(`${c.fixture}: zeroing ${c.patch} leaves upstream hooks bit-identical and changes downstream ones (${backend})`, async () => {
       await setBackend(backend);

@@ -7,9 +7,10 @@ import { loadModel } from '../../../lib/nn/load.js';
 import { HookedWhisper } from '../../../lib/nn/whisper.js';
 import { ShapeMismatchError } from '../../../lib/errors.js';
 import { fixtureDir } from '../../helpers/fixtures.js';
+import { testBackend } from '../../helpers/backend.js';
 
 test('Whisper takes a WAV path as input; features of the wrong length are refused by name, without leaks', async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const model = await loadModel(fixtureDir('whisper-tiny'));
   assert.ok(model instanceof HookedWhisper);
   const before = tf.memory().numTensors;

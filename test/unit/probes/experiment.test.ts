@@ -12,6 +12,7 @@ import { buildProbeDataset, probeDatasetExperiment, runProbeExperiment, type Pro
 import type { CrossValidationResult } from '../../../lib/probes/kfold.js';
 import { fixtureDir } from '../../helpers/fixtures.js';
 import { InvalidArgumentError } from '../../../lib/errors.js';
+import { testBackend } from '../../helpers/backend.js';
 
 const N = 8;
 const T = 16;
@@ -26,7 +27,7 @@ function refTopK(row: ArrayLike<number>, k: number): number[] {
 }
 
 test('buildProbeDataset on gpt2-tiny: saturation from a full-sort lens, features = cached residuals (resid, original)', async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const model = (await loadModel(fixtureDir('gpt2-tiny'))) as HookedGPT2;
   const L = model.nLayers;
   const before = tf.memory().numTensors;
@@ -105,7 +106,7 @@ function checkCv(cv: CrossValidationResult, K: number): void {
 }
 
 test('runProbeExperiment on gpt2-tiny: report structure, finite numbers in [0, 1], no tensor growth', async () => {
-  await setBackend('cpu');
+  await setBackend(testBackend('cpu'));
   const model = (await loadModel(fixtureDir('gpt2-tiny'))) as HookedGPT2;
   const before = tf.memory().numTensors;
   const report = await runProbeExperiment(model, ids, { J0: 0, K: 3, minPerLayer: 3, batchSize: 4, seed: 1, featureSpace: 'lnFinal' });

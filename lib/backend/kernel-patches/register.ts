@@ -1,0 +1,37 @@
+/**
+ * One registration list per target backend: the kernels tfjs-lens replaces or adds on it, and why.
+ * - cpu: `UnsortedSegmentSum` in linear time (the embedding gradient; the stock kernel is O(segments·n)).
+ * - wasm: the same, transpose-free `BatchMatMul` (transposed operands run 6–25× slower), and CPU bridges for
+ *   every kernel wasm lacks.
+ * - tensorflow: `Round` of int32 (libtensorflow returns zeros), the calls tfjs-node rejects (numeric pool pads,
+ *   NCHW fused conv, ScatterNd, a few dtypes: tensorflow-cases.ts) and CPU bridges for the kernels tfjs-node
+ *   lacks (ragged, sparse, string, SearchSorted, DenseBincount, …). None is on a model, lens or training path.
+ */
+import { registerUnsortedSegmentSum } from './unsorted-segment-sum.js';
+import { registerTransposeFreeMatMul } from './matmul-transpose.js';
+import { registerRoundInt32 } from './round-int32.js';
+import { installCpuFallbacks } from './cpu-bridge.js';
+import { registerTensorflowCpuCases } from './tensorflow-cases.js';
+
+const done = new Set<string>();
+
+/** Registers tfjs-lens's kernel patches for `backendName` once (after the backend's own kernels are registered). */
+export function registerKernelPatches(backendName: 'cpu' | 'wasm' | 'tensorflow'): void {
+  if (done.has(backendName)) return;
+  done.add(backendName);
+  switch (backendName) {
+    case 'cpu':
+      registerUnsortedSegmentSum('cpu');
+      break;
+    case 'wasm':
+      registerUnsortedSegmentSum('wasm');
+      registerTransposeFreeMatMul('wasm');
+      installCpuFallbacks('wasm');
+      break;
+    case 'tensorflow':
+      registerRoundInt32('tensorflow');
+      registerTensorflowCpuCases('tensorflow');
+      installCpuFallbacks('tensorflow');
+      break;
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * The backend a test tier runs on. `npm test` runs every tier on its default backends (wasm and cpu), then
+ * again with `TFJS_LENS_TEST_BACKEND=tensorflow` when that backend is set up (scripts/run-tests.mjs).
+ * Tests that exercise one backend's own kernels keep naming it.
+ */
+
+/** The tier's backend when one is selected, else `fallback`. */
+export function testBackend<T extends string>(fallback: T): T | string {
+  return process.env.TFJS_LENS_TEST_BACKEND || fallback;
+}
+
+/** The tier's backend alone when one is selected, else `fallbacks` (tests that compare several backends). */
+export function testBackends<T extends string>(fallbacks: readonly T[]): readonly (T | string)[] {
+  const chosen = process.env.TFJS_LENS_TEST_BACKEND;
+  return chosen ? [chosen] : fallbacks;
+}

@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, ShapeMismatchError } from '../../errors.js';
 import type { Checkpoint } from '../checkpoint.js';
+import { materialize } from '../../backend/materialize.js';
 
 /** Reads tensors from a checkpoint by name, trying each prefix in turn (e.g. `transformer.` and none). */
 export class WeightReader {
@@ -33,7 +34,8 @@ export class WeightReader {
     const host = await this.ckpt.read(key);
     if (!tf.util.arraysEqual(host.shape, shape as number[])) throw new ShapeMismatchError(`tensor '${key}' in ${this.ckpt.dir}`, `[${shape.join(',')}]`, host.shape);
     if (host.dtype !== 'float32') throw new CheckpointError(`tensor '${key}' has dtype ${host.dtype}, expected a float type`);
-    return tf.tensor(host.data as Float32Array, host.shape, 'float32');
+    // Into the backend now (tfjs-node would keep the host array until the first forward: 2× the weights).
+    return materialize(tf.tensor(host.data as Float32Array, host.shape, 'float32'));
   }
 
   /** Reads a PyTorch `nn.Linear` weight `[out, in]` and returns it input-major `[in, out]`. */

@@ -4,8 +4,8 @@
  * comma- or space-separated id sequence per line, for models without a tokenizer), and the integer /
  * number option parsers these commands share. Every problem is a typed `TfjsLensError`.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { InvalidArgumentError, InvalidInputError } from '../errors.js';
+import { readTextFile } from './text-file.js';
 
 /** The tokenizer methods the helpers need (`HookedGPT2.tokenizer`, `HookedBert.tokenizer`). */
 export interface TextTokenizer {
@@ -49,22 +49,12 @@ export interface TokenSequences {
   dropped: number;
 }
 
-function readLines(path: string): string[] {
-  if (!existsSync(path)) throw new InvalidInputError(path, 'file not found');
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new InvalidInputError(path, `cannot read the file (${(err as Error).message})`);
-  }
-  return text.split(/\r?\n/);
-}
-
 /**
  * Parses one id sequence (`'1,2, 3'` or `'1 2 3'`) and checks every id against the vocabulary.
  * @param where names the source in error messages (e.g. `'ids.txt line 3'`, `'--ids-clean'`).
  */
 export function parseIdList(text: string, vocabSize: number, where: string): number[] {
+  if (!text.trim()) throw new InvalidArgumentError(`${where} is empty`, 'pass comma-separated token ids, e.g. 1,2,3');
   const ids = text.split(/[\s,]+/).filter(Boolean).map((s) => {
     const n = Number(s);
     if (!Number.isInteger(n)) throw new InvalidArgumentError(`${where}: '${s}' is not an integer token id`);
@@ -90,7 +80,7 @@ export function readTokenSequences(opts: ReadSequencesOptions): TokenSequences {
   const lines: number[] = [];
   let truncated = 0;
   let dropped = 0;
-  const raw = readLines(file);
+  const raw = readTextFile(file, source === 'text' ? '--text-file' : '--ids-file').split(/\r?\n/);
   for (let i = 0; i < raw.length; i++) {
     if (opts.maxExamples !== undefined && sequences.length >= opts.maxExamples) break;
     const line = raw[i]!;
@@ -132,6 +122,36 @@ export function singleTokenId(opts: { text?: string; id?: string; tokenizer?: Te
     throw new InvalidArgumentError(`--${opts.what} ${JSON.stringify(opts.text)} is ${ids.length} tokens (${pieces || 'none'}), not one`, 'pick a single-token answer (GPT-2 words usually need their leading space, e.g. " Paris") or pass the id with --' + `${opts.what}-id`);
   }
   return ids[0]!;
+}
+
+/** Options of `promptIds`: the option values as given and what the messages call them. */
+export interface PromptOptions {
+  /** `--text` value (tokenised; needs `tokenizer`). */
+  text?: string;
+  /** `--ids` value (comma-separated ids, checked against `vocabSize`). */
+  ids?: string;
+  tokenizer?: TextTokenizer;
+  vocabSize: number;
+  /** Flag names for messages, default `'--text'` and `'--ids'`. */
+  textFlag?: string;
+  idsFlag?: string;
+  /** Model directory, named when the model has no tokenizer. */
+  modelDir?: string;
+}
+
+/**
+ * The token ids of one prompt: `--ids` parsed, else `--text` tokenised; never empty.
+ * @throws InvalidArgumentError when neither is given, either is empty, or text is given to a model without tokenizer.
+ */
+export function promptIds(opts: PromptOptions): number[] {
+  const textFlag = opts.textFlag ?? '--text';
+  const idsFlag = opts.idsFlag ?? '--ids';
+  if (opts.ids !== undefined) return parseIdList(opts.ids, opts.vocabSize, idsFlag);
+  if (opts.text === undefined) throw new InvalidArgumentError(`pass ${textFlag} "…" or ${idsFlag} 1,2,3`);
+  if (!opts.tokenizer) throw new InvalidArgumentError(`${opts.modelDir ?? 'this model'} has no tokenizer, so ${textFlag} cannot be tokenised`, `pass token ids with ${idsFlag} 1,2,3`);
+  const ids = opts.tokenizer.encode(opts.text);
+  if (ids.length === 0) throw new InvalidArgumentError(`${textFlag} ${JSON.stringify(opts.text)} is empty: it tokenises to no tokens`, `pass some text, e.g. ${textFlag} "The capital of France is"`);
+  return ids;
 }
 
 /** Parses an integer option (`--k 5`), checking `min ≤ value ≤ max`. */

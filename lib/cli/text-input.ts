@@ -73,6 +73,7 @@ export function readTokenSequences(opts: ReadSequencesOptions): TokenSequences {
   const minLength = opts.minLength ?? 1;
   const file = (opts.textFile ?? opts.idsFile)!;
   const source = opts.textFile ? 'text' : 'ids';
+  const raw = readTextFile(file, source === 'text' ? '--text-file' : '--ids-file').split(/\r?\n/);
   if (source === 'text' && !opts.tokenizer) {
     throw new InvalidArgumentError(`${opts.modelDir ?? 'this model'} has no tokenizer, so --text-file cannot be tokenised`, 'pass token ids with --ids-file FILE (one comma-separated id sequence per line)');
   }
@@ -80,7 +81,6 @@ export function readTokenSequences(opts: ReadSequencesOptions): TokenSequences {
   const lines: number[] = [];
   let truncated = 0;
   let dropped = 0;
-  const raw = readTextFile(file, source === 'text' ? '--text-file' : '--ids-file').split(/\r?\n/);
   for (let i = 0; i < raw.length; i++) {
     if (opts.maxExamples !== undefined && sequences.length >= opts.maxExamples) break;
     const line = raw[i]!;

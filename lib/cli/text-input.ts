@@ -56,9 +56,9 @@ export interface TokenSequences {
 export function parseIdList(text: string, vocabSize: number, where: string): number[] {
   if (!text.trim()) throw new InvalidArgumentError(`${where} is empty`, 'pass comma-separated token ids, e.g. 1,2,3');
   const ids = text.split(/[\s,]+/).filter(Boolean).map((s) => {
-    const n = Number(s);
-    if (!Number.isInteger(n)) throw new InvalidArgumentError(`${where}: '${s}' is not an integer token id`);
-    if (n < 0 || n >= vocabSize) throw new InvalidArgumentError(`${where}: token id ${n} is outside the vocabulary [0, ${vocabSize})`, 'the ids must come from this model\'s tokenizer');
+    const n = decimalInt(s);
+    if (n === undefined) throw new InvalidArgumentError(`${where}: '${s}' is not an integer token id`, 'write ids as decimal integers, e.g. 1,2,3');
+    if (n < 0 || n >= vocabSize) throw new InvalidArgumentError(`${where}: token id ${s} is outside the vocabulary [0, ${vocabSize})`, 'the ids must come from this model\'s tokenizer');
     return n;
   });
   return ids;
@@ -154,13 +154,19 @@ export function promptIds(opts: PromptOptions): number[] {
   return ids;
 }
 
-/** Parses an integer option (`--k 5`), checking `min ≤ value ≤ max`. */
+/** Parses an integer option (`--k 5`, decimal digits only), checking `min ≤ value ≤ max`; messages quote the value as given. */
 export function intOption(value: string | undefined, name: string, range: { min?: number; max?: number } = {}): number {
-  const n = Number(value);
-  if (value === undefined || value.trim() === '' || !Number.isInteger(n)) throw new InvalidArgumentError(`--${name} must be an integer, got '${value}'`);
-  if (range.min !== undefined && n < range.min) throw new InvalidArgumentError(`--${name} must be at least ${range.min}, got ${n}`);
-  if (range.max !== undefined && n > range.max) throw new InvalidArgumentError(`--${name} must be at most ${range.max}, got ${n}`);
+  const n = value === undefined ? undefined : decimalInt(value);
+  if (n === undefined || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`--${name} must be an integer, got '${value}'`);
+  if (range.min !== undefined && n < range.min) throw new InvalidArgumentError(`--${name} must be at least ${range.min}, got ${value!.trim()}`);
+  if (range.max !== undefined && n > range.max) throw new InvalidArgumentError(`--${name} must be at most ${range.max}, got ${value!.trim()}`);
   return n;
+}
+
+/** `s` as a number when it is a decimal integer (`12`, `-3`, `+4`), else undefined (`1e3`, `0x10`, `1.5`, `''`). */
+function decimalInt(s: string): number | undefined {
+  const t = s.trim();
+  return /^[+-]?\d+$/.test(t) ? Number(t) : undefined;
 }
 
 /** Parses a number option (`--filter 0.85`), checking `min ≤ value ≤ max`. */

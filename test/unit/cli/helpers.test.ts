@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeFailure, debugEnabled, EXIT_INTERNAL_ERROR, EXIT_USER_ERROR } from '../../../lib/cli/failure.js';
 import { checkInputFlags, resolvePosition } from '../../../lib/cli/model-inputs.js';
-import { promptIds, parseIdList } from '../../../lib/cli/text-input.js';
+import { intOption, promptIds, parseIdList } from '../../../lib/cli/text-input.js';
 import { binaryKind } from '../../../lib/cli/text-file.js';
 import { underdeterminedWarning } from '../../../lib/cli/shortcuts.js';
 import { dawnReason } from '../../../lib/backend/webgpu-probe.js';
@@ -49,6 +49,13 @@ test('promptIds: ids checked against the vocabulary, empty text or ids are clear
   assert.throws(() => promptIds({ text: 'x', vocabSize: 10, modelDir: 'd', textFlag: '--clean', idsFlag: '--ids-clean' }), /d has no tokenizer, so --clean cannot be tokenised[\s\S]*--ids-clean/);
   assert.throws(() => promptIds({ vocabSize: 10 }), /pass --text "…" or --ids 1,2,3/);
   assert.throws(() => parseIdList('3,10', 10, '--ids'), /token id 10 is outside the vocabulary \[0, 10\)/);
+  // only decimal integers, reported as given
+  for (const odd of ['1e3', '0x10', '1.0', '2.5']) assert.throws(() => parseIdList(`1,${odd}`, 5000, '--ids'), new RegExp(`'${odd.replace('.', '\\.')}' is not an integer token id`));
+  assert.throws(() => parseIdList('99999999999999999999', 10, '--ids'), /token id 99999999999999999999 is outside/);
+  assert.throws(() => intOption('1e1', 'top'), /--top must be an integer, got '1e1'/);
+  assert.throws(() => intOption('99999999999999999999', 'seed'), /--seed must be an integer, got '99999999999999999999'/);
+  assert.throws(() => intOption(' -3 ', 'batch', { min: 1 }), /--batch must be at least 1, got -3/);
+  assert.equal(intOption('+7', 'k'), 7);
 });
 
 test('binaryKind names images, audio and other binary files', () => {

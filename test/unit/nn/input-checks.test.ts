@@ -11,6 +11,7 @@ import { HookError, InvalidArgumentError, TfjsLensError } from '../../../lib/err
 import { vitPixelValues } from '../../../lib/data/image.js';
 import { whisperFeatures } from '../../../lib/data/audio.js';
 import { saturationLayers, top1SaturationLayer } from '../../../lib/lens/saturation.js';
+import { fitAllShortcuts } from '../../../lib/linreg/shortcuts.js';
 import { fixtureDir, ROOT } from '../../helpers/fixtures.js';
 import { join } from 'node:path';
 
@@ -149,4 +150,9 @@ test('whisperFeatures rejects samplingRate 1, nSamples 1e12 and nMels 100000 bef
   const before = tf.memory().numTensors;
   assert.throws(() => whisperFeatures(wave, { nSamples: 100 }), typed(/nSamples/));
   assert.equal(tf.memory().numTensors, before);
+});
+
+test('fitAllShortcuts rejects an unknown device instead of falling back to host', async () => {
+  const states = [new Float32Array(8), new Float32Array(8)];
+  await assert.rejects(fitAllShortcuts((l) => states[l]!, 1, 2, { device: 'gpu' as never }), (e: unknown) => e instanceof InvalidArgumentError && /unknown device 'gpu'/.test(e.message));
 });

@@ -98,12 +98,10 @@ function buildTokens(input: TokenInput, opts: TokenInputOptions, owned: tf.Tenso
   if (pos > opts.maxPositions) {
     throw new ShapeMismatchError('token ids', `at most ${opts.maxPositions} positions (the model's n_ctx); split the text — nothing is truncated silently`, ids.shape);
   }
-  if (ids.dtype !== 'int32') {
-    // checked before the cast: int32 conversion would turn 1.5 into 1 and NaN into 0
-    checkIntegerTensorDtype(ids, 'token ids');
-    checkTokenIds({ flat: ids.dataSync(), cols: pos }, opts.vocabSize);
-    owned.push((ids = tf.cast(ids, 'int32')));
-  } else checkTokenIds({ flat: ids.dataSync(), cols: pos }, opts.vocabSize);
+  // checked before the cast: int32 conversion would turn 1.5 into 1 and NaN into 0
+  checkIntegerTensorDtype(ids, 'token ids');
+  checkTokenIds({ flat: ids.dataSync(), cols: pos }, opts.vocabSize);
+  if (ids.dtype !== 'int32') owned.push((ids = tf.cast(ids, 'int32')));
   if (mask) {
     if (!tf.util.arraysEqual(mask.shape, ids.shape)) throw new ShapeMismatchError('attention mask', `[${ids.shape.join(',')}] like the ids`, mask.shape);
     checkIntegerTensorDtype(mask, 'attention mask');

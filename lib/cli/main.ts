@@ -20,7 +20,9 @@ const program = new Command();
 program
   .name('tfjs-lens')
   .description('Mechanistic interpretability on TensorFlow.js (runs offline on the shipped tiny GPT-2 by default)')
-  .showHelpAfterError();
+  // usage errors (unknown option, missing argument) also read as one `tfjs-lens:` line and a hint
+  .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'tfjs-lens: ')) })
+  .showHelpAfterError('  hint: add --help for the commands and their options');
 registerDemo(program);
 registerLens(program);
 registerHooks(program);

@@ -131,3 +131,9 @@ test('probing the webgpu backend prints no Dawn/Vulkan warnings, only its own me
   assert.doesNotMatch(r.stderr, /^Warning:|BackendVk\.cpp|^\s+at operator\(\)/m);
   if (r.status !== 0) assertFails(r, /backend 'webgpu' is not available/);
 });
+
+test('usage errors (unknown option or command, missing argument) are one line and a hint, not the whole help', () => {
+  assertFails(runCli(['lens', '--foo']), /^tfjs-lens: unknown option '--foo'\n  hint: add --help/);
+  assertFails(runCli(['nosuch']), /^tfjs-lens: unknown command 'nosuch'/);
+  assertFails(runCli(['lens', '--top']), /^tfjs-lens: option '-k, --top <k>' argument missing/);
+});

@@ -63,6 +63,8 @@ test('token ids are checked as given, before int32 conversion: value and [row, p
   const whisper = await loadModel(fixtureDir('whisper-tiny'));
   const encoderOutput = tf.zeros([1, 4, (whisper.cfg as { dModel: number }).dModel]);
   await rejectsTyped(() => whisper.forward({ encoderOutput, decoderInputIds: [[1, 0.5]] } as never), /token id 0\.5 at \[0, 1\]/);
+  await rejectsTyped(() => whisper.forward({} as never), /Whisper input must be/);
+  await rejectsTyped(() => whisper.forward(5 as never), /model input must be/);
   encoderOutput.dispose();
   whisper.dispose();
 });

@@ -126,3 +126,26 @@ export class TokenizerError extends TfjsLensError {
     super('E_TOKENIZER', message, hint);
   }
 }
+
+/**
+ * A forward hook that broke the hook contract: it disposed the activation it was given, or returned a
+ * disposed tensor. `hookName` is the hook point, `hook` names the function (its name, else its index).
+ */
+export class HookError extends TfjsLensError {
+  readonly hookName: string;
+  readonly hook: string;
+  constructor(hookName: string, hook: string, problem: string, hint = 'a hook must not dispose the activation it receives; return a new tensor to replace it (tensors made inside a hook are freed by the run)') {
+    super('E_HOOK', `hook ${hook} at '${hookName}' ${problem}`, hint);
+    this.hookName = hookName;
+    this.hook = hook;
+  }
+}
+
+/** An output file that could not be written (read-only folder, disk full, …); nothing partial is left under its name. */
+export class OutputWriteError extends TfjsLensError {
+  readonly path: string;
+  constructor(path: string, problem: string, hint = 'choose a writable folder with free space (e.g. --out DIR)') {
+    super('E_OUTPUT_WRITE', `cannot write ${path}: ${problem}`, hint);
+    this.path = path;
+  }
+}

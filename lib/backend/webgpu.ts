@@ -1,6 +1,12 @@
-/** Loads `@tensorflow/tfjs-backend-webgpu` on Dawn through the `webgpu` npm package (both optional). */
+/**
+ * Loads `@tensorflow/tfjs-backend-webgpu` on Dawn through the `webgpu` npm package (both optional); the
+ * adapter is probed in a child process first (`webgpu-probe.ts`) so that Dawn's warnings stay off stderr.
+ */
 import * as tf from '@tensorflow/tfjs-core';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { BackendUnavailableError } from '../errors.js';
+import { probeWebgpuAdapter } from './webgpu-probe.js';
 
 const HINT = 'npm install webgpu@0.6.2 @tensorflow/tfjs-backend-webgpu@4.22.0, and a Vulkan driver (VK_DRIVER_FILES) on Linux';
 
@@ -26,10 +32,19 @@ async function requestAdapter(): Promise<{ info: AdapterInfo }> {
   const g = globalThis as { navigator?: { gpu?: unknown } };
   if (!g.navigator?.gpu) {
     let dawn: { create(flags: string[]): unknown; globals: Record<string, unknown> };
+    let entry: string;
     try {
-      dawn = (await import('webgpu' as string)) as typeof dawn;
+      entry = createRequire(import.meta.url).resolve('webgpu');
     } catch (err) {
       throw new BackendUnavailableError('webgpu', `the 'webgpu' package is not installed (${(err as Error).message.split('\n')[0]})`, HINT);
+    }
+    // Probe in a child first: Dawn's native warnings (no Vulkan, …) must not reach the user's stderr.
+    const probe = probeWebgpuAdapter(entry);
+    if (!probe.ok) throw new BackendUnavailableError('webgpu', `no WebGPU adapter found (${probe.reason})`, HINT);
+    try {
+      dawn = (await import(pathToFileURL(entry).href)) as typeof dawn;
+    } catch (err) {
+      throw new BackendUnavailableError('webgpu', `the 'webgpu' package cannot be loaded (${(err as Error).message.split('\n')[0]})`, HINT);
     }
     Object.assign(globalThis, dawn.globals);
     const gpu = dawn.create([]);

@@ -4,8 +4,7 @@
  * activations, peak memory. Prints a table (or JSON), optionally writes the result file and a chart.
  */
 import type { Command } from 'commander';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { writeFileAtomic } from '../io/atomic-write.js';
 import { setBackend } from '../backend/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import { buildBenchTarget } from '../bench/targets.js';
@@ -114,8 +113,7 @@ export function registerBench(program: Command): void {
     .action(async (opts: BenchCliOptions) => {
       const result = await runBenchCommand(opts);
       if (opts.out) {
-        mkdirSync(dirname(opts.out), { recursive: true });
-        writeFileSync(opts.out, `${JSON.stringify(result, null, 2)}\n`);
+        writeFileAtomic(opts.out, `${JSON.stringify(result, null, 2)}\n`);
       }
       if (opts.chart) await writeChart(opts.chart, benchChartSpec(result));
       process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatBenchReport(result)}\n`);

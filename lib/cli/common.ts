@@ -47,12 +47,3 @@ export function formatTable(header: string[], rows: string[][]): string {
 export function showToken(text: string): string {
   return JSON.stringify(text).slice(1, -1);
 }
-
-/** Parses `1,2,3` into ids. */
-export function parseIds(text: string): number[] {
-  return text.split(/[\s,]+/).filter(Boolean).map((s) => {
-    const n = Number(s);
-    if (!Number.isInteger(n)) throw new Error(`'${s}' is not an integer token id`);
-    return n;
-  });
-}

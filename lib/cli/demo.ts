@@ -5,7 +5,8 @@
  */
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { ensureOutputDir, writeFileAtomic } from '../io/atomic-write.js';
 import { join, resolve } from 'node:path';
 import { HookedGPT2 } from '../nn/gpt2.js';
 import { topKPerLayer } from '../lens/topk.js';
@@ -14,7 +15,7 @@ import { top1SaturationLayer } from '../lens/saturation.js';
 import { heatmapSpec, renderSvg, svgToPng } from '../plot/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import { BACKEND_HELP, formatTable, PACKAGE_ROOT, setup, showToken, type CommonOptions } from './common.js';
-import { intOption } from './text-input.js';
+import { intOption, promptIds } from './text-input.js';
 
 interface DemoOptions extends CommonOptions {
   text: string;
@@ -73,15 +74,15 @@ async function settling(model: HookedGPT2, ids: number[]): Promise<DemoResult['s
 /** Runs the demo analyses; writes figures and the report into `outDir`. */
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const heldoutTokens = intOption(opts.heldoutTokens, 'heldout-tokens', { min: 1 });
+  const seed = intOption(opts.seed, 'seed');
   const { model, dir, backend } = await setup(opts);
   if (!(model instanceof HookedGPT2) || !model.tokenizer) throw new InvalidArgumentError('the demo needs a GPT-2 checkpoint with a tokenizer');
   const tokenizer = model.tokenizer;
-  const seed = Number(opts.seed);
   const outDir = resolve(opts.out);
-  await mkdir(outDir, { recursive: true });
+  ensureOutputDir(outDir);
   try {
     // 1. logit lens on a sentence
-    const ids = tokenizer.encode(opts.text);
+    const ids = promptIds({ text: opts.text, tokenizer, vocabSize: model.cfg.dVocab, modelDir: dir });
     const lensTop = await topKPerLayer(model, [ids], { k: 3, includeEmbedding: true, positions: [ids.length - 1] });
     const k = lensTop.shape[3];
     const lens = {
@@ -125,11 +126,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     const inductionSvg = await renderSvg(heatmapSpec(grid(induction), { title: 'induction score per head', domain: [0, 1], xLabels: headLabels, yLabels: layerLabels }));
     const prevSvg = await renderSvg(heatmapSpec(grid(previousToken), { title: 'previous-token score per head', domain: [0, 1], xLabels: headLabels, yLabels: layerLabels }));
     const files = [join(outDir, 'induction-head-pattern.png'), join(outDir, 'induction-scores.png'), join(outDir, 'previous-token-scores.png'), join(outDir, 'report.html')];
-    await writeFile(files[0]!, svgToPng(patternSvg));
-    await writeFile(files[1]!, svgToPng(inductionSvg));
-    await writeFile(files[2]!, svgToPng(prevSvg));
+    writeFileAtomic(files[0]!, svgToPng(patternSvg));
+    writeFileAtomic(files[1]!, svgToPng(inductionSvg));
+    writeFileAtomic(files[2]!, svgToPng(prevSvg));
     const result: DemoResult = { model: dir, backend, lens, induction, previousToken, repeated: { ...repeated, nTokens, batch, seed }, settling: settled, files };
-    await writeFile(files[3]!, reportHtml(result, [patternSvg, inductionSvg, prevSvg]));
+    writeFileAtomic(files[3]!, reportHtml(result, [patternSvg, inductionSvg, prevSvg]));
     return result;
   } finally {
     model.dispose();

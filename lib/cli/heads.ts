@@ -13,6 +13,7 @@ import { heatmapSpec, writeChart } from '../plot/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import { BACKEND_HELP, formatTable, setup, type CommonOptions } from './common.js';
 import { intOption } from './text-input.js';
+import { ensureOutputDir } from '../io/atomic-write.js';
 
 interface HeadsOptions extends CommonOptions {
   nTokens?: string;
@@ -80,6 +81,8 @@ async function runHeads(opts: HeadsOptions): Promise<HeadsReport> {
   const batch = intOption(opts.batch, 'batch', { min: 1 });
   const seed = intOption(opts.seed, 'seed');
   const top = intOption(opts.top, 'top', { min: 1 });
+  const outDir = resolve(opts.out);
+  ensureOutputDir(outDir);
   const { model, dir, backend } = await setup(opts);
   try {
     if (!(model instanceof HookedGPT2)) throw new InvalidArgumentError(`heads needs a GPT-2 checkpoint (causal attention); ${dir} is not one`);
@@ -106,7 +109,6 @@ async function runHeads(opts: HeadsOptions): Promise<HeadsReport> {
     }
     const scores = Object.fromEntries(HEAD_SCORE_KINDS.map((kind) => [kind, grid(raw[kind], L, H)])) as Record<HeadScoreKind, number[][]>;
     const topHeads = Object.fromEntries(HEAD_SCORE_KINDS.map((kind) => [kind, ranked(scores[kind], top)])) as HeadsReport['topHeads'];
-    const outDir = resolve(opts.out);
     const files: string[] = [];
     const xLabels = Array.from({ length: H }, (_, h) => `H${h}`);
     const yLabels = Array.from({ length: L }, (_, l) => `L${l}`);

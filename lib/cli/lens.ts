@@ -14,7 +14,9 @@ import { whisperFeatures } from '../data/audio.js';
 import { imagenetLabels } from '../data/imagenet-labels.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import { InvalidArgumentError } from '../errors.js';
-import { BACKEND_HELP, formatTable, parseIds, readOptionalJson, setup, showToken, type CommonOptions } from './common.js';
+import { BACKEND_HELP, formatTable, readOptionalJson, setup, showToken, type CommonOptions } from './common.js';
+import { intOption, promptIds } from './text-input.js';
+import { checkInputFlags, modelFamily, resolvePosition, type InputFlag } from './model-inputs.js';
 
 interface LensOptions extends CommonOptions {
   text?: string;
@@ -39,10 +41,17 @@ function labelsFor(model: HookedViT): string[] {
   return labels.length === 1000 && labels[0] === 'LABEL_0' ? imagenetLabels() : labels;
 }
 
+/** The input flags that were passed. */
+function givenFlags(opts: LensOptions): InputFlag[] {
+  const flags: [InputFlag, string | undefined][] = [['--text', opts.text], ['--ids', opts.ids], ['--image', opts.image], ['--audio', opts.audio], ['--position', opts.position]];
+  return flags.filter(([, v]) => v !== undefined).map(([f]) => f);
+}
+
 async function runLens(opts: LensOptions): Promise<LensTable> {
+  const k = intOption(opts.top, 'top', { min: 1 });
   const { model, dir, backend } = await setup(opts);
-  const k = Number(opts.top);
   try {
+    checkInputFlags(modelFamily(model), givenFlags(opts), dir);
     let result: TopKResult;
     let label: (id: number) => string;
     let tokens: string[] | undefined;
@@ -65,10 +74,13 @@ async function runLens(opts: LensOptions): Promise<LensTable> {
     } else if (model instanceof HookedWhisper) {
       if (!opts.audio) throw new InvalidArgumentError('a Whisper model needs --audio PATH.wav');
       const tokenizer = model.tokenizer;
+      const start = model.cfg.decoderStartTokenId;
+      const prefix = opts.ids !== undefined || opts.text
+        ? [...(opts.ids !== undefined ? [] : [start]), ...promptIds({ text: opts.text, ids: opts.ids, tokenizer, vocabSize: model.cfg.dVocab, modelDir: dir })]
+        : [start];
+      position = resolvePosition(opts.position, prefix.length);
       const features = whisperFeatures(opts.audio, { nMels: model.cfg.nMels });
       try {
-        const prefix = opts.ids ? parseIds(opts.ids) : [model.cfg.decoderStartTokenId, ...(opts.text && tokenizer ? tokenizer.encode(opts.text) : [])];
-        position = prefix.length - 1;
         result = await topKPerLayer(model, { inputFeatures: features, decoderInputIds: [prefix] }, { k, includeEmbedding: true, positions: [position] });
         tokens = prefix.map((id) => (tokenizer ? tokenizer.decode([id]) : String(id)));
       } finally {
@@ -78,14 +90,8 @@ async function runLens(opts: LensOptions): Promise<LensTable> {
     } else {
       const lm = model as HookedGPT2 | HookedBert;
       const tokenizer = lm.tokenizer as Tokenizer | undefined;
-      let ids: number[];
-      if (opts.ids) ids = parseIds(opts.ids);
-      else if (opts.text !== undefined) {
-        if (!tokenizer) throw new InvalidArgumentError(`${dir} has no tokenizer`, 'pass token ids with --ids 1,2,3');
-        ids = tokenizer.encode(opts.text);
-      } else throw new InvalidArgumentError('pass --text "…" or --ids 1,2,3');
-      position = opts.position !== undefined ? Number(opts.position) : ids.length - 1;
-      if (position < 0) position += ids.length;
+      const ids = promptIds({ text: opts.text, ids: opts.ids, tokenizer, vocabSize: lm.cfg.dVocab, modelDir: dir });
+      position = resolvePosition(opts.position, ids.length);
       result = await topKPerLayer(lm as HookedGPT2, [ids], { k, includeEmbedding: true, positions: [position] });
       tokens = ids.map((id) => (tokenizer ? tokenizer.decode([id]) : String(id)));
       label = (id) => (tokenizer ? tokenizer.decode([id]) : String(id));

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-/** The `tfjs-lens` command. One file per subcommand; errors print their message and hint, exit code 1. */
+/**
+ * The `tfjs-lens` command. One file per subcommand; every failure prints one message (with its hint)
+ * on stderr and exits non-zero, never with a stack trace unless `TFJS_LENS_DEBUG=1` (see `failure.ts`).
+ */
 import { Command } from 'commander';
-import { TfjsLensError } from '../errors.js';
+import { failAndExit, installFailureHandlers } from './failure.js';
 import { registerLens } from './lens.js';
 import { registerHooks } from './hooks.js';
 import { registerDemo } from './demo.js';
@@ -13,11 +16,14 @@ import { registerProbe } from './probe.js';
 import { registerBench } from './bench.js';
 import { registerSetup } from './setup.js';
 
+installFailureHandlers();
 const program = new Command();
 program
   .name('tfjs-lens')
   .description('Mechanistic interpretability on TensorFlow.js (runs offline on the shipped tiny GPT-2 by default)')
-  .showHelpAfterError();
+  // usage errors (unknown option, missing argument) also read as one `tfjs-lens:` line and a hint
+  .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'tfjs-lens: ')) })
+  .showHelpAfterError('  hint: add --help for the commands and their options');
 registerDemo(program);
 registerLens(program);
 registerHooks(program);
@@ -32,9 +38,5 @@ registerSetup(program);
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof TfjsLensError) {
-    process.stderr.write(`tfjs-lens: ${err.message}\n`);
-    process.exit(1);
-  }
-  throw err;
+  failAndExit(err);
 }

@@ -14,7 +14,7 @@ import { logitDiffMetric } from '../lens/metrics.js';
 import { heatmapSpec, writeChart } from '../plot/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import { BACKEND_HELP, formatTable, setup, showToken, type CommonOptions } from './common.js';
-import { parseIdList, singleTokenId } from './text-input.js';
+import { promptIds, singleTokenId } from './text-input.js';
 
 interface PatchOptions extends CommonOptions {
   clean?: string;
@@ -71,12 +71,8 @@ async function runPatch(opts: PatchOptions): Promise<PatchReport> {
     if (!(model instanceof HookedGPT2)) throw new InvalidArgumentError(`patch needs a GPT-2 checkpoint; ${dir} is not one`);
     const tokenizer = model.tokenizer;
     const vocab = model.cfg.dVocab;
-    const prompt = (text: string | undefined, ids: string | undefined, what: 'clean' | 'corrupt'): number[] => {
-      if (ids !== undefined) return parseIdList(ids, vocab, `--ids-${what}`);
-      if (text === undefined) throw new InvalidArgumentError(`pass --${what} "…" or --ids-${what} 1,2,3`);
-      if (!tokenizer) throw new InvalidArgumentError(`${dir} has no tokenizer, so --${what} cannot be tokenised`, `pass token ids with --ids-${what} 1,2,3`);
-      return tokenizer.encode(text);
-    };
+    const prompt = (text: string | undefined, ids: string | undefined, what: 'clean' | 'corrupt'): number[] =>
+      promptIds({ text, ids, tokenizer, vocabSize: vocab, textFlag: `--${what}`, idsFlag: `--ids-${what}`, modelDir: dir });
     const cleanIds = prompt(opts.clean, opts.idsClean, 'clean');
     const corruptIds = prompt(opts.corrupt, opts.idsCorrupt, 'corrupt');
     const show = (ids: number[]) => ids.map((id) => (tokenizer ? tokenizer.decode([id]) : String(id)));

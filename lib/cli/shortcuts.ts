@@ -17,6 +17,7 @@ import { heatmapSpec, lineChartSpec, writeChart } from '../plot/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import { BACKEND_HELP, formatTable, setup, type CommonOptions } from './common.js';
 import { intOption, readTokenSequences } from './text-input.js';
+import { ensureOutputDir } from '../io/atomic-write.js';
 
 interface ShortcutsOptions extends CommonOptions {
   textFile?: string;
@@ -36,6 +37,17 @@ export interface ShortcutsReport extends Omit<MatPipelineReport, 'seconds'> {
   /** Mean r² over all pairs i < j (mat and id). */
   meanR2: { mat: number; id: number };
   figures: string[];
+  /** Caveats about the fit (e.g. fewer training rows than d_model), also printed on stderr. */
+  warnings: string[];
+}
+
+/**
+ * The warning when the fit is underdetermined: with one position per sentence there are `nTrain` rows
+ * for `dModel` unknowns per output column, so `nTrain < dModel` leaves every A_{j,i} underdetermined.
+ */
+export function underdeterminedWarning(nTrain: number, dModel: number): string | undefined {
+  if (nTrain >= dModel) return undefined;
+  return `${nTrain} training rows (one position per sentence) for d_model = ${dModel} unknowns per column: every fit A_{j,i} is underdetermined (the minimum-norm solution interpolates the training rows, and r² says little); use at least ${dModel} training sentences (--n-train, or a longer --text-file)`;
 }
 
 function meanUpper(m: number[][]): number {
@@ -63,6 +75,9 @@ async function runShortcuts(opts: ShortcutsOptions): Promise<ShortcutsReport> {
       throw new InvalidArgumentError(`${input.file} has ${n} usable sequences, but --n-train ${nTrain} + --n-val ${nVal} need ${nTrain + nVal} (each ≥ 2)`, 'use a larger file or smaller --n-train / --n-val');
     }
     const outDir = resolve(opts.out);
+    ensureOutputDir(outDir);
+    const warnings = [underdeterminedWarning(nTrain, model.cfg.dModel)].filter((w): w is string => w !== undefined);
+    for (const w of warnings) process.stderr.write(`shortcuts: warning: ${w}\n`);
     const report = await runMatPipeline(model, input.sequences, { nTrain, nVal, seed, outDir, batchSize: batch, onProgress: (stage) => process.stderr.write(`shortcuts: ${stage}…\n`) });
     const L = report.model.nLayers;
     const labels = Array.from({ length: L + 1 }, (_, l) => `h${l}`);
@@ -80,6 +95,7 @@ async function runShortcuts(opts: ShortcutsOptions): Promise<ShortcutsReport> {
       input: { file: input.file, source: input.source, sequences: n, truncated: input.truncated, dropped: input.dropped },
       meanR2: { mat: meanUpper(report.r2.mat), id: meanUpper(report.r2.id) },
       figures,
+      warnings,
     };
   } finally {
     model.dispose();
@@ -106,6 +122,7 @@ export function printShortcuts(r: ShortcutsReport): string {
   out.push('Precision@1 (mapped top-1 = final top-1) per exit layer');
   out.push(formatTable(['exit ℓ', ...mappings], Array.from({ length: L + 1 }, (_, l) => [`h${l}`, ...mappings.map((m) => fmt(r.fixedExit[m]!.precisionAt1[l]!))])));
   out.push('');
+  for (const w of r.warnings) out.push(`warning: ${w}`);
   out.push(`wrote ${[r.files.maps, r.files.report, ...r.figures].filter(Boolean).join(', ')}`);
   return out.join('\n');
 }

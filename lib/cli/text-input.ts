@@ -4,8 +4,8 @@
  * comma- or space-separated id sequence per line, for models without a tokenizer), and the integer /
  * number option parsers these commands share. Every problem is a typed `TfjsLensError`.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { InvalidArgumentError, InvalidInputError } from '../errors.js';
+import { readTextFile } from './text-file.js';
 
 /** The tokenizer methods the helpers need (`HookedGPT2.tokenizer`, `HookedBert.tokenizer`). */
 export interface TextTokenizer {
@@ -49,26 +49,16 @@ export interface TokenSequences {
   dropped: number;
 }
 
-function readLines(path: string): string[] {
-  if (!existsSync(path)) throw new InvalidInputError(path, 'file not found');
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new InvalidInputError(path, `cannot read the file (${(err as Error).message})`);
-  }
-  return text.split(/\r?\n/);
-}
-
 /**
  * Parses one id sequence (`'1,2, 3'` or `'1 2 3'`) and checks every id against the vocabulary.
  * @param where names the source in error messages (e.g. `'ids.txt line 3'`, `'--ids-clean'`).
  */
 export function parseIdList(text: string, vocabSize: number, where: string): number[] {
+  if (!text.trim()) throw new InvalidArgumentError(`${where} is empty`, 'pass comma-separated token ids, e.g. 1,2,3');
   const ids = text.split(/[\s,]+/).filter(Boolean).map((s) => {
-    const n = Number(s);
-    if (!Number.isInteger(n)) throw new InvalidArgumentError(`${where}: '${s}' is not an integer token id`);
-    if (n < 0 || n >= vocabSize) throw new InvalidArgumentError(`${where}: token id ${n} is outside the vocabulary [0, ${vocabSize})`, 'the ids must come from this model\'s tokenizer');
+    const n = decimalInt(s);
+    if (n === undefined) throw new InvalidArgumentError(`${where}: '${s}' is not an integer token id`, 'write ids as decimal integers, e.g. 1,2,3');
+    if (n < 0 || n >= vocabSize) throw new InvalidArgumentError(`${where}: token id ${s} is outside the vocabulary [0, ${vocabSize})`, 'the ids must come from this model\'s tokenizer');
     return n;
   });
   return ids;
@@ -83,6 +73,7 @@ export function readTokenSequences(opts: ReadSequencesOptions): TokenSequences {
   const minLength = opts.minLength ?? 1;
   const file = (opts.textFile ?? opts.idsFile)!;
   const source = opts.textFile ? 'text' : 'ids';
+  const raw = readTextFile(file, source === 'text' ? '--text-file' : '--ids-file').split(/\r?\n/);
   if (source === 'text' && !opts.tokenizer) {
     throw new InvalidArgumentError(`${opts.modelDir ?? 'this model'} has no tokenizer, so --text-file cannot be tokenised`, 'pass token ids with --ids-file FILE (one comma-separated id sequence per line)');
   }
@@ -90,7 +81,6 @@ export function readTokenSequences(opts: ReadSequencesOptions): TokenSequences {
   const lines: number[] = [];
   let truncated = 0;
   let dropped = 0;
-  const raw = readLines(file);
   for (let i = 0; i < raw.length; i++) {
     if (opts.maxExamples !== undefined && sequences.length >= opts.maxExamples) break;
     const line = raw[i]!;
@@ -134,13 +124,49 @@ export function singleTokenId(opts: { text?: string; id?: string; tokenizer?: Te
   return ids[0]!;
 }
 
-/** Parses an integer option (`--k 5`), checking `min ≤ value ≤ max`. */
+/** Options of `promptIds`: the option values as given and what the messages call them. */
+export interface PromptOptions {
+  /** `--text` value (tokenised; needs `tokenizer`). */
+  text?: string;
+  /** `--ids` value (comma-separated ids, checked against `vocabSize`). */
+  ids?: string;
+  tokenizer?: TextTokenizer;
+  vocabSize: number;
+  /** Flag names for messages, default `'--text'` and `'--ids'`. */
+  textFlag?: string;
+  idsFlag?: string;
+  /** Model directory, named when the model has no tokenizer. */
+  modelDir?: string;
+}
+
+/**
+ * The token ids of one prompt: `--ids` parsed, else `--text` tokenised; never empty.
+ * @throws InvalidArgumentError when neither is given, either is empty, or text is given to a model without tokenizer.
+ */
+export function promptIds(opts: PromptOptions): number[] {
+  const textFlag = opts.textFlag ?? '--text';
+  const idsFlag = opts.idsFlag ?? '--ids';
+  if (opts.ids !== undefined) return parseIdList(opts.ids, opts.vocabSize, idsFlag);
+  if (opts.text === undefined) throw new InvalidArgumentError(`pass ${textFlag} "…" or ${idsFlag} 1,2,3`);
+  if (!opts.tokenizer) throw new InvalidArgumentError(`${opts.modelDir ?? 'this model'} has no tokenizer, so ${textFlag} cannot be tokenised`, `pass token ids with ${idsFlag} 1,2,3`);
+  const ids = opts.tokenizer.encode(opts.text);
+  if (ids.length === 0) throw new InvalidArgumentError(`${textFlag} ${JSON.stringify(opts.text)} is empty: it tokenises to no tokens`, `pass some text, e.g. ${textFlag} "The capital of France is"`);
+  return ids;
+}
+
+/** Parses an integer option (`--k 5`, decimal digits only), checking `min ≤ value ≤ max`; messages quote the value as given. */
 export function intOption(value: string | undefined, name: string, range: { min?: number; max?: number } = {}): number {
-  const n = Number(value);
-  if (value === undefined || value.trim() === '' || !Number.isInteger(n)) throw new InvalidArgumentError(`--${name} must be an integer, got '${value}'`);
-  if (range.min !== undefined && n < range.min) throw new InvalidArgumentError(`--${name} must be at least ${range.min}, got ${n}`);
-  if (range.max !== undefined && n > range.max) throw new InvalidArgumentError(`--${name} must be at most ${range.max}, got ${n}`);
+  const n = value === undefined ? undefined : decimalInt(value);
+  if (n === undefined || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`--${name} must be an integer, got '${value}'`);
+  if (range.min !== undefined && n < range.min) throw new InvalidArgumentError(`--${name} must be at least ${range.min}, got ${value!.trim()}`);
+  if (range.max !== undefined && n > range.max) throw new InvalidArgumentError(`--${name} must be at most ${range.max}, got ${value!.trim()}`);
   return n;
+}
+
+/** `s` as a number when it is a decimal integer (`12`, `-3`, `+4`), else undefined (`1e3`, `0x10`, `1.5`, `''`). */
+function decimalInt(s: string): number | undefined {
+  const t = s.trim();
+  return /^[+-]?\d+$/.test(t) ? Number(t) : undefined;
 }
 
 /** Parses a number option (`--filter 0.85`), checking `min ≤ value ≤ max`. */

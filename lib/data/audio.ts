@@ -26,6 +26,12 @@ export const WHISPER_HOP_LENGTH = 160;
 /** Samples in a 30 s chunk, the length every input is padded or truncated to. */
 export const WHISPER_N_SAMPLES = 480000;
 
+/** Longest `nSamples` accepted: 10 minutes at 16 kHz (the features of longer audio would take gigabytes). */
+export const WHISPER_MAX_SAMPLES = 600 * 16000;
+/** Sampling rates accepted for resampling to 16 kHz (Hz); outside, resampling would blow the waveform up or make no sense. */
+const MIN_SAMPLING_RATE = 1000;
+const MAX_SAMPLING_RATE = 1_000_000;
+
 /** Options of `whisperFeatures` (the fields of Whisper's `preprocessor_config.json`). */
 export interface WhisperFeatureOptions {
   /** Mel bins (`feature_size`): 80, or 128 for large-v3; default 80. */
@@ -91,9 +97,12 @@ function whisperFilters(nMels: number): { weights: Float64Array; first: Int32Arr
 export function whisperLogMel(samples: Float32Array, opts: { nMels?: number; nSamples?: number } = {}): LogMelFeatures {
   const nMels = opts.nMels ?? 80;
   const nSamples = opts.nSamples ?? WHISPER_N_SAMPLES;
-  if (!Number.isInteger(nMels) || nMels < 1) throw new InvalidArgumentError(`whisperFeatures: nMels must be a positive integer, got ${nMels}`);
-  if (!Number.isInteger(nSamples) || nSamples < WHISPER_HOP_LENGTH || nSamples <= WHISPER_N_FFT / 2) {
-    throw new InvalidArgumentError(`whisperFeatures: nSamples must be an integer ≥ ${WHISPER_HOP_LENGTH}, got ${nSamples}`);
+  const maxMels = WHISPER_N_FFT / 2 + 1;
+  if (!Number.isInteger(nMels) || nMels < 1 || nMels > maxMels) {
+    throw new InvalidArgumentError(`whisperFeatures: nMels must be an integer in 1 … ${maxMels} (the STFT's frequency bins), got ${nMels}`, 'Whisper checkpoints use 80 (128 for large-v3): the num_mel_bins of config.json');
+  }
+  if (!Number.isInteger(nSamples) || nSamples <= WHISPER_N_FFT / 2 || nSamples > WHISPER_MAX_SAMPLES) {
+    throw new InvalidArgumentError(`whisperFeatures: nSamples must be an integer in ${WHISPER_N_FFT / 2 + 1} … ${WHISPER_MAX_SAMPLES} (10 minutes at 16 kHz), got ${nSamples}`, `Whisper reads ${WHISPER_N_SAMPLES} samples (30 s); split longer audio into chunks`);
   }
   const padded = new Float64Array(nSamples);
   const kept = Math.min(nSamples, samples.length);
@@ -136,6 +145,10 @@ export function whisperFeatures(waveform: Float32Array | string, opts: WhisperFe
     rate = opts.samplingRate ?? WHISPER_SAMPLING_RATE;
   } else {
     throw new InvalidArgumentError('whisperFeatures: waveform must be a Float32Array or a WAV file path');
+  }
+  if (!Number.isInteger(rate) || rate < MIN_SAMPLING_RATE || rate > MAX_SAMPLING_RATE) {
+    const source = typeof waveform === 'string' ? `${waveform} has` : 'samplingRate is';
+    throw new InvalidArgumentError(`whisperFeatures: ${source} ${rate} Hz; the sampling rate must be an integer in ${MIN_SAMPLING_RATE} … ${MAX_SAMPLING_RATE} Hz`, `audio is resampled to ${WHISPER_SAMPLING_RATE} Hz; pass the rate the samples were recorded at`);
   }
   if (rate !== WHISPER_SAMPLING_RATE) samples = resampleSinc(samples, rate, WHISPER_SAMPLING_RATE);
   const { data, nMels, nFrames } = whisperLogMel(samples, { nMels: opts.nMels, nSamples: opts.nSamples });

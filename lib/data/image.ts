@@ -52,7 +52,8 @@ function resolveOptions(opts: VitPreprocessOptions): ResolvedOptions {
   if (mean.length !== 3 || std.length !== 3) {
     throw new InvalidArgumentError(`vitPixelValues: mean and std need 3 values (RGB), got ${mean.length} and ${std.length}`);
   }
-  if (std.some((s) => s === 0 || !Number.isFinite(s))) throw new InvalidArgumentError(`vitPixelValues: std has a zero or non-finite value: [${std.join(', ')}]`);
+  if (mean.some((m) => typeof m !== 'number' || !Number.isFinite(m))) throw new InvalidArgumentError(`vitPixelValues: mean has a non-finite value: [${mean.join(', ')}]`, "image_mean in preprocessor_config.json holds 3 finite numbers");
+  if (std.some((s) => typeof s !== 'number' || s === 0 || !Number.isFinite(s))) throw new InvalidArgumentError(`vitPixelValues: std has a zero or non-finite value: [${std.join(', ')}]`);
   if (!Number.isFinite(rescale)) throw new InvalidArgumentError(`vitPixelValues: rescale must be finite, got ${rescale}`);
   const resize = opts.resize ?? 'torchvision';
   if (resize !== 'torchvision' && resize !== 'pillow') {

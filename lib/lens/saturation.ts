@@ -27,10 +27,17 @@ function checkRanks(ranks: readonly (readonly number[])[]): { L: number; k: numb
   if (L === 0) throw new InvalidArgumentError('saturation: the rank table has no layers');
   const k = ranks[0]!.length;
   if (k === 0) throw new InvalidArgumentError('saturation: the rank table has no ranks (k = 0)');
-  for (let j = 1; j < L; j++) {
+  for (let j = 0; j < L; j++) {
     if (ranks[j]!.length !== k) throw new ShapeMismatchError(`saturation: rank table row ${j}`, `[${k}] like row 0`, [ranks[j]!.length]);
+    checkIdRow(ranks[j]!, j);
   }
   return { L, k };
+}
+
+/** Rank-table entries are token ids: integers ≥ 0 (NaN would compare unequal to itself and fake a change). */
+function checkIdRow(row: readonly unknown[], j: number): void {
+  const r = row.findIndex((id) => typeof id !== 'number' || !Number.isInteger(id) || id < 0);
+  if (r >= 0) throw new InvalidArgumentError(`saturation: rank table [${j}][${r}] is ${String(row[r])}, not a token id (an integer ≥ 0)`);
 }
 
 /**
@@ -68,6 +75,7 @@ export function top1SaturationLayer(ranks: readonly (readonly number[])[] | read
     const row = ranks[j]!;
     return typeof row === 'number' ? row : (row as readonly number[])[0]!;
   };
+  for (let j = 0; j < L; j++) checkIdRow([top1(j)], j);
   const finalId = top1(L - 1);
   for (let j = L - 2; j >= 0; j--) if (top1(j) !== finalId) return j + 1;
   return 0;

@@ -77,6 +77,7 @@ export async function fitAllShortcuts(states: StateSource, L: number, d: number,
   if (!Number.isInteger(d) || d < 1) throw new InvalidArgumentError(`fitAllShortcuts: d must be a positive integer, got ${d}`);
   const ridge = opts.ridge ?? 0;
   if (!(ridge >= 0)) throw new InvalidArgumentError(`fitAllShortcuts: ridge must be ≥ 0, got ${ridge}`);
+  if (opts.device !== undefined && opts.device !== 'host' && opts.device !== 'tfjs') throw new InvalidArgumentError(`fitAllShortcuts: unknown device '${String(opts.device)}'`, "use 'host' or 'tfjs'");
   const keep = opts.keep ?? true;
   const out = new Map<string, ShortcutMap>();
   const engine = GemmEngine.create({ threads: opts.threads });

@@ -8,7 +8,7 @@
  * empty context a hook point is an identity that allocates nothing, so a plain `forward` pays nothing.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ShapeMismatchError } from '../errors.js';
+import { HookError, ShapeMismatchError } from '../errors.js';
 
 /** What a hook function learns about the hook point it runs at. */
 export interface HookInfo {
@@ -67,12 +67,14 @@ export class RunContext {
     let value: tf.Tensor = activation;
     if (fns) {
       const info: HookInfo = { name: point.name, layer: () => point.layer(), ctx: this.scratch };
-      for (const fn of fns) {
+      for (const [i, fn] of fns.entries()) {
         const replaced = fn(value, info);
+        if (value.isDisposed) throw new HookError(point.name, hookLabel(fn, i), 'disposed the activation it was given');
         if (replaced === undefined || replaced === value) continue;
         if (!(replaced instanceof tf.Tensor)) {
           throw new ShapeMismatchError(`hook at '${point.name}' returned a non-tensor`, `[${value.shape.join(',')}]`, String(replaced));
         }
+        if (replaced.isDisposed) throw new HookError(point.name, hookLabel(fn, i), 'returned a disposed tensor', 'return a live tensor (one made in the hook, or tf.keep-ed), or undefined to keep the activation');
         if (!tf.util.arraysEqual(replaced.shape, value.shape)) {
           throw new ShapeMismatchError(`hook at '${point.name}' returned a replacement`, `[${value.shape.join(',')}]`, replaced.shape);
         }
@@ -84,6 +86,11 @@ export class RunContext {
     if (this.cacheNames.has(point.name)) this.cache.set(point.name, tf.keep(value));
     return value as T;
   }
+}
+
+/** Names a hook function in errors: `'patchFn'`, or `#2` (its place among the hooks at one point) when anonymous. */
+function hookLabel(fn: HookFn, index: number): string {
+  return fn.name ? `'${fn.name}'` : `#${index + 1}`;
 }
 
 /** The context of a plain forward: no hooks, no cache. */

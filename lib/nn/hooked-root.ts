@@ -10,6 +10,7 @@ import { HookedModule } from './hooked-module.js';
 import { HookPoint, RunContext, NO_HOOKS, type HookFn } from './hook-point.js';
 import { ActivationCache } from './activation-cache.js';
 import { closeMatches, getActName, canonicalAlias } from './hook-names.js';
+import { checkModelInput, checkNamesFilter, checkRunOptions } from './input-checks.js';
 
 /** A hook name, a list of names, or a predicate over names. */
 export type NamesFilter = string | readonly string[] | ((name: string) => boolean);
@@ -70,6 +71,7 @@ export abstract class HookedRoot<Input, Prepared> extends HookedModule {
   resolveNames(filter: NamesFilter | undefined): string[] {
     const all = this.hookNames();
     if (filter === undefined) return all;
+    checkNamesFilter(filter);
     if (typeof filter === 'function') return all.filter(filter);
     const names = typeof filter === 'string' ? [filter] : filter;
     const known = this.hookPointMap();
@@ -93,6 +95,7 @@ export abstract class HookedRoot<Input, Prepared> extends HookedModule {
   }
 
   private async execute(input: Input, ctx: RunContext, opts: ForwardOptions): Promise<tf.Tensor> {
+    checkModelInput(input);
     const prepared = await this.prepare(input);
     try {
       return tf.tidy(() => this.run(prepared, ctx, opts));
@@ -109,11 +112,13 @@ export abstract class HookedRoot<Input, Prepared> extends HookedModule {
    * `[batch, pos, dVocab]` for GPT-2) or, with `stopAtLayer`, the residual `[batch, pos, dModel]`.
    */
   async forward(input: Input, opts: ForwardOptions = {}): Promise<tf.Tensor> {
+    checkRunOptions(opts);
     return this.execute(input, NO_HOOKS, opts);
   }
 
   /** Forward pass that keeps the activations selected by `namesFilter`. */
   async runWithCache(input: Input, opts: RunWithCacheOptions = {}): Promise<CacheRun> {
+    checkRunOptions(opts);
     const names = new Set(this.resolveNames(opts.namesFilter));
     const ctx = this.contextFor(opts.fwdHooks, names);
     let output = await this.execute(input, ctx, opts);
@@ -126,6 +131,7 @@ export abstract class HookedRoot<Input, Prepared> extends HookedModule {
 
   /** Forward pass with temporary hooks (they apply to this call only). Returns the output. */
   async runWithHooks(input: Input, opts: RunWithHooksOptions): Promise<tf.Tensor> {
+    checkRunOptions(opts);
     return this.execute(input, this.contextFor(opts.fwdHooks, new Set()), opts);
   }
 }

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
+import { checkAttentionMask, checkIntegerTensorDtype, checkTokenIds, describeValue } from './input-checks.js';
 
 /** The minimal tokenizer a model needs for text input. */
 export interface TextEncoder {
@@ -49,15 +50,6 @@ export function leftPad(seqs: readonly (readonly number[])[], padId = 0): { ids:
   };
 }
 
-function checkIds(ids: ArrayLike<number>, opts: TokenInputOptions): void {
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i]!;
-    if (!Number.isInteger(id) || id < 0 || id >= opts.vocabSize) {
-      throw new InvalidArgumentError(`token id ${id} at flat index ${i} is outside the vocabulary [0, ${opts.vocabSize})`, 'this model has a different tokenizer or vocabulary size');
-    }
-  }
-}
-
 /** Turns any `TokenInput` into int32 ids `[batch, pos]` (+ mask), validating ids and length. */
 export function prepareTokens(input: TokenInput, opts: TokenInputOptions): PreparedTokens {
   const owned: tf.Tensor[] = [];
@@ -73,9 +65,11 @@ function buildTokens(input: TokenInput, opts: TokenInputOptions, owned: tf.Tenso
   let ids: tf.Tensor;
   let mask: tf.Tensor | undefined;
   if (typeof input === 'string' || (Array.isArray(input) && input.length > 0 && typeof input[0] === 'string')) {
+    const texts = typeof input === 'string' ? [input] : (input as readonly unknown[]);
+    const notText = texts.findIndex((t) => typeof t !== 'string');
+    if (notText >= 0) throw new InvalidArgumentError(`text input [${notText}] is ${describeValue(texts[notText])}; a batch of texts holds only strings`);
     if (!opts.tokenizer) throw new InvalidArgumentError('text input needs a tokenizer, and this model has none', 'pass token ids, or load a checkpoint directory with tokenizer.json / vocab.json + merges.txt');
-    const texts = typeof input === 'string' ? [input] : (input as readonly string[]);
-    const seqs = texts.map((t) => [...(opts.prependBos !== undefined ? [opts.prependBos] : []), ...opts.tokenizer!.encode(t)]);
+    const seqs = (texts as string[]).map((t) => [...(opts.prependBos !== undefined ? [opts.prependBos] : []), ...opts.tokenizer!.encode(t)]);
     if (seqs.some((s) => s.length === 0)) throw new InvalidArgumentError('an input text tokenised to zero tokens');
     const padded = leftPad(seqs, opts.padId ?? 0);
     ids = tf.tensor2d(padded.ids, undefined, 'int32');
@@ -84,29 +78,34 @@ function buildTokens(input: TokenInput, opts: TokenInputOptions, owned: tf.Tenso
   } else if (input instanceof tf.Tensor) {
     ids = input;
   } else if (Array.isArray(input)) {
-    const rows = (input.length && Array.isArray(input[0]) ? input : [input]) as number[][];
-    const lengths = new Set(rows.map((r) => r.length));
-    if (lengths.size !== 1) throw new ShapeMismatchError('token id rows', 'equal lengths (pad them and pass { inputIds, attentionMask })', [...lengths].join('/'));
-    ids = tf.tensor2d(rows, undefined, 'int32');
-    owned.push(ids);
-  } else {
-    const obj = input as { inputIds: tf.Tensor | number[][]; attentionMask?: tf.Tensor | number[][] };
-    if (obj.inputIds instanceof tf.Tensor) ids = obj.inputIds;
-    else owned.push((ids = tf.tensor2d(obj.inputIds as number[][], undefined, 'int32')));
+    ids = idTensor(input, opts, owned);
+  } else if (typeof input === 'object' && input !== null && 'inputIds' in input) {
+    const obj = input as { inputIds: unknown; attentionMask?: unknown };
+    ids = obj.inputIds instanceof tf.Tensor ? obj.inputIds : idTensor(obj.inputIds, opts, owned);
     if (obj.attentionMask instanceof tf.Tensor) mask = obj.attentionMask;
-    else if (obj.attentionMask) owned.push((mask = tf.tensor2d(obj.attentionMask as number[][], undefined, 'int32')));
+    else if (obj.attentionMask !== undefined) {
+      const rows = nestedRows(obj.attentionMask, 'attentionMask');
+      checkAttentionMask({ rows });
+      owned.push((mask = tf.tensor2d(rows as number[][], undefined, 'int32')));
+    }
+  } else {
+    throw new InvalidArgumentError(`token input must be text, ids ([pos] or [batch][pos] numbers), an int32 tensor or { inputIds, attentionMask? }, got ${describeValue(input)}`);
   }
   if (ids.rank === 1) owned.push((ids = tf.expandDims(ids, 0)));
   if (ids.rank !== 2) throw new ShapeMismatchError('token ids', '[batch, pos]', ids.shape);
-  if (ids.dtype !== 'int32') owned.push((ids = tf.cast(ids, 'int32')));
   const [, pos] = ids.shape as [number, number];
   if (pos === 0) throw new ShapeMismatchError('token ids', '[batch, pos] with pos ≥ 1', ids.shape);
   if (pos > opts.maxPositions) {
     throw new ShapeMismatchError('token ids', `at most ${opts.maxPositions} positions (the model's n_ctx); split the text — nothing is truncated silently`, ids.shape);
   }
-  checkIds(ids.dataSync() as Int32Array, opts);
+  // checked before the cast: int32 conversion would turn 1.5 into 1 and NaN into 0
+  checkIntegerTensorDtype(ids, 'token ids');
+  checkTokenIds({ flat: ids.dataSync(), cols: pos }, opts.vocabSize);
+  if (ids.dtype !== 'int32') owned.push((ids = tf.cast(ids, 'int32')));
   if (mask) {
     if (!tf.util.arraysEqual(mask.shape, ids.shape)) throw new ShapeMismatchError('attention mask', `[${ids.shape.join(',')}] like the ids`, mask.shape);
+    checkIntegerTensorDtype(mask, 'attention mask');
+    checkAttentionMask({ flat: mask.dataSync(), cols: pos });
     if (mask.dtype !== 'int32') owned.push((mask = tf.cast(mask, 'int32')));
   }
   return { inputIds: ids as tf.Tensor2D, attentionMask: mask as tf.Tensor2D | undefined, owned };
@@ -119,4 +118,23 @@ function buildTokens(input: TokenInput, opts: TokenInputOptions, owned: tf.Tenso
 export function positionIds(batch: number, pos: number, attentionMask?: tf.Tensor2D): tf.Tensor2D {
   if (!attentionMask) return tf.broadcastTo(tf.range(0, pos, 1, 'int32'), [batch, pos]) as tf.Tensor2D;
   return tf.maximum(tf.sub(tf.cumsum(attentionMask, 1), tf.scalar(1, 'int32')), tf.scalar(0, 'int32')) as tf.Tensor2D;
+}
+
+/** `[pos]` or `[batch][pos]` JS arrays as rows of equal length (values not yet checked). */
+function nestedRows(input: unknown, what: string): readonly unknown[][] {
+  if (!Array.isArray(input)) throw new InvalidArgumentError(`${what} must be an array or a tensor, got ${describeValue(input)}`);
+  const rows = (input.length && Array.isArray(input[0]) ? input : [input]) as unknown[][];
+  const lengths = new Set(rows.map((r) => (Array.isArray(r) ? r.length : -1)));
+  if (lengths.has(-1)) throw new InvalidArgumentError(`${what} mixes rows and single values; pass [pos] or [batch][pos] numbers`);
+  if (lengths.size !== 1) throw new ShapeMismatchError(`${what} rows`, 'equal lengths (pad them and pass { inputIds, attentionMask })', [...lengths].join('/'));
+  return rows;
+}
+
+/** Token ids from JS arrays: every value checked as given, then an int32 tensor `[batch, pos]` (owned). */
+function idTensor(input: unknown, opts: TokenInputOptions, owned: tf.Tensor[]): tf.Tensor {
+  const rows = nestedRows(input, 'token ids');
+  checkTokenIds({ rows }, opts.vocabSize);
+  const ids = tf.tensor2d(rows as number[][], [rows.length, rows[0]!.length], 'int32');
+  owned.push(ids);
+  return ids;
 }

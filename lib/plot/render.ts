@@ -3,13 +3,14 @@
  * `'none'` renderer and `toSVG`) → PNG (`@resvg/resvg-js`, with the DejaVu Sans font shipped in
  * `assets/fonts/`, so the output does not depend on the fonts installed on the machine).
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { View, parse } from 'vega';
 import { Resvg } from '@resvg/resvg-js';
 import { InvalidArgumentError, InvalidInputError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
 
 /** Font family every chart is drawn with (the shipped `assets/fonts/DejaVuSans.ttf`). */
 export const CHART_FONT_FAMILY = 'DejaVu Sans';
@@ -64,19 +65,20 @@ export function svgToPng(svg: string, opts: PngOptions = {}): Uint8Array {
 
 /**
  * Renders a spec and writes it to `path`: `.svg` writes the SVG, `.png` a PNG (`width` pixels wide,
- * default 2× the SVG's size for crisp text). Creates the parent directory.
+ * default 2× the SVG's size for crisp text). Creates the parent directory; the file appears under its
+ * name only when complete (`writeFileAtomic`).
+ * @throws OutputWriteError when the folder or the file cannot be written.
  */
 export async function writeChart(path: string, spec: TopLevelSpec, opts: PngOptions = {}): Promise<void> {
   const ext = extname(path).toLowerCase();
   if (ext !== '.svg' && ext !== '.png') throw new InvalidArgumentError(`writeChart: '${path}' must end in .png or .svg`);
   const svg = await renderSvg(spec);
-  mkdirSync(dirname(path), { recursive: true });
   if (ext === '.svg') {
-    writeFileSync(path, svg);
+    writeFileAtomic(path, svg);
     return;
   }
   const width = opts.width ?? 2 * svgWidth(svg);
-  writeFileSync(path, svgToPng(svg, { ...opts, width }));
+  writeFileAtomic(path, svgToPng(svg, { ...opts, width }));
 }
 
 /** The `width` attribute of an SVG root element (pixels), 800 when absent. */

@@ -7,7 +7,6 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,15 +26,14 @@ import { runProbeExperiment } from '../../lib/probes/index.js';
 import { readAllSafetensors } from '../../lib/io/safetensors.js';
 import { createRng } from '../../lib/lens/rng.js';
 import { ROOT, fixtureDir } from '../helpers/fixtures.js';
+import { runCli, type CliRun } from '../helpers/cli.js';
 import { testBackend } from '../helpers/backend.js';
 
-const CLI = join(ROOT, 'dist', 'lib', 'cli', 'main.js');
 const FIXTURE = fixtureDir('gpt2-tiny');
 const SHIPPED = join(ROOT, 'weights', 'tiny-gpt2');
 
-function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: ROOT, env: { ...process.env, TFJS_LENS_BACKEND: testBackend('cpu') } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+function cli(...args: string[]): CliRun {
+  return runCli(args);
 }
 
 function cliJson<T>(...args: string[]): T {

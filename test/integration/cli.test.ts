@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../../lib/backend/index.js';
@@ -8,13 +7,12 @@ import { loadModel } from '../../lib/nn/load.js';
 import type { HookedGPT2 } from '../../lib/nn/gpt2.js';
 import { residNamesFilter, logitLens } from '../../lib/lens/logit-lens.js';
 import { ROOT, fixtureDir } from '../helpers/fixtures.js';
+import { runCli, type CliRun } from '../helpers/cli.js';
 import { testBackend } from '../helpers/backend.js';
 
-const CLI = join(ROOT, 'dist', 'lib', 'cli', 'main.js');
 
-function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: ROOT, env: { ...process.env, TFJS_LENS_BACKEND: testBackend('cpu') } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+function cli(...args: string[]): CliRun {
+  return runCli(args);
 }
 
 test('tfjs-lens lens --json prints the per-layer top-k that the library computes', async () => {

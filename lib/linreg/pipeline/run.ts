@@ -10,7 +10,8 @@
  * 5. fixed-exit metrics of every mapping (`evaluateMappings`) and the id / mat early-exit curves
  *    (`calmEarlyExitCurve`); the report is also written to `outDir/report.json`.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { writeFileAtomic } from '../../io/atomic-write.js';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '../../errors.js';
 import { ShortcutAccumulator } from './accumulate.js';
@@ -137,6 +138,6 @@ export async function runMatPipeline(model: MatModel, sentences: readonly ArrayL
     files: { maps: mapsPath, report: opts.outDir ? join(opts.outDir, 'report.json') : undefined },
     seconds: { trainStates: tTrain - t0, fit: tFit - tTrain, valStates: tVal - tFit, r2: tR2 - tVal, evaluate: tEval - tR2, total: tEval - t0 },
   };
-  if (opts.outDir) await writeFile(join(opts.outDir, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
+  if (opts.outDir) writeFileAtomic(join(opts.outDir, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
   return report;
 }

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SafetensorsFile, MAX_HEADER_BYTES } from '../../lib/io/safetensors.js';
 import { saveSafetensors } from '../../lib/io/safetensors-writer.js';
-import { DTYPE_SIZE } from '../../lib/io/dtypes.js';
+import { HEADER_DTYPE_BITS } from '../../lib/io/dtypes.js';
 import { InvalidArgumentError, SafetensorsFormatError, TfjsLensError, UnsupportedDtypeError } from '../../lib/errors.js';
 import { mulberry32 } from '../../lib/lens/rng.js';
 
@@ -115,7 +115,7 @@ function generateVariants(base: Uint8Array): Variant[] {
 
   // 1. Truncation at every length (covers every boundary: inside the prefix, the header, each tensor).
   for (let length = 0; length < base.byteLength; length++) variants.push({ label: `truncate@${length}`, bytes: base.slice(0, length) });
-  // Extra bytes after the end are harmless (the buffer may hold unreferenced bytes).
+  // Bytes after the last tensor belong to no tensor: rejected, as the reference does.
   variants.push({ label: 'append 3 bytes', bytes: concat(base, new Uint8Array([1, 2, 3])) });
 
   // 2. Header length field.
@@ -214,11 +214,12 @@ async function check(path: string, variant: Variant): Promise<string> {
     for (const info of tensors) {
       const elements = info.shape.reduce((a, b) => a * b, 1);
       assert.ok(info.shape.every((d) => Number.isSafeInteger(d) && d >= 0), `${variant.label}: shape of ${info.name}`);
-      assert.equal(info.byteLength, elements * DTYPE_SIZE[info.dtype], `${variant.label}: span of ${info.name}`);
-      assert.ok(info.start >= previousEnd, `${variant.label}: ${info.name} overlaps or precedes the data buffer`);
+      assert.equal(info.byteLength, (elements * HEADER_DTYPE_BITS[info.dtype]) / 8, `${variant.label}: span of ${info.name}`);
+      assert.equal(info.start, previousEnd, `${variant.label}: ${info.name} leaves a gap, overlaps or precedes the data buffer`);
       assert.ok(info.start + info.byteLength <= variant.bytes.byteLength, `${variant.label}: ${info.name} past EOF`);
       previousEnd = info.start + info.byteLength;
     }
+    assert.equal(previousEnd, variant.bytes.byteLength, `${variant.label}: trailing bytes after the last tensor`);
     for (const info of tensors) {
       assert.equal((await file.readBytes(info.name)).byteLength, info.byteLength, `${variant.label}: bytes of ${info.name}`);
       const host = await file.read(info.name);

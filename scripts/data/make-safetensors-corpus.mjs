@@ -22,16 +22,8 @@ import { parseArgs } from 'node:util';
 
 const enc = new TextEncoder();
 
-/** Concatenates byte arrays. */
-function concat(...parts) {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-}
+/** Concatenates byte arrays into a plain Uint8Array. */
+const concat = (...parts) => new Uint8Array(Buffer.concat(parts));
 
 /** A file: u64 little-endian `length` (default: the header's byte length), the header text, the data bytes. */
 function st(header, data = [], length) {

@@ -5,11 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, readFile, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, rm, readFile, writeFile, mkdir, open } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SafetensorsFile, readAllSafetensors, withSafetensors, parseHeaderLength, parseHeaderJson } from '../../../lib/io/safetensors.js';
+import { SafetensorsFile, readAllSafetensors, withSafetensors, parseHeaderLength, parseHeaderJson, MAX_HEADER_BYTES } from '../../../lib/io/safetensors.js';
 import { saveSafetensors } from '../../../lib/io/safetensors-writer.js';
 import { DTYPE_SIZE, type SafetensorsDtype } from '../../../lib/io/dtypes.js';
 import { CheckpointError, InvalidArgumentError, SafetensorsFormatError, TfjsLensError, UnsupportedDtypeError } from '../../../lib/errors.js';
@@ -215,4 +217,84 @@ test('opening a missing file or a directory raises CheckpointError; unknown name
       assert.throws(() => file.info('no.such.tensor'), CheckpointError);
     });
   });
+});
+
+test('a FIFO, a device or a directory is refused at once by fstat, never read (a FIFO would block)', async () => {
+  await withTempDir(async (dir) => {
+    const fifo = join(dir, 'model.safetensors');
+    if (spawnSync('mkfifo', [fifo]).status !== 0) return; // no mkfifo (Windows)
+    const started = performance.now();
+    const opening = SafetensorsFile.open(fifo);
+    let timer: NodeJS.Timeout | undefined;
+    const stuck = new Promise<'stuck'>((resolve) => {
+      timer = setTimeout(() => resolve('stuck'), 5_000);
+    });
+    const outcome = await Promise.race([opening.then(() => 'opened', (err: unknown) => err), stuck]);
+    clearTimeout(timer);
+    if (outcome === 'stuck') {
+      // Release the blocked open() with a writer so that the test process can exit, then fail.
+      await (await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK)).close();
+      assert.fail('opening a FIFO blocked');
+    }
+    assert.ok(outcome instanceof CheckpointError && /is not a regular file \(a FIFO\)/.test(outcome.message), String(outcome));
+    assert.ok(performance.now() - started < 5_000);
+    if (process.platform !== 'win32') {
+      await assert.rejects(SafetensorsFile.open('/dev/null'), (err: unknown) => err instanceof CheckpointError && /a device/.test(err.message));
+    }
+    await assert.rejects(SafetensorsFile.open(dir), (err: unknown) => err instanceof CheckpointError && /a directory/.test(err.message));
+  });
+});
+
+test('a length prefix shrunk into the padding of a real written file is refused, not read shifted', async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, 'padded.safetensors');
+    await saveSafetensors(path, { 'classifier.bias': { shape: [10], data: Array.from({ length: 10 }, (_, i) => i / 10) }, w: { shape: [3], data: [1, 2, 3] } }, { format: 'pt' });
+    const bytes = new Uint8Array(await readFile(path));
+    const view = new DataView(bytes.buffer);
+    const n = Number(view.getBigUint64(0, true));
+    const header = new TextDecoder().decode(bytes.subarray(8, 8 + n));
+    const padding = header.length - header.trimEnd().length;
+    assert.ok(padding > 0, 'the writer pads; this test needs some padding');
+    for (let shrink = 1; shrink <= padding; shrink++) {
+      view.setBigUint64(0, BigInt(n - shrink), true);
+      await writeFile(path, bytes);
+      await assert.rejects(SafetensorsFile.open(path), (err: unknown) => err instanceof SafetensorsFormatError && new RegExp(`${shrink} trailing bytes belong to no tensor`).test(err.message));
+    }
+  });
+});
+
+test('valid dtypes that tfjs-lens does not decode open; reading them raises UnsupportedDtypeError naming the tensor', async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, 'c64.safetensors');
+    await writeFile(path, rawFile({ __metadata__: null, c: { dtype: 'C64', shape: [1], data_offsets: [0, 8] }, u: { dtype: 'U64', shape: [1], data_offsets: [8, 16] } }, new Uint8Array(16)));
+    await withSafetensors(path, async (file) => {
+      assert.deepEqual(file.header.metadata, {});
+      assert.deepEqual(file.header.tensors.map((t) => [t.name, t.dtype, t.byteLength]), [['c', 'C64', 8], ['u', 'U64', 8]]);
+      for (const name of ['c', 'u']) {
+        await assert.rejects(file.read(name), (err: unknown) => err instanceof UnsupportedDtypeError && err.message.includes(`tensor '${name}'`));
+      }
+    });
+  });
+});
+
+test('a 100 MB hostile header fails (nested) or parses (wide) in bounded time, without building the JSON', async () => {
+  const head = '{"x":{"dtype":"F32","shape":[0],"data_offsets":[0,0],"pad":';
+  const deep = new Uint8Array(MAX_HEADER_BYTES).fill(0x5b); // '[' × 100 MB
+  deep.set(new TextEncoder().encode(head));
+  const wide = new Uint8Array(MAX_HEADER_BYTES).fill(0x20);
+  wide.set(new TextEncoder().encode(`${head}[`));
+  // '[],' × 33 million, by doubling copies.
+  const first = head.length + 1;
+  const total = Math.floor((MAX_HEADER_BYTES - head.length - 6) / 3) * 3;
+  wide.set([0x5b, 0x5d, 0x2c], first);
+  for (let filled = 3; filled < total; filled *= 2) wide.copyWithin(first + filled, first, first + Math.min(filled, total - filled));
+  wide.set(new TextEncoder().encode('[]]}}'), MAX_HEADER_BYTES - 5);
+  let started = performance.now();
+  assert.throws(() => parseHeaderJson(deep, 8 + deep.byteLength, 'deep'), (err: unknown) => err instanceof SafetensorsFormatError && /nesting deeper than 127 levels/.test(err.message));
+  const deepMs = performance.now() - started;
+  started = performance.now();
+  assert.deepEqual(parseHeaderJson(wide, 8 + wide.byteLength, 'wide').tensors.map((t) => t.name), ['x']);
+  const wideMs = performance.now() - started;
+  // Before the scanner: 24-48 s and 5 GB for the nested one. Now well under a second each on an idle core.
+  assert.ok(deepMs < 10_000 && wideMs < 15_000, `deep ${deepMs.toFixed(0)} ms, wide ${wideMs.toFixed(0)} ms`);
 });

@@ -9,20 +9,17 @@
  * Format: u64 little-endian header length N, N bytes of JSON `{name: {dtype, shape, data_offsets:[b,e]},
  * __metadata__?: {string: string}}`, then the byte buffer; offsets are relative to the buffer start.
  */
-import { constants, type Stats } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
-import { SafetensorsFormatError, UnsupportedDtypeError, CheckpointError } from '../errors.js';
+import type { FileHandle } from 'node:fs/promises';
+import { SafetensorsFormatError, UnsupportedDtypeError, CheckpointError, TfjsLensError } from '../errors.js';
 import { isSupportedDtype, decodeBytes, tfDtypeOf, type DecodedData } from './dtypes.js';
 import { parseHeaderText } from './safetensors-header.js';
 import { layoutTensors, type TensorInfo } from './safetensors-layout.js';
+import { openRegularFile } from './regular-file.js';
 
 export type { TensorInfo } from './safetensors-layout.js';
 
 /** Largest header accepted (the reference implementation's bound). */
 export const MAX_HEADER_BYTES = 100_000_000;
-
-/** Open flags: O_NONBLOCK so that opening a FIFO returns at once (and is then refused) instead of waiting for a writer. */
-const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
 
 /** A validated header: entries in file order plus the free-form metadata. */
 export interface SafetensorsHeader {
@@ -91,16 +88,15 @@ export class SafetensorsFile {
   /** Opens and validates a file; reads only the header. */
   static async open(path: string): Promise<SafetensorsFile> {
     let handle: FileHandle;
+    let size: number;
     try {
-      handle = await open(path, OPEN_FLAGS);
+      // Never blocks: a FIFO, device, socket or directory is refused by fstat before any read.
+      ({ handle, size } = await openRegularFile(path));
     } catch (err) {
+      if (err instanceof TfjsLensError) throw err;
       throw new CheckpointError(`cannot open safetensors file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'check the path');
     }
     try {
-      // fstat on the open handle (not the path): a FIFO, device, socket or directory is refused before any read.
-      const stats = await handle.stat();
-      if (!stats.isFile()) throw new CheckpointError(`${path} is not a regular file (${fileKind(stats)})`, 'pass the path of a .safetensors file');
-      const size = stats.size;
       const prefix = new Uint8Array(8);
       if (size >= 8) await readExactly(handle, prefix, 0, path);
       const length = parseHeaderLength(prefix, size, path);
@@ -157,14 +153,6 @@ export class SafetensorsFile {
   async close(): Promise<void> {
     await this.handle.close();
   }
-}
-
-function fileKind(stats: Stats): string {
-  if (stats.isDirectory()) return 'a directory';
-  if (stats.isFIFO()) return 'a FIFO';
-  if (stats.isSocket()) return 'a socket';
-  if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device';
-  return 'not a plain file';
 }
 
 async function readExactly(handle: FileHandle, target: Uint8Array, position: number, path: string): Promise<void> {

@@ -128,7 +128,8 @@ function readDtype(scan: JsonScanner, where: string, file: string): HeaderDtype 
 function readShape(scan: JsonScanner, where: string): HeaderInt[] {
   const shape: HeaderInt[] = [];
   if (scan.peek() !== 0x5b) scan.error(`${where}: shape is not an array`);
-  scan.array(2, () => shape.push(readUnsigned(scan, `${where}: invalid shape`)));
+  const what = `${where}: invalid shape`; // once, not per item: a hostile shape may hold 50 million
+  scan.array(2, () => shape.push(readUnsigned(scan, what)));
   return shape;
 }
 

@@ -67,12 +67,12 @@ const OFFSET_POOL = [
   '[0]', '[0,24,48]', '[-4,20]', '[0.5,24.5]', '[1e400,0]', '[0,1e400]', '[24,0]', '[0,1000000000]', '[0,99999999999999999999]', '[NaN,0]',
   'null', '{"0":0,"1":24}', '["0","24"]', '[0,-0]', '[-0,0]', '[]', '[[0],[24]]', '[9007199254740992,9007199254740996]', '[0,4.0]', '[1e2,1.24e2]',
 ];
-const DTYPE_POOL = ['"F8_E4M3"', '"f32"', '""', '5', 'null', '"I4"', '"U64"', '"C64"', '"__proto__"', '"constructor"', '"toString"', '"BOOL"', '"F64"', '"U8"', '"F32 "', '["F32"]', '{"F32":1}'];
+const DTYPE_POOL = ['"F8_E4M3"', '"F8_E5M2"', '"U32"', '"F4"', '"F6_E2M3"', '{"F32":null}', '{"F32":null,"F64":null}', '"F\\u0033\\u0032"', '"f32"', '""', '5', 'null', '"I4"', '"U64"', '"C64"', '"__proto__"', '"constructor"', '"toString"', '"BOOL"', '"F64"', '"U8"', '"F32 "', '["F32"]', '{"F32":1}'];
 const ENTRY_POOL = ['[]', 'null', '1', '"x"', '{}', '{"dtype":"F32"}', '{"dtype":"F32","shape":[0]}', '{"shape":[0],"data_offsets":[0,0]}', '{"dtype":"U8","shape":[0],"data_offsets":[0,0],"extra":[1,2]}', 'true'];
 const NAME_POOL = ['"__proto__"', '"constructor"', '""', `"${'n'.repeat(5000)}"`, '"\\u0000"', '"\\ud800"', '"hasOwnProperty"', '"a"', '"0"', '"__metadata__"'];
 const METADATA_POOL = ['[]', 'null', '{"a":1}', '{"__proto__":"x"}', '{"a":{"b":"c"}}', '"meta"', '{"":""}', '{"a":"\\ud800"}', '7'];
 const WHOLE_POOL = [
-  '[]', 'null', '42', '"str"', 'true', '{}', '', ' ', '{', '{"a":', 'NaN', '{"a":NaN}', '\ufeff{}', '{}garbage', '{}\u0000', '{} {}', '{"a":1,}',
+  ' {}', '{"__metadata__":null}', '{"__metadata__":{},"__metadata__":{}}', '{"__metadata__":{"a":"b","a":"c"}}', '{}\t\r\n ', '[]', 'null', '42', '"str"', 'true', '{}', '', ' ', '{', '{"a":', 'NaN', '{"a":NaN}', '\ufeff{}', '{}garbage', '{}\u0000', '{} {}', '{"a":1,}',
   `${'{"a":'.repeat(3000)}1${'}'.repeat(3000)}`, `${'['.repeat(100000)}${']'.repeat(100000)}`, '{"a":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}',
 ];
 const BAD_UTF8: number[][] = [[0xff], [0xfe], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xe2, 0x82], [0xf8, 0x88, 0x80, 0x80, 0x80], [0x80], [0xf4, 0x90, 0x80, 0x80], [0xc3]];

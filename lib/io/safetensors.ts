@@ -21,7 +21,7 @@ export type { TensorInfo } from './safetensors-layout.js';
 /** Largest header accepted (the reference implementation's bound). */
 export const MAX_HEADER_BYTES = 100_000_000;
 
-/** A validated header: entries in file order plus the free-form metadata. */
+/** A validated header: entries in data-offset order plus the free-form metadata. */
 export interface SafetensorsHeader {
   tensors: TensorInfo[];
   metadata: Record<string, string>;
@@ -54,8 +54,11 @@ export function parseHeaderLength(prefix: Uint8Array, fileSize: number, file: st
  * Parses and validates the JSON header of a file of `fileSize` bytes as the reference implementation does
  * (see `parseHeaderText` and `layoutTensors`): strict UTF-8 JSON starting with `{`, known dtypes, integer
  * shapes and offsets, spans that tile the data buffer exactly.
+ * @throws SafetensorsFormatError, or UnsupportedDtypeError for a dtype name the format does not have.
  */
 export function parseHeaderJson(json: Uint8Array, fileSize: number, file: string): SafetensorsHeader {
+  const dataStart = 8 + json.byteLength;
+  if (fileSize < dataStart) throw new SafetensorsFormatError(file, `header of ${json.byteLength} bytes runs past the end of the ${fileSize}-byte file`);
   let text: string;
   try {
     // ignoreBOM: a byte order mark stays in the text, where the parser rejects it as the reference does.
@@ -64,7 +67,6 @@ export function parseHeaderJson(json: Uint8Array, fileSize: number, file: string
     throw new SafetensorsFormatError(file, 'header is not valid UTF-8');
   }
   const { entries, metadata } = parseHeaderText(text, file);
-  const dataStart = 8 + json.byteLength;
   return { tensors: layoutTensors(entries, dataStart, fileSize - dataStart, file), metadata, dataStart };
 }
 

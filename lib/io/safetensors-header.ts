@@ -151,7 +151,9 @@ function readUnsigned(scan: JsonScanner, what: string): HeaderInt {
   const { text, integer } = scan.number();
   if (!integer) scan.error(`${what}: ${clip(text, 40)} is not a non-negative integer`);
   if (text.length <= 15) return Number(text);
-  const value = BigInt(text);
-  if (value > U64_MAX) scan.error(`${what}: ${clip(text, 40)} is above 2^64 - 1`);
+  // More than 20 digits (JSON allows no leading zeros) is above 2^64 − 1: refused before BigInt, whose
+  // parsing of a hostile 20-million-digit literal takes seconds.
+  const value = text.length <= 20 ? BigInt(text) : undefined;
+  if (value === undefined || value > U64_MAX) return scan.error(`${what}: ${clip(text, 40)} is above 2^64 - 1`);
   return value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
 }

@@ -284,3 +284,13 @@ test('a 100 MB hostile header fails (nested) or parses (wide) in bounded time, w
   // Before the scanner: 24-48 s and 5 GB for the nested one. Now well under a second each on an idle core.
   assert.ok(deepMs < 10_000 && wideMs < 15_000, `deep ${deepMs.toFixed(0)} ms, wide ${wideMs.toFixed(0)} ms`);
 });
+
+test('a 20-million-digit dimension is refused without parsing it as a BigInt (that took 10 s)', () => {
+  const head = '{"x":{"dtype":"F32","data_offsets":[0,0],"shape":[';
+  const json = new Uint8Array(head.length + 20_000_000 + 3).fill(0x31); // '1' × 20 million
+  json.set(new TextEncoder().encode(head));
+  json.set(new TextEncoder().encode(']}}'), json.byteLength - 3);
+  const started = performance.now();
+  assert.throws(() => parseHeaderJson(json, 8 + json.byteLength, 'digits'), (err: unknown) => err instanceof SafetensorsFormatError && /is above 2\^64 - 1/.test(err.message));
+  assert.ok(performance.now() - started < 5_000, `${(performance.now() - started).toFixed(0)} ms`);
+});

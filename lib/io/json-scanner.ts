@@ -18,10 +18,51 @@ export interface NumberLiteral {
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
-const ESCAPES: Readonly<Record<string, string>> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+/** Character code after a backslash → the code unit it stands for (`u` is handled apart). */
+const ESCAPE_CODES: Readonly<Record<number, number>> = { 0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 0x08, 0x66: 0x0c, 0x6e: 0x0a, 0x72: 0x0d, 0x74: 0x09 };
 
 function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
+}
+
+/** Value of a hexadecimal digit's character code, or -1. */
+function hexDigit(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const lower = c | 0x20;
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x57 : -1;
+}
+
+/** Code unit that each escape letter stands for (index: the character code after the backslash; 0: none). */
+const ESCAPE_UNITS = (() => {
+  const table = new Uint8Array(128);
+  for (const [code, unit] of Object.entries(ESCAPE_CODES)) table[Number(code)] = unit;
+  return table;
+})();
+
+/**
+ * Decodes the escapes of an already validated string body `text[start, end)` into one code-unit buffer, read
+ * out in slices (one string concatenation per escape would cost seconds and gigabytes on a hostile 100 MB
+ * string).
+ */
+function unescapeBody(text: string, start: number, end: number): string {
+  const units = new Uint16Array(end - start); // never longer than the escaped text
+  let n = 0;
+  for (let at = start; at < end; ) {
+    const c = text.charCodeAt(at);
+    if (c !== BACKSLASH) {
+      units[n++] = c;
+      at++;
+    } else if (text.charCodeAt(at + 1) !== 0x75) {
+      units[n++] = ESCAPE_UNITS[text.charCodeAt(at + 1)]!;
+      at += 2;
+    } else {
+      units[n++] = parseInt(text.slice(at + 2, at + 6), 16); // a surrogate pair is two such escapes in a row
+      at += 6;
+    }
+  }
+  const parts: string[] = [];
+  for (let i = 0; i < n; i += 8192) parts.push(String.fromCharCode.apply(null, units.subarray(i, Math.min(n, i + 8192)) as unknown as number[]));
+  return parts.join('');
 }
 
 /** Scans one JSON text; every problem goes to `fail` (which throws), with the character position. */
@@ -105,59 +146,68 @@ export class JsonScanner {
 
   /** Reads a string and returns its unescaped value. */
   string(): string {
+    const { start, end, escaped } = this.scanString();
+    return escaped ? unescapeBody(this.text, start, end) : this.text.slice(start, end);
+  }
+
+  /**
+   * Validates the string that starts here (after whitespace) and moves past it, building nothing; returns its
+   * raw bounds (quotes excluded) and whether it holds escapes.
+   */
+  private scanString(): { start: number; end: number; escaped: boolean } {
     if (this.peek() !== QUOTE) this.error('expected a string');
     const { text } = this;
-    let at = ++this.pos;
-    let out = '';
+    const start = this.pos + 1;
+    let at = start;
+    let escaped = false;
     for (;;) {
       const c = text.charCodeAt(at);
       if (c === QUOTE) break;
-      if (Number.isNaN(c)) {
-        this.pos = at;
-        this.error('unterminated string');
-      }
-      if (c < 0x20) {
-        this.pos = at;
-        this.error('control character inside a string');
-      }
-      if (c !== BACKSLASH) {
-        at++;
+      if (c === BACKSLASH) {
+        escaped = true;
+        at = this.checkEscape(at);
         continue;
       }
-      out += text.slice(this.pos, at);
-      this.pos = at;
-      out += this.escape();
-      at = this.pos;
+      if (!(c >= 0x20)) {
+        this.pos = at;
+        this.error(Number.isNaN(c) ? 'unterminated string' : 'control character inside a string');
+      }
+      at++;
     }
-    out += text.slice(this.pos, at);
     this.pos = at + 1;
-    return out;
+    return { start, end: at, escaped };
   }
 
-  /** Reads one escape sequence at `pos` (a backslash); surrogates must come as a valid pair. */
-  private escape(): string {
-    const kind = this.text.charAt(this.pos + 1);
-    if (kind !== 'u') {
-      const value = ESCAPES[kind];
-      if (value === undefined) this.error('invalid escape');
-      this.pos += 2;
-      return value;
+  /** Validates the escape at `at` (a backslash) and returns the index after it; surrogates must pair up. */
+  private checkEscape(at: number): number {
+    const { text } = this;
+    const kind = text.charCodeAt(at + 1);
+    if (kind !== 0x75) {
+      if (ESCAPE_CODES[kind] === undefined) this.errorAt(at, 'invalid escape');
+      return at + 2;
     }
-    const unit = this.hex4(this.pos + 2);
-    this.pos += 6;
-    if (unit >= 0xdc00 && unit <= 0xdfff) this.error('lone trailing surrogate in a \\u escape');
-    if (unit < 0xd800 || unit > 0xdbff) return String.fromCharCode(unit);
-    if (this.text.charCodeAt(this.pos) !== BACKSLASH || this.text.charAt(this.pos + 1) !== 'u') this.error('lone leading surrogate in a \\u escape');
-    const low = this.hex4(this.pos + 2);
-    if (low < 0xdc00 || low > 0xdfff) this.error('lone leading surrogate in a \\u escape');
-    this.pos += 6;
-    return String.fromCharCode(unit, low);
+    const unit = this.hex4(at + 2);
+    if (unit >= 0xdc00 && unit <= 0xdfff) this.errorAt(at, 'lone trailing surrogate in a \\u escape');
+    if (unit < 0xd800 || unit > 0xdbff) return at + 6;
+    if (text.charCodeAt(at + 6) !== BACKSLASH || text.charCodeAt(at + 7) !== 0x75) this.errorAt(at, 'lone leading surrogate in a \\u escape');
+    const low = this.hex4(at + 8);
+    if (low < 0xdc00 || low > 0xdfff) this.errorAt(at, 'lone leading surrogate in a \\u escape');
+    return at + 12;
   }
 
   private hex4(at: number): number {
-    const digits = this.text.slice(at, at + 4);
-    if (!/^[0-9a-fA-F]{4}$/.test(digits)) this.error('invalid \\u escape');
-    return parseInt(digits, 16);
+    let value = 0;
+    for (let i = at; i < at + 4; i++) {
+      const digit = hexDigit(this.text.charCodeAt(i));
+      if (digit < 0) this.errorAt(i, 'invalid \\u escape');
+      value = value * 16 + digit;
+    }
+    return value;
+  }
+
+  private errorAt(at: number, problem: string): never {
+    this.pos = at;
+    return this.error(problem);
   }
 
   /** Reads a number literal in RFC 8259 grammar. */
@@ -218,7 +268,7 @@ export class JsonScanner {
           continue;
         }
         this.pos++;
-      } else if (c === QUOTE) this.string();
+      } else if (c === QUOTE) this.scanString();
       else if (c === 0x74) this.literal('true');
       else if (c === 0x66) this.literal('false');
       else if (c === 0x6e) this.literal('null');
@@ -245,7 +295,7 @@ export class JsonScanner {
   }
 
   private memberKey(): void {
-    this.string();
+    this.scanString();
     this.expect(':');
   }
 }

@@ -89,6 +89,17 @@ test('strings unescape; numbers say whether they are plain unsigned integers', (
   for (const text of others) assert.deepEqual(scanner(text).number(), { text, integer: false });
 });
 
+test('long strings with escapes decode as JSON.parse decodes them, across the decoder\'s 8192-unit slices', () => {
+  const random = mulberry32(0xe5c);
+  const pieces = ['a', 'é', '日', '🧠', '\\n', '\\"', '\\\\', '\\/', '\\u00e9', '\\ud83e\\udde0', '\\t', 'xyz'];
+  const body = Array.from({ length: 30_000 }, () => pieces[Math.floor(random() * pieces.length)]).join('');
+  const text = `"${body}"`;
+  assert.equal(scanner(text).string(), JSON.parse(text));
+  // 100,000 escapes: linear, one buffer (a concatenation per escape used to take seconds on hostile input).
+  const many = `"${'\\n'.repeat(100_000)}"`;
+  assert.equal(scanner(many).string(), '\n'.repeat(100_000));
+});
+
 test('object() and array() walk members in order and leave the position after the container', () => {
   const scan = scanner('{"a":[1,2],"b":{}, "c":null} ');
   const seen: string[] = [];

@@ -263,7 +263,7 @@ test('valid dtypes that tfjs-lens does not decode open; reading them raises Unsu
   });
 });
 
-test('a 100 MB hostile header fails (nested) or parses (wide) in bounded time, without building the JSON', async () => {
+test('a 100 MB hostile header stops at the nesting limit (nested) or is skipped without being built (wide)', () => {
   const head = '{"x":{"dtype":"F32","shape":[0],"data_offsets":[0,0],"pad":';
   const deep = new Uint8Array(MAX_HEADER_BYTES).fill(0x5b); // '[' × 100 MB
   deep.set(new TextEncoder().encode(head));
@@ -275,22 +275,18 @@ test('a 100 MB hostile header fails (nested) or parses (wide) in bounded time, w
   wide.set([0x5b, 0x5d, 0x2c], first);
   for (let filled = 3; filled < total; filled *= 2) wide.copyWithin(first + filled, first, first + Math.min(filled, total - filled));
   wide.set(new TextEncoder().encode('[]]}}'), MAX_HEADER_BYTES - 5);
-  let started = performance.now();
-  assert.throws(() => parseHeaderJson(deep, 8 + deep.byteLength, 'deep'), (err: unknown) => err instanceof SafetensorsFormatError && /nesting deeper than 127 levels/.test(err.message));
-  const deepMs = performance.now() - started;
-  started = performance.now();
+  // The error comes at the 126th '[' (character 184), not after parsing 100 MB (JSON.parse took 24-48 s and 5 GB).
+  assert.throws(() => parseHeaderJson(deep, 8 + deep.byteLength, 'deep'), (err: unknown) => err instanceof SafetensorsFormatError && /nesting deeper than 127 levels at character 184$/m.test(err.message));
+  // Valid for the reference (nesting 4): accepted, the 33 million arrays skipped rather than built.
   assert.deepEqual(parseHeaderJson(wide, 8 + wide.byteLength, 'wide').tensors.map((t) => t.name), ['x']);
-  const wideMs = performance.now() - started;
-  // Before the scanner: 24-48 s and 5 GB for the nested one. Now well under a second each on an idle core.
-  assert.ok(deepMs < 10_000 && wideMs < 15_000, `deep ${deepMs.toFixed(0)} ms, wide ${wideMs.toFixed(0)} ms`);
 });
 
-test('a 20-million-digit dimension is refused without parsing it as a BigInt (that took 10 s)', () => {
-  const head = '{"x":{"dtype":"F32","data_offsets":[0,0],"shape":[';
-  const json = new Uint8Array(head.length + 20_000_000 + 3).fill(0x31); // '1' × 20 million
-  json.set(new TextEncoder().encode(head));
-  json.set(new TextEncoder().encode(']}}'), json.byteLength - 3);
-  const started = performance.now();
-  assert.throws(() => parseHeaderJson(json, 8 + json.byteLength, 'digits'), (err: unknown) => err instanceof SafetensorsFormatError && /is above 2\^64 - 1/.test(err.message));
-  assert.ok(performance.now() - started < 5_000, `${(performance.now() - started).toFixed(0)} ms`);
+test('a dimension of 21 or more digits is above 2^64 - 1 (decided by length: BigInt took 10 s on 20 million digits)', () => {
+  const header = (dim: string): Uint8Array => new TextEncoder().encode(`{"x":{"dtype":"F32","data_offsets":[0,0],"shape":[${dim},0]}}`);
+  const ok = header('18446744073709551615'); // 2^64 - 1 and 0: an empty tensor the reference accepts
+  assert.deepEqual(parseHeaderJson(ok, 8 + ok.byteLength, 'max').tensors.map((t) => t.name), ['x']);
+  for (const dim of ['18446744073709551616', '100000000000000000000', '1'.repeat(20_000_000)]) {
+    const json = header(dim);
+    assert.throws(() => parseHeaderJson(json, 8 + json.byteLength, 'digits'), (err: unknown) => err instanceof SafetensorsFormatError && /is above 2\^64 - 1/.test(err.message), dim.slice(0, 30));
+  }
 });

@@ -46,7 +46,7 @@ export class SafetensorsFormatError extends TfjsLensError {
 export class UnsupportedDtypeError extends TfjsLensError {
   readonly dtype: string;
   constructor(dtype: string, where: string) {
-    super('E_UNSUPPORTED_DTYPE', `unsupported dtype '${dtype}' (${where})`, 'supported: F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL');
+    super('E_UNSUPPORTED_DTYPE', `unsupported dtype '${dtype}' (${where})`, 'supported: F64, F32, F16, BF16, F8_E4M3, F8_E5M2, I64, I32, U32, I16, I8, U8, BOOL');
     this.dtype = dtype;
   }
 }

@@ -2,10 +2,11 @@
  * A checkpoint directory: `config.json` plus `model.safetensors`, or shards listed in
  * `model.safetensors.index.json`. Tensors are read lazily by name, whichever shard holds them.
  */
-import { readFile, access } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { join, isAbsolute } from 'node:path';
 import { CheckpointError } from '../errors.js';
 import { SafetensorsFile, type HostTensor, type TensorInfo } from './safetensors.js';
+import { readRegularText } from './regular-file.js';
 
 /** An open checkpoint: a name → tensor view over one or more safetensors files. */
 export interface Checkpoint {
@@ -41,8 +42,9 @@ export async function readConfigJson(dir: string): Promise<Record<string, unknow
   const path = join(dir, 'config.json');
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
-  } catch {
+    text = await readRegularText(path);
+  } catch (err) {
+    if (err instanceof CheckpointError) throw err; // not a regular file
     throw new CheckpointError(`no config.json in ${dir}`);
   }
   try {
@@ -68,9 +70,10 @@ export async function openCheckpoint(dir: string): Promise<Checkpoint> {
     } else if (await exists(index)) {
       let weightMap: Record<string, string>;
       try {
-        weightMap = (JSON.parse(await readFile(index, 'utf8')) as { weight_map: Record<string, string> }).weight_map;
+        weightMap = (JSON.parse(await readRegularText(index)) as { weight_map: Record<string, string> }).weight_map;
         if (!weightMap || typeof weightMap !== 'object') throw new Error('no weight_map');
       } catch (err) {
+        if (err instanceof CheckpointError) throw err; // not a regular file
         throw new CheckpointError(`${index} is not a valid shard index (${(err as Error).message})`);
       }
       for (const [name, shard] of Object.entries(weightMap)) {

@@ -3,13 +3,32 @@
  * tfjs storage types (float32, int32, bool). Conversions that would lose integers raise instead.
  */
 import { UnsupportedDtypeError, InvalidArgumentError } from '../errors.js';
+import { e4m3ToFloat, e5m2ToFloat, float8Table } from './float8.js';
 
-/** Dtype names as written in a safetensors header. */
-export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
+/**
+ * Every dtype name that the reference implementation (safetensors 0.8, `Dtype` in `safetensors/src/tensor.rs`)
+ * accepts in a header, with its width in bits. A header may use any of them; `SafetensorsDtype` is the subset
+ * this library decodes.
+ */
+export const HEADER_DTYPE_BITS = {
+  BOOL: 8, F4: 4, F6_E2M3: 6, F6_E3M2: 6, U8: 8, I8: 8, F8_E5M2: 8, F8_E4M3: 8, F8_E8M0: 8, F8_E4M3FNUZ: 8, F8_E5M2FNUZ: 8,
+  I16: 16, U16: 16, F16: 16, BF16: 16, I32: 32, U32: 32, F32: 32, C64: 64, F64: 64, I64: 64, U64: 64,
+} as const satisfies Record<string, number>;
+
+/** A dtype name valid in a safetensors header (see `HEADER_DTYPE_BITS`). */
+export type HeaderDtype = keyof typeof HEADER_DTYPE_BITS;
+
+/** True when `name` is a dtype name of the safetensors format (whether or not this library decodes it). */
+export function isHeaderDtype(name: string): name is HeaderDtype {
+  return Object.prototype.hasOwnProperty.call(HEADER_DTYPE_BITS, name);
+}
+
+/** Dtypes this library reads (all of them) and writes (all but the two F8 formats). */
+export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'F8_E4M3' | 'F8_E5M2' | 'I64' | 'I32' | 'U32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
 /** Bytes per element of each supported dtype. */
 export const DTYPE_SIZE: Readonly<Record<SafetensorsDtype, number>> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+  F64: 8, F32: 4, F16: 2, BF16: 2, F8_E4M3: 1, F8_E5M2: 1, I64: 8, I32: 4, U32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
 };
 
 /** True when `name` is a dtype this library reads. */
@@ -95,9 +114,21 @@ export function bf16ToFloat(bits: number): number {
   return f64Scratch.getFloat32(0);
 }
 
+function int32Overflow(what: string, dtype: SafetensorsDtype, value: bigint | number, index: number): InvalidArgumentError {
+  return new InvalidArgumentError(`${what}: ${dtype} value ${value} at index ${index} does not fit in int32`, 'tfjs stores integers as int32');
+}
+
+/** Maps each element (a byte or a little-endian 16-bit word) through a lookup table of floats. */
+function lookup(view: DataView, n: number, width: 1 | 2, table: Float32Array): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = table[width === 1 ? view.getUint8(i) : view.getUint16(i * 2, true)]!;
+  return out;
+}
+
 /**
  * Decodes little-endian raw bytes of `dtype` into float32 / int32 / bool storage.
- * I64 values outside the int32 range raise (never silently wrapped).
+ * I64 and U32 values outside the int32 range raise (never silently wrapped); F8 formats decode exactly;
+ * BOOL bytes other than 0 read as true (1).
  */
 export function decodeBytes(bytes: Uint8Array, dtype: SafetensorsDtype, what: string): DecodedData {
   const n = bytes.byteLength / DTYPE_SIZE[dtype];
@@ -112,12 +143,12 @@ export function decodeBytes(bytes: Uint8Array, dtype: SafetensorsDtype, what: st
       for (let i = 0; i < n; i++) out[i] = view.getFloat64(i * 8, true);
       return out;
     }
-    case 'F16': {
-      const table = halfTable();
-      const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = table[view.getUint16(i * 2, true)]!;
-      return out;
-    }
+    case 'F16':
+      return lookup(view, n, 2, halfTable());
+    case 'F8_E4M3':
+      return lookup(view, n, 1, float8Table(e4m3ToFloat));
+    case 'F8_E5M2':
+      return lookup(view, n, 1, float8Table(e5m2ToFloat));
     case 'BF16': {
       const out = new Float32Array(n);
       const outBits = new Uint32Array(out.buffer);
@@ -128,9 +159,7 @@ export function decodeBytes(bytes: Uint8Array, dtype: SafetensorsDtype, what: st
       const out = new Int32Array(n);
       for (let i = 0; i < n; i++) {
         const v = view.getBigInt64(i * 8, true);
-        if (v > 2147483647n || v < -2147483648n) {
-          throw new InvalidArgumentError(`${what}: I64 value ${v} at index ${i} does not fit in int32`, 'tfjs stores integers as int32');
-        }
+        if (v > 2147483647n || v < -2147483648n) throw int32Overflow(what, dtype, v, i);
         out[i] = Number(v);
       }
       return out;
@@ -138,6 +167,15 @@ export function decodeBytes(bytes: Uint8Array, dtype: SafetensorsDtype, what: st
     case 'I32': {
       if (bytes.byteOffset % 4 === 0) return new Int32Array(bytes.buffer, bytes.byteOffset, n);
       return new Int32Array(bytes.slice().buffer);
+    }
+    case 'U32': {
+      const out = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
+        const v = view.getUint32(i * 4, true);
+        if (v > 2147483647) throw int32Overflow(what, dtype, v, i);
+        out[i] = v;
+      }
+      return out;
     }
     case 'I16': {
       const out = new Int32Array(n);
@@ -155,7 +193,7 @@ export function decodeBytes(bytes: Uint8Array, dtype: SafetensorsDtype, what: st
       return out;
     }
     case 'BOOL':
-      return new Uint8Array(bytes);
+      return bytes.map((b) => (b === 0 ? 0 : 1));
     default:
       throw new UnsupportedDtypeError(dtype as string, what);
   }
@@ -173,6 +211,7 @@ function halfTable(): Float32Array {
 const INT_RANGE: Partial<Record<SafetensorsDtype, [number, number]>> = {
   I64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
   I32: [-2147483648, 2147483647],
+  U32: [0, 4294967295],
   I16: [-32768, 32767],
   I8: [-128, 127],
   U8: [0, 255],
@@ -182,9 +221,11 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * Encodes values into little-endian bytes of `dtype` (for the writer). Floats are rounded to nearest even;
- * integer dtypes take integers in range only (raises InvalidArgumentError rather than wrapping).
+ * integer dtypes take integers in range only (raises InvalidArgumentError rather than wrapping). The F8
+ * formats are read-only: asking for them raises InvalidArgumentError.
  */
 export function encodeValues(values: ArrayLike<number>, dtype: SafetensorsDtype): Uint8Array {
+  if (dtype === 'F8_E4M3' || dtype === 'F8_E5M2') throw new InvalidArgumentError(`${dtype} can be read but not written`, 'save as F16, BF16 or F32');
   const n = values.length;
   if (LITTLE_ENDIAN && ((dtype === 'F32' && values instanceof Float32Array) || (dtype === 'I32' && values instanceof Int32Array))) {
     return new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
@@ -204,6 +245,7 @@ export function encodeValues(values: ArrayLike<number>, dtype: SafetensorsDtype)
       case 'BF16': view.setUint16(i * 2, floatToBf16(v), true); break;
       case 'I64': view.setBigInt64(i * 8, BigInt(v), true); break;
       case 'I32': view.setInt32(i * 4, v, true); break;
+      case 'U32': view.setUint32(i * 4, v, true); break;
       case 'I16': view.setInt16(i * 2, v, true); break;
       case 'I8': view.setInt8(i, v); break;
       case 'U8': view.setUint8(i, v); break;

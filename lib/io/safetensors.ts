@@ -1,5 +1,6 @@
 /**
- * Streaming safetensors reader and writer.
+ * Streaming safetensors reader: validates the header as the reference implementation does
+ * (`safetensors-header.ts`, `safetensors-layout.ts`), then reads tensors on demand.
  *
  * Why not the npm `safetensors` package: it reads whole files into one ArrayBuffer, which fails for
  * checkpoints over 2–4 GB (gpt2-xl is 6.4 GB). This reader parses and validates the header, then reads
@@ -8,25 +9,19 @@
  * Format: u64 little-endian header length N, N bytes of JSON `{name: {dtype, shape, data_offsets:[b,e]},
  * __metadata__?: {string: string}}`, then the byte buffer; offsets are relative to the buffer start.
  */
-import { open, type FileHandle } from 'node:fs/promises';
-import { SafetensorsFormatError, UnsupportedDtypeError, CheckpointError } from '../errors.js';
-import { DTYPE_SIZE, isSupportedDtype, decodeBytes, tfDtypeOf, type SafetensorsDtype, type DecodedData } from './dtypes.js';
+import type { FileHandle } from 'node:fs/promises';
+import { SafetensorsFormatError, UnsupportedDtypeError, CheckpointError, TfjsLensError } from '../errors.js';
+import { isSupportedDtype, decodeBytes, tfDtypeOf, type DecodedData } from './dtypes.js';
+import { parseHeaderText } from './safetensors-header.js';
+import { layoutTensors, type TensorInfo } from './safetensors-layout.js';
+import { openRegularFile } from './regular-file.js';
+
+export type { TensorInfo } from './safetensors-layout.js';
 
 /** Largest header accepted (the reference implementation's bound). */
 export const MAX_HEADER_BYTES = 100_000_000;
 
-/** One tensor entry of a validated header. */
-export interface TensorInfo {
-  name: string;
-  dtype: SafetensorsDtype;
-  shape: number[];
-  /** Absolute byte offset of the data in the file. */
-  start: number;
-  /** Byte length of the data. */
-  byteLength: number;
-}
-
-/** A validated header: entries in file order plus the free-form metadata. */
+/** A validated header: entries in data-offset order plus the free-form metadata. */
 export interface SafetensorsHeader {
   tensors: TensorInfo[];
   metadata: Record<string, string>;
@@ -56,88 +51,23 @@ export function parseHeaderLength(prefix: Uint8Array, fileSize: number, file: st
 }
 
 /**
- * Parses and validates the JSON header: known dtypes, integer shapes, `product(shape)·size == span`,
- * spans inside the buffer, no overlapping spans.
+ * Parses and validates the JSON header of a file of `fileSize` bytes as the reference implementation does
+ * (see `parseHeaderText` and `layoutTensors`): strict UTF-8 JSON starting with `{`, known dtypes, integer
+ * shapes and offsets, spans that tile the data buffer exactly.
+ * @throws SafetensorsFormatError, or UnsupportedDtypeError for a dtype name the format does not have.
  */
 export function parseHeaderJson(json: Uint8Array, fileSize: number, file: string): SafetensorsHeader {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
-  } catch (err) {
-    throw new SafetensorsFormatError(file, `header is not valid UTF-8 JSON (${(err as Error).message})`);
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new SafetensorsFormatError(file, 'header JSON is not an object');
-  }
   const dataStart = 8 + json.byteLength;
-  const bufferSize = fileSize - dataStart;
-  const metadata: Record<string, string> = {};
-  const tensors: TensorInfo[] = [];
-  for (const [name, entry] of Object.entries(parsed as Record<string, unknown>)) {
-    if (name === '__metadata__') {
-      if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw new SafetensorsFormatError(file, '__metadata__ is not an object');
-      for (const [k, v] of Object.entries(entry as Record<string, unknown>)) {
-        if (typeof v !== 'string') throw new SafetensorsFormatError(file, `__metadata__.${clip(k)} is not a string`);
-        // defineProperty: a key such as '__proto__' is stored as data, never as the object's prototype.
-        Object.defineProperty(metadata, k, { value: v, enumerable: true, writable: true, configurable: true });
-      }
-      continue;
-    }
-    tensors.push(validateEntry(name, entry, bufferSize, dataStart, file));
+  if (fileSize < dataStart) throw new SafetensorsFormatError(file, `header of ${json.byteLength} bytes runs past the end of the ${fileSize}-byte file`);
+  let text: string;
+  try {
+    // ignoreBOM: a byte order mark stays in the text, where the parser rejects it as the reference does.
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(json);
+  } catch {
+    throw new SafetensorsFormatError(file, 'header is not valid UTF-8');
   }
-  const ordered = [...tensors].sort((a, b) => a.start - b.start || a.byteLength - b.byteLength);
-  for (let i = 1; i < ordered.length; i++) {
-    const prev = ordered[i - 1]!;
-    const cur = ordered[i]!;
-    if (cur.start < prev.start + prev.byteLength) {
-      throw new SafetensorsFormatError(file, `tensors '${clip(prev.name)}' and '${clip(cur.name)}' have overlapping byte spans`);
-    }
-  }
-  return { tensors: ordered, metadata, dataStart };
-}
-
-function validateEntry(name: string, entry: unknown, bufferSize: number, dataStart: number, file: string): TensorInfo {
-  const label = clip(name);
-  if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw new SafetensorsFormatError(file, `entry '${label}' is not an object`);
-  const { dtype, shape, data_offsets: offsets } = entry as Record<string, unknown>;
-  if (typeof dtype !== 'string') throw new SafetensorsFormatError(file, `entry '${label}' has no dtype`);
-  if (!isSupportedDtype(dtype)) throw new UnsupportedDtypeError(clip(dtype), `${file}: tensor '${label}'`);
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new SafetensorsFormatError(file, `entry '${label}' has an invalid shape ${describe(shape)}`);
-  }
-  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
-    throw new SafetensorsFormatError(file, `entry '${label}' has invalid data_offsets ${describe(offsets)}`);
-  }
-  // `+ 0` turns a JSON -0 into 0.
-  const begin = (offsets as [number, number])[0] + 0;
-  const end = (offsets as [number, number])[1] + 0;
-  if (end < begin) throw new SafetensorsFormatError(file, `entry '${label}' has data_offsets [${begin},${end}] with end before begin`);
-  if (end > bufferSize) throw new SafetensorsFormatError(file, `entry '${label}' ends at byte ${end}, past the ${bufferSize}-byte data buffer (truncated file?)`);
-  // Checked product, as the reference implementation does: [2^40, 2^40, 0] is an overflow, not an empty tensor.
-  let expected = DTYPE_SIZE[dtype];
-  for (const d of shape as number[]) {
-    expected *= d;
-    if (!Number.isSafeInteger(expected)) throw new SafetensorsFormatError(file, `entry '${label}': shape ${describe(shape)} × ${dtype} overflows`);
-  }
-  if (expected !== end - begin) {
-    throw new SafetensorsFormatError(file, `entry '${label}': shape ${describe(shape)} × ${dtype} needs ${expected} bytes but data_offsets span ${end - begin}`);
-  }
-  return { name, dtype, shape: (shape as number[]).map((d) => d + 0), start: dataStart + begin, byteLength: end - begin };
-}
-
-/** Shortens untrusted text for an error message. */
-function clip(text: string, max = 120): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
-}
-
-/** Describes an untrusted JSON value for an error message without recursing (a hostile header may nest deeply). */
-function describe(value: unknown): string {
-  if (Array.isArray(value)) {
-    const items = value.slice(0, 8).map((v) => (Array.isArray(v) ? '[…]' : v !== null && typeof v === 'object' ? '{…}' : clip(String(typeof v === 'string' ? JSON.stringify(v) : v), 40)));
-    return `[${items.join(',')}${value.length > 8 ? ',…' : ''}]`;
-  }
-  if (value !== null && typeof value === 'object') return '{…}';
-  return clip(typeof value === 'string' ? JSON.stringify(value) : String(value), 40);
+  const { entries, metadata } = parseHeaderText(text, file);
+  return { tensors: layoutTensors(entries, dataStart, fileSize - dataStart, file), metadata, dataStart };
 }
 
 /**
@@ -160,15 +90,15 @@ export class SafetensorsFile {
   /** Opens and validates a file; reads only the header. */
   static async open(path: string): Promise<SafetensorsFile> {
     let handle: FileHandle;
+    let size: number;
     try {
-      handle = await open(path, 'r');
+      // Never blocks: a FIFO, device, socket or directory is refused by fstat before any read.
+      ({ handle, size } = await openRegularFile(path));
     } catch (err) {
+      if (err instanceof TfjsLensError) throw err;
       throw new CheckpointError(`cannot open safetensors file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'check the path');
     }
     try {
-      const stats = await handle.stat();
-      if (!stats.isFile()) throw new CheckpointError(`${path} is not a regular file`, 'pass the path of a .safetensors file');
-      const size = stats.size;
       const prefix = new Uint8Array(8);
       if (size >= 8) await readExactly(handle, prefix, 0, path);
       const length = parseHeaderLength(prefix, size, path);
@@ -206,11 +136,19 @@ export class SafetensorsFile {
     return bytes;
   }
 
-  /** One tensor decoded to float32 / int32 / bool host storage. */
+  /**
+   * One tensor decoded to float32 / int32 / bool host storage.
+   * @throws UnsupportedDtypeError for a valid dtype this library does not decode (F4, C64, U64, …).
+   */
   async read(name: string): Promise<HostTensor> {
     const info = this.info(name);
+    const { dtype, shape } = info;
+    if (!isSupportedDtype(dtype)) throw new UnsupportedDtypeError(dtype, `${this.path}: tensor '${name}'`);
+    if (!shape.every(Number.isSafeInteger)) {
+      throw new SafetensorsFormatError(this.path, `tensor '${name}' has a dimension above 2^53, which a JavaScript number cannot hold exactly (the tensor is empty)`);
+    }
     const bytes = await this.readBytes(name);
-    return { dtype: tfDtypeOf(info.dtype), shape: info.shape, data: decodeBytes(bytes, info.dtype, `${this.path}: ${name}`) };
+    return { dtype: tfDtypeOf(dtype), shape, data: decodeBytes(bytes, dtype, `${this.path}: ${name}`) };
   }
 
   /** Closes the file handle. */

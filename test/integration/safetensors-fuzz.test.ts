@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SafetensorsFile, MAX_HEADER_BYTES } from '../../lib/io/safetensors.js';
 import { saveSafetensors } from '../../lib/io/safetensors-writer.js';
-import { DTYPE_SIZE } from '../../lib/io/dtypes.js';
+import { HEADER_DTYPE_BITS } from '../../lib/io/dtypes.js';
 import { InvalidArgumentError, SafetensorsFormatError, TfjsLensError, UnsupportedDtypeError } from '../../lib/errors.js';
 import { mulberry32 } from '../../lib/lens/rng.js';
 
@@ -67,12 +67,12 @@ const OFFSET_POOL = [
   '[0]', '[0,24,48]', '[-4,20]', '[0.5,24.5]', '[1e400,0]', '[0,1e400]', '[24,0]', '[0,1000000000]', '[0,99999999999999999999]', '[NaN,0]',
   'null', '{"0":0,"1":24}', '["0","24"]', '[0,-0]', '[-0,0]', '[]', '[[0],[24]]', '[9007199254740992,9007199254740996]', '[0,4.0]', '[1e2,1.24e2]',
 ];
-const DTYPE_POOL = ['"F8_E4M3"', '"f32"', '""', '5', 'null', '"I4"', '"U64"', '"C64"', '"__proto__"', '"constructor"', '"toString"', '"BOOL"', '"F64"', '"U8"', '"F32 "', '["F32"]', '{"F32":1}'];
+const DTYPE_POOL = ['"F8_E4M3"', '"F8_E5M2"', '"U32"', '"F4"', '"F6_E2M3"', '{"F32":null}', '{"F32":null,"F64":null}', '"F\\u0033\\u0032"', '"f32"', '""', '5', 'null', '"I4"', '"U64"', '"C64"', '"__proto__"', '"constructor"', '"toString"', '"BOOL"', '"F64"', '"U8"', '"F32 "', '["F32"]', '{"F32":1}'];
 const ENTRY_POOL = ['[]', 'null', '1', '"x"', '{}', '{"dtype":"F32"}', '{"dtype":"F32","shape":[0]}', '{"shape":[0],"data_offsets":[0,0]}', '{"dtype":"U8","shape":[0],"data_offsets":[0,0],"extra":[1,2]}', 'true'];
 const NAME_POOL = ['"__proto__"', '"constructor"', '""', `"${'n'.repeat(5000)}"`, '"\\u0000"', '"\\ud800"', '"hasOwnProperty"', '"a"', '"0"', '"__metadata__"'];
 const METADATA_POOL = ['[]', 'null', '{"a":1}', '{"__proto__":"x"}', '{"a":{"b":"c"}}', '"meta"', '{"":""}', '{"a":"\\ud800"}', '7'];
 const WHOLE_POOL = [
-  '[]', 'null', '42', '"str"', 'true', '{}', '', ' ', '{', '{"a":', 'NaN', '{"a":NaN}', '\ufeff{}', '{}garbage', '{}\u0000', '{} {}', '{"a":1,}',
+  ' {}', '{"__metadata__":null}', '{"__metadata__":{},"__metadata__":{}}', '{"__metadata__":{"a":"b","a":"c"}}', '{}\t\r\n ', '[]', 'null', '42', '"str"', 'true', '{}', '', ' ', '{', '{"a":', 'NaN', '{"a":NaN}', '\ufeff{}', '{}garbage', '{}\u0000', '{} {}', '{"a":1,}',
   `${'{"a":'.repeat(3000)}1${'}'.repeat(3000)}`, `${'['.repeat(100000)}${']'.repeat(100000)}`, '{"a":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}',
 ];
 const BAD_UTF8: number[][] = [[0xff], [0xfe], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xe2, 0x82], [0xf8, 0x88, 0x80, 0x80, 0x80], [0x80], [0xf4, 0x90, 0x80, 0x80], [0xc3]];
@@ -115,7 +115,7 @@ function generateVariants(base: Uint8Array): Variant[] {
 
   // 1. Truncation at every length (covers every boundary: inside the prefix, the header, each tensor).
   for (let length = 0; length < base.byteLength; length++) variants.push({ label: `truncate@${length}`, bytes: base.slice(0, length) });
-  // Extra bytes after the end are harmless (the buffer may hold unreferenced bytes).
+  // Bytes after the last tensor belong to no tensor: rejected, as the reference does.
   variants.push({ label: 'append 3 bytes', bytes: concat(base, new Uint8Array([1, 2, 3])) });
 
   // 2. Header length field.
@@ -214,11 +214,12 @@ async function check(path: string, variant: Variant): Promise<string> {
     for (const info of tensors) {
       const elements = info.shape.reduce((a, b) => a * b, 1);
       assert.ok(info.shape.every((d) => Number.isSafeInteger(d) && d >= 0), `${variant.label}: shape of ${info.name}`);
-      assert.equal(info.byteLength, elements * DTYPE_SIZE[info.dtype], `${variant.label}: span of ${info.name}`);
-      assert.ok(info.start >= previousEnd, `${variant.label}: ${info.name} overlaps or precedes the data buffer`);
+      assert.equal(info.byteLength, (elements * HEADER_DTYPE_BITS[info.dtype]) / 8, `${variant.label}: span of ${info.name}`);
+      assert.equal(info.start, previousEnd, `${variant.label}: ${info.name} leaves a gap, overlaps or precedes the data buffer`);
       assert.ok(info.start + info.byteLength <= variant.bytes.byteLength, `${variant.label}: ${info.name} past EOF`);
       previousEnd = info.start + info.byteLength;
     }
+    assert.equal(previousEnd, variant.bytes.byteLength, `${variant.label}: trailing bytes after the last tensor`);
     for (const info of tensors) {
       assert.equal((await file.readBytes(info.name)).byteLength, info.byteLength, `${variant.label}: bytes of ${info.name}`);
       const host = await file.read(info.name);
@@ -229,7 +230,7 @@ async function check(path: string, variant: Variant): Promise<string> {
   } catch (err) {
     if (err instanceof assert.AssertionError) throw err;
     assert.ok(err instanceof TfjsLensError, `${variant.label}: untyped ${(err as Error)?.constructor?.name}: ${String((err as Error)?.message ?? err).slice(0, 300)}`);
-    // Header problems are format / dtype errors; the one value-level error is an I64 that does not fit int32.
+    // Header problems are format / dtype errors; the one value-level error is an I64 or U32 that does not fit int32.
     const expected = err instanceof SafetensorsFormatError || err instanceof UnsupportedDtypeError || (err instanceof InvalidArgumentError && /does not fit in int32/.test(err.message));
     assert.ok(expected, `${variant.label}: unexpected ${err.constructor.name}: ${err.message.slice(0, 300)}`);
     assert.ok(err.message.length < 2000, `${variant.label}: error message of ${err.message.length} characters`);

@@ -13,6 +13,7 @@ import { openCheckpoint, readConfigJson } from '../../../lib/io/checkpoint.js';
 import { readAllSafetensors, type HostTensor } from '../../../lib/io/safetensors.js';
 import { saveSafetensors, type HostValues } from '../../../lib/io/safetensors-writer.js';
 import { CheckpointError } from '../../../lib/errors.js';
+import { makeFifo, rejectionWithoutBlocking } from '../../helpers/fifo.js';
 
 const FIXTURE_DIR = fileURLToPath(new URL('../../../../test/fixtures/hf/gpt2-tiny', import.meta.url));
 
@@ -102,4 +103,16 @@ test('a missing directory, missing weights and missing or broken config raise Ch
     await writeFile(join(empty, 'config.json'), '{not json');
     await assert.rejects(readConfigJson(empty), CheckpointError);
   });
+});
+
+test('config.json, the shard index or the weights as a FIFO raise CheckpointError at once instead of blocking', async () => {
+  for (const name of ['config.json', 'model.safetensors.index.json', 'model.safetensors']) {
+    await withTempDir(async (dir) => {
+      const fifo = join(dir, name);
+      if (!makeFifo(fifo)) return; // no mkfifo (Windows)
+      const action = name === 'config.json' ? () => readConfigJson(dir) : () => openCheckpoint(dir);
+      const err = await rejectionWithoutBlocking(action, fifo);
+      assert.ok(err instanceof CheckpointError && err.message.startsWith(`${fifo} is not a regular file (a FIFO)`), `${name}: ${String(err)}`);
+    });
+  }
 });

@@ -115,3 +115,27 @@ test('integer dtypes refuse values that do not fit instead of wrapping', () => {
   assert.throws(() => encodeValues([2 ** 53], 'I64'), InvalidArgumentError);
   assert.deepEqual([...encodeValues([-(2 ** 31), 2 ** 31 - 1], 'I32')], [0, 0, 0, 0x80, 0xff, 0xff, 0xff, 0x7f]);
 });
+
+test('U32 reads as int32 when it fits and raises naming the tensor when it does not; U32 writes in [0, 2^32 - 1]', () => {
+  const fits = encodeValues([0, 7, 2 ** 31 - 1], 'U32');
+  assert.deepEqual([...fits], [0, 0, 0, 0, 7, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f]);
+  const data = decodeBytes(fits, 'U32', 'model.safetensors: ids');
+  assert.ok(data instanceof Int32Array);
+  assert.deepEqual([...data], [0, 7, 2 ** 31 - 1]);
+  assert.throws(() => decodeBytes(encodeValues([1, 2 ** 32 - 1], 'U32'), 'U32', 'model.safetensors: ids'), (err: unknown) =>
+    err instanceof InvalidArgumentError && /model\.safetensors: ids: U32 value 4294967295 at index 1 does not fit in int32/.test(err.message));
+  assert.throws(() => encodeValues([2 ** 32], 'U32'), InvalidArgumentError);
+  assert.throws(() => encodeValues([-1], 'U32'), InvalidArgumentError);
+});
+
+test('BOOL bytes other than 0 read as true (1), and the input bytes are not modified', () => {
+  const bytes = new Uint8Array([0, 1, 2, 127, 128, 255]);
+  const data = decodeBytes(bytes, 'BOOL', 'test');
+  assert.deepEqual([...data], [0, 1, 1, 1, 1, 1]);
+  assert.deepEqual([...bytes], [0, 1, 2, 127, 128, 255]);
+});
+
+test('F8 dtypes are read-only: the writer refuses them with a typed error', () => {
+  assert.throws(() => encodeValues([1], 'F8_E4M3'), (err: unknown) => err instanceof InvalidArgumentError && /F8_E4M3 can be read but not written/.test(err.message));
+  assert.throws(() => encodeValues([1], 'F8_E5M2'), InvalidArgumentError);
+});

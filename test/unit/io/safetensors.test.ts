@@ -9,9 +9,10 @@ import { mkdtemp, rm, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SafetensorsFile, readAllSafetensors, withSafetensors, parseHeaderLength, parseHeaderJson } from '../../../lib/io/safetensors.js';
+import { SafetensorsFile, readAllSafetensors, withSafetensors, parseHeaderLength, parseHeaderJson, MAX_HEADER_BYTES } from '../../../lib/io/safetensors.js';
 import { saveSafetensors } from '../../../lib/io/safetensors-writer.js';
 import { DTYPE_SIZE, type SafetensorsDtype } from '../../../lib/io/dtypes.js';
+import { makeFifo, rejectionWithoutBlocking } from '../../helpers/fifo.js';
 import { CheckpointError, InvalidArgumentError, SafetensorsFormatError, TfjsLensError, UnsupportedDtypeError } from '../../../lib/errors.js';
 
 const FIXTURE = fileURLToPath(new URL('../../../../test/fixtures/hf/gpt2-tiny/model.safetensors', import.meta.url));
@@ -166,15 +167,15 @@ test('header validation: typed errors for malformed files', async () => {
       ['length past EOF', (() => { const f = rawFile({}); new DataView(f.buffer).setBigUint64(0, 1000n, true); return f; })(), SafetensorsFormatError, /past the end/],
       ['huge length', (() => { const f = rawFile({}); new DataView(f.buffer).setBigUint64(0, 2n ** 64n - 1n, true); return f; })(), SafetensorsFormatError, /exceeds/],
       ['not JSON', rawFile('{"a": '), SafetensorsFormatError, /JSON/],
-      ['array header', rawFile([1, 2]), SafetensorsFormatError, /not an object/],
+      ['array header', rawFile([1, 2]), SafetensorsFormatError, /must start with '\{'/],
       ['invalid UTF-8', (() => { const f = rawFile('{"a":1}'); f[10] = 0xff; return f; })(), SafetensorsFormatError, /UTF-8/],
-      ['unknown dtype', rawFile({ x: { dtype: 'F8_E4M3', shape: [1], data_offsets: [0, 1] } }, new Uint8Array(1)), UnsupportedDtypeError, /F8_E4M3/],
+      ['unknown dtype', rawFile({ x: { dtype: 'F8_E4M5', shape: [1], data_offsets: [0, 1] } }, new Uint8Array(1)), UnsupportedDtypeError, /F8_E4M5/],
       ['negative shape', rawFile({ x: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, new Uint8Array(4)), SafetensorsFormatError, /invalid shape/],
       ['float shape', rawFile({ x: { dtype: 'F32', shape: [1.5], data_offsets: [0, 4] } }, new Uint8Array(4)), SafetensorsFormatError, /invalid shape/],
       ['span mismatch', rawFile({ x: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, new Uint8Array(8)), SafetensorsFormatError, /needs 8 bytes/],
-      ['end before begin', rawFile({ x: { dtype: 'U8', shape: [0], data_offsets: [4, 0] } }, new Uint8Array(8)), SafetensorsFormatError, /end before begin/],
+      ['end before begin', rawFile({ x: { dtype: 'U8', shape: [0], data_offsets: [4, 0] } }, new Uint8Array(8)), SafetensorsFormatError, /end before their begin/],
       ['out of range', rawFile({ x: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, new Uint8Array(4)), SafetensorsFormatError, /past the 4-byte data buffer/],
-      ['overlap', rawFile({ x: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, y: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, new Uint8Array(8)), SafetensorsFormatError, /overlapping/],
+      ['overlap', rawFile({ x: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, y: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, new Uint8Array(8)), SafetensorsFormatError, /overlap the tensor before/],
       ['overflowing shape', rawFile('{"x":{"dtype":"F32","shape":[4294967296,4294967296,0],"data_offsets":[0,0]}}'), SafetensorsFormatError, /overflows/],
       ['1e400 offset', rawFile('{"x":{"dtype":"U8","shape":[1],"data_offsets":[0,1e400]}}', new Uint8Array(1)), SafetensorsFormatError, /data_offsets/],
       ['metadata not strings', rawFile({ __metadata__: { a: 1 } }), SafetensorsFormatError, /__metadata__/],
@@ -201,7 +202,8 @@ test('parseHeaderLength and parseHeaderJson work on bytes', () => {
   const prefix = new Uint8Array(8);
   new DataView(prefix.buffer).setBigUint64(0, 16n, true);
   assert.equal(parseHeaderLength(prefix, 100, 'mem'), 16);
-  const header = parseHeaderJson(new TextEncoder().encode('{"b":{"dtype":"I8","shape":[2],"data_offsets":[2,4]},"a":{"dtype":"I8","shape":[2],"data_offsets":[0,2]}}'), 200, 'mem');
+  const json = new TextEncoder().encode('{"b":{"dtype":"I8","shape":[2],"data_offsets":[2,4]},"a":{"dtype":"I8","shape":[2],"data_offsets":[0,2]}}');
+  const header = parseHeaderJson(json, 8 + json.byteLength + 4, 'mem');
   assert.deepEqual(header.tensors.map((t) => [t.name, t.start, t.byteLength]), [['a', header.dataStart, 2], ['b', header.dataStart + 2, 2]]);
 });
 
@@ -214,4 +216,77 @@ test('opening a missing file or a directory raises CheckpointError; unknown name
       assert.throws(() => file.info('no.such.tensor'), CheckpointError);
     });
   });
+});
+
+test('a FIFO, a device or a directory is refused at once by fstat, never read (a FIFO would block)', async () => {
+  await withTempDir(async (dir) => {
+    const fifo = join(dir, 'model.safetensors');
+    if (!makeFifo(fifo)) return; // no mkfifo (Windows)
+    const err = await rejectionWithoutBlocking(() => SafetensorsFile.open(fifo), fifo);
+    assert.ok(err instanceof CheckpointError && /is not a regular file \(a FIFO\)/.test(err.message), String(err));
+    if (process.platform !== 'win32') {
+      await assert.rejects(SafetensorsFile.open('/dev/null'), (e: unknown) => e instanceof CheckpointError && /a device/.test(e.message));
+    }
+    await assert.rejects(SafetensorsFile.open(dir), (e: unknown) => e instanceof CheckpointError && /a directory/.test(e.message));
+  });
+});
+
+test('a length prefix shrunk into the padding of a real written file is refused, not read shifted', async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, 'padded.safetensors');
+    await saveSafetensors(path, { 'classifier.bias': { shape: [10], data: Array.from({ length: 10 }, (_, i) => i / 10) }, w: { shape: [3], data: [1, 2, 3] } }, { format: 'pt' });
+    const bytes = new Uint8Array(await readFile(path));
+    const view = new DataView(bytes.buffer);
+    const n = Number(view.getBigUint64(0, true));
+    const header = new TextDecoder().decode(bytes.subarray(8, 8 + n));
+    const padding = header.length - header.trimEnd().length;
+    assert.ok(padding > 0, 'the writer pads; this test needs some padding');
+    for (let shrink = 1; shrink <= padding; shrink++) {
+      view.setBigUint64(0, BigInt(n - shrink), true);
+      await writeFile(path, bytes);
+      await assert.rejects(SafetensorsFile.open(path), (err: unknown) => err instanceof SafetensorsFormatError && new RegExp(`${shrink} trailing bytes belong to no tensor`).test(err.message));
+    }
+  });
+});
+
+test('valid dtypes that tfjs-lens does not decode open; reading them raises UnsupportedDtypeError naming the tensor', async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, 'c64.safetensors');
+    await writeFile(path, rawFile({ __metadata__: null, c: { dtype: 'C64', shape: [1], data_offsets: [0, 8] }, u: { dtype: 'U64', shape: [1], data_offsets: [8, 16] } }, new Uint8Array(16)));
+    await withSafetensors(path, async (file) => {
+      assert.deepEqual(file.header.metadata, {});
+      assert.deepEqual(file.header.tensors.map((t) => [t.name, t.dtype, t.byteLength]), [['c', 'C64', 8], ['u', 'U64', 8]]);
+      for (const name of ['c', 'u']) {
+        await assert.rejects(file.read(name), (err: unknown) => err instanceof UnsupportedDtypeError && err.message.includes(`tensor '${name}'`));
+      }
+    });
+  });
+});
+
+test('a 100 MB hostile header stops at the nesting limit (nested) or is skipped without being built (wide)', () => {
+  const head = '{"x":{"dtype":"F32","shape":[0],"data_offsets":[0,0],"pad":';
+  const deep = new Uint8Array(MAX_HEADER_BYTES).fill(0x5b); // '[' × 100 MB
+  deep.set(new TextEncoder().encode(head));
+  const wide = new Uint8Array(MAX_HEADER_BYTES).fill(0x20);
+  wide.set(new TextEncoder().encode(`${head}[`));
+  // '[],' × 33 million, by doubling copies.
+  const first = head.length + 1;
+  const total = Math.floor((MAX_HEADER_BYTES - head.length - 6) / 3) * 3;
+  wide.set([0x5b, 0x5d, 0x2c], first);
+  for (let filled = 3; filled < total; filled *= 2) wide.copyWithin(first + filled, first, first + Math.min(filled, total - filled));
+  wide.set(new TextEncoder().encode('[]]}}'), MAX_HEADER_BYTES - 5);
+  // The error comes at the 126th '[' (character 184), not after parsing 100 MB (JSON.parse took 24-48 s and 5 GB).
+  assert.throws(() => parseHeaderJson(deep, 8 + deep.byteLength, 'deep'), (err: unknown) => err instanceof SafetensorsFormatError && /nesting deeper than 127 levels at character 184$/m.test(err.message));
+  // Valid for the reference (nesting 4): accepted, the 33 million arrays skipped rather than built.
+  assert.deepEqual(parseHeaderJson(wide, 8 + wide.byteLength, 'wide').tensors.map((t) => t.name), ['x']);
+});
+
+test('a dimension of 21 or more digits is above 2^64 - 1 (decided by length: BigInt took 10 s on 20 million digits)', () => {
+  const header = (dim: string): Uint8Array => new TextEncoder().encode(`{"x":{"dtype":"F32","data_offsets":[0,0],"shape":[${dim},0]}}`);
+  const ok = header('18446744073709551615'); // 2^64 - 1 and 0: an empty tensor the reference accepts
+  assert.deepEqual(parseHeaderJson(ok, 8 + ok.byteLength, 'max').tensors.map((t) => t.name), ['x']);
+  for (const dim of ['18446744073709551616', '100000000000000000000', '1'.repeat(20_000_000)]) {
+    const json = header(dim);
+    assert.throws(() => parseHeaderJson(json, 8 + json.byteLength, 'digits'), (err: unknown) => err instanceof SafetensorsFormatError && /is above 2\^64 - 1/.test(err.message), dim.slice(0, 30));
+  }
 });

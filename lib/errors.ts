@@ -80,6 +80,13 @@ export class BackendSetupError extends TfjsLensError {
   }
 }
 
+/** A model or buffer would not fit in the memory left to this process (checked before allocating, not by the OOM killer). */
+export class InsufficientMemoryError extends TfjsLensError {
+  constructor(message: string, hint: string) {
+    super('E_OUT_OF_MEMORY', message, hint);
+  }
+}
+
 /** A checkpoint directory or file that is missing, incomplete or inconsistent with its config. */
 export class CheckpointError extends TfjsLensError {
   constructor(message: string, hint = 'pass a directory with config.json and model.safetensors (or a sharded index)') {

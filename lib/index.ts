@@ -38,8 +38,8 @@ export { HookedGPT2, type LmTokenizer, type ToTokensOptions } from './nn/gpt2.js
 export { HookedViT, type ImageInput } from './nn/vit.js';
 export { HookedWhisper, type WhisperInput, type FeatureInput, type WhisperGenerateOptions } from './nn/whisper.js';
 export { HookedBert, type BertInput } from './nn/bert.js';
-export { HookPoint, RunContext, type HookFn, type HookInfo } from './nn/hook-point.js';
-export { HookedRoot, type NamesFilter, type ForwardOptions, type RunWithCacheOptions, type RunWithHooksOptions, type CacheRun } from './nn/hooked-root.js';
+export { HookPoint, RunContext, type HookFn, type HookInfo, type ModuleOverride } from './nn/hook-point.js';
+export { HookedRoot, type NamesFilter, type ForwardOptions, type RunWithCacheOptions, type RunWithHooksOptions, type CacheRun, type ModuleOverrides, type RunBlocksOptions, type BlockInputs, type EmbeddedInput } from './nn/hooked-root.js';
 export { ActivationCache } from './nn/activation-cache.js';
 export { getActName, canonicalAlias, closeMatches } from './nn/hook-names.js';
 export { residName, type LensModel } from './nn/lens-model.js';

@@ -12,7 +12,7 @@
  * `mlm_head.ln.hook_scale` / `mlm_head.ln.hook_normalized`. See docs/models/bert.md.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ForwardOptions } from './hooked-root.js';
+import type { Embedded } from './hooked-root.js';
 import { HookedTransformerRoot } from './hooked-transformer.js';
 import { HookedModule } from './hooked-module.js';
 import { HookPoint, NO_HOOKS, type RunContext } from './hook-point.js';
@@ -200,18 +200,21 @@ export class HookedBert extends HookedTransformerRoot<BertInput, PreparedBert> i
     for (const t of prepared.owned) t.dispose();
   }
 
-  protected run(p: PreparedBert, ctx: RunContext, opts: ForwardOptions): tf.Tensor {
+  protected get stack(): readonly PostLnBlock[] {
+    return this.blocks;
+  }
+
+  protected embedPrepared(p: PreparedBert, ctx: RunContext): Embedded {
     const [batch, pos] = p.inputIds.shape;
     const embed = ctx.apply(this.hookEmbed, tf.gather(this.W_E, p.inputIds));
     const tokenTypes = p.tokenTypeIds ?? tf.zeros([batch, pos], 'int32');
     const typeEmbed = ctx.apply(this.hookTokenTypeEmbed, tf.gather(this.W_tokenType, tokenTypes));
     const posEmbed = ctx.apply(this.hookPosEmbed, tf.broadcastTo(tf.slice(this.W_pos, [0, 0], [pos, this.cfg.dModel]), [batch, pos, this.cfg.dModel]));
-    let resid = this.lnEmbed.forward(tf.add(tf.add(embed, typeEmbed), posEmbed), ctx);
-    const mask = buildAttentionMask(pos, { causal: false, attentionMask: p.attentionMask });
-    const stop = opts.stopAtLayer ?? this.cfg.nLayers;
-    if (!Number.isInteger(stop) || stop < 0 || stop > this.cfg.nLayers) throw new InvalidArgumentError(`stopAtLayer ${stop} is outside 0..${this.cfg.nLayers}`);
-    for (let i = 0; i < stop; i++) resid = this.blocks[i]!.forward(resid, mask, ctx);
-    if (stop < this.cfg.nLayers) return resid;
+    const resid = this.lnEmbed.forward(tf.add(tf.add(embed, typeEmbed), posEmbed), ctx);
+    return { resid, inputs: { mask: buildAttentionMask(pos, { causal: false, attentionMask: p.attentionMask }) } };
+  }
+
+  protected head(resid: tf.Tensor, _p: PreparedBert, ctx: RunContext): tf.Tensor {
     return this.mlmHead.forward(resid, ctx);
   }
 

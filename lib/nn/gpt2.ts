@@ -8,7 +8,7 @@
  * `mlp.hook_post`, `hook_mlp_out`, `hook_resid_post`; then `ln_final.hook_scale`, `ln_final.hook_normalized`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ForwardOptions } from './hooked-root.js';
+import type { Embedded } from './hooked-root.js';
 import { HookedTransformerRoot } from './hooked-transformer.js';
 import { HookPoint, NO_HOOKS, type RunContext } from './hook-point.js';
 import type { LensModel } from './lens-model.js';
@@ -153,16 +153,18 @@ export class HookedGPT2 extends HookedTransformerRoot<TokenInput, PreparedTokens
     for (const t of prepared.owned) t.dispose();
   }
 
-  protected run(p: PreparedTokens, ctx: RunContext, opts: ForwardOptions): tf.Tensor {
+  protected get stack(): readonly TransformerBlock[] {
+    return this.blocks;
+  }
+
+  protected embedPrepared(p: PreparedTokens, ctx: RunContext): Embedded {
     const [batch, pos] = p.inputIds.shape;
     const embed = ctx.apply(this.hookEmbed, tf.gather(this.W_E, p.inputIds));
     const posEmbed = ctx.apply(this.hookPosEmbed, tf.gather(this.W_pos, positionIds(batch, pos, p.attentionMask)));
-    const mask = buildAttentionMask(pos, { causal: true, attentionMask: p.attentionMask });
-    let resid = tf.add(embed, posEmbed);
-    const stop = opts.stopAtLayer ?? this.cfg.nLayers;
-    if (stop < 0 || stop > this.cfg.nLayers) throw new InvalidArgumentError(`stopAtLayer ${stop} is outside 0..${this.cfg.nLayers}`);
-    for (let i = 0; i < stop; i++) resid = this.blocks[i]!.forward(resid, mask, ctx);
-    if (stop < this.cfg.nLayers) return resid;
+    return { resid: tf.add(embed, posEmbed), inputs: { mask: buildAttentionMask(pos, { causal: true, attentionMask: p.attentionMask }) } };
+  }
+
+  protected head(resid: tf.Tensor, _p: PreparedTokens, ctx: RunContext): tf.Tensor {
     return this.unembed(this.lnFinal.forward(resid, ctx));
   }
 

@@ -12,7 +12,7 @@
  * decoderInputIds })` (the encoder hooks do not fire in such runs).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ForwardOptions } from './hooked-root.js';
+import type { Embedded } from './hooked-root.js';
 import { HookedTransformerRoot } from './hooked-transformer.js';
 import { HookedModule } from './hooked-module.js';
 import { HookPoint, NO_HOOKS, type RunContext } from './hook-point.js';
@@ -122,7 +122,10 @@ export class WhisperEncoder extends HookedModule {
     const conv2 = applyChannelsFirst(ctx, this.hookConv2, this.conv2.forward(activation(this.cfg.act, conv1)));
     const srcPos = conv2.shape[1]!;
     let resid = tf.add(activation(this.cfg.act, conv2), tf.slice(this.W_pos, [0, 0], [srcPos, this.cfg.dModel]));
-    for (const b of this.blocks) resid = b.forward(resid, undefined, ctx);
+    for (const b of this.blocks) {
+      const x = resid;
+      resid = ctx.call(b, x, () => b.forward(x, undefined, ctx));
+    }
     return this.lnFinal.forward(resid, ctx) as tf.Tensor3D;
   }
 }
@@ -159,20 +162,14 @@ export class WhisperDecoder extends HookedModule {
     return tf.reshape(tf.matMul(flat, this.unembedVocabMajor, false, true), [...lead, this.cfg.dVocab]);
   }
 
-  /** `ids [batch, pos]`, `encoderOut [batch, srcPos, dModel]` → logits `[batch, pos, dVocab]` (or the residual with `stopAtLayer`). */
-  forward(ids: tf.Tensor2D, encoderOut: tf.Tensor, ctx: RunContext, opts: ForwardOptions): tf.Tensor {
+  /** `ids [batch, pos]` → h_0 `[batch, pos, dModel]` (token embedding, scaled when configured, + positions). */
+  embed(ids: tf.Tensor2D, ctx: RunContext): tf.Tensor {
     const [batch, pos] = ids.shape;
     let tokens = tf.gather(this.W_E, ids);
     if (this.cfg.scaleEmbedding) tokens = tf.mul(tokens, Math.sqrt(this.cfg.dModel));
     const embed = ctx.apply(this.hookEmbed, tokens);
     const posEmbed = ctx.apply(this.hookPosEmbed, tf.broadcastTo(tf.slice(this.W_pos, [0, 0], [pos, this.cfg.dModel]), [batch, pos, this.cfg.dModel]));
-    let resid = tf.add(embed, posEmbed);
-    const mask = buildAttentionMask(pos, { causal: true });
-    const stop = opts.stopAtLayer ?? this.cfg.nLayers;
-    if (!Number.isInteger(stop) || stop < 0 || stop > this.cfg.nLayers) throw new InvalidArgumentError(`stopAtLayer ${stop} is outside 0..${this.cfg.nLayers} (it counts decoder blocks)`);
-    for (let i = 0; i < stop; i++) resid = this.blocks[i]!.forward(resid, mask, ctx, encoderOut);
-    if (stop < this.cfg.nLayers) return resid;
-    return this.unembed(this.lnFinal.forward(resid, ctx));
+    return tf.add(embed, posEmbed);
   }
 }
 
@@ -379,9 +376,18 @@ export class HookedWhisper extends HookedTransformerRoot<WhisperInput, PreparedW
     for (const t of prepared.owned) t.dispose();
   }
 
-  protected run(p: PreparedWhisper, ctx: RunContext, opts: ForwardOptions): tf.Tensor {
+  protected get stack(): readonly TransformerBlock[] {
+    return this.decoder.blocks;
+  }
+
+  protected embedPrepared(p: PreparedWhisper, ctx: RunContext): Embedded {
     const encoderOut = p.encoderOutput ?? this.encoder.forward(p.features!, ctx);
-    return this.decoder.forward(p.decoderInputIds, encoderOut, ctx, opts);
+    const pos = p.decoderInputIds.shape[1];
+    return { resid: this.decoder.embed(p.decoderInputIds, ctx), inputs: { mask: buildAttentionMask(pos, { causal: true }), encoderOut } };
+  }
+
+  protected head(resid: tf.Tensor, _p: PreparedWhisper, ctx: RunContext): tf.Tensor {
+    return this.decoder.unembed(this.decoder.lnFinal.forward(resid, ctx));
   }
 
   /** Frees every weight tensor. */

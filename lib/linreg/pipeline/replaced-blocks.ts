@@ -1,16 +1,16 @@
 /**
  * Runs GPT-2 blocks b = from … L−1 with one kind of sub-module replaced by its per-position linear map
  * π (ALGORITHMS.md §8): `mat_attn` (attention ← π_{b,1→2} on the ln_1 output), `mat_ffn` (MLP ←
- * π_{b,4→5} on the ln_2 output), `mat_ln1_ln2` (ln_1 ← π_{b,0→1}, ln_2 ← π_{b,3→4}). Everything else —
- * the other sub-modules and both residual additions — is the block's own computation, with the
- * components' `forward(x, NO_HOOKS)` in the order of `TransformerBlock.forward`.
+ * π_{b,4→5} on the ln_2 output), `mat_ln1_ln2` (ln_1 ← π_{b,0→1}, ln_2 ← π_{b,3→4}). The replacement is a
+ * run override of the model's own forward (`model.runBlocks(h, { overrides })`); everything else — the
+ * other sub-modules and both residual additions — is the block's own computation.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '../../errors.js';
-import { NO_HOOKS } from '../../nn/hook-point.js';
-import { TransformerBlock } from '../../nn/components/block.js';
-import type { AttentionMask } from '../../nn/components/attention.js';
+import type { ModuleOverride } from '../../nn/hook-point.js';
+import type { BlockInputs, ModuleOverrides } from '../../nn/hooked-root.js';
 import { submoduleMap, type MatMaps } from './maps.js';
+import { matModelInfo, type MatModel } from './model-adapter.js';
 
 /** Sub-module replacements (`'none'` runs the blocks unchanged, for checks). */
 export type SubmoduleVariant = 'mat_attn' | 'mat_ffn' | 'mat_ln1_ln2' | 'none';
@@ -51,26 +51,30 @@ export class PiTensors {
 }
 
 /**
- * Runs blocks `from` … L−1 on `residPre [B, T, dModel]` with the variant's sub-modules replaced.
- * Returns h_L `[B, T, dModel]` (before the final LN). Each block runs in its own `tf.tidy`.
- * @param mask the blocks' attention mask (unused by `mat_attn`, whose positions never mix).
+ * The run overrides of a variant: block b's attention ← π_{b,1→2} (`mat_attn`), MLP ← π_{b,4→5}
+ * (`mat_ffn`), or ln_1 ← π_{b,0→1} and ln_2 ← π_{b,3→4} (`mat_ln1_ln2`), for blocks 0 … L−1.
  */
-export function runBlocksReplaced(blocks: readonly unknown[], residPre: tf.Tensor, from: number, variant: SubmoduleVariant, mask: AttentionMask | undefined, pi: PiTensors | undefined): tf.Tensor {
-  let x = residPre;
-  for (let b = from; b < blocks.length; b++) {
-    const block = blocks[b];
-    if (!(block instanceof TransformerBlock)) throw new InvalidArgumentError(`sub-module replacement (${variant}) needs pre-LN GPT-2 blocks; block ${b} is not one`);
-    if (variant !== 'none' && !pi) throw new InvalidArgumentError(`runBlocksReplaced: ${variant} needs its π maps`);
-    const input = x;
-    x = tf.tidy(() => {
-      const ln1Out = variant === 'mat_ln1_ln2' ? pi!.apply(b, 0, input) : block.ln1.forward(input, NO_HOOKS);
-      const attnOut = variant === 'mat_attn' ? pi!.apply(b, 1, ln1Out) : block.attn.forward(ln1Out, ln1Out, mask, NO_HOOKS);
-      const residMid = tf.add(input, attnOut);
-      const ln2Out = variant === 'mat_ln1_ln2' ? pi!.apply(b, 3, residMid) : block.ln2.forward(residMid, NO_HOOKS);
-      const mlpOut = variant === 'mat_ffn' ? pi!.apply(b, 4, ln2Out) : block.mlp.forward(ln2Out, NO_HOOKS);
-      return tf.add(residMid, mlpOut);
-    });
-    if (input !== residPre) input.dispose();
-  }
-  return x === residPre ? tf.clone(residPre) : x;
+export function piOverrides(variant: SubmoduleVariant, pi: PiTensors | undefined, nLayers: number): ModuleOverrides {
+  if (variant === 'none') return [];
+  if (!pi) throw new InvalidArgumentError(`runBlocksReplaced: ${variant} needs its π maps`);
+  const modules: Record<Exclude<SubmoduleVariant, 'none'>, [string, number][]> = {
+    mat_attn: [['attn', 1]],
+    mat_ffn: [['mlp', 4]],
+    mat_ln1_ln2: [['ln1', 0], ['ln2', 3]],
+  };
+  const out: [string, ModuleOverride][] = [];
+  for (let b = 0; b < nLayers; b++) for (const [module, a] of modules[variant]) out.push([`blocks.${b}.${module}`, (x) => pi.apply(b, a, x)]);
+  return out;
+}
+
+/**
+ * Runs blocks `from` … L−1 of `model` on `residPre [B, T, dModel]` with the variant's sub-modules
+ * replaced (the model's own `runBlocks` with `piOverrides`). Returns h_L `[B, T, dModel]` (before the
+ * final LN). Each block runs in its own `tf.tidy`.
+ * @param inputs the attention mask of the batch (`model.embed(input).inputs`; unused by `mat_attn`,
+ *   whose positions never mix).
+ */
+export function runBlocksReplaced(model: MatModel, residPre: tf.Tensor, from: number, variant: SubmoduleVariant, inputs: BlockInputs | undefined, pi: PiTensors | undefined): tf.Tensor {
+  if (variant !== 'none' && matModelInfo(model).kind !== 'gpt2') throw new InvalidArgumentError(`sub-module replacement (${variant}) needs pre-LN GPT-2 blocks`);
+  return model.runBlocks(residPre, { from, inputs, overrides: piOverrides(variant, pi, model.nLayers) });
 }

@@ -204,6 +204,10 @@ export class HookedBert extends HookedTransformerRoot<BertInput, PreparedBert> i
     return this.blocks;
   }
 
+  protected get finalNorm(): undefined {
+    return undefined;
+  }
+
   protected embedPrepared(p: PreparedBert, ctx: RunContext): Embedded {
     const [batch, pos] = p.inputIds.shape;
     const embed = ctx.apply(this.hookEmbed, tf.gather(this.W_E, p.inputIds));

@@ -157,6 +157,10 @@ export class HookedGPT2 extends HookedTransformerRoot<TokenInput, PreparedTokens
     return this.blocks;
   }
 
+  protected get finalNorm(): LayerNorm {
+    return this.lnFinal;
+  }
+
   protected embedPrepared(p: PreparedTokens, ctx: RunContext): Embedded {
     const [batch, pos] = p.inputIds.shape;
     const embed = ctx.apply(this.hookEmbed, tf.gather(this.W_E, p.inputIds));

@@ -14,6 +14,9 @@ import { HookPoint, RunContext, NO_HOOKS, type HookFn, type ModuleOverride, type
 import { ActivationCache } from './activation-cache.js';
 import { closeMatches, getActName, canonicalAlias } from './hook-names.js';
 import type { AttentionMask } from './components/attention.js';
+import { TransformerBlock } from './components/block.js';
+import type { LayerNorm } from './components/layer-norm.js';
+import type { LensNormFn } from './lens-model.js';
 
 /** A hook name, a list of names, or a predicate over names. */
 export type NamesFilter = string | readonly string[] | ((name: string) => boolean);
@@ -121,6 +124,21 @@ export abstract class HookedRoot<Input, Prepared> extends HookedModule {
   protected abstract get stack(): readonly StackBlock[];
   /** h_L `[batch, pos, dModel]` → the model's output (final norm, unembedding / classifier / MLM head). */
   protected abstract head(resid: tf.Tensor, prepared: Prepared, ctx: RunContext): tf.Tensor;
+  /** The final layer norm of the head (undefined: none, BERT). */
+  protected abstract get finalNorm(): LayerNorm | undefined;
+
+  /**
+   * The layer norm that reads residual state `layer` (0 … L) as a function with the input's own
+   * statistics: the final norm at L, block `layer`'s ln1 (ln2 with `mlpInput`) of pre-LN blocks below L;
+   * undefined for post-LN blocks (BERT) and models without a final norm. See `LensModel.lensNorm`.
+   */
+  lensNorm(layer: number, opts: { mlpInput?: boolean } = {}): LensNormFn | undefined {
+    const L = this.stack.length;
+    if (!Number.isInteger(layer) || layer < 0 || layer > L) throw new InvalidArgumentError(`lensNorm: layer ${layer} is outside 0..${L}`);
+    const block = this.stack[layer];
+    const ln = layer === L ? this.finalNorm : block instanceof TransformerBlock ? (opts.mlpInput ? block.ln2 : block.ln1) : undefined;
+    return ln && ((x) => tf.tidy(() => ln.forward(x, NO_HOOKS)));
+  }
 
   /** The synchronous forward pass (runs inside `tf.tidy`): embed, blocks 0 … stop−1, head when stop = L. */
   protected run(prepared: Prepared, ctx: RunContext, opts: ForwardOptions): tf.Tensor {

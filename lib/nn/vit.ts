@@ -140,6 +140,10 @@ export class HookedViT extends HookedTransformerRoot<ImageInput, PreparedImage> 
     return this.blocks;
   }
 
+  protected get finalNorm(): LayerNorm {
+    return this.lnFinal;
+  }
+
   protected embedPrepared(p: PreparedImage, ctx: RunContext): Embedded {
     const batch = p.pixels.shape[0];
     const d = this.cfg.dModel;

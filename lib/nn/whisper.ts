@@ -380,6 +380,10 @@ export class HookedWhisper extends HookedTransformerRoot<WhisperInput, PreparedW
     return this.decoder.blocks;
   }
 
+  protected get finalNorm(): LayerNorm {
+    return this.decoder.lnFinal;
+  }
+
   protected embedPrepared(p: PreparedWhisper, ctx: RunContext): Embedded {
     const encoderOut = p.encoderOutput ?? this.encoder.forward(p.features!, ctx);
     const pos = p.decoderInputIds.shape[1];

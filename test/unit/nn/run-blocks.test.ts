@@ -7,6 +7,7 @@ import { HookedGPT2 } from '../../../lib/nn/gpt2.js';
 import { HookedBert } from '../../../lib/nn/bert.js';
 import { HookedWhisper } from '../../../lib/nn/whisper.js';
 import { InvalidArgumentError, ShapeMismatchError } from '../../../lib/errors.js';
+import { NO_HOOKS } from '../../../lib/nn/hook-point.js';
 import { fixtureDir, readFixture, relError } from '../../helpers/fixtures.js';
 
 let gpt2: HookedGPT2;
@@ -113,4 +114,22 @@ test('Whisper: embed runs the encoder once; decoder blocks need its output', asy
   tf.dispose([got, logits, full, last, inputFeatures]);
   e.dispose();
   whisper.dispose();
+});
+
+test('lensNorm: the layer norm reading each residual state (final norm at L, ln1/ln2 below; none for BERT)', async () => {
+  const L = gpt2.nLayers;
+  const x = tf.randomNormal([2, 3, gpt2.cfg.dModel], 0, 1, 'float32', 7);
+  const pairs: [tf.Tensor, tf.Tensor][] = [
+    [gpt2.lensNorm(L)!(x), gpt2.lnFinal.forward(x, NO_HOOKS)],
+    [gpt2.lensNorm(1)!(x), gpt2.blocks[1]!.ln1.forward(x, NO_HOOKS)],
+    [gpt2.lensNorm(1, { mlpInput: true })!(x), gpt2.blocks[1]!.ln2.forward(x, NO_HOOKS)],
+  ];
+  for (const [a, b] of pairs) assert.deepEqual(Array.from(await a.data()), Array.from(await b.data()));
+  tf.dispose([x, ...pairs.flat()]);
+  assert.throws(() => gpt2.lensNorm(L + 1), InvalidArgumentError);
+  const bert = await loadModel(fixtureDir('bert-tiny'));
+  assert.ok(bert instanceof HookedBert);
+  assert.equal(bert.lensNorm(bert.nLayers), undefined);
+  assert.equal(bert.lensNorm(0), undefined);
+  bert.dispose();
 });

@@ -43,7 +43,7 @@ export { HookedRoot, type NamesFilter, type ForwardOptions, type RunWithCacheOpt
 export { ActivationCache } from './nn/activation-cache.js';
 export { getActName, canonicalAlias, closeMatches } from './nn/hook-names.js';
 export { residName, type LensModel } from './nn/lens-model.js';
-export { prepareTokens, leftPad, type TokenInput, type PreparedTokens } from './nn/token-input.js';
+export { prepareTokens, leftPad, padSequences, type PadOptions, type TokenInput, type PreparedTokens } from './nn/token-input.js';
 
 // data
 export { loadTokenizer, toStrTokens, type Tokenizer, type LoadTokenizerOptions } from './data/tokenizer.js';

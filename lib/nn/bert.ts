@@ -23,8 +23,9 @@ import { Mlp } from './components/mlp.js';
 import { PostLnBlock } from './components/post-ln-block.js';
 import { linear } from './components/linear.js';
 import { activation, type ActivationName } from './components/activations.js';
+import { Unembed } from './components/unembed.js';
 import { StackedWeights } from './tl-weights.js';
-import { prepareTokens, type PreparedTokens, type TokenInput } from './token-input.js';
+import { padSequences, prepareTokens, type PreparedTokens, type TokenInput } from './token-input.js';
 import type { LmTokenizer } from './gpt2.js';
 import type { BertConfig } from '../io/config/bert.js';
 import type { BertWeights } from '../io/convert/bert.js';
@@ -57,10 +58,8 @@ export class MlmHead extends HookedModule {
     readonly b: tf.Tensor1D,
     readonly act: ActivationName,
     ln: LayerNorm,
-    /** Decoder, vocab-major `[dVocab, dModel]` (tied: the word embeddings). */
-    readonly decoder: tf.Tensor2D,
-    /** Decoder bias `[dVocab]`. */
-    readonly decoderBias: tf.Tensor1D,
+    /** Decoder, vocab-major `[dVocab, dModel]` (tied: the word embeddings), with its bias `[dVocab]`. */
+    readonly decoder: Unembed,
   ) {
     super();
     this.ln = ln;
@@ -70,11 +69,7 @@ export class MlmHead extends HookedModule {
   forward(h: tf.Tensor, ctx: RunContext): tf.Tensor {
     const pre = ctx.apply(this.hookPre, linear(h, this.W, this.b));
     const post = ctx.apply(this.hookPost, activation(this.act, pre));
-    const normed = this.ln.forward(post, ctx);
-    const lead = normed.shape.slice(0, -1);
-    const flat = tf.reshape(normed, [-1, this.W.shape[1]]) as tf.Tensor2D;
-    const logits = tf.add(tf.matMul(flat, this.decoder, false, true), this.decoderBias);
-    return tf.reshape(logits, [...lead, this.decoder.shape[0]]);
+    return this.decoder.forward(this.ln.forward(post, ctx));
   }
 }
 
@@ -95,7 +90,6 @@ export class HookedBert extends HookedTransformerRoot<BertInput, PreparedBert> i
   /** Token-type embeddings `[nTokenTypes, dModel]`. */
   readonly W_tokenType: tf.Tensor2D;
   protected readonly tlStack = new StackedWeights(() => this.blocks);
-  private unembedDModelMajor?: tf.Tensor2D;
   /** Tokenizer for text input (set by `loadModel` when the checkpoint has one). Its `encode` should add [CLS]/[SEP]. */
   tokenizer?: LmTokenizer;
 
@@ -118,7 +112,7 @@ export class HookedBert extends HookedTransformerRoot<BertInput, PreparedBert> i
         }),
     );
     const h = weights.head;
-    this.mlmHead = new MlmHead(h.W, h.b, cfg.act, new LayerNorm(h.ln.w, h.ln.b, cfg.eps), h.decoder, h.decoderBias);
+    this.mlmHead = new MlmHead(h.W, h.b, cfg.act, new LayerNorm(h.ln.w, h.ln.b, cfg.eps), new Unembed(h.decoder, h.decoderBias));
     this.hookPointMap();
   }
 
@@ -130,13 +124,12 @@ export class HookedBert extends HookedTransformerRoot<BertInput, PreparedBert> i
 
   /** MLM decoder as `[dModel, dVocab]` (a transposed copy of the tied word embeddings, built on first use). */
   get W_U(): tf.Tensor2D {
-    this.unembedDModelMajor ??= tf.keep(tf.transpose(this.mlmHead.decoder) as tf.Tensor2D); // kept: may be first read inside a caller's tf.tidy
-    return this.unembedDModelMajor;
+    return this.mlmHead.decoder.W_U;
   }
 
   /** MLM decoder bias `[dVocab]` (`cls.predictions.bias`). */
   get b_U(): tf.Tensor1D {
-    return this.mlmHead.decoderBias;
+    return this.mlmHead.decoder.b_U;
   }
 
   /**
@@ -188,12 +181,8 @@ export class HookedBert extends HookedTransformerRoot<BertInput, PreparedBert> i
     if (!this.tokenizer) throw new InvalidArgumentError('text input needs a tokenizer, and this model has none', 'pass token ids, or load a checkpoint directory with tokenizer files');
     const seqs = texts.map((t) => this.tokenizer!.encode(t));
     if (seqs.some((s) => s.length === 0)) throw new InvalidArgumentError('an input text tokenised to zero tokens');
-    const maxLen = Math.max(...seqs.map((s) => s.length));
-    if (seqs.every((s) => s.length === maxLen)) return { inputIds: seqs };
-    return {
-      inputIds: seqs.map((s) => [...s, ...new Array<number>(maxLen - s.length).fill(this.cfg.padTokenId)]),
-      attentionMask: seqs.map((s) => [...new Array<number>(s.length).fill(1), ...new Array<number>(maxLen - s.length).fill(0)]),
-    };
+    const { ids, mask } = padSequences(seqs, { side: 'right', padId: this.cfg.padTokenId });
+    return { inputIds: ids, attentionMask: mask };
   }
 
   protected release(prepared: PreparedBert): void {

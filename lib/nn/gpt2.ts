@@ -16,6 +16,7 @@ import { LayerNorm } from './components/layer-norm.js';
 import { Attention, buildAttentionMask } from './components/attention.js';
 import { Mlp } from './components/mlp.js';
 import { TransformerBlock } from './components/block.js';
+import { Unembed } from './components/unembed.js';
 import { StackedWeights } from './tl-weights.js';
 import { prepareTokens, positionIds, type PreparedTokens, type TokenInput } from './token-input.js';
 import type { GPT2Config } from '../io/config/gpt2.js';
@@ -46,10 +47,9 @@ export class HookedGPT2 extends HookedTransformerRoot<TokenInput, PreparedTokens
   readonly W_E: tf.Tensor2D;
   /** Position embedding `[nCtx, dModel]`. */
   readonly W_pos: tf.Tensor2D;
-  private readonly unembedVocabMajor: tf.Tensor2D;
+  /** The unembedding (tied to `W_E` unless the checkpoint has an `lm_head`). */
+  readonly unembedding: Unembed;
   protected readonly tlStack = new StackedWeights(() => this.blocks);
-  private unembedDModelMajor?: tf.Tensor2D;
-  private zeroUnembedBias?: tf.Tensor1D;
   /** Tokenizer for text input (set by `loadModel` when the checkpoint has one, or the offline GPT-2 BPE). */
   tokenizer?: LmTokenizer;
 
@@ -60,7 +60,6 @@ export class HookedGPT2 extends HookedTransformerRoot<TokenInput, PreparedTokens
     super();
     this.W_E = weights.W_E;
     this.W_pos = weights.W_pos;
-    this.unembedVocabMajor = weights.unembed ?? weights.W_E;
     this.blocks = weights.blocks.map((w, i) => {
       const scale = (cfg.scaleAttnWeights ? 1 / Math.sqrt(cfg.dHead) : 1) / (cfg.scaleAttnByInverseLayerIdx ? i + 1 : 1);
       return new TransformerBlock({
@@ -71,21 +70,19 @@ export class HookedGPT2 extends HookedTransformerRoot<TokenInput, PreparedTokens
       });
     });
     this.lnFinal = new LayerNorm(weights.lnFinal.w, weights.lnFinal.b, cfg.eps);
+    this.unembedding = new Unembed(weights.unembed ?? weights.W_E);
     this.hookPointMap();
   }
 
   /** Unembedding `[dModel, dVocab]` (a transposed copy of the tied `W_E`, built on first use). */
   get W_U(): tf.Tensor2D {
-    this.unembedDModelMajor ??= tf.keep(tf.transpose(this.unembedVocabMajor) as tf.Tensor2D); // kept: may be first read inside a caller's tf.tidy
-    return this.unembedDModelMajor;
+    return this.unembedding.W_U;
   }
 
   /** Unembedding bias `[dVocab]` (GPT-2 has none: zeros). */
   get b_U(): tf.Tensor1D {
-    this.zeroUnembedBias ??= tf.keep(tf.zeros([this.cfg.dVocab]) as tf.Tensor1D);
-    return this.zeroUnembedBias;
+    return this.unembedding.b_U;
   }
-
 
   /** Number of blocks. */
   get nLayers(): number {
@@ -94,9 +91,7 @@ export class HookedGPT2 extends HookedTransformerRoot<TokenInput, PreparedTokens
 
   /** Applies the final layer norm and the unembedding: `resid [..., dModel]` → logits `[..., dVocab]`. */
   unembed(normalized: tf.Tensor): tf.Tensor {
-    const lead = normalized.shape.slice(0, -1);
-    const flat = tf.reshape(normalized, [-1, this.cfg.dModel]) as tf.Tensor2D;
-    return tf.reshape(tf.matMul(flat, this.unembedVocabMajor, false, true), [...lead, this.cfg.dVocab]);
+    return this.unembedding.forward(normalized);
   }
 
   /** Lens readout: `ln_final` with this input's own statistics, then the unembedding. `[..., dModel]` → `[..., dVocab]`. */

@@ -23,6 +23,7 @@ import { Mlp } from './components/mlp.js';
 import { TransformerBlock } from './components/block.js';
 import { Conv1d } from './components/conv-stem.js';
 import { activation, type ActivationName } from './components/activations.js';
+import { Unembed } from './components/unembed.js';
 import { StackedWeights, type StackedWeightName } from './tl-weights.js';
 import { prepareTokens, type PreparedTokens } from './token-input.js';
 import type { WhisperConfig } from '../io/config/whisper.js';
@@ -140,8 +141,8 @@ export class WhisperDecoder extends HookedModule {
   readonly W_E: tf.Tensor2D;
   /** Learned positions `[maxTargetPositions, dModel]`. */
   readonly W_pos: tf.Tensor2D;
-  /** Unembedding, vocab-major `[dVocab, dModel]` (`proj_out`, the same tensor as `W_E` when tied). */
-  readonly unembedVocabMajor: tf.Tensor2D;
+  /** Unembedding (`proj_out`, the same tensor as `W_E` when tied; no bias). */
+  readonly unembedding: Unembed;
 
   constructor(
     private readonly cfg: WhisperConfig,
@@ -152,14 +153,12 @@ export class WhisperDecoder extends HookedModule {
     this.lnFinal = new LayerNorm(w.lnFinal.w, w.lnFinal.b, cfg.eps);
     this.W_E = w.W_E;
     this.W_pos = w.W_pos;
-    this.unembedVocabMajor = w.unembed;
+    this.unembedding = new Unembed(w.unembed);
   }
 
   /** `normalized [..., dModel]` (after the final LN) → logits `[..., dVocab]` (`proj_out`, no bias). */
   unembed(normalized: tf.Tensor): tf.Tensor {
-    const lead = normalized.shape.slice(0, -1);
-    const flat = tf.reshape(normalized, [-1, this.cfg.dModel]) as tf.Tensor2D;
-    return tf.reshape(tf.matMul(flat, this.unembedVocabMajor, false, true), [...lead, this.cfg.dVocab]);
+    return this.unembedding.forward(normalized);
   }
 
   /** `ids [batch, pos]` → h_0 `[batch, pos, dModel]` (token embedding, scaled when configured, + positions). */
@@ -184,8 +183,6 @@ export class HookedWhisper extends HookedTransformerRoot<WhisperInput, PreparedW
   /** The checkpoint's tokenizer (`tokenizer.json`), set by `loadModel` when present. */
   tokenizer?: Tokenizer;
   private readonly stackedCross: StackedWeights;
-  private unembedDModelMajor?: tf.Tensor2D;
-  private zeroUnembedBias?: tf.Tensor1D;
 
   constructor(
     readonly cfg: WhisperConfig,
@@ -230,14 +227,12 @@ export class HookedWhisper extends HookedTransformerRoot<WhisperInput, PreparedW
 
   /** Unembedding `[dModel, dVocab]` (a transposed copy of `proj_out`, built on first use). */
   get W_U(): tf.Tensor2D {
-    this.unembedDModelMajor ??= tf.keep(tf.transpose(this.decoder.unembedVocabMajor) as tf.Tensor2D); // kept: may be first read inside a caller's tf.tidy
-    return this.unembedDModelMajor;
+    return this.decoder.unembedding.W_U;
   }
 
   /** Unembedding bias `[dVocab]` (Whisper has none: zeros). */
   get b_U(): tf.Tensor1D {
-    this.zeroUnembedBias ??= tf.keep(tf.zeros([this.cfg.dVocab]) as tf.Tensor1D);
-    return this.zeroUnembedBias;
+    return this.decoder.unembedding.b_U;
   }
 
   /** Lens readout on decoder states: `decoder.layer_norm` (own statistics) then `proj_out`. `[..., dModel]` → `[..., dVocab]`. */

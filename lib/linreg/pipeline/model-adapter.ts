@@ -12,6 +12,7 @@ import { InvalidArgumentError, ShapeMismatchError } from '../../errors.js';
 import { HookedBert } from '../../nn/bert.js';
 import { HookedGPT2 } from '../../nn/gpt2.js';
 import type { BlockInputs } from '../../nn/hooked-root.js';
+import { padSequences } from '../../nn/token-input.js';
 
 /** Models the mat pipeline runs on. */
 export type MatModel = HookedGPT2 | HookedBert;
@@ -105,13 +106,8 @@ export function buildBatch(model: MatModel, info: MatModelInfo, sentences: reado
     if (info.kind === 'bert') ids[t] = opts.maskTokenId ?? BERT_MASK_TOKEN_ID;
     rows.push(ids);
   }
-  const maxLen = Math.max(...rows.map((r) => r.length));
-  return {
-    indices,
-    inputIds: rows.map((r) => [...r, ...new Array<number>(maxLen - r.length).fill(padId)]),
-    attentionMask: rows.map((r) => [...new Array<number>(r.length).fill(1), ...new Array<number>(maxLen - r.length).fill(0)]),
-    positions: rowPositions,
-  };
+  const { ids, mask } = padSequences(rows, { side: 'right', padId, alwaysMask: true });
+  return { indices, inputIds: ids, attentionMask: mask!, positions: rowPositions };
 }
 
 /** Device tensors of a batch: h_0 at every position, the blocks' inputs, gather indices. */

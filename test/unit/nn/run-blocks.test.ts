@@ -8,6 +8,7 @@ import { HookedBert } from '../../../lib/nn/bert.js';
 import { HookedWhisper } from '../../../lib/nn/whisper.js';
 import { InvalidArgumentError, ShapeMismatchError } from '../../../lib/errors.js';
 import { NO_HOOKS } from '../../../lib/nn/hook-point.js';
+import { leftPad, padSequences } from '../../../lib/nn/token-input.js';
 import { fixtureDir, readFixture, relError } from '../../helpers/fixtures.js';
 
 let gpt2: HookedGPT2;
@@ -132,4 +133,12 @@ test('lensNorm: the layer norm reading each residual state (final norm at L, ln1
   assert.equal(bert.lensNorm(bert.nLayers), undefined);
   assert.equal(bert.lensNorm(0), undefined);
   bert.dispose();
+});
+
+test('padSequences: one padding helper for left (GPT-2) and right (BERT, mat pipeline) padding', () => {
+  assert.deepEqual(padSequences([[1, 2], [3]], { padId: 9 }), { ids: [[1, 2], [9, 3]], mask: [[1, 1], [0, 1]] });
+  assert.deepEqual(padSequences([[1, 2], [3]], { side: 'right' }), { ids: [[1, 2], [3, 0]], mask: [[1, 1], [1, 0]] });
+  assert.deepEqual(padSequences([[1], [3]]), { ids: [[1], [3]] });
+  assert.deepEqual(padSequences([[1], [3]], { alwaysMask: true }), { ids: [[1], [3]], mask: [[1], [1]] });
+  assert.deepEqual(leftPad([[1, 2], [3]]), padSequences([[1, 2], [3]]));
 });

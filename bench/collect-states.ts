@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../lib/backend/index.js';
 import { HookedGPT2 } from '../lib/nn/gpt2.js';
-import { randomGpt2Weights } from '../lib/io/convert/gpt2.js';
+import { randomGpt2Weights } from '../lib/io/convert/random.js';
 import type { GPT2Config } from '../lib/io/config/gpt2.js';
 import { createRng } from '../lib/lens/rng.js';
 import { collectStates, sampleShortcutPositions, ShortcutAccumulator } from '../lib/linreg/pipeline/index.js';

@@ -29,7 +29,8 @@ export { resolveModelDir, hubRepoId, LEGACY_MODEL_IDS, type ResolveOptions } fro
 export { hubCacheDir, hfHome, type HubOptions, type DownloadProgress } from './io/hub.js';
 export { ShardedCacheWriter, readCacheIndex, readCacheTensor, type CacheWriterOptions, type CacheIndex } from './io/cache-writer.js';
 export { parseGpt2Config, GPT2_SIZES, type GPT2Config } from './io/config/gpt2.js';
-export { randomGpt2Weights, type GPT2Weights } from './io/convert/gpt2.js';
+export { type GPT2Weights } from './io/convert/gpt2.js';
+export { randomGpt2Weights, randomVitWeights, randomWhisperWeights } from './io/convert/random.js';
 export { saveGpt2Checkpoint, gpt2StateDict, gpt2ConfigJson } from './io/export/gpt2.js';
 
 // models and hooks

@@ -34,7 +34,8 @@ export { randomGpt2Weights, randomVitWeights, randomWhisperWeights } from './io/
 export { saveGpt2Checkpoint, gpt2StateDict, gpt2ConfigJson } from './io/export/gpt2.js';
 
 // models and hooks
-export { loadModel, type LoadModelOptions, type HookedModel } from './nn/load.js';
+export { loadModel, modelTypeOfName, type LoadModelOptions, type HookedModel, type ModelType, type ModelOf, type Gpt2HubId, type WhisperHubId, type VitHubId, type BertHubId } from './nn/load.js';
+export { MODEL_FAMILIES, isModelType, type ModelFamily, type TokenizerPolicy } from './nn/registry.js';
 export { HookedGPT2, type LmTokenizer, type ToTokensOptions } from './nn/gpt2.js';
 export { HookedViT, type ImageInput } from './nn/vit.js';
 export { HookedWhisper, type WhisperInput, type FeatureInput, type WhisperGenerateOptions } from './nn/whisper.js';

@@ -300,7 +300,7 @@ export abstract class HookedRoot<Input, Prepared> extends HookedModule {
       const copy = output.clone();
       output = copy;
     }
-    return { output, cache: new ActivationCache(ctx.cache, opts.device ?? 'gpu') };
+    return { output, cache: new ActivationCache(ctx.cache, opts.device ?? 'gpu', this.hookNames()) };
   }
 
   /** Forward pass with temporary hooks (they apply to this call only). Returns the output. */

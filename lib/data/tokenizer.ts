@@ -45,7 +45,7 @@ export async function loadTokenizer(dir: string | undefined, opts: LoadTokenizer
  * @param ids token ids, `[pos]`.
  * @returns one string per id, `[pos]`.
  */
-export function toStrTokens(tok: Tokenizer, ids: readonly number[]): string[] {
+export function toStrTokens(tok: Pick<Tokenizer, 'decode'>, ids: readonly number[]): string[] {
   return ids.map((id) => tok.decode([id]));
 }
 

@@ -26,7 +26,7 @@ import { activation, type ActivationName } from './components/activations.js';
 import { Unembed } from './components/unembed.js';
 import { StackedWeights } from './tl-weights.js';
 import { padSequences, prepareTokens, type PreparedTokens, type TokenInput } from './token-input.js';
-import type { LmTokenizer } from './gpt2.js';
+import { requireTokenizer, strTokens, type LmTokenizer } from './text.js';
 import type { BertConfig } from '../io/config/bert.js';
 import type { BertWeights } from '../io/convert/bert.js';
 import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
@@ -140,10 +140,24 @@ export class HookedBert extends HookedTransformerRoot<BertInput, PreparedBert> i
     return tf.tidy(() => this.mlmHead.forward(resid, NO_HOOKS));
   }
 
+  /** Ids → text. */
+  decode(ids: readonly number[]): string {
+    return requireTokenizer(this).decode(ids);
+  }
+
+  /** Without ids: describes the model. With ids: `decode(ids)` (kept for compatibility; use `decode`). */
   override toString(ids?: readonly number[]): string {
-    if (!ids) return `HookedBert(${this.cfg.nLayers} layers, d=${this.cfg.dModel})`;
-    if (!this.tokenizer) throw new InvalidArgumentError('this model has no tokenizer', 'load a checkpoint directory with tokenizer files, or set model.tokenizer');
-    return this.tokenizer.decode(ids);
+    return ids ? this.decode(ids) : `HookedBert(${this.cfg.nLayers} layers, d=${this.cfg.dModel})`;
+  }
+
+  /** One string per token (each id decoded on its own). */
+  toStrTokens(input: string | readonly number[]): string[] {
+    return strTokens(requireTokenizer(this), input);
+  }
+
+  /** Tokenises text (the tokenizer's own [CLS]/[SEP]; several texts right-padded) → ids `[batch, pos]` and mask. The caller disposes `owned`. */
+  toTokens(text: string | readonly string[]): PreparedBert {
+    return this.prepare(text);
   }
 
   protected prepare(input: BertInput): PreparedBert {

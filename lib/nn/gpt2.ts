@@ -12,6 +12,7 @@ import type { Embedded } from './hooked-root.js';
 import { HookedTransformerRoot } from './hooked-transformer.js';
 import { HookPoint, NO_HOOKS, type RunContext } from './hook-point.js';
 import type { LensModel } from './lens-model.js';
+import { requireTokenizer, strTokens, type LmTokenizer } from './text.js';
 import { LayerNorm } from './components/layer-norm.js';
 import { Attention, buildAttentionMask } from './components/attention.js';
 import { Mlp } from './components/mlp.js';
@@ -21,13 +22,8 @@ import { StackedWeights } from './tl-weights.js';
 import { prepareTokens, positionIds, type PreparedTokens, type TokenInput } from './token-input.js';
 import type { GPT2Config } from '../io/config/gpt2.js';
 import type { GPT2Weights } from '../io/convert/gpt2.js';
-import { InvalidArgumentError } from '../errors.js';
 
-/** Tokenizer methods the language models use. */
-export interface LmTokenizer {
-  encode(text: string): number[];
-  decode(ids: readonly number[]): string;
-}
+export type { LmTokenizer } from './text.js';
 
 /** Options of `toTokens`. */
 export interface ToTokensOptions {
@@ -104,22 +100,19 @@ export class HookedGPT2 extends HookedTransformerRoot<TokenInput, PreparedTokens
     return prepareTokens(text, this.tokenOptions(opts.prependBos));
   }
 
-  /** Decodes ids to text. */
+  /** Ids → text (TransformerLens `to_string`). */
+  decode(ids: readonly number[]): string {
+    return requireTokenizer(this).decode(ids);
+  }
+
+  /** Without ids: describes the model. With ids: `decode(ids)` (kept for compatibility; use `decode`). */
   override toString(ids?: readonly number[]): string {
-    if (!ids) return `HookedGPT2(${this.cfg.nLayers} layers, d=${this.cfg.dModel})`;
-    return this.requireTokenizer().decode(ids);
+    return ids ? this.decode(ids) : `HookedGPT2(${this.cfg.nLayers} layers, d=${this.cfg.dModel})`;
   }
 
   /** One string per token (each id decoded on its own, as TransformerLens `to_str_tokens`). */
   toStrTokens(input: string | readonly number[]): string[] {
-    const tok = this.requireTokenizer();
-    const ids = typeof input === 'string' ? tok.encode(input) : input;
-    return ids.map((id) => tok.decode([id]));
-  }
-
-  private requireTokenizer(): LmTokenizer {
-    if (!this.tokenizer) throw new InvalidArgumentError('this model has no tokenizer', 'load a checkpoint directory with tokenizer files, or set model.tokenizer');
-    return this.tokenizer;
+    return strTokens(requireTokenizer(this), input);
   }
 
   private tokenOptions(prependBos = false) {

@@ -17,6 +17,7 @@ import { HookedTransformerRoot } from './hooked-transformer.js';
 import { HookedModule } from './hooked-module.js';
 import { HookPoint, NO_HOOKS, type RunContext } from './hook-point.js';
 import type { LensModel } from './lens-model.js';
+import { requireTokenizer, strTokens } from './text.js';
 import { LayerNorm } from './components/layer-norm.js';
 import { Attention, buildAttentionMask } from './components/attention.js';
 import { Mlp } from './components/mlp.js';
@@ -305,6 +306,16 @@ export class HookedWhisper extends HookedTransformerRoot<WhisperInput, PreparedW
     } finally {
       encoderOutput.dispose();
     }
+  }
+
+  /** Decoder ids → text (needs the checkpoint's tokenizer). */
+  decode(ids: readonly number[]): string {
+    return requireTokenizer(this).decode(ids);
+  }
+
+  /** One string per decoder token (each id decoded on its own). */
+  toStrTokens(input: string | readonly number[]): string[] {
+    return strTokens(requireTokenizer(this), input);
   }
 
   override toString(): string {

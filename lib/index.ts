@@ -8,9 +8,10 @@
  * const { output, cache } = await model.runWithCache('The Eiffel Tower is in', { namesFilter: residNamesFilter(model) });
  * ```
  */
-import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core with the chained ops (`x.slice(…)`, `x.matMul(…)`, …) registered and typed.
+import { tf } from './tf.js';
 
-/** The tfjs instance the library uses (share it so tensors flow between your code and the models). */
+/** The tfjs instance the library uses (share it so tensors flow between your code and the models), chained ops included. */
 export { tf };
 
 // errors

@@ -80,7 +80,7 @@ export { tokenLogProbs, lmLoss, logitDiff, meanLogProb, nextTokenAccuracy, meanL
 export * from './lens/intervention.js';
 export * from './lens/early-exit.js';
 export * from './lens/calm-exit.js';
-export * from './linreg/pipeline/index.js';
+export * from './shortcuts/index.js';
 export * from './probes/index.js';
 
 // plots and benchmarks

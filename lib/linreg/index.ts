@@ -5,7 +5,7 @@
  */
 export { GramAccumulator, solveFromStatistics, type GramAccumulatorOptions, type GramStatistics, type SolveOptions } from './gram.js';
 export { fitLinearMap, applyLinearMap, type FitOptions } from './fit.js';
-export { fitAllShortcuts, saveShortcuts, shortcutKey, type ShortcutFitOptions, type ShortcutMap, type StateSource } from './shortcuts.js';
+export { fitAllShortcuts, shortcutKey, type ShortcutFitOptions, type ShortcutMap, type StateSource } from './shortcuts.js';
 export { r2Score, r2ScoreRaw, r2ScoreId, type R2Options } from './r2.js';
 export { precisionAtK, surprisal, type SurprisalOptions, type SurprisalResult } from './metrics.js';
 export { calmThreshold, meanPrefixLength, LAMBDA_GRID_MAT, LAMBDA_GRID_ID, type CalmThresholdOptions } from './calm.js';

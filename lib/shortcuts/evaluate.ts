@@ -17,9 +17,9 @@
  * metrics, per-sample top-1 ids and confidences p₍₁₎ − p₍₂₎ are returned for the early-exit curves (§9).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError } from '../../errors.js';
-import { topKTieSafe } from '../../lens/topk.js';
-import { precisionAtK, surprisal } from '../metrics.js';
+import { InvalidArgumentError } from '../errors.js';
+import { topKTieSafe } from '../lens/topk.js';
+import { precisionAtK, surprisal } from '../linreg/metrics.js';
 import { batchGroups, buildBatch, checkSamples, deviceBatch, matModelInfo, type BatchOptions, type MatModel } from './model-adapter.js';
 import { shortcutTo, type MatMaps } from './maps.js';
 import { PiTensors, runBlocksReplaced, type SubmoduleVariant } from './replaced-blocks.js';

@@ -16,7 +16,7 @@ import { applyLinearMap, LAMBDA_GRID_ID, LAMBDA_GRID_MAT } from '../../../lib/li
 import {
   calmEarlyExitCurve, collectStates, evaluateMappings, fitShortcutsFromStates, loadMatMaps, runBlocksReplaced, runMatPipeline,
   sampleShortcutPositions, shortcutTo, submoduleMap, type MappingEvaluation, type MatMaps,
-} from '../../../lib/linreg/pipeline/index.js';
+} from '../../../lib/shortcuts/index.js';
 import { InvalidArgumentError } from '../../../lib/errors.js';
 import { fixtureDir } from '../../helpers/fixtures.js';
 

@@ -6,9 +6,9 @@
  * other sub-modules and both residual additions — is the block's own computation.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError } from '../../errors.js';
-import type { ModuleOverride } from '../../nn/hook-point.js';
-import type { BlockInputs, ModuleOverrides } from '../../nn/hooked-root.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { ModuleOverride } from '../nn/hook-point.js';
+import type { BlockInputs, ModuleOverrides } from '../nn/hooked-root.js';
 import { submoduleMap, type MatMaps } from './maps.js';
 import { matModelInfo, type MatModel } from './model-adapter.js';
 

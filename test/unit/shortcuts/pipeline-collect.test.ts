@@ -10,7 +10,7 @@ import { applyLinearMap, r2ScoreId, shortcutKey } from '../../../lib/linreg/inde
 import {
   collectStates, fitShortcutsFromStates, r2Matrices, sampleShortcutPositions, ShortcutAccumulator, submoduleKey,
   type CollectedStates, type MatMaps, type StateBatch,
-} from '../../../lib/linreg/pipeline/index.js';
+} from '../../../lib/shortcuts/index.js';
 import { InvalidArgumentError } from '../../../lib/errors.js';
 import { fixtureDir } from '../../helpers/fixtures.js';
 

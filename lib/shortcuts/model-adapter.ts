@@ -8,11 +8,11 @@
  * tokens keep positions 0 … n−1, and padded keys are masked out (GPT-2 additionally causal).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError, ShapeMismatchError } from '../../errors.js';
-import { HookedBert } from '../../nn/bert.js';
-import { HookedGPT2 } from '../../nn/gpt2.js';
-import type { BlockInputs } from '../../nn/hooked-root.js';
-import { padSequences } from '../../nn/token-input.js';
+import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
+import { HookedBert } from '../nn/bert.js';
+import { HookedGPT2 } from '../nn/gpt2.js';
+import type { BlockInputs } from '../nn/hooked-root.js';
+import { padSequences } from '../nn/token-input.js';
 
 /** Models the mat pipeline runs on. */
 export type MatModel = HookedGPT2 | HookedBert;

@@ -19,11 +19,11 @@
  * a `ShardedCacheWriter` (`writer`).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError } from '../../errors.js';
-import { TransformerBlock } from '../../nn/components/block.js';
-import type { PostLnBlock } from '../../nn/components/post-ln-block.js';
-import type { HookFn, HookPoint } from '../../nn/hook-point.js';
-import type { ShardedCacheWriter } from '../../io/cache-writer.js';
+import { InvalidArgumentError } from '../errors.js';
+import { TransformerBlock } from '../nn/components/block.js';
+import type { PostLnBlock } from '../nn/components/post-ln-block.js';
+import type { HookFn, HookPoint } from '../nn/hook-point.js';
+import type { ShardedCacheWriter } from '../io/cache-writer.js';
 import { batchGroups, buildBatch, checkSamples, deviceBatch, matModelInfo, type BatchOptions, type MatModel } from './model-adapter.js';
 
 /** What each of the seven registries of a block holds (index = registry number of §8). */

@@ -60,8 +60,8 @@ export { readWav, decodeWav, type WavAudio } from './data/wav.js';
 export * from './lens/saturation.js';
 export * from './lens/order.js';
 export * from './lens/better-lm.js';
-export * from './lens/stats.js';
-export { createRng, type Rng } from './lens/rng.js';
+export * from './math/stats.js';
+export { createRng, type Rng } from './math/rng.js';
 
 // linear shortcuts
 export * from './linreg/index.js';

@@ -11,6 +11,6 @@ export { precisionAtK, surprisal, type SurprisalOptions, type SurprisalResult } 
 export { calmThreshold, meanPrefixLength, LAMBDA_GRID_MAT, LAMBDA_GRID_ID, type CalmThresholdOptions } from './calm.js';
 export { invertGram, DEFAULT_RCOND, type GramInverse } from './gram-inverse.js';
 export { GemmEngine, PANEL_ROWS, type PackedMatrix, type GemmEngineOptions } from './gemm-engine.js';
-export { choleskyLower, lowerTriangularInverse } from './cholesky.js';
-export { symmetricEigen, type SymmetricEigen } from './eigen.js';
+export { choleskyLower, lowerTriangularInverse } from '../math/cholesky.js';
+export { symmetricEigen, type SymmetricEigen } from '../math/eigen.js';
 export type { FloatArray, HostMatrix, MatrixInput, LinearMap } from './types.js';

@@ -25,7 +25,7 @@ import { logitDiffMetric } from '../../lib/lens/metrics.js';
 import { runMatPipeline } from '../../lib/shortcuts/index.js';
 import { runProbeExperiment } from '../../lib/probes/index.js';
 import { readAllSafetensors } from '../../lib/io/safetensors.js';
-import { createRng } from '../../lib/lens/rng.js';
+import { createRng } from '../../lib/math/rng.js';
 import { ROOT, fixtureDir } from '../helpers/fixtures.js';
 
 const CLI = join(ROOT, 'dist', 'lib', 'cli', 'main.js');

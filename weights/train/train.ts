@@ -20,7 +20,7 @@ import { openCheckpoint } from '../../lib/io/checkpoint.js';
 import { saveGpt2Checkpoint } from '../../lib/io/export/gpt2.js';
 import type { GPT2Config } from '../../lib/io/config/gpt2.js';
 import { loadTokenizer } from '../../lib/data/tokenizer.js';
-import { mulberry32 } from '../../lib/lens/rng.js';
+import { mulberry32 } from '../../lib/math/rng.js';
 
 interface TrainOptions {
   steps: number;

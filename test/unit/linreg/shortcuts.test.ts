@@ -8,7 +8,7 @@ import { Matrix, solve } from 'ml-matrix';
 import { fitAllShortcuts, shortcutKey, type ShortcutMap } from '../../../lib/linreg/index.js';
 import { saveShortcuts } from '../../../lib/shortcuts/index.js';
 import { readAllSafetensors } from '../../../lib/io/safetensors.js';
-import { createRng } from '../../../lib/lens/rng.js';
+import { createRng } from '../../../lib/math/rng.js';
 import { setBackend } from '../../../lib/backend/index.js';
 import { InvalidArgumentError, ShapeMismatchError } from '../../../lib/errors.js';
 

@@ -10,7 +10,7 @@ import type { HookedGPT2 } from '../../../lib/nn/gpt2.js';
 import type { HookedBert } from '../../../lib/nn/bert.js';
 import { residName } from '../../../lib/nn/lens-model.js';
 import type { HookFn } from '../../../lib/nn/hook-point.js';
-import { createRng } from '../../../lib/lens/rng.js';
+import { createRng } from '../../../lib/math/rng.js';
 import { readAllSafetensors } from '../../../lib/io/safetensors.js';
 import { applyLinearMap, LAMBDA_GRID_ID, LAMBDA_GRID_MAT } from '../../../lib/linreg/index.js';
 import {

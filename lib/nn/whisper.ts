@@ -30,50 +30,12 @@ import { prepareTokens, type PreparedTokens } from './token-input.js';
 import type { WhisperConfig } from '../io/config/whisper.js';
 import type { WhisperBlockWeights, WhisperWeights } from '../io/convert/whisper.js';
 import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
-import { whisperFeatures } from '../data/audio.js';
-import type { Tokenizer } from '../data/tokenizer.js';
+import type { Tokenizer } from '../data/tokenizer-types.js';
+import { prepareFeatures, prepareWhisperInput, type FeatureInput, type PreparedWhisper, type WhisperInput } from './whisper-input.js';
+import { greedyGenerate, type WhisperGenerateOptions } from './whisper-generate.js';
 
-/** Log-mel features: a `[batch, nMels, frames]` tensor, or the same as typed array + shape. */
-export type FeatureInput = tf.Tensor | { data: Float32Array; shape: readonly [number, number, number] };
-
-/** Decoder token ids `[batch, decPos]` (int32 tensor or nested arrays; one row may be a flat array). */
-export type DecoderIds = tf.Tensor | readonly number[] | readonly (readonly number[])[];
-
-/** Whisper input: features and decoder ids, or a reused encoder output and decoder ids. */
-export type WhisperInput =
-  | { inputFeatures: FeatureInput; decoderInputIds: DecoderIds }
-  | {
-      /** A 16 kHz mono waveform or a WAV file path; log-mel features are computed with `whisperFeatures`. */
-      audio: Float32Array | string;
-      decoderInputIds: DecoderIds;
-    }
-  | {
-      /** Output of `model.encode(features)`: `[batch, srcPos, dModel]` (after the encoder's final LN). */
-      encoderOutput: tf.Tensor;
-      decoderInputIds: DecoderIds;
-    };
-
-/** Tensors the forward pass reads. */
-export interface PreparedWhisper {
-  features?: tf.Tensor3D;
-  encoderOutput?: tf.Tensor3D;
-  decoderInputIds: tf.Tensor2D;
-  owned: tf.Tensor[];
-}
-
-/** Options of `generate`. */
-export interface WhisperGenerateOptions {
-  /** Decoder prompt, the same for every batch row (default `[decoder_start_token_id]`). */
-  forcedPrefix?: readonly number[];
-  /** Maximum tokens generated after the prefix (default: up to `max_target_positions`). */
-  maxNewTokens?: number;
-  /** Stop token (default the config's `eos_token_id`); rows that emitted it are finished. */
-  eosTokenId?: number;
-  /** Ids never generated (default the config's `suppress_tokens`). */
-  suppressTokens?: readonly number[];
-  /** Ids not generated at the first step (default the config's `begin_suppress_tokens`). */
-  beginSuppressTokens?: readonly number[];
-}
+export type { FeatureInput, DecoderIds, WhisperInput, PreparedWhisper } from './whisper-input.js';
+export type { WhisperGenerateOptions } from './whisper-generate.js';
 
 function block(w: WhisperBlockWeights, nHeads: number, eps: number, act: ActivationName): TransformerBlock {
   return new TransformerBlock({
@@ -248,7 +210,7 @@ export class HookedWhisper extends HookedTransformerRoot<WhisperInput, PreparedW
   encode(features: FeatureInput): tf.Tensor3D {
     const owned: tf.Tensor[] = [];
     try {
-      const x = this.prepareFeatures(features, owned);
+      const x = prepareFeatures(features, this.cfg, owned);
       return tf.tidy(() => this.encoder.forward(x, NO_HOOKS));
     } finally {
       for (const t of owned) t.dispose();
@@ -256,56 +218,11 @@ export class HookedWhisper extends HookedTransformerRoot<WhisperInput, PreparedW
   }
 
   /**
-   * Greedy decoding: encodes once, then re-runs the decoder on the whole prefix at every step (no KV
-   * cache: step t costs a t-token decoder pass). Returns one id list per batch row, starting with the
-   * forced prefix and ending with the EOS token when one was produced. No timestamp or language logic;
-   * only `suppressTokens` / `beginSuppressTokens` are applied to the logits.
+   * Greedy decoding (`greedyGenerate`): encodes once, then re-runs the decoder on the whole prefix at
+   * every step. Returns one id list per batch row, starting with the forced prefix.
    */
   async generate(features: FeatureInput, opts: WhisperGenerateOptions = {}): Promise<number[][]> {
-    const prefix = [...(opts.forcedPrefix ?? [this.cfg.decoderStartTokenId])];
-    if (prefix.length === 0) throw new InvalidArgumentError('generate: forcedPrefix must hold at least one token');
-    const room = this.cfg.maxTargetPositions - prefix.length;
-    if (room < 0) throw new InvalidArgumentError(`generate: forcedPrefix has ${prefix.length} tokens, more than max_target_positions ${this.cfg.maxTargetPositions}`);
-    const maxNew = Math.min(opts.maxNewTokens ?? room, room);
-    const eos = opts.eosTokenId ?? this.cfg.eosTokenId;
-    const suppress = opts.suppressTokens ?? this.cfg.suppressTokens;
-    const beginSuppress = opts.beginSuppressTokens ?? this.cfg.beginSuppressTokens;
-    const encoderOutput = this.encode(features);
-    try {
-      const batch = encoderOutput.shape[0];
-      const seqs = Array.from({ length: batch }, () => [...prefix]);
-      const done = new Array<boolean>(batch).fill(false);
-      for (let step = 0; step < maxNew && !done.every(Boolean); step++) {
-        const banned = step === 0 ? [...suppress, ...beginSuppress] : suppress;
-        const logits = await this.forward({ encoderOutput, decoderInputIds: seqs });
-        const next = tf.tidy(() => {
-          const pos = logits.shape[1]!;
-          let last = tf.reshape(tf.slice(logits, [0, pos - 1, 0], [batch, 1, this.cfg.dVocab]), [batch, this.cfg.dVocab]);
-          const valid = banned.filter((id) => id >= 0 && id < this.cfg.dVocab);
-          if (valid.length) {
-            const penalty = new Float32Array(this.cfg.dVocab);
-            for (const id of valid) penalty[id] = -Infinity;
-            last = tf.add(last, tf.tensor1d(penalty));
-          }
-          return tf.argMax(last, -1);
-        });
-        logits.dispose();
-        const ids = Array.from(await next.data());
-        next.dispose();
-        for (let b = 0; b < batch; b++) {
-          const id = done[b] ? (eos ?? ids[b]!) : ids[b]!;
-          seqs[b]!.push(id);
-          if (eos !== undefined && id === eos) done[b] = true;
-        }
-      }
-      return seqs.map((s) => {
-        if (eos === undefined) return s;
-        const end = s.indexOf(eos, prefix.length);
-        return end < 0 ? s : s.slice(0, end + 1);
-      });
-    } finally {
-      encoderOutput.dispose();
-    }
+    return greedyGenerate(this, features, opts);
   }
 
   /** Decoder ids → text (needs the checkpoint's tokenizer). */
@@ -322,60 +239,8 @@ export class HookedWhisper extends HookedTransformerRoot<WhisperInput, PreparedW
     return `HookedWhisper(${this.cfg.encoderLayers}+${this.cfg.nLayers} layers, d=${this.cfg.dModel}, ${this.cfg.nMels} mels)`;
   }
 
-  private prepareFeatures(input: FeatureInput, owned: tf.Tensor[]): tf.Tensor3D {
-    let x: tf.Tensor;
-    if (input instanceof tf.Tensor) x = input;
-    else if (input && input.data instanceof Float32Array && Array.isArray(input.shape)) {
-      const shape = [...input.shape];
-      if (shape.length !== 3 || shape.reduce((a, b) => a * b, 1) !== input.data.length) {
-        throw new ShapeMismatchError('input features (typed array)', `a [batch, nMels, frames] shape with ${input.data.length} elements`, shape);
-      }
-      owned.push((x = tf.tensor3d(input.data, shape as [number, number, number])));
-    } else {
-      throw new InvalidArgumentError('Whisper input features must be a [batch, nMels, frames] tensor or { data: Float32Array, shape }');
-    }
-    if (x.rank === 2) owned.push((x = tf.expandDims(x, 0)));
-    const frames = 2 * this.cfg.maxSourcePositions;
-    if (x.rank !== 3 || x.shape[1] !== this.cfg.nMels || x.shape[2] !== frames) {
-      throw new ShapeMismatchError('input features', `[batch, ${this.cfg.nMels}, ${frames}] (num_mel_bins × 2·max_source_positions frames; whisperFeatures pads audio to 30 s)`, x.shape);
-    }
-    if (x.dtype !== 'float32') owned.push((x = tf.cast(x, 'float32')));
-    return x as tf.Tensor3D;
-  }
-
   protected prepare(input: WhisperInput): PreparedWhisper {
-    const owned: tf.Tensor[] = [];
-    try {
-      if (!input || typeof input !== 'object' || !('decoderInputIds' in input)) {
-        throw new InvalidArgumentError('Whisper input must be { inputFeatures | audio | encoderOutput, decoderInputIds }');
-      }
-      // tidy: prepareTokens may throw after creating tensors (bad ids); tidy frees them then.
-      const tokens = tf.tidy(() => prepareTokens(input.decoderInputIds as tf.Tensor | number[][], { vocabSize: this.cfg.dVocab, maxPositions: this.cfg.maxTargetPositions }) as unknown as tf.TensorContainer) as unknown as PreparedTokens;
-      owned.push(...tokens.owned);
-      const batch = tokens.inputIds.shape[0];
-      const prepared: PreparedWhisper = { decoderInputIds: tokens.inputIds, owned };
-      if ('encoderOutput' in input && input.encoderOutput !== undefined) {
-        const e = input.encoderOutput;
-        if (!(e instanceof tf.Tensor) || e.rank !== 3 || e.shape[2] !== this.cfg.dModel) {
-          throw new ShapeMismatchError('encoderOutput', `[batch, srcPos, ${this.cfg.dModel}] (from model.encode)`, e instanceof tf.Tensor ? e.shape : String(e));
-        }
-        prepared.encoderOutput = e as tf.Tensor3D;
-      } else if ('inputFeatures' in input) {
-        prepared.features = this.prepareFeatures(input.inputFeatures, owned);
-      } else if ('audio' in input) {
-        const features = whisperFeatures(input.audio, { nMels: this.cfg.nMels });
-        owned.push(features);
-        prepared.features = this.prepareFeatures(features, owned);
-      } else {
-        throw new InvalidArgumentError('Whisper input needs inputFeatures or encoderOutput');
-      }
-      const encBatch = (prepared.features ?? prepared.encoderOutput)!.shape[0];
-      if (encBatch !== batch) throw new ShapeMismatchError('decoderInputIds', `${encBatch} rows like the audio batch`, tokens.inputIds.shape);
-      return prepared;
-    } catch (err) {
-      for (const t of owned) t.dispose();
-      throw err;
-    }
+    return prepareWhisperInput(input, this.cfg);
   }
 
   protected release(prepared: PreparedWhisper): void {

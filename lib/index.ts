@@ -62,6 +62,7 @@ export * from './lens/order.js';
 export * from './lens/better-lm.js';
 export * from './math/stats.js';
 export { createRng, type Rng } from './math/rng.js';
+export { hostArray, toHostArray, isHostArray, type HostArray, type ArrayInput, type NumericArray, type NestedNumbers, type ToHostArrayOptions } from './math/host-array.js';
 
 // linear shortcuts
 export * from './linreg/index.js';
@@ -75,7 +76,7 @@ export { ablationHook, ablateScan, type AblationKind, type AblationOptions, type
 export { repeatedRandomTokens, inductionScores, previousTokenScores, headDetector, detectionPattern, repeatedSequenceStats, reducePatterns, type RepeatedTokensOptions, type HeadDetectorOptions, type RepeatedSequenceStats } from './lens/attention.js';
 export { FactoredMatrix, type FactoredSvd, type Eigenvalues } from './lens/factored-matrix.js';
 export { processWeights, type ProcessWeightsOptions } from './lens/process-weights.js';
-export { headOV, headQK, circuitTop1Accuracy, kCompositionFullCircuit, kCompositionFullCircuitAccuracy, ovCopyingCircuit, ovCopyingAccuracy, compositionScore, headCompositionScore, allCompositionScores, type HeadRef, type KCompositionOptions, type CompositionMode } from './lens/circuits.js';
+export { headOV, headQK, circuitTop1Accuracy, kCompositionFullCircuit, kCompositionFullCircuitAccuracy, ovCopyingCircuit, ovCopyingAccuracy, compositionScore, headCompositionScore, allCompositionScores, type HeadRef, type KCompositionOptions, type CompositionMode, type CompositionScores } from './lens/circuits.js';
 export { tokenLogProbs, lmLoss, logitDiff, meanLogProb, nextTokenAccuracy, meanLogProbMetric, logitDiffMetric } from './lens/metrics.js';
 export * from './lens/intervention.js';
 export * from './lens/early-exit.js';

@@ -11,10 +11,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../lib/backend/index.js';
 import { HookedGPT2 } from '../lib/nn/gpt2.js';
-import { randomGpt2Weights } from '../lib/io/convert/gpt2.js';
+import { randomGpt2Weights } from '../lib/io/convert/random.js';
 import type { GPT2Config } from '../lib/io/config/gpt2.js';
-import { createRng } from '../lib/lens/rng.js';
-import { collectStates, sampleShortcutPositions, ShortcutAccumulator } from '../lib/linreg/pipeline/index.js';
+import { createRng } from '../lib/math/rng.js';
+import { collectStates, sampleShortcutPositions, ShortcutAccumulator } from '../lib/shortcuts/index.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);

@@ -7,7 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { fitAllShortcuts } from '../lib/linreg/index.js';
 import { GemmEngine } from '../lib/linreg/gemm-engine.js';
-import { createRng } from '../lib/lens/rng.js';
+import { createRng } from '../lib/math/rng.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);

@@ -33,6 +33,20 @@ export class UnknownHookError extends TfjsLensError {
   }
 }
 
+/** A valid hook name whose activation this cache does not hold (its `namesFilter` left it out). */
+export class NotCachedError extends TfjsLensError {
+  readonly hookName: string;
+  constructor(hookName: string, cached: readonly string[]) {
+    const shown = cached.slice(0, 8).map((n) => `'${n}'`).join(', ');
+    super(
+      'E_NOT_CACHED',
+      `hook '${hookName}' exists but was not cached`,
+      `the run's namesFilter kept ${cached.length} hook${cached.length === 1 ? '' : 's'}${cached.length ? `: ${shown}${cached.length > 8 ? ', …' : ''}` : ''}; add '${hookName}' to namesFilter`,
+    );
+    this.hookName = hookName;
+  }
+}
+
 /** A safetensors file that is corrupt, truncated or hostile (bad header, spans out of range, overlaps…). */
 export class SafetensorsFormatError extends TfjsLensError {
   readonly file: string;

@@ -8,9 +8,10 @@
  * const { output, cache } = await model.runWithCache('The Eiffel Tower is in', { namesFilter: residNamesFilter(model) });
  * ```
  */
-import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core with the chained ops (`x.slice(…)`, `x.matMul(…)`, …) registered and typed.
+import { tf } from './tf.js';
 
-/** The tfjs instance the library uses (share it so tensors flow between your code and the models). */
+/** The tfjs instance the library uses (share it so tensors flow between your code and the models), chained ops included. */
 export { tf };
 
 // errors
@@ -32,21 +33,23 @@ export { resolveModelDir, hubRepoId, LEGACY_MODEL_IDS, type ResolveOptions } fro
 export { hubCacheDir, hfHome, type HubOptions, type DownloadProgress } from './io/hub.js';
 export { ShardedCacheWriter, readCacheIndex, readCacheTensor, type CacheWriterOptions, type CacheIndex } from './io/cache-writer.js';
 export { parseGpt2Config, GPT2_SIZES, type GPT2Config } from './io/config/gpt2.js';
-export { randomGpt2Weights, type GPT2Weights } from './io/convert/gpt2.js';
+export { type GPT2Weights } from './io/convert/gpt2.js';
+export { randomGpt2Weights, randomVitWeights, randomWhisperWeights } from './io/convert/random.js';
 export { saveGpt2Checkpoint, gpt2StateDict, gpt2ConfigJson } from './io/export/gpt2.js';
 
 // models and hooks
-export { loadModel, type LoadModelOptions, type HookedModel } from './nn/load.js';
+export { loadModel, modelTypeOfName, type LoadModelOptions, type HookedModel, type ModelType, type ModelOf, type Gpt2HubId, type WhisperHubId, type VitHubId, type BertHubId } from './nn/load.js';
+export { MODEL_FAMILIES, isModelType, type ModelFamily, type TokenizerPolicy } from './nn/registry.js';
 export { HookedGPT2, type LmTokenizer, type ToTokensOptions } from './nn/gpt2.js';
 export { HookedViT, type ImageInput } from './nn/vit.js';
 export { HookedWhisper, type WhisperInput, type FeatureInput, type WhisperGenerateOptions } from './nn/whisper.js';
 export { HookedBert, type BertInput } from './nn/bert.js';
-export { HookPoint, RunContext, type HookFn, type HookInfo } from './nn/hook-point.js';
-export { HookedRoot, type NamesFilter, type ForwardOptions, type RunWithCacheOptions, type RunWithHooksOptions, type CacheRun } from './nn/hooked-root.js';
+export { HookPoint, RunContext, type HookFn, type HookInfo, type ModuleOverride } from './nn/hook-point.js';
+export { HookedRoot, type NamesFilter, type ForwardOptions, type RunWithCacheOptions, type RunWithHooksOptions, type CacheRun, type ModuleOverrides, type RunBlocksOptions, type BlockInputs, type EmbeddedInput } from './nn/hooked-root.js';
 export { ActivationCache } from './nn/activation-cache.js';
 export { getActName, canonicalAlias, closeMatches } from './nn/hook-names.js';
 export { residName, type LensModel } from './nn/lens-model.js';
-export { prepareTokens, leftPad, type TokenInput, type PreparedTokens } from './nn/token-input.js';
+export { prepareTokens, leftPad, padSequences, type PadOptions, type TokenInput, type PreparedTokens } from './nn/token-input.js';
 
 // data
 export { loadTokenizer, toStrTokens, type Tokenizer, type LoadTokenizerOptions } from './data/tokenizer.js';
@@ -60,8 +63,9 @@ export { readWav, decodeWav, type WavAudio } from './data/wav.js';
 export * from './lens/saturation.js';
 export * from './lens/order.js';
 export * from './lens/better-lm.js';
-export * from './lens/stats.js';
-export { createRng, type Rng } from './lens/rng.js';
+export * from './math/stats.js';
+export { createRng, type Rng } from './math/rng.js';
+export { hostArray, toHostArray, isHostArray, type HostArray, type ArrayInput, type NumericArray, type NestedNumbers, type ToHostArrayOptions } from './math/host-array.js';
 
 // linear shortcuts
 export * from './linreg/index.js';
@@ -75,12 +79,12 @@ export { ablationHook, ablateScan, type AblationKind, type AblationOptions, type
 export { repeatedRandomTokens, inductionScores, previousTokenScores, headDetector, detectionPattern, repeatedSequenceStats, reducePatterns, type RepeatedTokensOptions, type HeadDetectorOptions, type RepeatedSequenceStats } from './lens/attention.js';
 export { FactoredMatrix, type FactoredSvd, type Eigenvalues } from './lens/factored-matrix.js';
 export { processWeights, type ProcessWeightsOptions } from './lens/process-weights.js';
-export { headOV, headQK, circuitTop1Accuracy, kCompositionFullCircuit, kCompositionFullCircuitAccuracy, ovCopyingCircuit, ovCopyingAccuracy, compositionScore, headCompositionScore, allCompositionScores, type HeadRef, type KCompositionOptions, type CompositionMode } from './lens/circuits.js';
+export { headOV, headQK, circuitTop1Accuracy, kCompositionFullCircuit, kCompositionFullCircuitAccuracy, ovCopyingCircuit, ovCopyingAccuracy, compositionScore, headCompositionScore, allCompositionScores, type HeadRef, type KCompositionOptions, type CompositionMode, type CompositionScores } from './lens/circuits.js';
 export { tokenLogProbs, lmLoss, logitDiff, meanLogProb, nextTokenAccuracy, meanLogProbMetric, logitDiffMetric } from './lens/metrics.js';
 export * from './lens/intervention.js';
 export * from './lens/early-exit.js';
 export * from './lens/calm-exit.js';
-export * from './linreg/pipeline/index.js';
+export * from './shortcuts/index.js';
 export * from './probes/index.js';
 
 // plots and benchmarks

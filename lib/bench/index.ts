@@ -5,7 +5,6 @@ export {
   type BenchResult, type BenchSuite, type CacheMode, type BlockPart,
 } from './schema.js';
 export { BENCH_MODEL_NAMES, benchConfig, isBenchModelName, type BenchModelName } from './configs.js';
-export { randomVitWeights, randomWhisperWeights } from './random-weights.js';
 export { buildBenchTarget, targetFromConfig, modelFromConfig, estimateParams, type BenchTarget, type BenchFamily, type BuildTargetOptions } from './targets.js';
 export { makeWorkload, type Workload, type WorkloadShape, type BlockStack } from './workload.js';
 export { runBench, cacheFilter, type BenchSettings, type RunBenchOptions } from './run-bench.js';

@@ -7,7 +7,6 @@ import { existsSync } from 'node:fs';
 import { parseGpt2Config } from '../io/config/gpt2.js';
 import { parseVitConfig } from '../io/config/vit.js';
 import { parseWhisperConfig } from '../io/config/whisper.js';
-import { randomGpt2Weights } from '../io/convert/gpt2.js';
 import { readConfigJson } from '../io/checkpoint.js';
 import { HookedGPT2 } from '../nn/gpt2.js';
 import { HookedViT } from '../nn/vit.js';
@@ -15,7 +14,7 @@ import { HookedWhisper } from '../nn/whisper.js';
 import { loadModel } from '../nn/load.js';
 import { InvalidArgumentError } from '../errors.js';
 import { benchConfig, isBenchModelName, BENCH_MODEL_NAMES } from './configs.js';
-import { randomVitWeights, randomWhisperWeights } from './random-weights.js';
+import { randomGpt2Weights, randomVitWeights, randomWhisperWeights } from '../io/convert/random.js';
 
 /** Model families the benchmark runs. */
 export type BenchFamily = 'gpt2' | 'vit' | 'whisper';

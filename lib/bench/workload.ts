@@ -10,7 +10,7 @@ import { HookedWhisper } from '../nn/whisper.js';
 import { buildAttentionMask, type AttentionMask } from '../nn/components/attention.js';
 import type { TransformerBlock } from '../nn/components/block.js';
 import type { CacheRun, NamesFilter } from '../nn/hooked-root.js';
-import { createRng } from '../lens/rng.js';
+import { createRng } from '../math/rng.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { BenchTarget } from './targets.js';
 

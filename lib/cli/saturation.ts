@@ -16,7 +16,7 @@ import { topKPerLayer } from '../lens/topk.js';
 import { filterBySaturation, saturationLayers } from '../lens/saturation.js';
 import { meanTauPermutationTest, rankCorrespondence, type RankCorrespondenceResult } from '../lens/order.js';
 import { betterLmExample, betterLmGroups, type BetterLmExample, type BetterLmResult } from '../lens/better-lm.js';
-import { mean } from '../lens/stats.js';
+import { mean } from '../math/stats.js';
 import { barChartSpec, writeChart } from '../plot/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import { BACKEND_HELP, formatTable, setup, type CommonOptions } from './common.js';

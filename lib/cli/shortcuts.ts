@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { join, resolve } from 'node:path';
 import { HookedGPT2 } from '../nn/gpt2.js';
 import { HookedBert } from '../nn/bert.js';
-import { runMatPipeline, type MatPipelineReport, type MappingName } from '../linreg/pipeline/index.js';
+import { runMatPipeline, type MatPipelineReport, type MappingName } from '../shortcuts/index.js';
 import { heatmapSpec, lineChartSpec, writeChart } from '../plot/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import { BACKEND_HELP, formatTable, setup, type CommonOptions } from './common.js';

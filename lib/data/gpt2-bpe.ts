@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TokenizerError } from '../errors.js';
 import { checkTokenId, readJsonObject, readSpecialTokenConfig, resolveSpecialTokens, tokenContent } from './hf-tokenizer.js';
-import type { Tokenizer } from './tokenizer.js';
+import type { Tokenizer } from './tokenizer-types.js';
 
 /** GPT-2's pre-tokenisation pattern (contractions, letters, numbers, other symbols, whitespace). */
 export const GPT2_SPLIT_PATTERN = String.raw`'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`;

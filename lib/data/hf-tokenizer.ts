@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer as HfTokenizerCore } from '@huggingface/tokenizers';
 import { InvalidArgumentError, TokenizerError } from '../errors.js';
-import type { Tokenizer } from './tokenizer.js';
+import type { Tokenizer } from './tokenizer-types.js';
 
 /** A JSON object as read from a tokenizer file. */
 export type JsonObject = Record<string, unknown>;

@@ -13,28 +13,9 @@ import { join } from 'node:path';
 import { TokenizerError } from '../errors.js';
 import { loadHfTokenizer } from './hf-tokenizer.js';
 import { loadGpt2Tokenizer, loadVocabMergesTokenizer } from './gpt2-bpe.js';
+import type { Tokenizer } from './tokenizer-types.js';
 
-/** A text tokenizer: text ⇄ token ids, plus the vocabulary look-ups that interpretability code needs. */
-export interface Tokenizer {
-  /** Number of ids: one more than the largest id (added/special tokens included). */
-  readonly vocabSize: number;
-  /** Text → ids. Adds no BOS/EOS; special tokens written in the text (e.g. `<|endoftext|>`) become their ids. */
-  encode(text: string): number[];
-  /** Ids → text; bytes that do not form valid UTF-8 become U+FFFD. Throws `InvalidArgumentError` for unknown ids. */
-  decode(ids: readonly number[]): string;
-  /** The raw vocabulary entry of `id`, e.g. `'Ġthe'` for byte-level BPE. Throws `InvalidArgumentError` for unknown ids. */
-  idToToken(id: number): string;
-  /** The id of a raw vocabulary entry (`'Ġthe'`, `'<|endoftext|>'`), or `undefined`. */
-  tokenToId(token: string): number | undefined;
-  /** Beginning-of-sequence id, when the tokenizer has one. */
-  readonly bosTokenId?: number;
-  /** End-of-sequence id, when the tokenizer has one. */
-  readonly eosTokenId?: number;
-  /** Padding id, when the tokenizer has one (GPT-2 has none: pad with `eosTokenId`, as TransformerLens does). */
-  readonly padTokenId?: number;
-  /** Special tokens by content, e.g. `{ '<|endoftext|>': 50256 }`, or Whisper's `<|startoftranscript|>`. */
-  readonly specialTokens: Record<string, number>;
-}
+export type { Tokenizer } from './tokenizer-types.js';
 
 /** Options of {@link loadTokenizer}. */
 export interface LoadTokenizerOptions {
@@ -64,7 +45,7 @@ export async function loadTokenizer(dir: string | undefined, opts: LoadTokenizer
  * @param ids token ids, `[pos]`.
  * @returns one string per id, `[pos]`.
  */
-export function toStrTokens(tok: Tokenizer, ids: readonly number[]): string[] {
+export function toStrTokens(tok: Pick<Tokenizer, 'decode'>, ids: readonly number[]): string[] {
   return ids.map((id) => tok.decode([id]));
 }
 

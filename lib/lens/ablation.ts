@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ActivationCache } from '../nn/activation-cache.js';
 import type { HookFn } from '../nn/hook-point.js';
 import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
-import { createRng } from './rng.js';
+import { createRng } from '../math/rng.js';
 import type { HookedLensModel } from './logit-lens.js';
 import { activationLayout, defaultScanBy, evalMetric, scanHookName, scanLayers, scanUnits, sliceMask, type LogitsMetric, type ScanBy, type ScanHook, type ScanResult, type SliceSelection } from './patching.js';
 

@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { HookFn } from '../nn/hook-point.js';
 import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
-import { createRng } from './rng.js';
+import { createRng } from '../math/rng.js';
 import type { HookedLensModel } from './logit-lens.js';
 import { meanLogProb, nextTokenAccuracy, tokensTensor, type TokenIds } from './metrics.js';
 

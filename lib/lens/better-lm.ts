@@ -12,7 +12,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import { saturationLayers, type SaturationOptions } from './saturation.js';
-import { twoProportionZTest, type TwoProportionResult } from './stats.js';
+import { twoProportionZTest, type TwoProportionResult } from '../math/stats.js';
 
 /** One position of the better-LM analysis (see the module comment). */
 export interface BetterLmExample {

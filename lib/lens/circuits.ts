@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
 import { FactoredMatrix } from './factored-matrix.js';
+import type { HostArray } from '../math/host-array.js';
 
 /** The weights the circuit analyses read (HookedGPT2 has them all). */
 export interface CircuitModel {
@@ -176,6 +177,12 @@ export function compositionScore(WA: FactoredMatrix | tf.Tensor, WB: FactoredMat
   }
 }
 
+/** Composition scores `[L, H, L, H]` as a host array (`data`), with `values` the same array (older name). */
+export interface CompositionScores extends HostArray<Float32Array, [number, number, number, number]> {
+  /** The same array as `data`. */
+  values: Float32Array;
+}
+
 /** Which composition: the later head's query (Q), key (K) or value (V) reads the earlier head's output. */
 export type CompositionMode = 'Q' | 'K' | 'V';
 
@@ -203,7 +210,7 @@ export function headCompositionScore(model: CircuitModel, mode: CompositionMode,
  * for M = W_V^A (W_O^A X^B) Y^B, ‖M‖² = Σ (G_V^A X)⊙(X G_Y^B) with X = W_O^A·W_{Q|K|V}^B `[dh, dh]`.
  * @returns values `[L, H, L, H]` row-major (`[lA, hA, lB, hB]`), 0 where lB ≤ lA.
  */
-export async function allCompositionScores(model: CircuitModel, mode: CompositionMode): Promise<{ values: Float32Array; shape: [number, number, number, number] }> {
+export async function allCompositionScores(model: CircuitModel, mode: CompositionMode): Promise<CompositionScores> {
   if (!['Q', 'K', 'V'].includes(mode)) throw new InvalidArgumentError(`composition mode '${String(mode)}' is not 'Q', 'K' or 'V'`);
   const w = weights(model, 'W_Q', 'W_K', 'W_V', 'W_O');
   const [L, H, d, dh] = w.W_Q.shape as [number, number, number, number];
@@ -247,5 +254,5 @@ export async function allCompositionScores(model: CircuitModel, mode: Compositio
   } finally {
     tf.dispose([gramV, normOV, readW, readGram, normRight]);
   }
-  return { values, shape: [L, H, L, H] };
+  return { data: values, values, shape: [L, H, L, H] };
 }

@@ -15,7 +15,6 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
-import { NO_HOOKS } from '../nn/hook-point.js';
 import { residName } from '../nn/lens-model.js';
 import { residNamesFilter, type HookedLensModel } from './logit-lens.js';
 import { lensTopK } from './topk.js';
@@ -266,7 +265,7 @@ export interface EarlyExitInputsOptions {
   /**
    * Feature space f_j of the probe and the cosine rule: 'resid' (default, raw h_{j+1} at every j) or
    * 'original' (raw h_{j+1} for j < L−1 but LN_f(h_L) at j = L−1, as the Hugging Face `hidden_states`
-   * the original reads; needs the model's `lnFinal`).
+   * the original reads; needs the model's final norm, `lensNorm(L)`).
    */
   featureSpace?: 'resid' | 'original';
   /** Return the features `[L, N, dModel]` in the result (default false; large for big models). */
@@ -290,9 +289,8 @@ export async function earlyExitInputs(model: HookedLensModel<readonly (readonly 
   const space = opts.featureSpace ?? 'resid';
   let lnFinal: ((x: tf.Tensor) => tf.Tensor) | undefined;
   if (space === 'original') {
-    const ln = (model as unknown as { lnFinal?: { forward(x: tf.Tensor, ctx: typeof NO_HOOKS): tf.Tensor } }).lnFinal;
-    if (!ln || typeof ln.forward !== 'function') throw new InvalidArgumentError("earlyExitInputs: featureSpace 'original' needs the model's lnFinal");
-    lnFinal = (x) => ln.forward(x, NO_HOOKS);
+    lnFinal = model.lensNorm?.(L);
+    if (!lnFinal) throw new InvalidArgumentError("earlyExitInputs: featureSpace 'original' needs the model's final layer norm (lensNorm)");
   } else if (space !== 'resid') {
     throw new InvalidArgumentError(`earlyExitInputs: featureSpace must be 'resid' or 'original', got '${String(space)}'`);
   }

@@ -25,7 +25,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
-import { NO_HOOKS, type HookFn } from '../nn/hook-point.js';
+import type { HookFn } from '../nn/hook-point.js';
 import type { NamesFilter } from '../nn/hooked-root.js';
 import { residName } from '../nn/lens-model.js';
 import type { HookedLensModel } from './logit-lens.js';
@@ -174,7 +174,7 @@ export interface RunInterventionOptions<I> {
   y?: number;
   /**
    * The final layer norm for `implantSpace: 'lnFinal'` (`[..., d]` → `[..., d]`). Default: the model's
-   * `lnFinal` (GPT-2, ViT) or `decoder.lnFinal` (Whisper).
+   * `lensNorm(L)` (GPT-2, ViT: `ln_final`; Whisper: `decoder.ln_final`).
    */
   lnFinal?: (resid: tf.Tensor) => tf.Tensor;
   /**
@@ -210,19 +210,6 @@ export interface InterventionOutcome {
   runs: InterventionRunResult[];
   /** Steps not run because the model has no block m for them (`outOfRange: 'skip'`). */
   skipped: ImplantStep[];
-}
-
-type LnFinalHolder = { lnFinal?: { forward?: unknown }; decoder?: { lnFinal?: { forward?: unknown } } };
-
-/** The model's final layer norm as a function (GPT-2 / ViT `lnFinal`, Whisper `decoder.lnFinal`). */
-function defaultLnFinal(model: unknown): ((x: tf.Tensor) => tf.Tensor) | undefined {
-  const m = model as LnFinalHolder;
-  const ln = m.lnFinal ?? m.decoder?.lnFinal;
-  if (ln && typeof ln.forward === 'function') {
-    const forward = ln.forward as (x: tf.Tensor, ctx: typeof NO_HOOKS) => tf.Tensor;
-    return (x) => forward.call(ln, x, NO_HOOKS);
-  }
-  return undefined;
 }
 
 /**
@@ -321,7 +308,7 @@ export async function runIntervention<I>(model: HookedLensModel<I>, opts: RunInt
       `pairs must satisfy s_early + n + 1 ≤ ${maxM}, or pass outOfRange: 'skip'`,
     );
   }
-  const lnFinal = space === 'lnFinal' ? (opts.lnFinal ?? defaultLnFinal(model)) : undefined;
+  const lnFinal = space === 'lnFinal' ? (opts.lnFinal ?? model.lensNorm?.(L)) : undefined;
   if (space === 'lnFinal' && !lnFinal) throw new InvalidArgumentError("runIntervention: implantSpace 'lnFinal' needs the final layer norm", 'pass opts.lnFinal');
 
   const prefix = model.residPrefix;

@@ -14,8 +14,8 @@
  * `quirkAllAgreeIsL` option.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { createRng } from './rng.js';
-import { mean, pooledTTest, semDdof0, significanceStars } from './stats.js';
+import { createRng } from '../math/rng.js';
+import { mean, pooledTTest, semDdof0, significanceStars } from '../math/stats.js';
 
 /** Per-rank summary of `rankCorrespondence`. */
 export interface RankCorrespondenceRank {

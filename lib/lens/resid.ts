@@ -12,22 +12,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ActivationCache } from '../nn/activation-cache.js';
-import { NO_HOOKS, type RunContext } from '../nn/hook-point.js';
 import { residName, type LensModel } from '../nn/lens-model.js';
 import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
 import { checkPositions } from './logit-lens.js';
 
-/** A layer norm module (`forward(x, ctx)` with gain and bias). */
-export interface LayerNormModule {
-  forward(x: tf.Tensor, ctx: RunContext): tf.Tensor;
-}
-
-/** What the residual helpers read from a model beyond `LensModel` (HookedGPT2 has all of it). */
+/** What the residual helpers read from a model beyond `LensModel` (every hooked model has all of it). */
 export interface ResidModel extends LensModel {
-  /** Final layer norm (for `recomputeLn` / `applyLn` at layer L). */
-  readonly lnFinal?: LayerNormModule;
-  /** Blocks with their two layer norms (for `recomputeLn` below layer L). */
-  readonly blocks?: readonly { ln1: LayerNormModule; ln2: LayerNormModule }[];
   /** Unembedding `[dModel, dVocab]` (for `logitAttrs`). */
   readonly W_U?: tf.Tensor;
   /** Per-head output weights `[L, H, dHead, dModel]` (for `stackHeadResults` from `hook_z`). */
@@ -52,13 +42,6 @@ export interface StackOptions {
   applyLn?: boolean;
   /** Keep only these positions (the pos axis stays). */
   posSlice?: readonly number[];
-}
-
-/** The final layer norm and blocks of a model (the decoder's for Whisper-like models). */
-function parts(model: ResidModel): { lnFinal?: LayerNormModule; blocks?: readonly { ln1: LayerNormModule; ln2: LayerNormModule }[] } {
-  if (model.lnFinal || model.blocks) return { lnFinal: model.lnFinal, blocks: model.blocks };
-  const inner = (model as unknown as Record<string, unknown>)[model.residPrefix.replace(/\.$/, '')] as ResidModel | undefined;
-  return { lnFinal: inner?.lnFinal, blocks: inner?.blocks };
 }
 
 function resolveLayer(model: LensModel, layer: number | undefined): number {
@@ -186,10 +169,9 @@ export function applyLnToStack(stack: tf.Tensor, cache: ActivationCache, model: 
   if (stack.rank < 3) throw new ShapeMismatchError('residual stack', '[..., batch, pos, dModel]', stack.shape);
   if (opts.mlpInput && layer === L) throw new InvalidArgumentError('applyLnToStack: mlpInput needs a layer below L');
   if (opts.recomputeLn) {
-    const { lnFinal, blocks } = parts(model);
-    const ln = layer === L ? lnFinal : opts.mlpInput ? blocks?.[layer]?.ln2 : blocks?.[layer]?.ln1;
+    const ln = model.lensNorm?.(layer, { mlpInput: opts.mlpInput });
     if (!ln) throw new InvalidArgumentError(`applyLnToStack: this model exposes no layer norm module for layer ${layer}`, 'use the cached scale (recomputeLn: false)');
-    return tf.tidy(() => ln.forward(stack, NO_HOOKS));
+    return ln(stack);
   }
   const scaleName = layer === L ? `${p}ln_final.hook_scale` : `${p}blocks.${layer}.${opts.mlpInput ? 'ln2' : 'ln1'}.hook_scale`;
   if (!cache.has(scaleName)) throw new InvalidArgumentError(`applyLnToStack: the cache has no '${scaleName}'`, 'cache the layer norm scale too (or pass recomputeLn: true)');

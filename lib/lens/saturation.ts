@@ -12,6 +12,8 @@
  * does (its top-1 routine `calc_top1_satur_layer` returns 0).
  */
 import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
+import type * as tf from '@tensorflow/tfjs-core';
+import { toHostArray, type HostArray } from '../math/host-array.js';
 
 /** Options of the saturation routines. */
 export interface SaturationOptions {
@@ -45,7 +47,13 @@ function checkIdRow(row: readonly unknown[], j: number): void {
  * @param ranks `[L][k]` token ids: `ranks[j][r]` = r-th ranked id at layer j (j = 0 … L−1 meaning h_{j+1}).
  * @returns `[k]` saturation layers, each in 0 … L−1 (or L for all-agree ranks with `quirkAllAgreeIsL`).
  */
-export function saturationLayers(ranks: readonly (readonly number[])[], opts: SaturationOptions = {}): number[] {
+export function saturationLayers(ranks: readonly (readonly number[])[] | HostArray | tf.Tensor, opts: SaturationOptions = {}): number[] {
+  if (!Array.isArray(ranks)) {
+    const host = toHostArray(ranks as HostArray | tf.Tensor, { what: 'saturationLayers: ranks', rank: 2 });
+    const [L, k] = host.shape as [number, number];
+    return Array.from(saturationLayersBatch(Int32Array.from(host.data), [1, L, k], opts));
+  }
+  ranks = ranks as readonly (readonly number[])[];
   const { L, k } = checkRanks(ranks);
   const out = new Array<number>(k);
   const last = ranks[L - 1]!;
@@ -83,11 +91,25 @@ export function top1SaturationLayer(ranks: readonly (readonly number[])[] | read
 
 /**
  * Batch form of `saturationLayers`.
- * @param ranks `[N, L, k]` row-major token ids (layer j = 0 … L−1 meaning h_{j+1}).
- * @param shape `[N, L, k]`.
+ * @param ranks `[N, L, k]` token ids (layer j = 0 … L−1 meaning h_{j+1}): a host array or an int32 tensor,
+ *   or row-major `Int32Array` values followed by their `shape`.
  * @returns `[N, k]` row-major saturation layers.
  */
-export function saturationLayersBatch(ranks: Int32Array, shape: readonly [number, number, number], opts: SaturationOptions = {}): Int32Array {
+export function saturationLayersBatch(ranks: HostArray | tf.Tensor, opts?: SaturationOptions): Int32Array;
+export function saturationLayersBatch(ranks: Int32Array, shape: readonly [number, number, number], opts?: SaturationOptions): Int32Array;
+export function saturationLayersBatch(input: Int32Array | HostArray | tf.Tensor, shapeOrOpts?: readonly [number, number, number] | SaturationOptions, maybeOpts: SaturationOptions = {}): Int32Array {
+  let ranks: ArrayLike<number>;
+  let shape: readonly [number, number, number];
+  let opts = maybeOpts;
+  if (input instanceof Int32Array) {
+    ranks = input;
+    shape = shapeOrOpts as readonly [number, number, number];
+  } else {
+    const host = toHostArray(input, { what: 'saturationLayersBatch: ranks', rank: 3 });
+    ranks = host.data;
+    shape = host.shape as readonly [number, number, number];
+    opts = (shapeOrOpts as SaturationOptions | undefined) ?? {};
+  }
   const [N, L, k] = shape;
   if (!(L > 0 && k > 0 && N >= 0)) throw new InvalidArgumentError(`saturationLayersBatch: bad shape [${shape.join(',')}]`);
   if (ranks.length !== N * L * k) throw new ShapeMismatchError('saturationLayersBatch: ranks', `[${N},${L},${k}] (${N * L * k} values)`, `${ranks.length} values`);

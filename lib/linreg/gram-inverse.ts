@@ -10,8 +10,8 @@
  * float32 hidden states of the original code. (lstsq on float64 X cuts at ε_f64·σ_max, which the Gram
  * approach cannot resolve: directions with σ/σ_max < ~1e-7 are treated as null directions here.)
  */
-import { choleskyLower, lowerTriangularInverse } from './cholesky.js';
-import { symmetricEigen } from './eigen.js';
+import { choleskyLower, lowerTriangularInverse } from '../math/cholesky.js';
+import { symmetricEigen } from '../math/eigen.js';
 import type { GemmEngine } from './gemm-engine.js';
 
 /** Default relative cut-off (2⁻⁴⁶), see the module comment. */

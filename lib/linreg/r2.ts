@@ -4,7 +4,9 @@
  * zero variance scores 1 if predicted exactly, else 0 (sklearn's `force_finite=True`).
  * The default reduction is the plain mean over dimensions ('uniform_average').
  */
+import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
+import { toHostArray, type ArrayInput } from '../math/host-array.js';
 
 /** Options of `r2Score`. */
 export interface R2Options {
@@ -43,14 +45,27 @@ export function r2ScoreRaw(yTrue: ArrayLike<number>, yPred: ArrayLike<number>, s
 }
 
 /**
- * r² of predictions `yPred` for targets `yTrue`, both `[N, d]` row-major.
+ * r² of predictions `yPred` for targets `yTrue`, both `[N, d]`: two host arrays / tensors / nested arrays
+ * (`r2Score(yTrue, yPred, opts?)`), or flat row-major values with their shape (`r2Score(yTrue, yPred, shape, opts?)`).
  * @returns the mean over the d dimensions (or per-dimension values with `multioutput: 'raw_values'`).
  */
+export function r2Score(yTrue: ArrayInput, yPred: ArrayInput, opts?: { multioutput?: 'uniform_average' }): number;
+export function r2Score(yTrue: ArrayInput, yPred: ArrayInput, opts: { multioutput: 'raw_values' }): Float64Array;
 export function r2Score(yTrue: ArrayLike<number>, yPred: ArrayLike<number>, shape: readonly [number, number]): number;
 export function r2Score(yTrue: ArrayLike<number>, yPred: ArrayLike<number>, shape: readonly [number, number], opts: { multioutput: 'raw_values' }): Float64Array;
 export function r2Score(yTrue: ArrayLike<number>, yPred: ArrayLike<number>, shape: readonly [number, number], opts: R2Options): number | Float64Array;
-export function r2Score(yTrue: ArrayLike<number>, yPred: ArrayLike<number>, shape: readonly [number, number], opts: R2Options = {}): number | Float64Array {
-  const raw = r2ScoreRaw(yTrue, yPred, shape);
+export function r2Score(yTrue: ArrayLike<number> | ArrayInput, yPred: ArrayLike<number> | ArrayInput, shapeOrOpts?: readonly [number, number] | R2Options, maybeOpts: R2Options = {}): number | Float64Array {
+  let raw: Float64Array;
+  let opts = maybeOpts;
+  if (Array.isArray(shapeOrOpts)) {
+    raw = r2ScoreRaw(yTrue as ArrayLike<number>, yPred as ArrayLike<number>, shapeOrOpts as readonly [number, number]);
+  } else {
+    opts = (shapeOrOpts as R2Options | undefined) ?? {};
+    const t = toHostArray(yTrue as ArrayInput, { what: 'r2Score: yTrue', rank: 2 });
+    const p = toHostArray(yPred as ArrayInput, { what: 'r2Score: yPred', rank: 2 });
+    if (!tf.util.arraysEqual([...t.shape], [...p.shape])) throw new ShapeMismatchError('r2Score: yPred', `[${t.shape.join(',')}] like yTrue`, [...p.shape]);
+    raw = r2ScoreRaw(t.data, p.data, [t.shape[0]!, t.shape[1]!]);
+  }
   if (opts.multioutput === 'raw_values') return raw;
   let s = 0;
   for (let k = 0; k < raw.length; k++) s += raw[k]!;

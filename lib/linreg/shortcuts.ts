@@ -12,7 +12,6 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
-import { saveSafetensors, type HostValues } from '../io/safetensors-writer.js';
 import { GemmEngine } from './gemm-engine.js';
 import { DEFAULT_RCOND, invertGram } from './gram-inverse.js';
 import type { FloatArray, LinearMap } from './types.js';
@@ -193,26 +192,4 @@ function tfjsProducts(X: FloatArray, d: number, sliceRows: number): CrossProduct
     return total;
   };
   return { gram: () => run(undefined), cross: (Y) => run(Y), dispose: () => xt.dispose() };
-}
-
-/**
- * Saves shortcut maps as safetensors: one `[d_out, d_in]` tensor per key `'i_j'` (applied as A·h), plus
- * `'i_j.bias'` where a map has a bias. Metadata values must be strings; a description of the layout
- * and the sample count are added.
- */
-export async function saveShortcuts(path: string, maps: Iterable<LinearMap & { key: string }> | Map<string, LinearMap>, metadata: Record<string, string> = {}): Promise<void> {
-  const entries: [string, LinearMap][] = maps instanceof Map ? [...maps.entries()] : [...maps].map((m) => [m.key, m]);
-  const tensors: Record<string, HostValues> = {};
-  let samples = '';
-  for (const [key, map] of entries) {
-    tensors[key] = { shape: map.shape, data: map.weight };
-    if (map.bias) tensors[`${key}.bias`] = { shape: [map.shape[0]], data: map.bias };
-    samples ||= String(map.samples);
-  }
-  await saveSafetensors(path, tensors, {
-    format: 'tfjs-lens linear shortcuts',
-    layout: "key 'i_j' maps h_i to h_j as A·h; A is [d_out, d_in], rows are outputs",
-    samples,
-    ...metadata,
-  });
 }

@@ -3,12 +3,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
+import type { HostArray } from '../math/host-array.js';
 
 /** A float typed array. */
 export type FloatArray = Float32Array | Float64Array;
 
-/** A row-major host matrix `[rows, cols]`. */
-export interface HostMatrix {
+/** A row-major host matrix `[rows, cols]`: a rank-2 float `HostArray`. */
+export interface HostMatrix extends HostArray<FloatArray, readonly [number, number]> {
   data: FloatArray;
   shape: readonly [number, number];
 }

@@ -4,7 +4,7 @@
  * run and turned back into tensors only when read. `dispose()` frees everything.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { UnknownHookError } from '../errors.js';
+import { NotCachedError, UnknownHookError } from '../errors.js';
 import { closeMatches, getActName, canonicalAlias } from './hook-names.js';
 
 interface HostEntry {
@@ -19,8 +19,11 @@ export class ActivationCache {
   private readonly host = new Map<string, HostEntry>();
   private disposed = false;
 
-  /** @internal built by `runWithCache`. Takes ownership of the tensors. */
-  constructor(entries: Map<string, tf.Tensor>, where: 'gpu' | 'cpu' = 'gpu') {
+  /**
+   * @internal built by `runWithCache`. Takes ownership of the tensors. `modelHooks` (every hook name of
+   * the model) lets `get` tell a name the run did not cache from a name that does not exist.
+   */
+  constructor(entries: Map<string, tf.Tensor>, where: 'gpu' | 'cpu' = 'gpu', private readonly modelHooks: readonly string[] = []) {
     for (const [name, t] of entries) {
       if (where === 'cpu') {
         this.host.set(name, { shape: t.shape, dtype: t.dtype as HostEntry['dtype'], data: t.dataSync() as HostEntry['data'] });
@@ -50,7 +53,11 @@ export class ActivationCache {
   private resolve(name: string, layer: number | undefined, strict: boolean): string | undefined {
     const candidates = [name, getActName(name, layer), canonicalAlias(name)];
     for (const c of candidates) if (c && (this.device.has(c) || this.host.has(c))) return c;
-    if (strict) throw new UnknownHookError(name, closeMatches(getActName(name, layer), this.keys()));
+    if (strict) {
+      const valid = candidates.find((c) => c && this.modelHooks.includes(c));
+      if (valid) throw new NotCachedError(valid, this.keys());
+      throw new UnknownHookError(name, closeMatches(getActName(name, layer), this.modelHooks.length ? this.modelHooks : this.keys()));
+    }
     return undefined;
   }
 

@@ -12,7 +12,7 @@
  * `mlm_head.ln.hook_scale` / `mlm_head.ln.hook_normalized`. See docs/models/bert.md.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ForwardOptions } from './hooked-root.js';
+import type { Embedded } from './hooked-root.js';
 import { HookedTransformerRoot } from './hooked-transformer.js';
 import { HookedModule } from './hooked-module.js';
 import { HookPoint, NO_HOOKS, type RunContext } from './hook-point.js';
@@ -23,9 +23,10 @@ import { Mlp } from './components/mlp.js';
 import { PostLnBlock } from './components/post-ln-block.js';
 import { linear } from './components/linear.js';
 import { activation, type ActivationName } from './components/activations.js';
+import { Unembed } from './components/unembed.js';
 import { StackedWeights } from './tl-weights.js';
-import { prepareTokens, type PreparedTokens, type TokenInput } from './token-input.js';
-import type { LmTokenizer } from './gpt2.js';
+import { padSequences, prepareTokens, type PreparedTokens, type TokenInput } from './token-input.js';
+import { requireTokenizer, strTokens, type LmTokenizer } from './text.js';
 import type { BertConfig } from '../io/config/bert.js';
 import type { BertWeights } from '../io/convert/bert.js';
 import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
@@ -57,10 +58,8 @@ export class MlmHead extends HookedModule {
     readonly b: tf.Tensor1D,
     readonly act: ActivationName,
     ln: LayerNorm,
-    /** Decoder, vocab-major `[dVocab, dModel]` (tied: the word embeddings). */
-    readonly decoder: tf.Tensor2D,
-    /** Decoder bias `[dVocab]`. */
-    readonly decoderBias: tf.Tensor1D,
+    /** Decoder, vocab-major `[dVocab, dModel]` (tied: the word embeddings), with its bias `[dVocab]`. */
+    readonly decoder: Unembed,
   ) {
     super();
     this.ln = ln;
@@ -70,11 +69,7 @@ export class MlmHead extends HookedModule {
   forward(h: tf.Tensor, ctx: RunContext): tf.Tensor {
     const pre = ctx.apply(this.hookPre, linear(h, this.W, this.b));
     const post = ctx.apply(this.hookPost, activation(this.act, pre));
-    const normed = this.ln.forward(post, ctx);
-    const lead = normed.shape.slice(0, -1);
-    const flat = tf.reshape(normed, [-1, this.W.shape[1]]) as tf.Tensor2D;
-    const logits = tf.add(tf.matMul(flat, this.decoder, false, true), this.decoderBias);
-    return tf.reshape(logits, [...lead, this.decoder.shape[0]]);
+    return this.decoder.forward(this.ln.forward(post, ctx));
   }
 }
 
@@ -95,7 +90,6 @@ export class HookedBert extends HookedTransformerRoot<BertInput, PreparedBert> i
   /** Token-type embeddings `[nTokenTypes, dModel]`. */
   readonly W_tokenType: tf.Tensor2D;
   protected readonly tlStack = new StackedWeights(() => this.blocks);
-  private unembedDModelMajor?: tf.Tensor2D;
   /** Tokenizer for text input (set by `loadModel` when the checkpoint has one). Its `encode` should add [CLS]/[SEP]. */
   tokenizer?: LmTokenizer;
 
@@ -118,7 +112,7 @@ export class HookedBert extends HookedTransformerRoot<BertInput, PreparedBert> i
         }),
     );
     const h = weights.head;
-    this.mlmHead = new MlmHead(h.W, h.b, cfg.act, new LayerNorm(h.ln.w, h.ln.b, cfg.eps), h.decoder, h.decoderBias);
+    this.mlmHead = new MlmHead(h.W, h.b, cfg.act, new LayerNorm(h.ln.w, h.ln.b, cfg.eps), new Unembed(h.decoder, h.decoderBias));
     this.hookPointMap();
   }
 
@@ -130,13 +124,12 @@ export class HookedBert extends HookedTransformerRoot<BertInput, PreparedBert> i
 
   /** MLM decoder as `[dModel, dVocab]` (a transposed copy of the tied word embeddings, built on first use). */
   get W_U(): tf.Tensor2D {
-    this.unembedDModelMajor ??= tf.keep(tf.transpose(this.mlmHead.decoder) as tf.Tensor2D); // kept: may be first read inside a caller's tf.tidy
-    return this.unembedDModelMajor;
+    return this.mlmHead.decoder.W_U;
   }
 
   /** MLM decoder bias `[dVocab]` (`cls.predictions.bias`). */
   get b_U(): tf.Tensor1D {
-    return this.mlmHead.decoderBias;
+    return this.mlmHead.decoder.b_U;
   }
 
   /**
@@ -147,10 +140,24 @@ export class HookedBert extends HookedTransformerRoot<BertInput, PreparedBert> i
     return tf.tidy(() => this.mlmHead.forward(resid, NO_HOOKS));
   }
 
+  /** Ids → text. */
+  decode(ids: readonly number[]): string {
+    return requireTokenizer(this).decode(ids);
+  }
+
+  /** Without ids: describes the model. With ids: `decode(ids)` (kept for compatibility; use `decode`). */
   override toString(ids?: readonly number[]): string {
-    if (!ids) return `HookedBert(${this.cfg.nLayers} layers, d=${this.cfg.dModel})`;
-    if (!this.tokenizer) throw new InvalidArgumentError('this model has no tokenizer', 'load a checkpoint directory with tokenizer files, or set model.tokenizer');
-    return this.tokenizer.decode(ids);
+    return ids ? this.decode(ids) : `HookedBert(${this.cfg.nLayers} layers, d=${this.cfg.dModel})`;
+  }
+
+  /** One string per token (each id decoded on its own). */
+  toStrTokens(input: string | readonly number[]): string[] {
+    return strTokens(requireTokenizer(this), input);
+  }
+
+  /** Tokenises text (the tokenizer's own [CLS]/[SEP]; several texts right-padded) → ids `[batch, pos]` and mask. The caller disposes `owned`. */
+  toTokens(text: string | readonly string[]): PreparedBert {
+    return this.prepare(text);
   }
 
   protected prepare(input: BertInput): PreparedBert {
@@ -188,30 +195,33 @@ export class HookedBert extends HookedTransformerRoot<BertInput, PreparedBert> i
     if (!this.tokenizer) throw new InvalidArgumentError('text input needs a tokenizer, and this model has none', 'pass token ids, or load a checkpoint directory with tokenizer files');
     const seqs = texts.map((t) => this.tokenizer!.encode(t));
     if (seqs.some((s) => s.length === 0)) throw new InvalidArgumentError('an input text tokenised to zero tokens');
-    const maxLen = Math.max(...seqs.map((s) => s.length));
-    if (seqs.every((s) => s.length === maxLen)) return { inputIds: seqs };
-    return {
-      inputIds: seqs.map((s) => [...s, ...new Array<number>(maxLen - s.length).fill(this.cfg.padTokenId)]),
-      attentionMask: seqs.map((s) => [...new Array<number>(s.length).fill(1), ...new Array<number>(maxLen - s.length).fill(0)]),
-    };
+    const { ids, mask } = padSequences(seqs, { side: 'right', padId: this.cfg.padTokenId });
+    return { inputIds: ids, attentionMask: mask };
   }
 
   protected release(prepared: PreparedBert): void {
     for (const t of prepared.owned) t.dispose();
   }
 
-  protected run(p: PreparedBert, ctx: RunContext, opts: ForwardOptions): tf.Tensor {
+  protected get stack(): readonly PostLnBlock[] {
+    return this.blocks;
+  }
+
+  protected get finalNorm(): undefined {
+    return undefined;
+  }
+
+  protected embedPrepared(p: PreparedBert, ctx: RunContext): Embedded {
     const [batch, pos] = p.inputIds.shape;
     const embed = ctx.apply(this.hookEmbed, tf.gather(this.W_E, p.inputIds));
     const tokenTypes = p.tokenTypeIds ?? tf.zeros([batch, pos], 'int32');
     const typeEmbed = ctx.apply(this.hookTokenTypeEmbed, tf.gather(this.W_tokenType, tokenTypes));
     const posEmbed = ctx.apply(this.hookPosEmbed, tf.broadcastTo(tf.slice(this.W_pos, [0, 0], [pos, this.cfg.dModel]), [batch, pos, this.cfg.dModel]));
-    let resid = this.lnEmbed.forward(tf.add(tf.add(embed, typeEmbed), posEmbed), ctx);
-    const mask = buildAttentionMask(pos, { causal: false, attentionMask: p.attentionMask });
-    const stop = opts.stopAtLayer ?? this.cfg.nLayers;
-    if (!Number.isInteger(stop) || stop < 0 || stop > this.cfg.nLayers) throw new InvalidArgumentError(`stopAtLayer ${stop} is outside 0..${this.cfg.nLayers}`);
-    for (let i = 0; i < stop; i++) resid = this.blocks[i]!.forward(resid, mask, ctx);
-    if (stop < this.cfg.nLayers) return resid;
+    const resid = this.lnEmbed.forward(tf.add(tf.add(embed, typeEmbed), posEmbed), ctx);
+    return { resid, inputs: { mask: buildAttentionMask(pos, { causal: false, attentionMask: p.attentionMask }) } };
+  }
+
+  protected head(resid: tf.Tensor, _p: PreparedBert, ctx: RunContext): tf.Tensor {
     return this.mlmHead.forward(resid, ctx);
   }
 

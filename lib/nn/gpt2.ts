@@ -8,25 +8,22 @@
  * `mlp.hook_post`, `hook_mlp_out`, `hook_resid_post`; then `ln_final.hook_scale`, `ln_final.hook_normalized`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ForwardOptions } from './hooked-root.js';
+import type { Embedded } from './hooked-root.js';
 import { HookedTransformerRoot } from './hooked-transformer.js';
 import { HookPoint, NO_HOOKS, type RunContext } from './hook-point.js';
 import type { LensModel } from './lens-model.js';
+import { requireTokenizer, strTokens, type LmTokenizer } from './text.js';
 import { LayerNorm } from './components/layer-norm.js';
 import { Attention, buildAttentionMask } from './components/attention.js';
 import { Mlp } from './components/mlp.js';
 import { TransformerBlock } from './components/block.js';
+import { Unembed } from './components/unembed.js';
 import { StackedWeights } from './tl-weights.js';
 import { prepareTokens, positionIds, type PreparedTokens, type TokenInput } from './token-input.js';
 import type { GPT2Config } from '../io/config/gpt2.js';
 import type { GPT2Weights } from '../io/convert/gpt2.js';
-import { InvalidArgumentError } from '../errors.js';
 
-/** Tokenizer methods the language models use. */
-export interface LmTokenizer {
-  encode(text: string): number[];
-  decode(ids: readonly number[]): string;
-}
+export type { LmTokenizer } from './text.js';
 
 /** Options of `toTokens`. */
 export interface ToTokensOptions {
@@ -46,10 +43,9 @@ export class HookedGPT2 extends HookedTransformerRoot<TokenInput, PreparedTokens
   readonly W_E: tf.Tensor2D;
   /** Position embedding `[nCtx, dModel]`. */
   readonly W_pos: tf.Tensor2D;
-  private readonly unembedVocabMajor: tf.Tensor2D;
+  /** The unembedding (tied to `W_E` unless the checkpoint has an `lm_head`). */
+  readonly unembedding: Unembed;
   protected readonly tlStack = new StackedWeights(() => this.blocks);
-  private unembedDModelMajor?: tf.Tensor2D;
-  private zeroUnembedBias?: tf.Tensor1D;
   /** Tokenizer for text input (set by `loadModel` when the checkpoint has one, or the offline GPT-2 BPE). */
   tokenizer?: LmTokenizer;
 
@@ -60,7 +56,6 @@ export class HookedGPT2 extends HookedTransformerRoot<TokenInput, PreparedTokens
     super();
     this.W_E = weights.W_E;
     this.W_pos = weights.W_pos;
-    this.unembedVocabMajor = weights.unembed ?? weights.W_E;
     this.blocks = weights.blocks.map((w, i) => {
       const scale = (cfg.scaleAttnWeights ? 1 / Math.sqrt(cfg.dHead) : 1) / (cfg.scaleAttnByInverseLayerIdx ? i + 1 : 1);
       return new TransformerBlock({
@@ -71,21 +66,19 @@ export class HookedGPT2 extends HookedTransformerRoot<TokenInput, PreparedTokens
       });
     });
     this.lnFinal = new LayerNorm(weights.lnFinal.w, weights.lnFinal.b, cfg.eps);
+    this.unembedding = new Unembed(weights.unembed ?? weights.W_E);
     this.hookPointMap();
   }
 
   /** Unembedding `[dModel, dVocab]` (a transposed copy of the tied `W_E`, built on first use). */
   get W_U(): tf.Tensor2D {
-    this.unembedDModelMajor ??= tf.keep(tf.transpose(this.unembedVocabMajor) as tf.Tensor2D); // kept: may be first read inside a caller's tf.tidy
-    return this.unembedDModelMajor;
+    return this.unembedding.W_U;
   }
 
   /** Unembedding bias `[dVocab]` (GPT-2 has none: zeros). */
   get b_U(): tf.Tensor1D {
-    this.zeroUnembedBias ??= tf.keep(tf.zeros([this.cfg.dVocab]) as tf.Tensor1D);
-    return this.zeroUnembedBias;
+    return this.unembedding.b_U;
   }
-
 
   /** Number of blocks. */
   get nLayers(): number {
@@ -94,9 +87,7 @@ export class HookedGPT2 extends HookedTransformerRoot<TokenInput, PreparedTokens
 
   /** Applies the final layer norm and the unembedding: `resid [..., dModel]` → logits `[..., dVocab]`. */
   unembed(normalized: tf.Tensor): tf.Tensor {
-    const lead = normalized.shape.slice(0, -1);
-    const flat = tf.reshape(normalized, [-1, this.cfg.dModel]) as tf.Tensor2D;
-    return tf.reshape(tf.matMul(flat, this.unembedVocabMajor, false, true), [...lead, this.cfg.dVocab]);
+    return this.unembedding.forward(normalized);
   }
 
   /** Lens readout: `ln_final` with this input's own statistics, then the unembedding. `[..., dModel]` → `[..., dVocab]`. */
@@ -109,22 +100,19 @@ export class HookedGPT2 extends HookedTransformerRoot<TokenInput, PreparedTokens
     return prepareTokens(text, this.tokenOptions(opts.prependBos));
   }
 
-  /** Decodes ids to text. */
+  /** Ids → text (TransformerLens `to_string`). */
+  decode(ids: readonly number[]): string {
+    return requireTokenizer(this).decode(ids);
+  }
+
+  /** Without ids: describes the model. With ids: `decode(ids)` (kept for compatibility; use `decode`). */
   override toString(ids?: readonly number[]): string {
-    if (!ids) return `HookedGPT2(${this.cfg.nLayers} layers, d=${this.cfg.dModel})`;
-    return this.requireTokenizer().decode(ids);
+    return ids ? this.decode(ids) : `HookedGPT2(${this.cfg.nLayers} layers, d=${this.cfg.dModel})`;
   }
 
   /** One string per token (each id decoded on its own, as TransformerLens `to_str_tokens`). */
   toStrTokens(input: string | readonly number[]): string[] {
-    const tok = this.requireTokenizer();
-    const ids = typeof input === 'string' ? tok.encode(input) : input;
-    return ids.map((id) => tok.decode([id]));
-  }
-
-  private requireTokenizer(): LmTokenizer {
-    if (!this.tokenizer) throw new InvalidArgumentError('this model has no tokenizer', 'load a checkpoint directory with tokenizer files, or set model.tokenizer');
-    return this.tokenizer;
+    return strTokens(requireTokenizer(this), input);
   }
 
   private tokenOptions(prependBos = false) {
@@ -153,16 +141,22 @@ export class HookedGPT2 extends HookedTransformerRoot<TokenInput, PreparedTokens
     for (const t of prepared.owned) t.dispose();
   }
 
-  protected run(p: PreparedTokens, ctx: RunContext, opts: ForwardOptions): tf.Tensor {
+  protected get stack(): readonly TransformerBlock[] {
+    return this.blocks;
+  }
+
+  protected get finalNorm(): LayerNorm {
+    return this.lnFinal;
+  }
+
+  protected embedPrepared(p: PreparedTokens, ctx: RunContext): Embedded {
     const [batch, pos] = p.inputIds.shape;
     const embed = ctx.apply(this.hookEmbed, tf.gather(this.W_E, p.inputIds));
     const posEmbed = ctx.apply(this.hookPosEmbed, tf.gather(this.W_pos, positionIds(batch, pos, p.attentionMask)));
-    const mask = buildAttentionMask(pos, { causal: true, attentionMask: p.attentionMask });
-    let resid = tf.add(embed, posEmbed);
-    const stop = opts.stopAtLayer ?? this.cfg.nLayers;
-    if (stop < 0 || stop > this.cfg.nLayers) throw new InvalidArgumentError(`stopAtLayer ${stop} is outside 0..${this.cfg.nLayers}`);
-    for (let i = 0; i < stop; i++) resid = this.blocks[i]!.forward(resid, mask, ctx);
-    if (stop < this.cfg.nLayers) return resid;
+    return { resid: tf.add(embed, posEmbed), inputs: { mask: buildAttentionMask(pos, { causal: true, attentionMask: p.attentionMask }) } };
+  }
+
+  protected head(resid: tf.Tensor, _p: PreparedTokens, ctx: RunContext): tf.Tensor {
     return this.unembed(this.lnFinal.forward(resid, ctx));
   }
 

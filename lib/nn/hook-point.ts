@@ -28,6 +28,19 @@ export interface HookInfo {
  */
 export type HookFn = (activation: tf.Tensor, hook: HookInfo) => tf.Tensor | void | undefined;
 
+/**
+ * A module override (nnsight's `.skip()` / module replacement): receives the sub-module's input (the
+ * residual for a block, the layer norm output for `attn`/`mlp`, …) and returns its output, which must
+ * have the input's shape (every overridable module maps `[..., dModel]` → `[..., dModel]`). The module
+ * itself does not run, so its hook points do not fire. `(x) => x` on a block skips it.
+ */
+export type ModuleOverride = (input: tf.Tensor, module: HookInfo) => tf.Tensor;
+
+/** A sub-module a run can override: named by the module tree walk (`blocks.3.mlp`, `decoder.blocks.0.attn`). */
+export interface OverridableModule {
+  readonly moduleName: string;
+}
+
 /** A named point in the forward pass. */
 export class HookPoint {
   /** Full TransformerLens-style name; set by the module tree walk. */
@@ -35,9 +48,14 @@ export class HookPoint {
 
   /** Block index parsed from the name (`blocks.{i}.…`, also under `encoder.`/`decoder.`). */
   layer(): number | undefined {
-    const match = /(?:^|\.)blocks\.(\d+)\./.exec(this.name);
-    return match ? Number(match[1]) : undefined;
+    return layerOf(this.name);
   }
+}
+
+/** Block index of a hook or module name (`blocks.{i}.…` or `blocks.{i}`, also under `encoder.`/`decoder.`). */
+export function layerOf(name: string): number | undefined {
+  const match = /(?:^|\.)blocks\.(\d+)(?:\.|$)/.exec(name);
+  return match ? Number(match[1]) : undefined;
 }
 
 /** What one run does at its hook points: functions to call and names to cache. */
@@ -50,10 +68,28 @@ export class RunContext {
   readonly cache = new Map<string, tf.Tensor>();
   /** Shared scratch space of the hook functions. */
   readonly scratch: Record<string, unknown> = {};
+  /** Module overrides by module name (`blocks.3.mlp`). */
+  readonly overrides: ReadonlyMap<string, ModuleOverride>;
 
-  constructor(hooks: Map<string, HookFn[]> = new Map(), cacheNames: ReadonlySet<string> = new Set()) {
+  constructor(hooks: Map<string, HookFn[]> = new Map(), cacheNames: ReadonlySet<string> = new Set(), overrides: ReadonlyMap<string, ModuleOverride> = new Map()) {
     this.hooks = hooks;
     this.cacheNames = cacheNames;
+    this.overrides = overrides;
+  }
+
+  /**
+   * Runs a sub-module, or its override when this run has one: `run()` computes the module's own output
+   * from `input`; an override replaces it (and the module's hooks do not fire).
+   */
+  call(module: OverridableModule, input: tf.Tensor, run: () => tf.Tensor): tf.Tensor {
+    const override = this.overrides.size ? this.overrides.get(module.moduleName) : undefined;
+    if (!override) return run();
+    const name = module.moduleName;
+    const info: HookInfo = { name, layer: () => layerOf(name), ctx: this.scratch };
+    const out = override(input, info);
+    if (!(out instanceof tf.Tensor)) throw new ShapeMismatchError(`override of '${name}' returned a non-tensor`, `[${input.shape.join(',')}]`, String(out));
+    if (!tf.util.arraysEqual(out.shape, input.shape)) throw new ShapeMismatchError(`override of '${name}' returned an output`, `[${input.shape.join(',')}] (the module's input shape)`, out.shape);
+    return out === input ? tf.clone(input) : out;
   }
 
   /** True when the run reads or writes the activation at `name` (used for lazily computed hooks). */

@@ -6,7 +6,7 @@
  * written as string literals in a forward pass.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { HookPoint } from './hook-point.js';
+import { HookPoint, type OverridableModule } from './hook-point.js';
 
 /** `hookResidPre` → `hook_resid_pre`, `lnFinal` → `ln_final`, `hookConv1` → `hook_conv1`. */
 export function camelToSnake(name: string): string {
@@ -14,24 +14,33 @@ export function camelToSnake(name: string): string {
 }
 
 /** Base class of hooked components: owns tensors (disposed by `dispose`) and hook points. */
-export abstract class HookedModule {
+export abstract class HookedModule implements OverridableModule {
+  /** Path of this module in its model (`blocks.3.mlp`; '' for the root), set by the tree walk. */
+  moduleName = '';
+
   /**
    * Walks the field tree, names every hook point, and returns them in declaration order
    * (declaration order = forward order, so `hookNames()` lists hooks as the forward pass meets them).
    */
-  protected collectHookPoints(prefix = '', out = new Map<string, HookPoint>()): Map<string, HookPoint> {
+  protected collectHookPoints(prefix = '', out = new Map<string, HookPoint>(), modules?: Map<string, HookedModule>): Map<string, HookPoint> {
     for (const [key, value] of Object.entries(this)) {
       const segment = camelToSnake(key);
       if (value instanceof HookPoint) {
         value.name = `${prefix}${segment}`;
         out.set(value.name, value);
       } else if (value instanceof HookedModule) {
-        value.collectHookPoints(`${prefix}${segment}.`, out);
+        value.visit(`${prefix}${segment}`, out, modules);
       } else if (Array.isArray(value) && value.length && value[0] instanceof HookedModule) {
-        (value as HookedModule[]).forEach((child, i) => child.collectHookPoints(`${prefix}${segment}.${i}.`, out));
+        (value as HookedModule[]).forEach((child, i) => child.visit(`${prefix}${segment}.${i}`, out, modules));
       }
     }
     return out;
+  }
+
+  private visit(path: string, out: Map<string, HookPoint>, modules: Map<string, HookedModule> | undefined): void {
+    this.moduleName = path;
+    modules?.set(path, this);
+    this.collectHookPoints(`${path}.`, out, modules);
   }
 
   /** Disposes every tensor held in this module's fields and its sub-modules. */

@@ -1,7 +1,8 @@
 /**
- * What the lens library needs from a model (§0 of the spec): where its residual stream lives, and the
- * lens readout (final layer norm with fresh statistics + unembedding/classifier). GPT-2, ViT, the
- * Whisper decoder and BERT all implement it.
+ * What the lens library needs from a model (§0 of the spec): where its residual stream lives, the lens
+ * readout (final layer norm with fresh statistics + unembedding/classifier), and the layer norms that
+ * read each residual state. GPT-2, ViT, the Whisper decoder and BERT all implement it; lens code reads a
+ * model through this interface only.
  */
 import type * as tf from '@tensorflow/tfjs-core';
 
@@ -18,7 +19,16 @@ export interface LensModel {
    * this input's own statistics (never a cached scale), then the unembedding (BERT: the MLM head).
    */
   lensLogits(resid: tf.Tensor): tf.Tensor;
+  /**
+   * The layer norm that reads residual state `layer` (0 … L), applied with the input's own statistics
+   * (gain and bias included): at L the final norm of the lens readout, below L block `layer`'s ln1 (ln2
+   * with `mlpInput`) of pre-LN blocks. Undefined where no layer norm reads that state (BERT).
+   */
+  lensNorm?(layer: number, opts?: { mlpInput?: boolean }): LensNormFn | undefined;
 }
+
+/** A layer norm as a function `[..., dModel]` → `[..., dModel]` (returns a new tensor). */
+export type LensNormFn = (resid: tf.Tensor) => tf.Tensor;
 
 /** Hook name of residual state h_l (l = 0 … L), before any final layer norm. */
 export function residName(model: Pick<LensModel, 'nLayers' | 'residPrefix'>, layer: number): string {

@@ -1,74 +1,93 @@
 /**
  * `loadModel(dirOrName)`: opens a checkpoint directory (or a hub id, downloaded once into the Hugging
- * Face cache), reads `config.json`, and builds the hooked model its `model_type` names.
+ * Face cache), reads `config.json`, and builds the hooked model of its `model_type` from the registry
+ * (`MODEL_FAMILIES`): parse the config, convert the weights, construct the model, attach the tokenizer.
+ *
+ * Typed: `loadModel(dir, { modelType: 'gpt2' })` returns a `HookedGPT2` (and checks `model_type`); hub
+ * ids of the known families (`'gpt2'`, `'openai-community/gpt2-xl'`, `'openai/whisper-tiny'`,
+ * `'google/vit-…'`, `'bert-base-uncased'`, `'google-bert/…'`) are typed the same way; other names give
+ * the union `HookedModel`.
  */
 import { ensureBackend } from '../backend/index.js';
 import { openCheckpoint, readConfigJson } from '../io/checkpoint.js';
-import { parseGpt2Config } from '../io/config/gpt2.js';
-import { convertGpt2 } from '../io/convert/gpt2.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { HookedGPT2 } from './gpt2.js';
-import { parseVitConfig } from '../io/config/vit.js';
-import { convertVit } from '../io/convert/vit.js';
-import { HookedViT } from './vit.js';
-import { parseWhisperConfig } from '../io/config/whisper.js';
-import { convertWhisper } from '../io/convert/whisper.js';
-import { HookedWhisper } from './whisper.js';
-import { parseBertConfig } from '../io/config/bert.js';
-import { convertBert } from '../io/convert/bert.js';
-import { HookedBert } from './bert.js';
 import { resolveModelDir } from '../io/resolve.js';
 import type { HubOptions } from '../io/hub.js';
-import { loadTokenizer, type Tokenizer } from '../data/tokenizer.js';
+import { loadTokenizer } from '../data/tokenizer.js';
+import type { Tokenizer } from '../data/tokenizer-types.js';
+import { MODEL_FAMILIES, isModelType, type HookedModel, type ModelFamily, type ModelOf, type ModelType, type WithTokenizer } from './registry.js';
+
+export type { HookedModel, ModelType, ModelOf } from './registry.js';
 
 /** Options of `loadModel`: hub options (revision, offline, cacheDir, progress, endpoint, token) for hub ids. */
 export interface LoadModelOptions extends HubOptions {
   /** Use the offline GPT-2 BPE when a GPT-2 checkpoint ships no tokenizer files (default true). */
   gpt2TokenizerFallback?: boolean;
+  /** The `model_type` the checkpoint must have (types the result; a `ConfigError` when it differs). */
+  modelType?: ModelType;
 }
 
-/** Any model `loadModel` can return. */
-export type HookedModel = HookedGPT2 | HookedViT | HookedWhisper | HookedBert;
+/** Hub ids typed as GPT-2. */
+export type Gpt2HubId = 'gpt2' | 'gpt2-medium' | 'gpt2-large' | 'gpt2-xl' | `openai-community/gpt2${string}`;
+/** Hub ids typed as Whisper. */
+export type WhisperHubId = `openai/whisper-${string}`;
+/** Hub ids typed as ViT. */
+export type VitHubId = `google/vit-${string}`;
+/** Hub ids typed as BERT. */
+export type BertHubId = `bert-base-${string}` | `bert-large-${string}` | `google-bert/${string}`;
 
-/** Loads a hooked model from a checkpoint directory or hub id. */
+/** The family a hub id of the typed patterns names (checked against `config.json` at load time). */
+export function modelTypeOfName(name: string): ModelType | undefined {
+  if (/^(gpt2(-medium|-large|-xl)?|openai-community\/gpt2.*)$/.test(name)) return 'gpt2';
+  if (/^openai\/whisper-/.test(name)) return 'whisper';
+  if (/^google\/vit-/.test(name)) return 'vit';
+  if (/^(bert-(base|large)-|google-bert\/)/.test(name)) return 'bert';
+  return undefined;
+}
+
+/** Loads a hooked model of the given `modelType` (a `ConfigError` when the checkpoint has another). */
+export function loadModel<T extends ModelType>(dirOrName: string, opts: LoadModelOptions & { modelType: T }): Promise<ModelOf<T>>;
+/** Loads a GPT-2 hub model. */
+export function loadModel(name: Gpt2HubId, opts?: LoadModelOptions): Promise<ModelOf<'gpt2'>>;
+/** Loads a Whisper hub model. */
+export function loadModel(name: WhisperHubId, opts?: LoadModelOptions): Promise<ModelOf<'whisper'>>;
+/** Loads a ViT hub model. */
+export function loadModel(name: VitHubId, opts?: LoadModelOptions): Promise<ModelOf<'vit'>>;
+/** Loads a BERT hub model. */
+export function loadModel(name: BertHubId, opts?: LoadModelOptions): Promise<ModelOf<'bert'>>;
+/** Loads a hooked model from a checkpoint directory or hub id (the union of all families). */
+export function loadModel(dirOrName: string, opts?: LoadModelOptions): Promise<HookedModel>;
 export async function loadModel(dirOrName: string, opts: LoadModelOptions = {}): Promise<HookedModel> {
   await ensureBackend();
   const dir = await resolveModelDir(dirOrName, opts);
+  const where = `${dir}/config.json`;
   const config = await readConfigJson(dir);
   const modelType = config.model_type;
+  if (!isModelType(modelType)) throw new ConfigError(`${where} has model_type '${String(modelType)}', which tfjs-lens cannot load`);
+  const expected = opts.modelType ?? modelTypeOfName(dirOrName);
+  if (expected !== undefined && expected !== modelType) {
+    throw new ConfigError(`${where} has model_type '${modelType}', not the '${expected}' asked for`, opts.modelType ? 'drop the modelType option, or load a checkpoint of that type' : 'load it by its directory, or pass modelType');
+  }
+  return build(MODEL_FAMILIES[modelType] as ModelFamily<unknown, unknown, HookedModel>, config, where, dir, opts);
+}
+
+async function build<Cfg, Weights, Model extends HookedModel>(family: ModelFamily<Cfg, Weights, Model>, config: Record<string, unknown>, where: string, dir: string, opts: LoadModelOptions): Promise<Model> {
+  const cfg = family.parseConfig(config, where);
   const ckpt = await openCheckpoint(dir);
+  let model: Model;
   try {
-    switch (modelType) {
-      case 'gpt2': {
-        const cfg = parseGpt2Config(config, `${dir}/config.json`);
-        const model = new HookedGPT2(cfg, await convertGpt2(ckpt, cfg));
-        model.tokenizer = await loadTokenizerFor(dir, cfg.dVocab === 50257 && opts.gpt2TokenizerFallback !== false);
-        return model;
-      }
-      case 'vit': {
-        const cfg = parseVitConfig(config, `${dir}/config.json`);
-        return new HookedViT(cfg, await convertVit(ckpt, cfg));
-      }
-      case 'whisper': {
-        const cfg = parseWhisperConfig(config, `${dir}/config.json`);
-        const model = new HookedWhisper(cfg, await convertWhisper(ckpt, cfg));
-        model.tokenizer = await loadTokenizerFor(dir, false);
-        return model;
-      }
-      case 'bert': {
-        const cfg = parseBertConfig(config, `${dir}/config.json`);
-        const model = new HookedBert(cfg, await convertBert(ckpt, cfg));
-        model.tokenizer = await loadTokenizerFor(dir, false);
-        return model;
-      }
-      default:
-        throw new ConfigError(`${dir}/config.json has model_type '${String(modelType)}', which tfjs-lens cannot load`);
-    }
+    model = new family.Model(cfg, await family.convert(ckpt, cfg));
   } finally {
     await ckpt.close();
   }
+  const policy = family.tokenizer;
+  if (policy !== 'none') {
+    const fallback = (policy.gpt2Fallback?.(cfg) ?? false) && opts.gpt2TokenizerFallback !== false;
+    (model as WithTokenizer).tokenizer = await loadTokenizerFor(dir, fallback);
+  }
+  return model;
 }
 
 /**

@@ -40,14 +40,36 @@ export interface TokenInputOptions {
   padId?: number;
 }
 
+/** Options of `padSequences`. */
+export interface PadOptions {
+  /** `'left'` (default; causal language models, as TransformerLens) or `'right'` (BERT, the mat pipeline). */
+  side?: 'left' | 'right';
+  /** Id written at padded positions (masked out anyway). Default 0. */
+  padId?: number;
+  /** Return the mask also when no sequence needed padding. Default false. */
+  alwaysMask?: boolean;
+}
+
+/**
+ * Pads sequences of ids into `[batch, maxLen]` with an attention mask (1 = real token, 0 = padding); the
+ * mask is omitted when all sequences have the same length (unless `alwaysMask`).
+ */
+export function padSequences(seqs: readonly (readonly number[])[], opts: PadOptions = {}): { ids: number[][]; mask?: number[][] } {
+  const maxLen = Math.max(...seqs.map((s) => s.length));
+  const same = seqs.every((s) => s.length === maxLen);
+  if (same && !opts.alwaysMask) return { ids: seqs.map((s) => [...s]) };
+  const fill = (n: number, v: number): number[] => new Array<number>(n).fill(v);
+  const left = (opts.side ?? 'left') === 'left';
+  const padId = opts.padId ?? 0;
+  return {
+    ids: seqs.map((s) => (left ? [...fill(maxLen - s.length, padId), ...s] : [...s, ...fill(maxLen - s.length, padId)])),
+    mask: seqs.map((s) => (left ? [...fill(maxLen - s.length, 0), ...fill(s.length, 1)] : [...fill(s.length, 1), ...fill(maxLen - s.length, 0)])),
+  };
+}
+
 /** Left-pads sequences of ids into `[batch, maxLen]` with a mask; the mask is omitted when all are equal. */
 export function leftPad(seqs: readonly (readonly number[])[], padId = 0): { ids: number[][]; mask?: number[][] } {
-  const maxLen = Math.max(...seqs.map((s) => s.length));
-  if (seqs.every((s) => s.length === maxLen)) return { ids: seqs.map((s) => [...s]) };
-  return {
-    ids: seqs.map((s) => [...new Array<number>(maxLen - s.length).fill(padId), ...s]),
-    mask: seqs.map((s) => [...new Array<number>(maxLen - s.length).fill(0), ...new Array<number>(s.length).fill(1)]),
-  };
+  return padSequences(seqs, { side: 'left', padId });
 }
 
 /** Turns any `TokenInput` into int32 ids `[batch, pos]` (+ mask), validating ids and length. */

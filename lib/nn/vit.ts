@@ -9,7 +9,7 @@
  * GPT-2, then `ln_final.hook_scale` / `ln_final.hook_normalized` (all positions). See docs/models/vit.md.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ForwardOptions } from './hooked-root.js';
+import type { Embedded } from './hooked-root.js';
 import { HookedTransformerRoot } from './hooked-transformer.js';
 import { HookPoint, NO_HOOKS, type RunContext } from './hook-point.js';
 import type { LensModel } from './lens-model.js';
@@ -136,16 +136,25 @@ export class HookedViT extends HookedTransformerRoot<ImageInput, PreparedImage> 
     for (const t of prepared.owned) t.dispose();
   }
 
-  protected run(p: PreparedImage, ctx: RunContext, opts: ForwardOptions): tf.Tensor {
+  protected get stack(): readonly TransformerBlock[] {
+    return this.blocks;
+  }
+
+  protected get finalNorm(): LayerNorm {
+    return this.lnFinal;
+  }
+
+  protected embedPrepared(p: PreparedImage, ctx: RunContext): Embedded {
     const batch = p.pixels.shape[0];
     const d = this.cfg.dModel;
     const patches = ctx.apply(this.hookPatchEmbed, this.patchEmbed.forward(p.pixels));
     const cls = tf.broadcastTo(tf.reshape(this.clsToken, [1, 1, d]), [batch, 1, d]);
-    let resid = tf.add(tf.concat([cls, patches], 1), this.W_pos);
-    const stop = opts.stopAtLayer ?? this.cfg.nLayers;
-    if (!Number.isInteger(stop) || stop < 0 || stop > this.cfg.nLayers) throw new InvalidArgumentError(`stopAtLayer ${stop} is outside 0..${this.cfg.nLayers}`);
-    for (let i = 0; i < stop; i++) resid = this.blocks[i]!.forward(resid, undefined, ctx);
-    if (stop < this.cfg.nLayers) return resid;
+    return { resid: tf.add(tf.concat([cls, patches], 1), this.W_pos), inputs: {} };
+  }
+
+  protected head(resid: tf.Tensor, p: PreparedImage, ctx: RunContext): tf.Tensor {
+    const batch = p.pixels.shape[0];
+    const d = this.cfg.dModel;
     const normalized = this.lnFinal.forward(resid, ctx);
     const clsState = tf.reshape(tf.slice(normalized, [0, 0, 0], [batch, 1, d]), [batch, d]);
     return this.classify(clsState);

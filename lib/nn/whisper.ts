@@ -12,66 +12,30 @@
  * decoderInputIds })` (the encoder hooks do not fire in such runs).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ForwardOptions } from './hooked-root.js';
+import type { Embedded } from './hooked-root.js';
 import { HookedTransformerRoot } from './hooked-transformer.js';
 import { HookedModule } from './hooked-module.js';
 import { HookPoint, NO_HOOKS, type RunContext } from './hook-point.js';
 import type { LensModel } from './lens-model.js';
+import { requireTokenizer, strTokens } from './text.js';
 import { LayerNorm } from './components/layer-norm.js';
 import { Attention, buildAttentionMask } from './components/attention.js';
 import { Mlp } from './components/mlp.js';
 import { TransformerBlock } from './components/block.js';
 import { Conv1d } from './components/conv-stem.js';
 import { activation, type ActivationName } from './components/activations.js';
+import { Unembed } from './components/unembed.js';
 import { StackedWeights, type StackedWeightName } from './tl-weights.js';
 import { prepareTokens, type PreparedTokens } from './token-input.js';
 import type { WhisperConfig } from '../io/config/whisper.js';
 import type { WhisperBlockWeights, WhisperWeights } from '../io/convert/whisper.js';
 import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
-import { whisperFeatures } from '../data/audio.js';
-import type { Tokenizer } from '../data/tokenizer.js';
+import type { Tokenizer } from '../data/tokenizer-types.js';
+import { prepareFeatures, prepareWhisperInput, type FeatureInput, type PreparedWhisper, type WhisperInput } from './whisper-input.js';
+import { greedyGenerate, type WhisperGenerateOptions } from './whisper-generate.js';
 
-/** Log-mel features: a `[batch, nMels, frames]` tensor, or the same as typed array + shape. */
-export type FeatureInput = tf.Tensor | { data: Float32Array; shape: readonly [number, number, number] };
-
-/** Decoder token ids `[batch, decPos]` (int32 tensor or nested arrays; one row may be a flat array). */
-export type DecoderIds = tf.Tensor | readonly number[] | readonly (readonly number[])[];
-
-/** Whisper input: features and decoder ids, or a reused encoder output and decoder ids. */
-export type WhisperInput =
-  | { inputFeatures: FeatureInput; decoderInputIds: DecoderIds }
-  | {
-      /** A 16 kHz mono waveform or a WAV file path; log-mel features are computed with `whisperFeatures`. */
-      audio: Float32Array | string;
-      decoderInputIds: DecoderIds;
-    }
-  | {
-      /** Output of `model.encode(features)`: `[batch, srcPos, dModel]` (after the encoder's final LN). */
-      encoderOutput: tf.Tensor;
-      decoderInputIds: DecoderIds;
-    };
-
-/** Tensors the forward pass reads. */
-export interface PreparedWhisper {
-  features?: tf.Tensor3D;
-  encoderOutput?: tf.Tensor3D;
-  decoderInputIds: tf.Tensor2D;
-  owned: tf.Tensor[];
-}
-
-/** Options of `generate`. */
-export interface WhisperGenerateOptions {
-  /** Decoder prompt, the same for every batch row (default `[decoder_start_token_id]`). */
-  forcedPrefix?: readonly number[];
-  /** Maximum tokens generated after the prefix (default: up to `max_target_positions`). */
-  maxNewTokens?: number;
-  /** Stop token (default the config's `eos_token_id`); rows that emitted it are finished. */
-  eosTokenId?: number;
-  /** Ids never generated (default the config's `suppress_tokens`). */
-  suppressTokens?: readonly number[];
-  /** Ids not generated at the first step (default the config's `begin_suppress_tokens`). */
-  beginSuppressTokens?: readonly number[];
-}
+export type { FeatureInput, DecoderIds, WhisperInput, PreparedWhisper } from './whisper-input.js';
+export type { WhisperGenerateOptions } from './whisper-generate.js';
 
 function block(w: WhisperBlockWeights, nHeads: number, eps: number, act: ActivationName): TransformerBlock {
   return new TransformerBlock({
@@ -122,7 +86,10 @@ export class WhisperEncoder extends HookedModule {
     const conv2 = applyChannelsFirst(ctx, this.hookConv2, this.conv2.forward(activation(this.cfg.act, conv1)));
     const srcPos = conv2.shape[1]!;
     let resid = tf.add(activation(this.cfg.act, conv2), tf.slice(this.W_pos, [0, 0], [srcPos, this.cfg.dModel]));
-    for (const b of this.blocks) resid = b.forward(resid, undefined, ctx);
+    for (const b of this.blocks) {
+      const x = resid;
+      resid = ctx.call(b, x, () => b.forward(x, undefined, ctx));
+    }
     return this.lnFinal.forward(resid, ctx) as tf.Tensor3D;
   }
 }
@@ -137,8 +104,8 @@ export class WhisperDecoder extends HookedModule {
   readonly W_E: tf.Tensor2D;
   /** Learned positions `[maxTargetPositions, dModel]`. */
   readonly W_pos: tf.Tensor2D;
-  /** Unembedding, vocab-major `[dVocab, dModel]` (`proj_out`, the same tensor as `W_E` when tied). */
-  readonly unembedVocabMajor: tf.Tensor2D;
+  /** Unembedding (`proj_out`, the same tensor as `W_E` when tied; no bias). */
+  readonly unembedding: Unembed;
 
   constructor(
     private readonly cfg: WhisperConfig,
@@ -149,30 +116,22 @@ export class WhisperDecoder extends HookedModule {
     this.lnFinal = new LayerNorm(w.lnFinal.w, w.lnFinal.b, cfg.eps);
     this.W_E = w.W_E;
     this.W_pos = w.W_pos;
-    this.unembedVocabMajor = w.unembed;
+    this.unembedding = new Unembed(w.unembed);
   }
 
   /** `normalized [..., dModel]` (after the final LN) → logits `[..., dVocab]` (`proj_out`, no bias). */
   unembed(normalized: tf.Tensor): tf.Tensor {
-    const lead = normalized.shape.slice(0, -1);
-    const flat = tf.reshape(normalized, [-1, this.cfg.dModel]) as tf.Tensor2D;
-    return tf.reshape(tf.matMul(flat, this.unembedVocabMajor, false, true), [...lead, this.cfg.dVocab]);
+    return this.unembedding.forward(normalized);
   }
 
-  /** `ids [batch, pos]`, `encoderOut [batch, srcPos, dModel]` → logits `[batch, pos, dVocab]` (or the residual with `stopAtLayer`). */
-  forward(ids: tf.Tensor2D, encoderOut: tf.Tensor, ctx: RunContext, opts: ForwardOptions): tf.Tensor {
+  /** `ids [batch, pos]` → h_0 `[batch, pos, dModel]` (token embedding, scaled when configured, + positions). */
+  embed(ids: tf.Tensor2D, ctx: RunContext): tf.Tensor {
     const [batch, pos] = ids.shape;
     let tokens = tf.gather(this.W_E, ids);
     if (this.cfg.scaleEmbedding) tokens = tf.mul(tokens, Math.sqrt(this.cfg.dModel));
     const embed = ctx.apply(this.hookEmbed, tokens);
     const posEmbed = ctx.apply(this.hookPosEmbed, tf.broadcastTo(tf.slice(this.W_pos, [0, 0], [pos, this.cfg.dModel]), [batch, pos, this.cfg.dModel]));
-    let resid = tf.add(embed, posEmbed);
-    const mask = buildAttentionMask(pos, { causal: true });
-    const stop = opts.stopAtLayer ?? this.cfg.nLayers;
-    if (!Number.isInteger(stop) || stop < 0 || stop > this.cfg.nLayers) throw new InvalidArgumentError(`stopAtLayer ${stop} is outside 0..${this.cfg.nLayers} (it counts decoder blocks)`);
-    for (let i = 0; i < stop; i++) resid = this.blocks[i]!.forward(resid, mask, ctx, encoderOut);
-    if (stop < this.cfg.nLayers) return resid;
-    return this.unembed(this.lnFinal.forward(resid, ctx));
+    return tf.add(embed, posEmbed);
   }
 }
 
@@ -187,8 +146,6 @@ export class HookedWhisper extends HookedTransformerRoot<WhisperInput, PreparedW
   /** The checkpoint's tokenizer (`tokenizer.json`), set by `loadModel` when present. */
   tokenizer?: Tokenizer;
   private readonly stackedCross: StackedWeights;
-  private unembedDModelMajor?: tf.Tensor2D;
-  private zeroUnembedBias?: tf.Tensor1D;
 
   constructor(
     readonly cfg: WhisperConfig,
@@ -233,14 +190,12 @@ export class HookedWhisper extends HookedTransformerRoot<WhisperInput, PreparedW
 
   /** Unembedding `[dModel, dVocab]` (a transposed copy of `proj_out`, built on first use). */
   get W_U(): tf.Tensor2D {
-    this.unembedDModelMajor ??= tf.keep(tf.transpose(this.decoder.unembedVocabMajor) as tf.Tensor2D); // kept: may be first read inside a caller's tf.tidy
-    return this.unembedDModelMajor;
+    return this.decoder.unembedding.W_U;
   }
 
   /** Unembedding bias `[dVocab]` (Whisper has none: zeros). */
   get b_U(): tf.Tensor1D {
-    this.zeroUnembedBias ??= tf.keep(tf.zeros([this.cfg.dVocab]) as tf.Tensor1D);
-    return this.zeroUnembedBias;
+    return this.decoder.unembedding.b_U;
   }
 
   /** Lens readout on decoder states: `decoder.layer_norm` (own statistics) then `proj_out`. `[..., dModel]` → `[..., dVocab]`. */
@@ -255,7 +210,7 @@ export class HookedWhisper extends HookedTransformerRoot<WhisperInput, PreparedW
   encode(features: FeatureInput): tf.Tensor3D {
     const owned: tf.Tensor[] = [];
     try {
-      const x = this.prepareFeatures(features, owned);
+      const x = prepareFeatures(features, this.cfg, owned);
       return tf.tidy(() => this.encoder.forward(x, NO_HOOKS));
     } finally {
       for (const t of owned) t.dispose();
@@ -263,125 +218,51 @@ export class HookedWhisper extends HookedTransformerRoot<WhisperInput, PreparedW
   }
 
   /**
-   * Greedy decoding: encodes once, then re-runs the decoder on the whole prefix at every step (no KV
-   * cache: step t costs a t-token decoder pass). Returns one id list per batch row, starting with the
-   * forced prefix and ending with the EOS token when one was produced. No timestamp or language logic;
-   * only `suppressTokens` / `beginSuppressTokens` are applied to the logits.
+   * Greedy decoding (`greedyGenerate`): encodes once, then re-runs the decoder on the whole prefix at
+   * every step. Returns one id list per batch row, starting with the forced prefix.
    */
   async generate(features: FeatureInput, opts: WhisperGenerateOptions = {}): Promise<number[][]> {
-    const prefix = [...(opts.forcedPrefix ?? [this.cfg.decoderStartTokenId])];
-    if (prefix.length === 0) throw new InvalidArgumentError('generate: forcedPrefix must hold at least one token');
-    const room = this.cfg.maxTargetPositions - prefix.length;
-    if (room < 0) throw new InvalidArgumentError(`generate: forcedPrefix has ${prefix.length} tokens, more than max_target_positions ${this.cfg.maxTargetPositions}`);
-    const maxNew = Math.min(opts.maxNewTokens ?? room, room);
-    const eos = opts.eosTokenId ?? this.cfg.eosTokenId;
-    const suppress = opts.suppressTokens ?? this.cfg.suppressTokens;
-    const beginSuppress = opts.beginSuppressTokens ?? this.cfg.beginSuppressTokens;
-    const encoderOutput = this.encode(features);
-    try {
-      const batch = encoderOutput.shape[0];
-      const seqs = Array.from({ length: batch }, () => [...prefix]);
-      const done = new Array<boolean>(batch).fill(false);
-      for (let step = 0; step < maxNew && !done.every(Boolean); step++) {
-        const banned = step === 0 ? [...suppress, ...beginSuppress] : suppress;
-        const logits = await this.forward({ encoderOutput, decoderInputIds: seqs });
-        const next = tf.tidy(() => {
-          const pos = logits.shape[1]!;
-          let last = tf.reshape(tf.slice(logits, [0, pos - 1, 0], [batch, 1, this.cfg.dVocab]), [batch, this.cfg.dVocab]);
-          const valid = banned.filter((id) => id >= 0 && id < this.cfg.dVocab);
-          if (valid.length) {
-            const penalty = new Float32Array(this.cfg.dVocab);
-            for (const id of valid) penalty[id] = -Infinity;
-            last = tf.add(last, tf.tensor1d(penalty));
-          }
-          return tf.argMax(last, -1);
-        });
-        logits.dispose();
-        const ids = Array.from(await next.data());
-        next.dispose();
-        for (let b = 0; b < batch; b++) {
-          const id = done[b] ? (eos ?? ids[b]!) : ids[b]!;
-          seqs[b]!.push(id);
-          if (eos !== undefined && id === eos) done[b] = true;
-        }
-      }
-      return seqs.map((s) => {
-        if (eos === undefined) return s;
-        const end = s.indexOf(eos, prefix.length);
-        return end < 0 ? s : s.slice(0, end + 1);
-      });
-    } finally {
-      encoderOutput.dispose();
-    }
+    return greedyGenerate(this, features, opts);
+  }
+
+  /** Decoder ids → text (needs the checkpoint's tokenizer). */
+  decode(ids: readonly number[]): string {
+    return requireTokenizer(this).decode(ids);
+  }
+
+  /** One string per decoder token (each id decoded on its own). */
+  toStrTokens(input: string | readonly number[]): string[] {
+    return strTokens(requireTokenizer(this), input);
   }
 
   override toString(): string {
     return `HookedWhisper(${this.cfg.encoderLayers}+${this.cfg.nLayers} layers, d=${this.cfg.dModel}, ${this.cfg.nMels} mels)`;
   }
 
-  private prepareFeatures(input: FeatureInput, owned: tf.Tensor[]): tf.Tensor3D {
-    let x: tf.Tensor;
-    if (input instanceof tf.Tensor) x = input;
-    else if (input && input.data instanceof Float32Array && Array.isArray(input.shape)) {
-      const shape = [...input.shape];
-      if (shape.length !== 3 || shape.reduce((a, b) => a * b, 1) !== input.data.length) {
-        throw new ShapeMismatchError('input features (typed array)', `a [batch, nMels, frames] shape with ${input.data.length} elements`, shape);
-      }
-      owned.push((x = tf.tensor3d(input.data, shape as [number, number, number])));
-    } else {
-      throw new InvalidArgumentError('Whisper input features must be a [batch, nMels, frames] tensor or { data: Float32Array, shape }');
-    }
-    if (x.rank === 2) owned.push((x = tf.expandDims(x, 0)));
-    const frames = 2 * this.cfg.maxSourcePositions;
-    if (x.rank !== 3 || x.shape[1] !== this.cfg.nMels || x.shape[2] !== frames) {
-      throw new ShapeMismatchError('input features', `[batch, ${this.cfg.nMels}, ${frames}] (num_mel_bins × 2·max_source_positions frames; whisperFeatures pads audio to 30 s)`, x.shape);
-    }
-    if (x.dtype !== 'float32') owned.push((x = tf.cast(x, 'float32')));
-    return x as tf.Tensor3D;
-  }
-
   protected prepare(input: WhisperInput): PreparedWhisper {
-    const owned: tf.Tensor[] = [];
-    try {
-      if (!input || typeof input !== 'object' || !('decoderInputIds' in input)) {
-        throw new InvalidArgumentError('Whisper input must be { inputFeatures | audio | encoderOutput, decoderInputIds }');
-      }
-      // tidy: prepareTokens may throw after creating tensors (bad ids); tidy frees them then.
-      const tokens = tf.tidy(() => prepareTokens(input.decoderInputIds as tf.Tensor | number[][], { vocabSize: this.cfg.dVocab, maxPositions: this.cfg.maxTargetPositions }) as unknown as tf.TensorContainer) as unknown as PreparedTokens;
-      owned.push(...tokens.owned);
-      const batch = tokens.inputIds.shape[0];
-      const prepared: PreparedWhisper = { decoderInputIds: tokens.inputIds, owned };
-      if ('encoderOutput' in input && input.encoderOutput !== undefined) {
-        const e = input.encoderOutput;
-        if (!(e instanceof tf.Tensor) || e.rank !== 3 || e.shape[2] !== this.cfg.dModel) {
-          throw new ShapeMismatchError('encoderOutput', `[batch, srcPos, ${this.cfg.dModel}] (from model.encode)`, e instanceof tf.Tensor ? e.shape : String(e));
-        }
-        prepared.encoderOutput = e as tf.Tensor3D;
-      } else if ('inputFeatures' in input) {
-        prepared.features = this.prepareFeatures(input.inputFeatures, owned);
-      } else if ('audio' in input) {
-        const features = whisperFeatures(input.audio, { nMels: this.cfg.nMels });
-        owned.push(features);
-        prepared.features = this.prepareFeatures(features, owned);
-      } else {
-        throw new InvalidArgumentError('Whisper input needs inputFeatures or encoderOutput');
-      }
-      const encBatch = (prepared.features ?? prepared.encoderOutput)!.shape[0];
-      if (encBatch !== batch) throw new ShapeMismatchError('decoderInputIds', `${encBatch} rows like the audio batch`, tokens.inputIds.shape);
-      return prepared;
-    } catch (err) {
-      for (const t of owned) t.dispose();
-      throw err;
-    }
+    return prepareWhisperInput(input, this.cfg);
   }
 
   protected release(prepared: PreparedWhisper): void {
     for (const t of prepared.owned) t.dispose();
   }
 
-  protected run(p: PreparedWhisper, ctx: RunContext, opts: ForwardOptions): tf.Tensor {
+  protected get stack(): readonly TransformerBlock[] {
+    return this.decoder.blocks;
+  }
+
+  protected get finalNorm(): LayerNorm {
+    return this.decoder.lnFinal;
+  }
+
+  protected embedPrepared(p: PreparedWhisper, ctx: RunContext): Embedded {
     const encoderOut = p.encoderOutput ?? this.encoder.forward(p.features!, ctx);
-    return this.decoder.forward(p.decoderInputIds, encoderOut, ctx, opts);
+    const pos = p.decoderInputIds.shape[1];
+    return { resid: this.decoder.embed(p.decoderInputIds, ctx), inputs: { mask: buildAttentionMask(pos, { causal: true }), encoderOut } };
+  }
+
+  protected head(resid: tf.Tensor, _p: PreparedWhisper, ctx: RunContext): tf.Tensor {
+    return this.decoder.unembed(this.decoder.lnFinal.forward(resid, ctx));
   }
 
   /** Frees every weight tensor. */

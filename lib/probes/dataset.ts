@@ -23,7 +23,6 @@ import { InvalidArgumentError } from '../errors.js';
 import type { HostMatrix } from '../linreg/types.js';
 import type { ActivationCache } from '../nn/activation-cache.js';
 import { residName } from '../nn/lens-model.js';
-import { NO_HOOKS, type RunContext } from '../nn/hook-point.js';
 import { residNamesFilter, type HookedLensModel } from '../lens/logit-lens.js';
 import { topKPerLayer, batchChunks } from '../lens/topk.js';
 import { filterBySaturation, saturationLayers } from '../lens/saturation.js';
@@ -226,14 +225,6 @@ export interface ModelProbeDataset extends ProbeDataset {
   featureSpace: FeatureSpace;
 }
 
-type LayerNormLike = { forward(x: tf.Tensor, ctx: RunContext): tf.Tensor };
-
-/** The model's final layer norm (GPT-2 / ViT `lnFinal`, Whisper `decoder.lnFinal`), if any. */
-function finalNorm(model: HookedLensModel<unknown>): LayerNormLike | undefined {
-  const m = model as unknown as { lnFinal?: LayerNormLike; decoder?: { lnFinal?: LayerNormLike } };
-  return model.residPrefix === 'decoder.' ? m.decoder?.lnFinal : m.lnFinal;
-}
-
 /** Whether layer j (0-based, h_{j+1}) is read through LN_f in this feature space. */
 function lnAtLayer(model: HookedLensModel<unknown>, space: FeatureSpace, j: number): boolean {
   const last = j === model.nLayers - 1;
@@ -268,7 +259,7 @@ export async function buildProbeDataset<I>(model: HookedLensModel<I>, inputs: I,
   resolveOptions(dataOpts, L);
   const space = opts.featureSpace ?? 'resid';
   if (space !== 'resid' && space !== 'lnFinal' && space !== 'original') throw new InvalidArgumentError(`buildProbeDataset: unknown featureSpace '${String(space)}'`, "use 'resid', 'lnFinal' or 'original'");
-  const ln = finalNorm(model as HookedLensModel<unknown>);
+  const ln = model.lensNorm?.(model.nLayers);
   const needsLn = Array.from({ length: L }, (_, j) => lnAtLayer(model as HookedLensModel<unknown>, space, j));
   if (needsLn.some(Boolean) && !ln) throw new InvalidArgumentError(`buildProbeDataset: featureSpace '${space}' needs a final layer norm, and this model has none`, "use featureSpace: 'resid'");
 
@@ -341,7 +332,7 @@ export async function buildProbeDataset<I>(model: HookedLensModel<I>, inputs: I,
         const flatRows = atLayer.map((i) => (rowOf[items[i]!.example]! - chunkStart[c]!) * T + posOf[items[i]!.example]!);
         const rows = tf.tidy(() => {
           const picked = tf.gather(tf.reshape(resid, [-1, dModel]), tf.tensor1d(flatRows, 'int32'));
-          return needsLn[j] ? ln!.forward(picked, NO_HOOKS) : picked;
+          return needsLn[j] ? ln!(picked) : picked;
         });
         let values: Float32Array;
         try {

@@ -12,8 +12,8 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import { checkHostMatrix, type HostMatrix } from '../linreg/types.js';
-import { createRng } from '../lens/rng.js';
-import { mean, semDdof0 } from '../lens/stats.js';
+import { createRng } from '../math/rng.js';
+import { mean, semDdof0 } from '../math/stats.js';
 import { fitStandardScaler, transformStandard, type StandardScaler } from './scaler.js';
 import { fitLogisticOvR, predictProba, argmaxRows, type LogisticModel, type LogisticOptions } from './logistic.js';
 import { balancedAccuracyFromConfusion, confusionMatrix, nanMean, perClassRecall, rocAucOvR } from './metrics.js';

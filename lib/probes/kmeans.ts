@@ -11,7 +11,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import { checkHostMatrix, type HostMatrix } from '../linreg/types.js';
-import { createRng, type Rng } from '../lens/rng.js';
+import { createRng, type Rng } from '../math/rng.js';
 
 /** Options of `kMeans`. */
 export interface KMeansOptions {

@@ -21,10 +21,10 @@ import { betterLmExample, betterLmGroups, type BetterLmExample } from '../../lib
 import { headDetector, repeatedRandomTokens, repeatedSequenceStats } from '../../lib/lens/attention.js';
 import { patchScan } from '../../lib/lens/patching.js';
 import { logitDiffMetric } from '../../lib/lens/metrics.js';
-import { runMatPipeline } from '../../lib/linreg/pipeline/index.js';
+import { runMatPipeline } from '../../lib/shortcuts/index.js';
 import { runProbeExperiment } from '../../lib/probes/index.js';
 import { readAllSafetensors } from '../../lib/io/safetensors.js';
-import { createRng } from '../../lib/lens/rng.js';
+import { createRng } from '../../lib/math/rng.js';
 import { ROOT, fixtureDir } from '../helpers/fixtures.js';
 import { runCli, type CliRun } from '../helpers/cli.js';
 import { testBackend } from '../helpers/backend.js';

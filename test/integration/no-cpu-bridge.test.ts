@@ -10,7 +10,8 @@ import '@tensorflow/tfjs'; // registers the gradients (as weights/train/train.ts
 import { setBackend } from '../../lib/backend/index.js';
 import { cpuBridgeCalls } from '../../lib/backend/kernel-patches/cpu-bridge.js';
 import { HookedGPT2 } from '../../lib/nn/gpt2.js';
-import { randomGpt2Weights, type GPT2Weights } from '../../lib/io/convert/gpt2.js';
+import { randomGpt2Weights } from '../../lib/io/convert/random.js';
+import type { GPT2Weights } from '../../lib/io/convert/gpt2.js';
 import type { GPT2Config } from '../../lib/io/config/gpt2.js';
 import { logitLens } from '../../lib/lens/logit-lens.js';
 import { testBackend } from '../helpers/backend.js';

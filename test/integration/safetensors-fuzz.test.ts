@@ -13,7 +13,7 @@ import { SafetensorsFile, MAX_HEADER_BYTES } from '../../lib/io/safetensors.js';
 import { saveSafetensors } from '../../lib/io/safetensors-writer.js';
 import { HEADER_DTYPE_BITS } from '../../lib/io/dtypes.js';
 import { InvalidArgumentError, SafetensorsFormatError, TfjsLensError, UnsupportedDtypeError } from '../../lib/errors.js';
-import { mulberry32 } from '../../lib/lens/rng.js';
+import { mulberry32 } from '../../lib/math/rng.js';
 
 const SEED = 0x5eed_2024;
 const VARIANT_TIMEOUT_MS = 10_000;

@@ -15,7 +15,7 @@ import { setBackend } from '../../lib/backend/index.js';
 import { loadModel } from '../../lib/nn/load.js';
 import { HookedGPT2 } from '../../lib/nn/gpt2.js';
 import { lmLoss } from '../../lib/lens/metrics.js';
-import { randomGpt2Weights } from '../../lib/io/convert/gpt2.js';
+import { randomGpt2Weights } from '../../lib/io/convert/random.js';
 import { inductionScores, repeatedRandomTokens, repeatedSequenceStats } from '../../lib/lens/attention.js';
 import { ablationHook } from '../../lib/lens/ablation.js';
 import { ROOT } from '../helpers/fixtures.js';

@@ -14,12 +14,13 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setBackend } from '../../lib/backend/index.js';
 import { HookedGPT2 } from '../../lib/nn/gpt2.js';
-import { randomGpt2Weights, convertGpt2, type GPT2Weights } from '../../lib/io/convert/gpt2.js';
+import { convertGpt2, type GPT2Weights } from '../../lib/io/convert/gpt2.js';
+import { randomGpt2Weights } from '../../lib/io/convert/random.js';
 import { openCheckpoint } from '../../lib/io/checkpoint.js';
 import { saveGpt2Checkpoint } from '../../lib/io/export/gpt2.js';
 import type { GPT2Config } from '../../lib/io/config/gpt2.js';
 import { loadTokenizer } from '../../lib/data/tokenizer.js';
-import { mulberry32 } from '../../lib/lens/rng.js';
+import { mulberry32 } from '../../lib/math/rng.js';
 
 interface TrainOptions {
   steps: number;

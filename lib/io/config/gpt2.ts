@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../../errors.js';
 import { parseConfig } from './parse.js';
-import { parseActivation, type ActivationName } from '../../nn/components/activations.js';
+import { parseActivation, type ActivationName } from './activation.js';
 
 /** GPT-2 hyper-parameters (TransformerLens names). */
 export interface GPT2Config {

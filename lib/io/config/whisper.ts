@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../../errors.js';
 import { parseConfig } from './parse.js';
-import { parseActivation, type ActivationName } from '../../nn/components/activations.js';
+import { parseActivation, type ActivationName } from './activation.js';
 
 /** Whisper hyper-parameters. Encoder and decoder share `dModel`. */
 export interface WhisperConfig {

@@ -9,10 +9,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError } from '../../errors.js';
 import type { Checkpoint } from '../checkpoint.js';
 import type { BertConfig } from '../config/bert.js';
-import type { AttentionWeights } from '../../nn/components/attention.js';
-import type { MlpWeights } from '../../nn/components/mlp.js';
+import type { AttentionWeights, LnWeights, MlpWeights } from './weights.js';
 import { WeightReader, readLinear } from './common.js';
-import type { LnWeights } from './gpt2.js';
 
 /** All BERT weights, input-major. */
 export interface BertWeights {

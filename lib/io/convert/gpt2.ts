@@ -6,15 +6,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Checkpoint } from '../checkpoint.js';
 import type { GPT2Config } from '../config/gpt2.js';
-import type { AttentionWeights } from '../../nn/components/attention.js';
-import type { MlpWeights } from '../../nn/components/mlp.js';
+import type { AttentionWeights, LnWeights, MlpWeights } from './weights.js';
 import { WeightReader, readLayerNorm } from './common.js';
 
-/** Layer-norm parameters. */
-export interface LnWeights {
-  w: tf.Tensor1D;
-  b: tf.Tensor1D;
-}
+export type { LnWeights } from './weights.js';
 
 /** All GPT-2 weights, input-major. */
 export interface GPT2Weights {
@@ -63,36 +58,5 @@ export async function convertGpt2(ckpt: Checkpoint, cfg: GPT2Config): Promise<GP
     lnFinal: await readLayerNorm(r, 'ln_f', d),
     unembed: untied ? ((await new WeightReader(ckpt, ['']).float('lm_head.weight', [cfg.dVocab, d])) as tf.Tensor2D) : undefined,
     blocks,
-  };
-}
-
-/**
- * Random GPT-2 weights with the Hugging Face initialisation (normal std 0.02, residual projections
- * scaled by 1/√(2L), LN gains 1, biases 0) — for benchmarks and the "random GPT-2" baseline.
- */
-export function randomGpt2Weights(cfg: GPT2Config, seed = 0): GPT2Weights {
-  let s = seed;
-  const normal = (shape: number[], std: number) => tf.randomNormal(shape, 0, std, 'float32', s++);
-  const std = 0.02;
-  const projStd = std / Math.sqrt(2 * cfg.nLayers);
-  const d = cfg.dModel;
-  const ln = (): LnWeights => ({ w: tf.ones([d]) as tf.Tensor1D, b: tf.zeros([d]) as tf.Tensor1D });
-  return {
-    W_E: normal([cfg.dVocab, d], std) as tf.Tensor2D,
-    W_pos: normal([cfg.nCtx, d], std) as tf.Tensor2D,
-    lnFinal: ln(),
-    blocks: Array.from({ length: cfg.nLayers }, () => ({
-      ln1: ln(),
-      attn: {
-        W_Q: normal([d, d], std) as tf.Tensor2D, W_K: normal([d, d], std) as tf.Tensor2D, W_V: normal([d, d], std) as tf.Tensor2D,
-        b_Q: tf.zeros([d]) as tf.Tensor1D, b_K: tf.zeros([d]) as tf.Tensor1D, b_V: tf.zeros([d]) as tf.Tensor1D,
-        W_O: normal([d, d], projStd) as tf.Tensor2D, b_O: tf.zeros([d]) as tf.Tensor1D,
-      },
-      ln2: ln(),
-      mlp: {
-        W_in: normal([d, cfg.dMlp], std) as tf.Tensor2D, b_in: tf.zeros([cfg.dMlp]) as tf.Tensor1D,
-        W_out: normal([cfg.dMlp, d], projStd) as tf.Tensor2D, b_out: tf.zeros([d]) as tf.Tensor1D,
-      },
-    })),
   };
 }

@@ -8,10 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError } from '../../errors.js';
 import type { Checkpoint } from '../checkpoint.js';
 import type { ViTConfig } from '../config/vit.js';
-import type { AttentionWeights } from '../../nn/components/attention.js';
-import type { MlpWeights } from '../../nn/components/mlp.js';
+import type { AttentionWeights, LnWeights, MlpWeights } from './weights.js';
 import { WeightReader, readLinear, readLayerNorm } from './common.js';
-import type { LnWeights } from './gpt2.js';
 
 /** Candidate key names (without the `vit.` prefix) per weight, published layout first. */
 export const VIT_KEYS = {

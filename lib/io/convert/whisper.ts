@@ -7,10 +7,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Checkpoint } from '../checkpoint.js';
 import type { WhisperConfig } from '../config/whisper.js';
-import type { AttentionWeights } from '../../nn/components/attention.js';
-import type { MlpWeights } from '../../nn/components/mlp.js';
+import type { AttentionWeights, LnWeights, MlpWeights } from './weights.js';
 import { WeightReader, readLinear, readLayerNorm } from './common.js';
-import type { LnWeights } from './gpt2.js';
 
 /** Weights of one encoder or decoder block (the cross-attention parts only in the decoder). */
 export interface WhisperBlockWeights {

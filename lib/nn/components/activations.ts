@@ -1,9 +1,8 @@
 /** Activation functions by their Hugging Face config names. */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError } from '../../errors.js';
+import type { ActivationName } from '../../io/config/activation.js';
 
-/** Supported activation names. */
-export type ActivationName = 'gelu_new' | 'gelu' | 'relu' | 'gelu_pytorch_tanh';
+export type { ActivationName } from '../../io/config/activation.js';
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
@@ -29,11 +28,4 @@ export function activation(name: ActivationName, x: tf.Tensor): tf.Tensor {
     case 'relu':
       return tf.relu(x);
   }
-}
-
-/** Validates a config's activation name. */
-export function parseActivation(name: unknown, where: string): ActivationName {
-  const known: ActivationName[] = ['gelu_new', 'gelu', 'relu', 'gelu_pytorch_tanh'];
-  if (typeof name === 'string' && (known as string[]).includes(name)) return name as ActivationName;
-  throw new ConfigError(`${where}: unsupported activation '${String(name)}'`, `supported: ${known.join(', ')}`);
 }

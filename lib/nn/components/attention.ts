@@ -8,18 +8,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { HookedModule } from '../hooked-module.js';
 import { HookPoint, type RunContext } from '../hook-point.js';
 import { linear } from './linear.js';
+import type { AttentionWeights } from '../../io/convert/weights.js';
 
-/** Weights of one attention layer, input-major: `W_Q [dModel, nHeads·dHead]`, `W_O [nHeads·dHead, dModel]`. */
-export interface AttentionWeights {
-  W_Q: tf.Tensor2D;
-  b_Q?: tf.Tensor1D;
-  W_K: tf.Tensor2D;
-  b_K?: tf.Tensor1D;
-  W_V: tf.Tensor2D;
-  b_V?: tf.Tensor1D;
-  W_O: tf.Tensor2D;
-  b_O?: tf.Tensor1D;
-}
+export type { AttentionWeights } from '../../io/convert/weights.js';
 
 /**
  * Additive attention mask: 0 where a query may attend to a key, −∞ where not; broadcastable to

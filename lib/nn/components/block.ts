@@ -3,6 +3,7 @@
  * resid_pre → ln1 → attn → attn_out; resid_mid = resid_pre + attn_out;
  * [ln_cross → cross_attn → cross_attn_out; resid_mid_cross = resid_mid + cross_attn_out;]
  * ln2 → mlp → mlp_out; resid_post = (resid_mid | resid_mid_cross) + mlp_out.
+ * Every sub-module runs through `ctx.call`, so a run can override it (`blocks.{i}.mlp`, `blocks.{i}.ln1`, …).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { HookedModule } from '../hooked-module.js';
@@ -10,6 +11,7 @@ import { HookPoint, type RunContext } from '../hook-point.js';
 import type { LayerNorm } from './layer-norm.js';
 import type { Attention, AttentionMask } from './attention.js';
 import type { Mlp } from './mlp.js';
+import { InvalidArgumentError } from '../../errors.js';
 
 /** Cross-attention parts of a decoder block. */
 export interface CrossAttentionParts {
@@ -52,16 +54,21 @@ export class TransformerBlock extends HookedModule {
    * is required for blocks with cross-attention.
    */
   forward(residPre: tf.Tensor, mask: AttentionMask | undefined, ctx: RunContext, encoderOut?: tf.Tensor): tf.Tensor {
+    if (this.crossAttn && !encoderOut) throw new InvalidArgumentError(`block '${this.moduleName}' has cross-attention and needs the encoder output`, 'pass the inputs of model.embed(input) to runBlocks');
     residPre = ctx.apply(this.hookResidPre, residPre);
-    const attnIn = this.ln1.forward(residPre, ctx);
-    const attnOut = ctx.apply(this.hookAttnOut, this.attn.forward(attnIn, attnIn, mask, ctx));
+    const attnIn = ctx.call(this.ln1, residPre, () => this.ln1.forward(residPre, ctx));
+    const attnOut = ctx.apply(this.hookAttnOut, ctx.call(this.attn, attnIn, () => this.attn.forward(attnIn, attnIn, mask, ctx)));
     let resid = ctx.apply(this.hookResidMid, tf.add(residPre, attnOut));
     if (this.crossAttn && this.lnCross && encoderOut) {
-      const crossIn = this.lnCross.forward(resid, ctx);
-      const crossOut = ctx.apply(this.hookCrossAttnOut!, this.crossAttn.forward(crossIn, encoderOut, undefined, ctx));
+      const { lnCross, crossAttn } = this;
+      const residMid = resid;
+      const crossIn = ctx.call(lnCross, residMid, () => lnCross.forward(residMid, ctx));
+      const crossOut = ctx.apply(this.hookCrossAttnOut!, ctx.call(crossAttn, crossIn, () => crossAttn.forward(crossIn, encoderOut, undefined, ctx)));
       resid = ctx.apply(this.hookResidMidCross!, tf.add(resid, crossOut));
     }
-    const mlpOut = ctx.apply(this.hookMlpOut, this.mlp.forward(this.ln2.forward(resid, ctx), ctx));
+    const mlpInput = resid;
+    const mlpIn = ctx.call(this.ln2, mlpInput, () => this.ln2.forward(mlpInput, ctx));
+    const mlpOut = ctx.apply(this.hookMlpOut, ctx.call(this.mlp, mlpIn, () => this.mlp.forward(mlpIn, ctx)));
     return ctx.apply(this.hookResidPost, tf.add(resid, mlpOut));
   }
 }

@@ -4,14 +4,9 @@ import { HookedModule } from '../hooked-module.js';
 import { HookPoint, type RunContext } from '../hook-point.js';
 import { linear } from './linear.js';
 import { activation, type ActivationName } from './activations.js';
+import type { MlpWeights } from '../../io/convert/weights.js';
 
-/** Weights of an MLP, input-major (`W_in [dModel, dMlp]`, `W_out [dMlp, dModel]`). */
-export interface MlpWeights {
-  W_in: tf.Tensor2D;
-  b_in: tf.Tensor1D;
-  W_out: tf.Tensor2D;
-  b_out: tf.Tensor1D;
-}
+export type { MlpWeights } from '../../io/convert/weights.js';
 
 /** `x [batch, pos, dModel]` → `act(x·W_in + b_in)·W_out + b_out`. */
 export class Mlp extends HookedModule {

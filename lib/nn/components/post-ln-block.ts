@@ -37,11 +37,12 @@ export class PostLnBlock extends HookedModule {
   /** `residPre [batch, pos, dModel]` → block output `[batch, pos, dModel]`. */
   forward(residPre: tf.Tensor, mask: AttentionMask | undefined, ctx: RunContext): tf.Tensor {
     residPre = ctx.apply(this.hookResidPre, residPre);
-    const attnOut = ctx.apply(this.hookAttnOut, this.attn.forward(residPre, residPre, mask, ctx));
+    const attnIn = residPre;
+    const attnOut = ctx.apply(this.hookAttnOut, ctx.call(this.attn, attnIn, () => this.attn.forward(attnIn, attnIn, mask, ctx)));
     const residMid = ctx.apply(this.hookResidMid, tf.add(residPre, attnOut));
-    const attnBlockOut = this.ln1.forward(residMid, ctx);
-    const mlpOut = ctx.apply(this.hookMlpOut, this.mlp.forward(attnBlockOut, ctx));
+    const attnBlockOut = ctx.call(this.ln1, residMid, () => this.ln1.forward(residMid, ctx));
+    const mlpOut = ctx.apply(this.hookMlpOut, ctx.call(this.mlp, attnBlockOut, () => this.mlp.forward(attnBlockOut, ctx)));
     const preLn2 = ctx.apply(this.hookResidPostPreLn, tf.add(attnBlockOut, mlpOut));
-    return ctx.apply(this.hookResidPost, this.ln2.forward(preLn2, ctx));
+    return ctx.apply(this.hookResidPost, ctx.call(this.ln2, preLn2, () => this.ln2.forward(preLn2, ctx)));
   }
 }

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { JsonScanner, MAX_JSON_NESTING } from '../../../lib/io/json-scanner.js';
-import { mulberry32 } from '../../../lib/lens/rng.js';
+import { mulberry32 } from '../../../lib/math/rng.js';
 
 class Refused extends Error {}
 

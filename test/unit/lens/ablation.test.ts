@@ -5,7 +5,7 @@ import { setBackend } from '../../../lib/backend/index.js';
 import { loadModel } from '../../../lib/nn/load.js';
 import type { HookedGPT2 } from '../../../lib/nn/gpt2.js';
 import { ablateScan, ablationHook } from '../../../lib/lens/ablation.js';
-import { createRng } from '../../../lib/lens/rng.js';
+import { createRng } from '../../../lib/math/rng.js';
 import { logitDiffMetric, meanLogProbMetric } from '../../../lib/lens/metrics.js';
 import { fixtureDir, readFixture, relError } from '../../helpers/fixtures.js';
 import { testBackend } from '../../helpers/backend.js';

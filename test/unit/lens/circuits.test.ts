@@ -5,7 +5,7 @@ import { setBackend } from '../../../lib/backend/index.js';
 import { loadModel } from '../../../lib/nn/load.js';
 import type { HookedGPT2 } from '../../../lib/nn/gpt2.js';
 import { allCompositionScores, compositionScore, headCompositionScore, headOV, headQK, kCompositionFullCircuitAccuracy, ovCopyingAccuracy } from '../../../lib/lens/circuits.js';
-import { createRng } from '../../../lib/lens/rng.js';
+import { createRng } from '../../../lib/math/rng.js';
 import type { CircuitModel } from '../../../lib/lens/circuits.js';
 import { fixtureDir } from '../../helpers/fixtures.js';
 import { testBackend } from '../../helpers/backend.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { Matrix, SingularValueDecomposition, EigenvalueDecomposition } from 'ml-matrix';
 import { setBackend } from '../../../lib/backend/index.js';
-import { createRng } from '../../../lib/lens/rng.js';
+import { createRng } from '../../../lib/math/rng.js';
 import { FactoredMatrix, eigenvaluesGeneral, jacobiSvd } from '../../../lib/lens/factored-matrix.js';
 import { relError } from '../../helpers/fixtures.js';
 import { testBackend } from '../../helpers/backend.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kendallPrefixLength, kendallTauStrict, meanTauPermutationTest, rankCorrespondence } from '../../../lib/lens/order.js';
-import { createRng } from '../../../lib/lens/rng.js';
+import { createRng } from '../../../lib/math/rng.js';
 
 const close = (a: number, b: number, tol: number) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { Matrix, inverse, pseudoInverse, solve } from 'ml-matrix';
 import { applyLinearMap, fitLinearMap } from '../../../lib/linreg/index.js';
-import { createRng } from '../../../lib/lens/rng.js';
+import { createRng } from '../../../lib/math/rng.js';
 import { setBackend } from '../../../lib/backend/index.js';
 import { InvalidArgumentError, ShapeMismatchError } from '../../../lib/errors.js';
 import { testBackend } from '../../helpers/backend.js';

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { EigenvalueDecomposition, Matrix, pseudoInverse } from 'ml-matrix';
 import { GemmEngine, GramAccumulator, invertGram, symmetricEigen } from '../../../lib/linreg/index.js';
 import { jsGemmKernel } from '../../../lib/linreg/gemm-kernel.js';
-import { createRng } from '../../../lib/lens/rng.js';
+import { createRng } from '../../../lib/math/rng.js';
 import { setBackend } from '../../../lib/backend/index.js';
 import { ShapeMismatchError } from '../../../lib/errors.js';
 import { testBackend } from '../../helpers/backend.js';

@@ -7,7 +7,7 @@ import type { HookedGPT2 } from '../../../lib/nn/gpt2.js';
 import { residName } from '../../../lib/nn/lens-model.js';
 import { logitLens, residNamesFilter } from '../../../lib/lens/logit-lens.js';
 import { saturationLayers } from '../../../lib/lens/saturation.js';
-import { createRng } from '../../../lib/lens/rng.js';
+import { createRng } from '../../../lib/math/rng.js';
 import { buildProbeDataset, probeDatasetExperiment, runProbeExperiment, type ProbeReport } from '../../../lib/probes/index.js';
 import type { CrossValidationResult } from '../../../lib/probes/kfold.js';
 import { fixtureDir } from '../../helpers/fixtures.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyProbe, crossValidateProbe, kFoldSplits, randomEmbeddingControl, shuffleLabels } from '../../../lib/probes/kfold.js';
-import { createRng } from '../../../lib/lens/rng.js';
+import { createRng } from '../../../lib/math/rng.js';
 import type { HostMatrix } from '../../../lib/linreg/types.js';
 import { InvalidArgumentError } from '../../../lib/errors.js';
 

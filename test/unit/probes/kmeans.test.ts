@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kMeans } from '../../../lib/probes/kmeans.js';
-import { createRng } from '../../../lib/lens/rng.js';
+import { createRng } from '../../../lib/math/rng.js';
 import { InvalidArgumentError } from '../../../lib/errors.js';
 
 function blobs(seed: number, centers: number[][], perBlob: number, sd: number): { data: Float64Array; shape: [number, number]; truth: number[] } {

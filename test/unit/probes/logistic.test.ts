@@ -6,7 +6,7 @@ import {
 } from '../../../lib/probes/logistic.js';
 import { fitStandardScaler, transformStandard } from '../../../lib/probes/scaler.js';
 import type { HostMatrix } from '../../../lib/linreg/types.js';
-import { createRng } from '../../../lib/lens/rng.js';
+import { createRng } from '../../../lib/math/rng.js';
 import { InvalidArgumentError } from '../../../lib/errors.js';
 
 /**

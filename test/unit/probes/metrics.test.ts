@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { balancedAccuracy, confusionMatrix, perClassRecall, rocAuc, rocAucOvR } from '../../../lib/probes/metrics.js';
-import { createRng } from '../../../lib/lens/rng.js';
+import { createRng } from '../../../lib/math/rng.js';
 import { InvalidArgumentError } from '../../../lib/errors.js';
 
 test('confusion matrix, per-class recall and balanced accuracy of a hand-made example', () => {

@@ -17,11 +17,10 @@
  * metrics, per-sample top-1 ids and confidences p₍₁₎ − p₍₂₎ are returned for the early-exit curves (§9).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError } from '../../errors.js';
-import { NO_HOOKS } from '../../nn/hook-point.js';
-import { topKTieSafe } from '../../lens/topk.js';
-import { precisionAtK, surprisal } from '../metrics.js';
-import { batchGroups, buildBatch, checkSamples, deviceBatch, matModelInfo, modelBlocks, type BatchOptions, type MatModel } from './model-adapter.js';
+import { InvalidArgumentError } from '../errors.js';
+import { topKTieSafe } from '../lens/topk.js';
+import { precisionAtK, surprisal } from '../linreg/metrics.js';
+import { batchGroups, buildBatch, checkSamples, deviceBatch, matModelInfo, type BatchOptions, type MatModel } from './model-adapter.js';
 import { shortcutTo, type MatMaps } from './maps.js';
 import { PiTensors, runBlocksReplaced, type SubmoduleVariant } from './replaced-blocks.js';
 
@@ -97,7 +96,6 @@ export async function evaluateMappings(model: MatModel, sentences: readonly Arra
   const N = sentences.length;
   if (V < FINAL_TOP_K) throw new InvalidArgumentError(`evaluateMappings: the vocabulary (${V}) is smaller than the final top-${FINAL_TOP_K}`);
   if (maps.nLayers !== L || maps.dModel !== d) throw new InvalidArgumentError(`evaluateMappings: maps are for L = ${maps.nLayers}, d = ${maps.dModel}; the model has L = ${L}, d = ${d}`);
-  const blocks = modelBlocks(model);
 
   const finalTop = new Int32Array(N * FINAL_TOP_K);
   const top1: Partial<Record<MappingName, Int32Array>> = {};
@@ -132,7 +130,7 @@ export async function evaluateMappings(model: MatModel, sentences: readonly Arra
         atT.push(tf.gatherND(resid, device.gatherIndices));
         for (let b = 0; b < L; b++) {
           const input = resid;
-          resid = tf.tidy(() => blocks[b]!.forward(input, device.mask, NO_HOOKS));
+          resid = model.runBlocks(input, { from: b, to: b + 1, inputs: device.inputs });
           if (needFull) full.push(input);
           else if (input !== device.h0) input.dispose();
           atT.push(tf.gatherND(resid, device.gatherIndices));
@@ -143,8 +141,8 @@ export async function evaluateMappings(model: MatModel, sentences: readonly Arra
         const estimate = (m: MappingName, l: number): tf.Tensor => {
           if (m === 'id' || l === L) return tf.clone(atT[l]!);
           if (m === 'mat') return tf.matMul(atT[l]!, shortcutTensors[l]!, false, true);
-          if (m === 'mat_attn') return tf.squeeze(runBlocksReplaced(blocks, tf.expandDims(atT[l]!, 1), l, m, undefined, pis.get(m)), [1]);
-          return tf.gatherND(runBlocksReplaced(blocks, full[l]!, l, m, device.mask, pis.get(m)), device.gatherIndices);
+          if (m === 'mat_attn') return tf.squeeze(runBlocksReplaced(model, tf.expandDims(atT[l]!, 1), l, m, undefined, pis.get(m)), [1]);
+          return tf.gatherND(runBlocksReplaced(model, full[l]!, l, m, device.inputs, pis.get(m)), device.gatherIndices);
         };
 
         // Final distribution at t.

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import {
   erf, erfc, logGamma, normalCdf, normalTwoSidedP, pooledTTest, regularizedGammaP, regularizedIncompleteBeta,
   semDdof0, significanceStars, studentTTwoSidedP, twoProportionZTest, variance,
-} from '../../../lib/lens/stats.js';
+} from '../../../lib/math/stats.js';
 
 const close = (a: number, b: number, tol: number, what = '') => assert.ok(Math.abs(a - b) <= tol, `${what} ${a} vs ${b}`);
 

@@ -4,9 +4,9 @@
  * or by h_i itself (`id`); the diagonal is 1 and the lower triangle NaN (JSON writes NaN as null).
  * Values are not clipped (id can be negative); clip to [0, 1] only for display.
  */
-import { InvalidArgumentError, ShapeMismatchError } from '../../errors.js';
-import { applyLinearMap } from '../fit.js';
-import { r2Score, r2ScoreId } from '../r2.js';
+import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
+import { applyLinearMap } from '../linreg/fit.js';
+import { r2Score, r2ScoreId } from '../linreg/r2.js';
 import type { CollectedStates } from './collect.js';
 import { shortcutTo, type MatMaps } from './maps.js';
 

@@ -9,9 +9,9 @@
  * gives the same decisions (the original BERT code also works on cached states). `bertFixedPos3`
  * reproduces the BERT code's bug of always passing t = 3 to the threshold.
  */
-import { InvalidArgumentError } from '../../errors.js';
-import { calmEarlyExit, type CalmScores } from '../../lens/calm-exit.js';
-import { LAMBDA_GRID_ID, LAMBDA_GRID_MAT, meanPrefixLength } from '../calm.js';
+import { InvalidArgumentError } from '../errors.js';
+import { calmEarlyExit, type CalmScores } from '../lens/calm-exit.js';
+import { LAMBDA_GRID_ID, LAMBDA_GRID_MAT, meanPrefixLength } from '../linreg/calm.js';
 import { FINAL_TOP_K, type MappingEvaluation } from './evaluate.js';
 
 /** Options of `calmEarlyExitCurve`. */

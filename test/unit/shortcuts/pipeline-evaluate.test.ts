@@ -9,15 +9,14 @@ import { loadModel } from '../../../lib/nn/load.js';
 import type { HookedGPT2 } from '../../../lib/nn/gpt2.js';
 import type { HookedBert } from '../../../lib/nn/bert.js';
 import { residName } from '../../../lib/nn/lens-model.js';
-import { buildAttentionMask } from '../../../lib/nn/components/attention.js';
 import type { HookFn } from '../../../lib/nn/hook-point.js';
-import { createRng } from '../../../lib/lens/rng.js';
+import { createRng } from '../../../lib/math/rng.js';
 import { readAllSafetensors } from '../../../lib/io/safetensors.js';
 import { applyLinearMap, LAMBDA_GRID_ID, LAMBDA_GRID_MAT } from '../../../lib/linreg/index.js';
 import {
   calmEarlyExitCurve, collectStates, evaluateMappings, fitShortcutsFromStates, loadMatMaps, runBlocksReplaced, runMatPipeline,
   sampleShortcutPositions, shortcutTo, submoduleMap, type MappingEvaluation, type MatMaps,
-} from '../../../lib/linreg/pipeline/index.js';
+} from '../../../lib/shortcuts/index.js';
 import { InvalidArgumentError } from '../../../lib/errors.js';
 import { fixtureDir } from '../../helpers/fixtures.js';
 import { testBackend } from '../../helpers/backend.js';
@@ -144,17 +143,18 @@ test("runBlocksReplaced with 'none' reproduces h_L from h_ℓ at every position"
   const L = model.nLayers;
   const ids = tf.tensor2d([val[0]!], [1, val[0]!.length], 'int32');
   const { output, cache } = await model.runWithCache(ids, { namesFilter: Array.from({ length: L + 1 }, (_, l) => residName(model, l)) });
-  const mask = tf.tidy(() => buildAttentionMask(val[0]!.length, { causal: true })!.additive);
+  const embedded = await model.embed(ids);
   const want = await cache.get(residName(model, L)).data();
   for (let l = 0; l <= L; l++) {
-    const got = runBlocksReplaced(model.blocks, cache.get(residName(model, l)), l, 'none', { additive: mask, hasEmptyRows: false }, undefined);
+    const got = runBlocksReplaced(model, cache.get(residName(model, l)), l, 'none', embedded.inputs, undefined);
     const values = await got.data();
     got.dispose();
     let worst = 0;
     for (let k = 0; k < want.length; k++) worst = Math.max(worst, Math.abs(values[k]! - want[k]!));
     assert.ok(worst < 1e-5, `from ℓ = ${l}: ${worst}`);
   }
-  tf.dispose([ids, output, mask]);
+  tf.dispose([ids, output]);
+  embedded.dispose();
   cache.dispose();
 });
 

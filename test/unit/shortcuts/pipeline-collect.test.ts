@@ -5,12 +5,12 @@ import { setBackend } from '../../../lib/backend/index.js';
 import { loadModel } from '../../../lib/nn/load.js';
 import type { HookedGPT2 } from '../../../lib/nn/gpt2.js';
 import { residName } from '../../../lib/nn/lens-model.js';
-import { createRng } from '../../../lib/lens/rng.js';
+import { createRng } from '../../../lib/math/rng.js';
 import { applyLinearMap, r2ScoreId, shortcutKey } from '../../../lib/linreg/index.js';
 import {
   collectStates, fitShortcutsFromStates, r2Matrices, sampleShortcutPositions, ShortcutAccumulator, submoduleKey,
   type CollectedStates, type MatMaps, type StateBatch,
-} from '../../../lib/linreg/pipeline/index.js';
+} from '../../../lib/shortcuts/index.js';
 import { InvalidArgumentError } from '../../../lib/errors.js';
 import { fixtureDir } from '../../helpers/fixtures.js';
 import { testBackend } from '../../helpers/backend.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRng, Rng } from '../../../lib/lens/rng.js';
+import { createRng, Rng } from '../../../lib/math/rng.js';
 import { InvalidArgumentError } from '../../../lib/errors.js';
 
 test('xoshiro128** matches the reference outputs for state [1, 2, 3, 4]', () => {

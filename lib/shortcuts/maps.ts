@@ -4,10 +4,11 @@
  * - sub-module maps π_{b,a→a+1}, a ∈ {0, 1, 3, 4}, keyed `'pi_b_a'` (registry a+1 ≈ π·registry a of block b).
  * All are least squares without intercept, `[dOut, dIn]` row-major, applied as `W·x`.
  */
-import { InvalidArgumentError } from '../../errors.js';
-import { readAllSafetensors } from '../../io/safetensors.js';
-import { saveShortcuts, shortcutKey, type ShortcutMap } from '../shortcuts.js';
-import type { LinearMap } from '../types.js';
+import { InvalidArgumentError } from '../errors.js';
+import { readAllSafetensors } from '../io/safetensors.js';
+import { saveSafetensors, type HostValues } from '../io/safetensors-writer.js';
+import { shortcutKey, type ShortcutMap } from '../linreg/shortcuts.js';
+import type { LinearMap } from '../linreg/types.js';
 
 /** Registries a whose map π_{b,a→a+1} the mappings use (§8). */
 export const SUBMODULE_SOURCES: readonly number[] = Object.freeze([0, 1, 3, 4]);
@@ -91,4 +92,26 @@ export async function loadMatMaps(path: string): Promise<MatMaps> {
   }
   if (!shortcuts.size && !submodules.size) throw new InvalidArgumentError(`${path} holds no 'i_j' or 'pi_b_a' maps`);
   return { nLayers, dModel, shortcuts, submodules };
+}
+
+/**
+ * Saves shortcut maps as safetensors: one `[d_out, d_in]` tensor per key `'i_j'` (applied as A·h), plus
+ * `'i_j.bias'` where a map has a bias. Metadata values must be strings; a description of the layout
+ * and the sample count are added.
+ */
+export async function saveShortcuts(path: string, maps: Iterable<LinearMap & { key: string }> | Map<string, LinearMap>, metadata: Record<string, string> = {}): Promise<void> {
+  const entries: [string, LinearMap][] = maps instanceof Map ? [...maps.entries()] : [...maps].map((m) => [m.key, m]);
+  const tensors: Record<string, HostValues> = {};
+  let samples = '';
+  for (const [key, map] of entries) {
+    tensors[key] = { shape: map.shape, data: map.weight };
+    if (map.bias) tensors[`${key}.bias`] = { shape: [map.shape[0]], data: map.bias };
+    samples ||= String(map.samples);
+  }
+  await saveSafetensors(path, tensors, {
+    format: 'tfjs-lens linear shortcuts',
+    layout: "key 'i_j' maps h_i to h_j as A·h; A is [d_out, d_in], rows are outputs",
+    samples,
+    ...metadata,
+  });
 }

@@ -11,9 +11,9 @@
  *    (`calmEarlyExitCurve`); the report is also written to `outDir/report.json`.
  */
 import { mkdir } from 'node:fs/promises';
-import { writeFileAtomic } from '../../io/atomic-write.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
 import { join } from 'node:path';
-import { InvalidArgumentError } from '../../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import { ShortcutAccumulator } from './accumulate.js';
 import { calmEarlyExitCurve, type CalmCurve } from './calm-curve.js';
 import { collectStates } from './collect.js';
@@ -22,7 +22,7 @@ import { fitShortcutsFromStates } from './fit.js';
 import { matModelInfo, type MatModel, type MatModelInfo } from './model-adapter.js';
 import { sampleShortcutPositions } from './positions.js';
 import { r2Matrices, type R2Matrices } from './r2-matrices.js';
-import { meanPrefixLength } from '../calm.js';
+import { meanPrefixLength } from '../linreg/calm.js';
 
 /** Options of `runMatPipeline`. */
 export interface MatPipelineOptions {

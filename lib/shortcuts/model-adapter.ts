@@ -1,19 +1,18 @@
 /**
  * What the mat pipeline needs from a model, for GPT-2 (`HookedGPT2`, causal, prefixes x_0 … x_t) and
  * BERT (`HookedBert`, bidirectional, the whole sentence with x_t replaced by [MASK], ALGORITHMS.md §10):
- * building right-padded batches, the embedding h_0 (the model's own forward with `stopAtLayer: 0`), the
- * attention mask its blocks use, and the block list to run by hand.
+ * building right-padded batches, and the embedding h_0 with the attention mask of the batch
+ * (`model.embed(input)`; the blocks then run with `model.runBlocks`).
  *
  * Right padding with an attention mask is exact for both: position ids are `cumsum(mask) − 1`, so real
  * tokens keep positions 0 … n−1, and padded keys are masked out (GPT-2 additionally causal).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError, ShapeMismatchError } from '../../errors.js';
-import { HookedBert } from '../../nn/bert.js';
-import { HookedGPT2 } from '../../nn/gpt2.js';
-import { buildAttentionMask, type AttentionMask } from '../../nn/components/attention.js';
-import type { TransformerBlock } from '../../nn/components/block.js';
-import type { PostLnBlock } from '../../nn/components/post-ln-block.js';
+import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
+import { HookedBert } from '../nn/bert.js';
+import { HookedGPT2 } from '../nn/gpt2.js';
+import type { BlockInputs } from '../nn/hooked-root.js';
+import { padSequences } from '../nn/token-input.js';
 
 /** Models the mat pipeline runs on. */
 export type MatModel = HookedGPT2 | HookedBert;
@@ -107,49 +106,39 @@ export function buildBatch(model: MatModel, info: MatModelInfo, sentences: reado
     if (info.kind === 'bert') ids[t] = opts.maskTokenId ?? BERT_MASK_TOKEN_ID;
     rows.push(ids);
   }
-  const maxLen = Math.max(...rows.map((r) => r.length));
-  return {
-    indices,
-    inputIds: rows.map((r) => [...r, ...new Array<number>(maxLen - r.length).fill(padId)]),
-    attentionMask: rows.map((r) => [...new Array<number>(r.length).fill(1), ...new Array<number>(maxLen - r.length).fill(0)]),
-    positions: rowPositions,
-  };
+  const { ids, mask } = padSequences(rows, { side: 'right', padId, alwaysMask: true });
+  return { indices, inputIds: ids, attentionMask: mask!, positions: rowPositions };
 }
 
-/** Device tensors of a batch: h_0 at every position, the blocks' attention mask, gather indices. */
+/** Device tensors of a batch: h_0 at every position, the blocks' inputs, gather indices. */
 export interface DeviceBatch {
   /** `[B, T, dModel]` embedding output h_0 (BERT: after the embedding LayerNorm). */
   h0: tf.Tensor;
-  /** Additive attention mask of the blocks (causal + padding for GPT-2, padding for BERT). */
-  mask: AttentionMask;
+  /** What the blocks read besides h: the batch's attention mask (causal + padding for GPT-2, padding for BERT). */
+  inputs: BlockInputs;
   /** `[B, 2]` int32 rows (b, t_b) for `tf.gatherND`. */
   gatherIndices: tf.Tensor2D;
   /** Frees the tensors. */
   dispose(): void;
 }
 
-/** Runs the embedding (the model's forward with `stopAtLayer: 0`) and builds the mask of a batch. */
+/** Runs the model's embedding of a batch (`model.embed`): h_0 and the blocks' attention mask. */
 export async function deviceBatch(model: MatModel, batch: PaddedBatch): Promise<DeviceBatch> {
   const inputIds = tf.tensor2d(batch.inputIds, undefined, 'int32');
   const attentionMask = tf.tensor2d(batch.attentionMask, undefined, 'int32');
   try {
-    const input = { inputIds, attentionMask };
-    const h0 = model instanceof HookedBert ? await model.forward(input, { stopAtLayer: 0 }) : await model.forward(input, { stopAtLayer: 0 });
-    const pos = batch.inputIds[0]!.length;
-    const additive = tf.tidy(() => buildAttentionMask(pos, { causal: model instanceof HookedGPT2, attentionMask })!.additive);
+    const embedded = await model.embed({ inputIds, attentionMask });
     const gatherIndices = tf.tensor2d(Array.from(batch.positions, (t, r) => [r, t]), [batch.positions.length, 2], 'int32');
     return {
-      h0,
-      mask: { additive, hasEmptyRows: true },
+      h0: embedded.resid,
+      inputs: embedded.inputs,
       gatherIndices,
-      dispose: () => tf.dispose([h0, additive, gatherIndices]),
+      dispose: () => {
+        embedded.dispose();
+        gatherIndices.dispose();
+      },
     };
   } finally {
     tf.dispose([inputIds, attentionMask]);
   }
-}
-
-/** The blocks of a model, callable as `forward(residPre, mask, ctx)`. */
-export function modelBlocks(model: MatModel): readonly (TransformerBlock | PostLnBlock)[] {
-  return model.blocks;
 }

@@ -1,16 +1,18 @@
 /**
- * Random weights for ViT and Whisper with their Hugging Face shapes (normal std 0.02 like HF's
- * `initializer_range` / `init_std`, layer-norm gains 1, biases 0), for benchmarks: the timings do not
- * depend on the values. GPT-2 uses `randomGpt2Weights` from `io/convert/gpt2.ts`.
+ * Random weights with the Hugging Face shapes and initialisation (normal std 0.02 like HF's
+ * `initializer_range` / `init_std`, layer-norm gains 1, biases 0) for every model family: the random
+ * GPT-2 baseline and training start (`randomGpt2Weights`, residual projections scaled by 1/√(2L)), and
+ * benchmark weights for ViT and Whisper (timings do not depend on the values). Seeded: the same seed
+ * gives the same weights.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ViTConfig } from '../io/config/vit.js';
-import type { WhisperConfig } from '../io/config/whisper.js';
-import type { ViTWeights } from '../io/convert/vit.js';
-import { whisperSinusoids, type WhisperBlockWeights, type WhisperWeights } from '../io/convert/whisper.js';
-import type { LnWeights } from '../io/convert/gpt2.js';
-import type { AttentionWeights } from '../nn/components/attention.js';
-import type { MlpWeights } from '../nn/components/mlp.js';
+import type { GPT2Config } from '../config/gpt2.js';
+import type { ViTConfig } from '../config/vit.js';
+import type { WhisperConfig } from '../config/whisper.js';
+import type { GPT2Weights } from './gpt2.js';
+import type { ViTWeights } from './vit.js';
+import { whisperSinusoids, type WhisperBlockWeights, type WhisperWeights } from './whisper.js';
+import type { AttentionWeights, LnWeights, MlpWeights } from './weights.js';
 
 const STD = 0.02;
 
@@ -94,5 +96,36 @@ export function randomWhisperWeights(cfg: WhisperConfig, seed = 0): WhisperWeigh
       lnFinal: layerNorm(d),
       unembed: W_E,
     },
+  };
+}
+
+/**
+ * Random GPT-2 weights with the Hugging Face initialisation (normal std 0.02, residual projections
+ * scaled by 1/√(2L), LN gains 1, biases 0) — for benchmarks and the "random GPT-2" baseline.
+ */
+export function randomGpt2Weights(cfg: GPT2Config, seed = 0): GPT2Weights {
+  let s = seed;
+  const normal = (shape: number[], std: number) => tf.randomNormal(shape, 0, std, 'float32', s++);
+  const std = 0.02;
+  const projStd = std / Math.sqrt(2 * cfg.nLayers);
+  const d = cfg.dModel;
+  const ln = (): LnWeights => layerNorm(d);
+  return {
+    W_E: normal([cfg.dVocab, d], std) as tf.Tensor2D,
+    W_pos: normal([cfg.nCtx, d], std) as tf.Tensor2D,
+    lnFinal: ln(),
+    blocks: Array.from({ length: cfg.nLayers }, () => ({
+      ln1: ln(),
+      attn: {
+        W_Q: normal([d, d], std) as tf.Tensor2D, W_K: normal([d, d], std) as tf.Tensor2D, W_V: normal([d, d], std) as tf.Tensor2D,
+        b_Q: tf.zeros([d]) as tf.Tensor1D, b_K: tf.zeros([d]) as tf.Tensor1D, b_V: tf.zeros([d]) as tf.Tensor1D,
+        W_O: normal([d, d], projStd) as tf.Tensor2D, b_O: tf.zeros([d]) as tf.Tensor1D,
+      },
+      ln2: ln(),
+      mlp: {
+        W_in: normal([d, cfg.dMlp], std) as tf.Tensor2D, b_in: tf.zeros([cfg.dMlp]) as tf.Tensor1D,
+        W_out: normal([cfg.dMlp, d], projStd) as tf.Tensor2D, b_out: tf.zeros([d]) as tf.Tensor1D,
+      },
+    })),
   };
 }

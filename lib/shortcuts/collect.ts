@@ -1,7 +1,7 @@
 /**
  * `collectStates`: the hidden states of the mat pipeline (ALGORITHMS.md §7, §8, §10) at one sampled
  * position per sentence. Samples are run in right-padded batches (GPT-2: the prefix x_0 … x_t; BERT: the
- * whole sentence with x_t replaced by [MASK]); the model's blocks run with hooks that reduce every
+ * whole sentence with x_t replaced by [MASK]); the model's blocks (`model.runBlocks`) run with hooks that reduce every
  * activation to the sampled position **inside the hook** (`tf.gatherND`), so at most one batch of full
  * activations `[B, T, d]` exists at a time and what is kept per sample is `[d]` per state.
  *
@@ -19,11 +19,12 @@
  * a `ShardedCacheWriter` (`writer`).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError } from '../../errors.js';
-import { TransformerBlock } from '../../nn/components/block.js';
-import { RunContext, type HookFn, type HookPoint } from '../../nn/hook-point.js';
-import type { ShardedCacheWriter } from '../../io/cache-writer.js';
-import { batchGroups, buildBatch, checkSamples, deviceBatch, matModelInfo, modelBlocks, type BatchOptions, type MatModel } from './model-adapter.js';
+import { InvalidArgumentError } from '../errors.js';
+import { TransformerBlock } from '../nn/components/block.js';
+import type { PostLnBlock } from '../nn/components/post-ln-block.js';
+import type { HookFn, HookPoint } from '../nn/hook-point.js';
+import type { ShardedCacheWriter } from '../io/cache-writer.js';
+import { batchGroups, buildBatch, checkSamples, deviceBatch, matModelInfo, type BatchOptions, type MatModel } from './model-adapter.js';
 
 /** What each of the seven registries of a block holds (index = registry number of §8). */
 export const REGISTRY_NAMES: readonly string[] = Object.freeze(['block input', 'ln_1 output', 'attention output', 'block input + attention output', 'ln_2 output', 'MLP output', 'block output']);
@@ -90,7 +91,7 @@ export async function collectStates(model: MatModel, sentences: readonly ArrayLi
   const info = matModelInfo(model);
   checkSamples(info, sentences, positions, opts);
   const withRegistries = opts.registries ?? false;
-  const blocks = modelBlocks(model);
+  const blocks: readonly (TransformerBlock | PostLnBlock)[] = model.blocks;
   if (withRegistries && !blocks.every((b) => b instanceof TransformerBlock)) {
     throw new InvalidArgumentError('collectStates: registries (the sub-module maps of §8) are defined for pre-LN GPT-2 blocks only', 'collect BERT states without { registries: true }');
   }
@@ -112,9 +113,10 @@ export async function collectStates(model: MatModel, sentences: readonly ArrayLi
     const device = await deviceBatch(model, padded);
     let values: Float32Array;
     try {
-      const hooks = new Map<string, HookFn[]>();
+      const hooks: [string, HookFn][] = [];
       const capture = (point: HookPoint, slot: number, affine?: { w: tf.Tensor; b: tf.Tensor }): void => {
-        hooks.set(point.name, [
+        hooks.push([
+          point.name,
           (activation) => {
             const atT = tf.gatherND(activation, device.gatherIndices);
             slots[slot]?.dispose();
@@ -133,14 +135,7 @@ export async function collectStates(model: MatModel, sentences: readonly ArrayLi
           capture(block.hookMlpOut, registrySlot(L, b, 5));
         }
       });
-      const ctx = new RunContext(hooks);
-      let resid = device.h0;
-      for (const block of blocks) {
-        const input = resid;
-        resid = tf.tidy(() => block.forward(input, device.mask, ctx));
-        if (input !== device.h0) input.dispose();
-      }
-      if (resid !== device.h0) resid.dispose();
+      model.runBlocks(device.h0, { inputs: device.inputs, fwdHooks: hooks }).dispose();
       const missing = slots.findIndex((s) => s === undefined);
       if (missing >= 0 || slots.length !== nSlots) throw new InvalidArgumentError(`collectStates: a capture hook did not run (slot ${missing})`);
       const stacked = tf.stack(slots as tf.Tensor[]);

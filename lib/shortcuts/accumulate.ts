@@ -8,9 +8,9 @@
  * accumulators fit π_{b,1→2}, π_{b,3→4}, π_{b,4→5}. Memory: (L + 3L) Gram matrices d×d and
  * (L(L+1)/2 + 4L) cross matrices d×d in float64 (GPT-2 small: ≈ 0.8 GiB), whatever N is.
  */
-import { InvalidArgumentError, ShapeMismatchError } from '../../errors.js';
-import { GramAccumulator } from '../gram.js';
-import { shortcutKey, type ShortcutMap } from '../shortcuts.js';
+import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
+import { GramAccumulator } from '../linreg/gram.js';
+import { shortcutKey, type ShortcutMap } from '../linreg/shortcuts.js';
 import type { StateBatch } from './collect.js';
 import { submoduleKey, type MatMaps, type SubmoduleMap } from './maps.js';
 

@@ -1,5 +1,5 @@
 /**
- * `linreg/pipeline`: the mat experiment of "Jump to Conclusions" end to end (ALGORITHMS.md §7–§10) on
+ * `shortcuts`: the mat experiment of "Jump to Conclusions" end to end (ALGORITHMS.md §7–§10) on
  * `HookedGPT2` and `HookedBert`: position sampling, batched state collection with hooks, streamed
  * float64 fitting of the shortcuts A_{j,i} and sub-module maps π, r² heatmaps, fixed-exit metrics of the
  * five mappings, CALM early-exit curves, and `runMatPipeline` tying them together.
@@ -9,7 +9,7 @@ export { sampleShortcutPositions, type SamplePositionsOptions } from './position
 export { collectStates, REGISTRY_NAMES, type CollectStatesOptions, type CollectedStates, type StateBatch } from './collect.js';
 export { ShortcutAccumulator, type ShortcutAccumulatorOptions, type MatSolveOptions } from './accumulate.js';
 export { fitShortcutsFromStates, type FitShortcutsOptions } from './fit.js';
-export { saveMatMaps, loadMatMaps, submoduleKey, shortcutTo, submoduleMap, SUBMODULE_SOURCES, type MatMaps, type SubmoduleMap } from './maps.js';
+export { saveMatMaps, loadMatMaps, saveShortcuts, submoduleKey, shortcutTo, submoduleMap, SUBMODULE_SOURCES, type MatMaps, type SubmoduleMap } from './maps.js';
 export { r2Matrices, type R2Matrices } from './r2-matrices.js';
 export { evaluateMappings, MAPPINGS, FINAL_TOP_K, type MappingName, type MappingMetrics, type MappingEvaluation, type EvaluateMappingsOptions } from './evaluate.js';
 export { runBlocksReplaced, PiTensors, variantSources, type SubmoduleVariant } from './replaced-blocks.js';

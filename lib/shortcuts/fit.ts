@@ -4,9 +4,9 @@
  * from host states (`collectStates` with `keep`) or from a `ShortcutAccumulator` fed batch by batch;
  * optionally saved as one safetensors file (`saveMatMaps`).
  */
-import { InvalidArgumentError } from '../../errors.js';
-import { fitLinearMap } from '../fit.js';
-import { fitAllShortcuts } from '../shortcuts.js';
+import { InvalidArgumentError } from '../errors.js';
+import { fitLinearMap } from '../linreg/fit.js';
+import { fitAllShortcuts } from '../linreg/shortcuts.js';
 import { ShortcutAccumulator, type MatSolveOptions } from './accumulate.js';
 import type { CollectedStates } from './collect.js';
 import { saveMatMaps, submoduleKey, SUBMODULE_SOURCES, type MatMaps, type SubmoduleMap } from './maps.js';

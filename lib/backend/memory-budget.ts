@@ -1,7 +1,8 @@
 /**
  * Host memory before a large allocation: how much this process may still take (the smallest of the kernel's
  * `MemAvailable` and a cgroup limit, v2 or v1), and a typed `InsufficientMemoryError` instead of the kernel's OOM
- * killer when a model's weights would not fit. `TFJS_LENS_MEMORY_CHECK=0` turns the check off.
+ * killer when a model's weights would not fit. `TFJS_LENS_MEMORY_CHECK=0` turns the check off;
+ * `TFJS_LENS_MEMORY_AVAILABLE=<bytes>` replaces the measured budget (tests, or a share of a larger machine).
  */
 import { readFileSync } from 'node:fs';
 import { freemem } from 'node:os';
@@ -32,6 +33,8 @@ export function parseMemAvailable(meminfo: string): number | undefined {
 
 /** What is left to this process: min(MemAvailable, cgroup limit − usage); `os.freemem()` where neither exists. */
 export function availableMemory(root = ''): MemoryBudget {
+  const forced = Number(process.env.TFJS_LENS_MEMORY_AVAILABLE);
+  if (!root && process.env.TFJS_LENS_MEMORY_AVAILABLE && Number.isFinite(forced)) return { availableBytes: forced, source: 'TFJS_LENS_MEMORY_AVAILABLE' };
   const candidates: MemoryBudget[] = [];
   try {
     const avail = parseMemAvailable(readFileSync(`${root}/proc/meminfo`, 'utf8'));

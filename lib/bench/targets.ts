@@ -13,6 +13,8 @@ import { HookedViT } from '../nn/vit.js';
 import { HookedWhisper } from '../nn/whisper.js';
 import { loadModel } from '../nn/load.js';
 import { InvalidArgumentError } from '../errors.js';
+import { checkMemoryFor } from '../backend/memory-budget.js';
+import { activeBackend } from '../backend/index.js';
 import { benchConfig, isBenchModelName, BENCH_MODEL_NAMES } from './configs.js';
 import { randomGpt2Weights, randomVitWeights, randomWhisperWeights } from '../io/convert/random.js';
 
@@ -73,6 +75,8 @@ export function estimateParams(config: Record<string, unknown>): number {
 
 function refuseTooLargeForWasm(name: string, config: Record<string, unknown>): void {
   const bytes = 4 * estimateParams(config);
+  // Host memory first (typed error instead of the OOM killer); a GPU backend keeps the weights on the device.
+  if (activeBackend()?.device !== 'gpu') checkMemoryFor(bytes, `${name}'s random float32 weights`);
   if (tf.getBackend() === 'wasm' && bytes > WASM_WEIGHT_LIMIT_BYTES) {
     throw new InvalidArgumentError(
       `${name} needs about ${(bytes / 2 ** 30).toFixed(1)} GiB of float32 weights; the wasm backend addresses at most 4 GiB in all`,

@@ -8,8 +8,10 @@
  * `'google/vit-…'`, `'bert-base-uncased'`, `'google-bert/…'`) are typed the same way; other names give
  * the union `HookedModel`.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import { ensureBackend } from '../backend/index.js';
-import { openCheckpoint, readConfigJson } from '../io/checkpoint.js';
+import { checkMemoryFor } from '../backend/memory-budget.js';
+import { openCheckpoint, readConfigJson, type Checkpoint } from '../io/checkpoint.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
@@ -76,18 +78,32 @@ export async function loadModel(dirOrName: string, opts: LoadModelOptions = {}):
 async function build<Cfg, Weights, Model extends HookedModel>(family: ModelFamily<Cfg, Weights, Model>, config: Record<string, unknown>, where: string, dir: string, opts: LoadModelOptions): Promise<Model> {
   const cfg = family.parseConfig(config, where);
   const ckpt = await openCheckpoint(dir);
-  let model: Model;
+  let weights: Weights;
+  // Every tensor the conversion makes is tracked: on a failure part-way none of them is left behind.
+  tf.engine().startScope();
   try {
-    model = new family.Model(cfg, await family.convert(ckpt, cfg));
+    const device = (await ensureBackend()).device;
+    if (device !== 'gpu') checkMemoryFor(float32Bytes(ckpt), `the weights of ${dir} (as float32)`);
+    weights = await family.convert(ckpt, cfg);
+  } catch (err) {
+    tf.engine().endScope();
+    throw err;
   } finally {
     await ckpt.close();
   }
+  tf.engine().endScope(weights as unknown as tf.TensorContainer);
+  const model = new family.Model(cfg, weights);
   const policy = family.tokenizer;
   if (policy !== 'none') {
     const fallback = (policy.gpt2Fallback?.(cfg) ?? false) && opts.gpt2TokenizerFallback !== false;
     (model as WithTokenizer).tokenizer = await loadTokenizerFor(dir, fallback);
   }
   return model;
+}
+
+/** Bytes of every checkpoint tensor as float32 (what the converted weights take in host memory, at most). */
+export function float32Bytes(ckpt: Checkpoint): number {
+  return ckpt.keys().reduce((sum, k) => sum + ckpt.info(k).shape.reduce((a, b) => a * b, 1) * 4, 0);
 }
 
 /**

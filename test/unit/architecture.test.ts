@@ -15,16 +15,17 @@ import { ROOT } from '../helpers/fixtures.js';
  */
 const LAYER: Record<string, number> = {
   '(root)': 0, // errors.ts, tf.ts
-  backend: 1, io: 1, data: 1, math: 1, plot: 1,
-  nn: 2, linreg: 2,
-  lens: 3,
-  probes: 4, shortcuts: 4, bench: 4,
-  cli: 5,
-  'index.ts': 6,
+  backend: 1, math: 1,
+  io: 2, data: 2, // io puts weights into the backend as it reads them (backend/materialize.ts)
+  nn: 3, linreg: 3, plot: 3, // plot writes its files through io/atomic-write.ts
+  lens: 4,
+  probes: 5, shortcuts: 5, bench: 5,
+  cli: 6,
+  'index.ts': 7,
 };
 
 /** Circles that another change removes (the backend rewrite adds backend/types.ts); reported, not failed. */
-const KNOWN_CIRCLES: readonly string[] = ['lib/backend/cuda.ts, lib/backend/index.ts'];
+const KNOWN_CIRCLES: readonly string[] = [];
 
 function libFiles(dir: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir).sort()) {

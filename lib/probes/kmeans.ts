@@ -10,7 +10,7 @@
  * here as everywhere else in tfjs-lens.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { toHostMatrixSync, type HostMatrix, type MatrixInput } from '../linreg/types.js';
+import { toHostMatrixSync, type MatrixInput } from '../linreg/types.js';
 import { createRng, type Rng } from '../math/rng.js';
 
 /** Options of `kMeans`. */

@@ -16,7 +16,7 @@
  * Standardise the features first (`fitStandardScaler` / `transformStandard`); the probe of §3 always does.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { toHostMatrixSync, type HostMatrix, type MatrixInput } from '../linreg/types.js';
+import { toHostMatrixSync, type MatrixInput } from '../linreg/types.js';
 import { minimizeLbfgs, type LbfgsStatus } from './lbfgs.js';
 
 /** Options of `fitLogisticOvR` and `fitBinaryLogistic`. */

@@ -29,22 +29,9 @@ export interface ProcessWeightsOptions {
 
 /** A HookedGPT2 whose unembedding has a bias `b_U` (nonzero after folding ln_final's bias). */
 export class ProcessedGPT2 extends HookedGPT2 {
-  private readonly unembedBias: tf.Tensor1D;
-
   /** Takes ownership of `weights` and `unembedBias [dVocab]`. */
   constructor(cfg: GPT2Config, weights: GPT2Weights, unembedBias: tf.Tensor1D) {
-    super(cfg, weights);
-    this.unembedBias = unembedBias;
-  }
-
-  /** Unembedding bias `[dVocab]`. */
-  override get b_U(): tf.Tensor1D {
-    return this.unembedBias;
-  }
-
-  /** `normalized [..., dModel]` → `normalized·W_U + b_U` `[..., dVocab]`. */
-  override unembed(normalized: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => tf.add(super.unembed(normalized), this.unembedBias));
+    super(cfg, { ...weights, unembedBias });
   }
 }
 

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ShapeMismatchError } from '../errors.js';
 import { GemmEngine } from './gemm-engine.js';
 import { GramAccumulator, type GramAccumulatorOptions, type SolveOptions } from './gram.js';
-import { checkHostMatrix, matrixShape, type FloatArray, type HostMatrix, type LinearMap, type MatrixInput } from './types.js';
+import { matrixShape, toHostMatrixSync, type FloatArray, type HostMatrix, type LinearMap, type MatrixInput } from './types.js';
 
 /** Options of `fitLinearMap`. */
 export interface FitOptions extends SolveOptions, GramAccumulatorOptions {
@@ -22,6 +22,8 @@ export interface FitOptions extends SolveOptions, GramAccumulatorOptions {
  * @returns the map; `weight` is float64 unless `dtype: 'float32'`.
  */
 export async function fitLinearMap(X: MatrixInput, Y: MatrixInput, opts: FitOptions = {}): Promise<LinearMap> {
+  if (Array.isArray(X)) X = toHostMatrixSync(X, 'fitLinearMap: X');
+  if (Array.isArray(Y)) Y = toHostMatrixSync(Y, 'fitLinearMap: Y');
   const [n, dIn] = matrixShape(X);
   const [ny, dOut] = matrixShape(Y);
   if (ny !== n) throw new ShapeMismatchError('fitLinearMap: Y', `[${n}, dOut] (same rows as X)`, [ny, dOut]);
@@ -33,7 +35,7 @@ export async function fitLinearMap(X: MatrixInput, Y: MatrixInput, opts: FitOpti
     } else {
       for (let start = 0; start < n; start += batchRows) {
         const rows = Math.min(batchRows, n - start);
-        await acc.addAsync(rowSlice(X, start, rows), rowSlice(Y, start, rows));
+        await acc.addAsync(rowSlice(X as HostMatrix, start, rows), rowSlice(Y as HostMatrix, start, rows));
       }
     }
     return acc.solve(opts);
@@ -52,8 +54,9 @@ function rowSlice(m: HostMatrix, start: number, rows: number): HostMatrix {
  * @param X `[N, dIn]`.
  * @returns `[N, dOut]` (Float32Array unless `dtype: 'float64'`).
  */
-export function applyLinearMap(map: LinearMap, X: HostMatrix, opts: { dtype?: 'float32' | 'float64' } = {}): FloatArray {
-  const [n, dIn] = checkHostMatrix(X, 'applyLinearMap: X');
+export function applyLinearMap(map: LinearMap, X: MatrixInput, opts: { dtype?: 'float32' | 'float64' } = {}): FloatArray {
+  X = toHostMatrixSync(X, 'applyLinearMap: X');
+  const [n, dIn] = X.shape;
   const [dOut, mapIn] = map.shape;
   if (dIn !== mapIn) throw new ShapeMismatchError('applyLinearMap: X', `[N, ${mapIn}]`, [n, dIn]);
   const out64 = new Float64Array(n * dOut);

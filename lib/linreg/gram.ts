@@ -196,9 +196,12 @@ export class GramAccumulator {
 
   /** float32 products of row slices on the active tfjs backend (tensors returned, caller disposes). */
   private tfjsSlices(X: MatrixInput, Y: MatrixInput, rows: number): { g: tf.Tensor; c: tf.Tensor; sx: tf.Tensor; sy: tf.Tensor }[] {
+    if (Array.isArray(X)) X = toHostMatrixSync(X, 'GramAccumulator: X');
+    if (Array.isArray(Y)) Y = toHostMatrixSync(Y, 'GramAccumulator: Y');
+    const [hostX, hostY] = [X, Y] as [HostMatrix | tf.Tensor2D, HostMatrix | tf.Tensor2D];
     return tf.tidy(() => {
-      const xt = X instanceof tf.Tensor ? X : tf.tensor2d(X.data instanceof Float32Array ? X.data : Float32Array.from(X.data), [rows, this.dIn]);
-      const yt = Y instanceof tf.Tensor ? Y : tf.tensor2d(Y.data instanceof Float32Array ? Y.data : Float32Array.from(Y.data), [rows, this.dOut]);
+      const xt = hostX instanceof tf.Tensor ? hostX : tf.tensor2d(hostX.data instanceof Float32Array ? hostX.data : Float32Array.from(hostX.data), [rows, this.dIn]);
+      const yt = hostY instanceof tf.Tensor ? hostY : tf.tensor2d(hostY.data instanceof Float32Array ? hostY.data : Float32Array.from(hostY.data), [rows, this.dOut]);
       const out: { g: tf.Tensor; c: tf.Tensor; sx: tf.Tensor; sy: tf.Tensor }[] = [];
       for (let start = 0; start < rows; start += this.sliceRows) {
         const size = Math.min(this.sliceRows, rows - start);

@@ -3,7 +3,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
-import type { HostArray } from '../math/host-array.js';
+import { toHostArray, type HostArray } from '../math/host-array.js';
 
 /** A float typed array. */
 export type FloatArray = Float32Array | Float64Array;
@@ -14,8 +14,8 @@ export interface HostMatrix extends HostArray<FloatArray, readonly [number, numb
   shape: readonly [number, number];
 }
 
-/** A matrix given as host values or as a 2-D tfjs tensor (read back to the host when needed). */
-export type MatrixInput = HostMatrix | tf.Tensor2D;
+/** A matrix given as host values, a 2-D tfjs tensor (read back to the host when needed) or nested rows. */
+export type MatrixInput = HostMatrix | tf.Tensor2D | readonly (readonly number[])[];
 
 /** A fitted affine map y ≈ A·x (+ b). */
 export interface LinearMap {
@@ -45,15 +45,21 @@ export function checkHostMatrix(m: HostMatrix, what: string): [number, number] {
   return [rows, cols];
 }
 
-/** Host values of a matrix input (tensors via `dataSync`; float32 tensors only). */
+/** Host values of a matrix input (tensors via `dataSync`; float32 tensors only; nested rows as float64). */
 export function toHostMatrixSync(m: MatrixInput, what: string): HostMatrix {
   if (m instanceof tf.Tensor) {
     if (m.rank !== 2) throw new ShapeMismatchError(what, '[rows, cols]', m.shape);
     if (m.dtype !== 'float32') throw new InvalidArgumentError(`${what}: expected a float32 tensor, got ${m.dtype}`);
     return { data: m.dataSync() as Float32Array, shape: [m.shape[0], m.shape[1]] };
   }
-  checkHostMatrix(m, what);
-  return m;
+  if (Array.isArray(m)) return nestedMatrix(m as readonly (readonly number[])[], what);
+  checkHostMatrix(m as HostMatrix, what);
+  return m as HostMatrix;
+}
+
+function nestedMatrix(m: readonly (readonly number[])[], what: string): HostMatrix {
+  const host = toHostArray(m, { what, rank: 2 });
+  return { data: host.data as Float64Array, shape: [host.shape[0]!, host.shape[1]!] };
 }
 
 /** Host values of a matrix input (tensors via `await data()`). */
@@ -63,8 +69,7 @@ export async function toHostMatrix(m: MatrixInput, what: string): Promise<HostMa
     if (m.dtype !== 'float32') throw new InvalidArgumentError(`${what}: expected a float32 tensor, got ${m.dtype}`);
     return { data: (await m.data()) as Float32Array, shape: [m.shape[0], m.shape[1]] };
   }
-  checkHostMatrix(m, what);
-  return m;
+  return toHostMatrixSync(m, what);
 }
 
 /** Shape of a matrix input. */
@@ -73,5 +78,7 @@ export function matrixShape(m: MatrixInput): [number, number] {
     if (m.rank !== 2) throw new ShapeMismatchError('matrix', '[rows, cols]', m.shape);
     return [m.shape[0], m.shape[1]];
   }
-  return [m.shape[0], m.shape[1]];
+  if (Array.isArray(m)) return [m.length, m.length ? (m[0] as readonly number[]).length : 0];
+  const h = m as HostMatrix;
+  return [h.shape[0], h.shape[1]];
 }

@@ -66,7 +66,7 @@ export class HookedGPT2 extends HookedTransformerRoot<TokenInput, PreparedTokens
       });
     });
     this.lnFinal = new LayerNorm(weights.lnFinal.w, weights.lnFinal.b, cfg.eps);
-    this.unembedding = new Unembed(weights.unembed ?? weights.W_E);
+    this.unembedding = new Unembed(weights.unembed ?? weights.W_E, weights.unembedBias);
     this.hookPointMap();
   }
 
@@ -75,7 +75,7 @@ export class HookedGPT2 extends HookedTransformerRoot<TokenInput, PreparedTokens
     return this.unembedding.W_U;
   }
 
-  /** Unembedding bias `[dVocab]` (GPT-2 has none: zeros). */
+  /** Unembedding bias `[dVocab]` (zeros unless the weights have one, e.g. after `processWeights`). */
   get b_U(): tf.Tensor1D {
     return this.unembedding.b_U;
   }

@@ -67,7 +67,7 @@ export async function loadModel(dirOrName: string, opts: LoadModelOptions = {}):
   const where = `${dir}/config.json`;
   const config = await readConfigJson(dir);
   const modelType = config.model_type;
-  if (!isModelType(modelType)) throw new ConfigError(`${where} has model_type '${String(modelType)}', which tfjs-lens cannot load`);
+  if (!isModelType(modelType)) throw new ConfigError(`${where} has model_type '${String(modelType)}', which tfjs-lens cannot load`, `supported model_type: ${Object.keys(MODEL_FAMILIES).join(', ')}`);
   const expected = opts.modelType ?? modelTypeOfName(dirOrName);
   if (expected !== undefined && expected !== modelType) {
     throw new ConfigError(`${where} has model_type '${modelType}', not the '${expected}' asked for`, opts.modelType ? 'drop the modelType option, or load a checkpoint of that type' : 'load it by its directory, or pass modelType');

@@ -11,7 +11,7 @@
  * (`createRng(seed)`, xoshiro128**) and the seed is reported.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { checkHostMatrix, type HostMatrix } from '../linreg/types.js';
+import { toHostMatrixSync, type HostMatrix, type MatrixInput } from '../linreg/types.js';
 import { createRng } from '../math/rng.js';
 import { mean, semDdof0 } from '../math/stats.js';
 import { fitStandardScaler, transformStandard, type StandardScaler } from './scaler.js';
@@ -108,8 +108,9 @@ export function kFoldSplits(n: number, folds: number, seed: number): { train: In
  * @param X `[n, d]`; @param rows indices into 0 … n−1.
  * @returns `[rows.length, d]`.
  */
-export function selectRows(X: HostMatrix, rows: ArrayLike<number>): HostMatrix {
-  const [, d] = checkHostMatrix(X, 'selectRows: X');
+export function selectRows(X: MatrixInput, rows: ArrayLike<number>): HostMatrix {
+  X = toHostMatrixSync(X, 'selectRows: X');
+  const [, d] = X.shape;
   const out = new Float64Array(rows.length * d);
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i]!;
@@ -122,7 +123,7 @@ export function selectRows(X: HostMatrix, rows: ArrayLike<number>): HostMatrix {
  * Fits a probe (scaler + one-vs-rest logistic regression) on all of `X`.
  * @param X `[n, d]` raw features; @param y `[n]` labels 0 … K−1.
  */
-export function trainProbe(X: HostMatrix, y: ArrayLike<number>, opts: LogisticOptions = {}): Probe {
+export function trainProbe(X: MatrixInput, y: ArrayLike<number>, opts: LogisticOptions = {}): Probe {
   const scaler = fitStandardScaler(X);
   return { scaler, model: fitLogisticOvR(transformStandard(scaler, X), y, opts) };
 }
@@ -132,13 +133,14 @@ export function trainProbe(X: HostMatrix, y: ArrayLike<number>, opts: LogisticOp
  * @param X `[n, d]` raw features (the scaler is applied here).
  * @returns `proba` `[n, K]` row-major and `predicted` `[n]` labels.
  */
-export function applyProbe(probe: Probe, X: HostMatrix): { proba: Float64Array; predicted: Int32Array } {
+export function applyProbe(probe: Probe, X: MatrixInput): { proba: Float64Array; predicted: Int32Array } {
   const proba = predictProba(probe.model, transformStandard(probe.scaler, X));
   return { proba, predicted: argmaxRows(proba, probe.model.nClasses) };
 }
 
-function checkLabelsFor(X: HostMatrix, y: ArrayLike<number>, what: string): { n: number; d: number; maxLabel: number } {
-  const [n, d] = checkHostMatrix(X, `${what}: X`);
+function checkLabelsFor(X: MatrixInput, y: ArrayLike<number>, what: string): { n: number; d: number; maxLabel: number } {
+  X = toHostMatrixSync(X, `${what}: X`);
+  const [n, d] = X.shape;
   if (y.length !== n) throw new InvalidArgumentError(`${what}: y has ${y.length} labels for ${n} rows`);
   let maxLabel = -1;
   for (let i = 0; i < n; i++) {
@@ -154,7 +156,7 @@ function checkLabelsFor(X: HostMatrix, y: ArrayLike<number>, what: string): { n:
  * @param X `[n, d]` raw features (standardised inside each training fold).
  * @param y `[n]` labels 0 … K−1.
  */
-export function crossValidateProbe(X: HostMatrix, y: ArrayLike<number>, opts: CrossValidationOptions = {}): CrossValidationResult {
+export function crossValidateProbe(X: MatrixInput, y: ArrayLike<number>, opts: CrossValidationOptions = {}): CrossValidationResult {
   const { n, d, maxLabel } = checkLabelsFor(X, y, 'crossValidateProbe');
   const K = opts.nClasses ?? maxLabel + 1;
   if (K < 2) throw new InvalidArgumentError(`crossValidateProbe: needs at least 2 classes, got ${K}`);
@@ -217,7 +219,8 @@ export function crossValidateProbe(X: HostMatrix, y: ArrayLike<number>, opts: Cr
  * @param X `[n, d]`; @param y `[n]` labels.
  * @returns `[n, d]` float64 random features, row i drawn for class y[i].
  */
-export function randomEmbeddingControl(X: HostMatrix, y: ArrayLike<number>, seed: number): HostMatrix {
+export function randomEmbeddingControl(X: MatrixInput, y: ArrayLike<number>, seed: number): HostMatrix {
+  X = toHostMatrixSync(X, 'randomEmbeddingControl: X');
   const { n, d, maxLabel } = checkLabelsFor(X, y, 'randomEmbeddingControl');
   const K = maxLabel + 1;
   const sum = new Float64Array(K);

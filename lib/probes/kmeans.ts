@@ -10,7 +10,7 @@
  * here as everywhere else in tfjs-lens.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { checkHostMatrix, type HostMatrix } from '../linreg/types.js';
+import { toHostMatrixSync, type MatrixInput } from '../linreg/types.js';
 import { createRng, type Rng } from '../math/rng.js';
 
 /** Options of `kMeans`. */
@@ -139,8 +139,9 @@ function lloyd(X: ArrayLike<number>, n: number, d: number, k: number, centers: F
  * @param X samples `[n, d]` row-major.
  * @param k number of clusters, 1 ≤ k ≤ n.
  */
-export function kMeans(X: HostMatrix, k: number, opts: KMeansOptions = {}): KMeansResult {
-  const [n, d] = checkHostMatrix(X, 'kMeans: X');
+export function kMeans(X: MatrixInput, k: number, opts: KMeansOptions = {}): KMeansResult {
+  X = toHostMatrixSync(X, 'kMeans: X');
+  const [n, d] = X.shape;
   if (!Number.isInteger(k) || k < 1 || k > n) throw new InvalidArgumentError(`kMeans: k = ${k} must be an integer in 1..${n} (the number of samples)`);
   const seed = opts.seed ?? 0;
   const maxIter = opts.maxIter ?? 300;

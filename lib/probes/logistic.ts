@@ -16,7 +16,7 @@
  * Standardise the features first (`fitStandardScaler` / `transformStandard`); the probe of §3 always does.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { checkHostMatrix, type HostMatrix } from '../linreg/types.js';
+import { toHostMatrixSync, type MatrixInput } from '../linreg/types.js';
 import { minimizeLbfgs, type LbfgsStatus } from './lbfgs.js';
 
 /** Options of `fitLogisticOvR` and `fitBinaryLogistic`. */
@@ -89,8 +89,9 @@ function checkOptions(opts: LogisticOptions): { C: number; tol: number; maxIter:
  * The unscaled binary objective F(w, b) = ½‖w‖² + C Σ log(1 + exp(−y(w·x + b))) (for checks and reports).
  * @param X `[n, d]`; @param y `[n]` labels ±1.
  */
-export function binaryLogisticObjective(X: HostMatrix, y: ArrayLike<number>, weight: ArrayLike<number>, bias: number, C = 1): number {
-  const [n, d] = checkHostMatrix(X, 'binaryLogisticObjective: X');
+export function binaryLogisticObjective(X: MatrixInput, y: ArrayLike<number>, weight: ArrayLike<number>, bias: number, C = 1): number {
+  X = toHostMatrixSync(X, 'binaryLogisticObjective: X');
+  const [n, d] = X.shape;
   let loss = 0;
   for (let i = 0; i < n; i++) {
     let z = bias;
@@ -107,8 +108,9 @@ export function binaryLogisticObjective(X: HostMatrix, y: ArrayLike<number>, wei
  * @param X standardised samples `[n, d]`.
  * @param y `[n]` labels, +1 or −1.
  */
-export function fitBinaryLogistic(X: HostMatrix, y: ArrayLike<number>, opts: LogisticOptions = {}): BinaryLogistic {
-  const [n, d] = checkHostMatrix(X, 'fitBinaryLogistic: X');
+export function fitBinaryLogistic(X: MatrixInput, y: ArrayLike<number>, opts: LogisticOptions = {}): BinaryLogistic {
+  X = toHostMatrixSync(X, 'fitBinaryLogistic: X');
+  const [n, d] = X.shape;
   if (n === 0) throw new InvalidArgumentError('fitBinaryLogistic: X has no rows');
   if (y.length !== n) throw new InvalidArgumentError(`fitBinaryLogistic: y has ${y.length} labels for ${n} rows`);
   for (let i = 0; i < n; i++) if (y[i] !== 1 && y[i] !== -1) throw new InvalidArgumentError(`fitBinaryLogistic: label ${y[i]} at row ${i} is not ±1`);
@@ -154,8 +156,9 @@ export function fitBinaryLogistic(X: HostMatrix, y: ArrayLike<number>, opts: Log
  * @param X standardised samples `[n, d]`.
  * @param y `[n]` integer class labels 0 … K−1.
  */
-export function fitLogisticOvR(X: HostMatrix, y: ArrayLike<number>, opts: LogisticOptions = {}): LogisticModel {
-  const [n, d] = checkHostMatrix(X, 'fitLogisticOvR: X');
+export function fitLogisticOvR(X: MatrixInput, y: ArrayLike<number>, opts: LogisticOptions = {}): LogisticModel {
+  X = toHostMatrixSync(X, 'fitLogisticOvR: X');
+  const [n, d] = X.shape;
   if (y.length !== n) throw new InvalidArgumentError(`fitLogisticOvR: y has ${y.length} labels for ${n} rows`);
   let maxLabel = -1;
   for (let i = 0; i < n; i++) {
@@ -189,8 +192,9 @@ export function fitLogisticOvR(X: HostMatrix, y: ArrayLike<number>, opts: Logist
  * @param X `[n, d]` (standardised like the training data).
  * @returns `[n, K]` row-major (binary models: [−z, z]).
  */
-export function decisionFunction(model: LogisticModel, X: HostMatrix): Float64Array {
-  const [n, d] = checkHostMatrix(X, 'decisionFunction: X');
+export function decisionFunction(model: LogisticModel, X: MatrixInput): Float64Array {
+  X = toHostMatrixSync(X, 'decisionFunction: X');
+  const [n, d] = X.shape;
   if (d !== model.nFeatures) throw new InvalidArgumentError(`decisionFunction: X has ${d} features, the model ${model.nFeatures}`);
   const K = model.nClasses;
   const nProblems = model.intercepts.length;
@@ -216,7 +220,7 @@ export function decisionFunction(model: LogisticModel, X: HostMatrix): Float64Ar
  * Class probabilities: per-class sigmoids of the decision values renormalised to sum 1.
  * @returns `[n, K]` row-major.
  */
-export function predictProba(model: LogisticModel, X: HostMatrix): Float64Array {
+export function predictProba(model: LogisticModel, X: MatrixInput): Float64Array {
   const dec = decisionFunction(model, X);
   const K = model.nClasses;
   const n = dec.length / K;
@@ -248,6 +252,6 @@ export function argmaxRows(values: ArrayLike<number>, K: number): Int32Array {
  * Predicted classes: argmax of the decision values.
  * @returns `[n]` labels 0 … K−1.
  */
-export function predictLogistic(model: LogisticModel, X: HostMatrix): Int32Array {
+export function predictLogistic(model: LogisticModel, X: MatrixInput): Int32Array {
   return argmaxRows(decisionFunction(model, X), model.nClasses);
 }

@@ -5,7 +5,7 @@
  * ≤ 10·ε·max(1, |mean|)) get scale 1, so they are only centred.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { checkHostMatrix, type HostMatrix } from '../linreg/types.js';
+import { toHostMatrixSync, type HostMatrix, type MatrixInput } from '../linreg/types.js';
 
 /** A fitted standard scaler. */
 export interface StandardScaler {
@@ -19,8 +19,9 @@ export interface StandardScaler {
  * Fits a standard scaler.
  * @param X samples `[n, d]` row-major, n ≥ 1.
  */
-export function fitStandardScaler(X: HostMatrix): StandardScaler {
-  const [n, d] = checkHostMatrix(X, 'fitStandardScaler: X');
+export function fitStandardScaler(X: MatrixInput): StandardScaler {
+  X = toHostMatrixSync(X, 'fitStandardScaler: X');
+  const [n, d] = X.shape;
   if (n === 0) throw new InvalidArgumentError('fitStandardScaler: X has no rows');
   const mean = new Float64Array(d);
   const scale = new Float64Array(d);
@@ -49,8 +50,9 @@ export function fitStandardScaler(X: HostMatrix): StandardScaler {
  * @param X samples `[n, d]`.
  * @returns a new float64 matrix `[n, d]`.
  */
-export function transformStandard(scaler: StandardScaler, X: HostMatrix): HostMatrix {
-  const [n, d] = checkHostMatrix(X, 'transformStandard: X');
+export function transformStandard(scaler: StandardScaler, X: MatrixInput): HostMatrix {
+  X = toHostMatrixSync(X, 'transformStandard: X');
+  const [n, d] = X.shape;
   if (d !== scaler.mean.length) throw new InvalidArgumentError(`transformStandard: X has ${d} features, the scaler was fitted on ${scaler.mean.length}`);
   const out = new Float64Array(n * d);
   for (let i = 0; i < n; i++) {

@@ -18,6 +18,8 @@ export interface GPT2Weights {
   lnFinal: LnWeights;
   /** Separate unembedding `[dVocab, dModel]` (vocab-major like W_E) when not tied. */
   unembed?: tf.Tensor2D;
+  /** Unembedding bias `[dVocab]` (HF GPT-2 has none; `processWeights` folds ln_final's bias into one). */
+  unembedBias?: tf.Tensor1D;
   blocks: { ln1: LnWeights; attn: AttentionWeights; ln2: LnWeights; mlp: MlpWeights }[];
 }
 

@@ -6,6 +6,9 @@ import { hostArray, isHostArray, toHostArray } from '../../../lib/math/host-arra
 import { r2Score } from '../../../lib/linreg/r2.js';
 import { saturationLayers, saturationLayersBatch } from '../../../lib/lens/saturation.js';
 import { InvalidArgumentError, ShapeMismatchError } from '../../../lib/errors.js';
+import { fitLinearMap } from '../../../lib/linreg/fit.js';
+import { fitStandardScaler } from '../../../lib/probes/scaler.js';
+import { kMeans } from '../../../lib/probes/kmeans.js';
 import { testBackend } from '../../helpers/backend.js';
 
 test('HostArray: one { data, shape } type; tensors, nested arrays and contiguous ndarray-like views convert to it', async () => {
@@ -48,4 +51,20 @@ test('functions taking matrices accept host arrays, tensors and nested arrays al
   assert.deepEqual(Array.from(saturationLayersBatch(rt)), Array.from(old));
   rt.dispose();
   assert.deepEqual(saturationLayers(hostArray(Int32Array.from(ranks.flat()), [3, 2])), saturationLayers(ranks));
+});
+
+test('matrix functions (fitLinearMap, probes) take host matrices, float32 tensors and nested rows alike', async () => {
+  await setBackend(testBackend('cpu'));
+  const rows = [[1, 0], [0, 1], [1, 1], [2, 1]];
+  const targets = rows.map(([a, b]) => [2 * a! - b!]);
+  const host = { data: Float64Array.from(rows.flat()), shape: [4, 2] as const };
+  const fromHost = await fitLinearMap(host, { data: Float64Array.from(targets.flat()), shape: [4, 1] as const });
+  const fromNested = await fitLinearMap(rows, targets);
+  assert.deepEqual(Array.from(fromNested.weight), Array.from(fromHost.weight));
+  const t = tf.tensor2d(rows);
+  const a = fitStandardScaler(t);
+  const b = fitStandardScaler(rows);
+  assert.deepEqual([Array.from(a.mean), Array.from(a.scale)], [Array.from(b.mean), Array.from(b.scale)]);
+  assert.deepEqual(kMeans(t, 2, { seed: 1 }).labels, kMeans(host, 2, { seed: 1 }).labels);
+  t.dispose();
 });

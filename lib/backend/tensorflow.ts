@@ -7,7 +7,8 @@
  * `device: 'cpu'` hides every GPU from TensorFlow. Both must be chosen before libtensorflow loads.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { BackendUnavailableError } from '../errors.js';
@@ -108,14 +109,18 @@ export async function loadTensorflow(device?: TensorflowDevice): Promise<Tensorf
   }
   prepareEnvironment(device);
   if (cuda && found.manifest?.cudaLibDirs.length && device !== 'cpu') preloadLibraries(found.manifest.cudaLibDirs);
+  const capture = startCapture(found.manifest);
   try {
     await import(found.pkg);
+    if (!(await tf.setBackend('tensorflow'))) throw new BackendUnavailableError(name, 'initialisation failed', SETUP_HINT);
+    await tf.ready();
   } catch (err) {
+    if (err instanceof BackendUnavailableError) throw err;
     const why = (err as Error).message.split('\n')[0];
     throw new BackendUnavailableError(name, `${found.pkg} is installed but its binding did not load (${why})`, SETUP_HINT);
+  } finally {
+    capture?.();
   }
-  if (!(await tf.setBackend('tensorflow'))) throw new BackendUnavailableError(name, 'initialisation failed', SETUP_HINT);
-  await tf.ready();
   registerKernelPatches('tensorflow');
   const binding = (tf.backend() as unknown as { binding?: { TF_Version?: string } }).binding;
   const packageVersion = (JSON.parse(readFileSync(join(found.dir, 'package.json'), 'utf8')) as { version: string }).version;
@@ -129,6 +134,45 @@ export async function loadTensorflow(device?: TensorflowDevice): Promise<Tensorf
     ...(found.manifest ? { manifest: found.manifest } : {}),
   };
   return loaded;
+}
+
+/** libtensorflow's start-up notices (absl's pre-init banner, INFO lines and their continuations). */
+export function isStartupNotice(line: string, minLogLevel: number): boolean {
+  if (/^WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR$/.test(line)) return true;
+  if (/^To enable the following instructions: .*rebuild TensorFlow with the appropriate compiler flags\.$/.test(line)) return true;
+  const level = /^([IWE])\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [\w.]+:\d+\]/.exec(line)?.[1];
+  return (level === 'I' && minLogLevel >= 1) || (level === 'W' && minLogLevel >= 2) || (level === 'E' && minLogLevel >= 3);
+}
+
+/**
+ * Captures fd 2 while libtensorflow loads (the setup's stdio helper): its start-up lines are written natively,
+ * before TF_CPP_MIN_LOG_LEVEL applies. Returns the function that restores fd 2 and re-emits every captured line
+ * that is not a notice at or below the log level; undefined without the helper or with `TFJS_LENS_TF_LOGS=1`.
+ */
+function startCapture(manifest: TensorflowManifest | undefined): (() => void) | undefined {
+  if (!manifest?.stdioHelper || !existsSync(manifest.stdioHelper) || process.env.TFJS_LENS_TF_LOGS === '1') return undefined;
+  let helper: { redirect(path: string): number; restore(saved: number): void };
+  try {
+    helper = createRequire(import.meta.url)(manifest.stdioHelper) as typeof helper;
+  } catch {
+    return undefined;
+  }
+  const file = `${tmpdir()}/tfjs-lens-tf-stderr-${process.pid}-${Date.now()}.log`;
+  const saved = helper.redirect(file);
+  if (saved < 0) return undefined;
+  return () => {
+    helper.restore(saved);
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+      rmSync(file, { force: true });
+    } catch {
+      /* nothing captured */
+    }
+    const level = Number(process.env.TF_CPP_MIN_LOG_LEVEL ?? 0);
+    const kept = text.split('\n').filter((l) => l.trim() && !isStartupNotice(l, level));
+    if (kept.length) process.stderr.write(`${kept.join('\n')}\n`);
+  };
 }
 
 /** The loaded tensorflow backend's description, or undefined before `loadTensorflow`. */

@@ -5,13 +5,15 @@
  *   every kernel wasm lacks.
  * - tensorflow: `Round` of int32 (libtensorflow returns zeros), the calls tfjs-node rejects (numeric pool pads,
  *   NCHW fused conv, ScatterNd, a few dtypes: tensorflow-cases.ts) and CPU bridges for the kernels tfjs-node
- *   lacks (ragged, sparse, string, SearchSorted, DenseBincount, …). None is on a model, lens or training path.
+ *   lacks (ragged, sparse, string, SearchSorted, DenseBincount, …; none is on a model, lens or training path);
+ *   and a fused linear + GELU kernel (oneDNN) that the MLP uses when nothing reads `hook_pre`.
  */
 import { registerUnsortedSegmentSum } from './unsorted-segment-sum.js';
 import { registerTransposeFreeMatMul } from './matmul-transpose.js';
 import { registerRoundInt32 } from './round-int32.js';
 import { installCpuFallbacks } from './cpu-bridge.js';
 import { registerTensorflowCpuCases } from './tensorflow-cases.js';
+import { registerFusedLinearGelu } from './fused-linear-gelu.js';
 
 const done = new Set<string>();
 
@@ -32,6 +34,7 @@ export function registerKernelPatches(backendName: 'cpu' | 'wasm' | 'tensorflow'
       registerRoundInt32('tensorflow');
       registerTensorflowCpuCases('tensorflow');
       installCpuFallbacks('tensorflow');
+      registerFusedLinearGelu('tensorflow');
       break;
   }
 }

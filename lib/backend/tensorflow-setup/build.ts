@@ -146,15 +146,29 @@ async function npmNodedir(): Promise<string | undefined> {
   }
 }
 
-/** Compiles tfjs-node's binding against `deps/` and copies it to where tfjs-node loads it; returns its path. */
-export async function buildBinding(pkgDir: string, python: string | undefined, log: (s: string) => void): Promise<string> {
-  const gyp = bundledNodeGyp();
+/** How node-gyp is run here: npm's own copy (else npx), npm's `nodedir`, and the Python it should use. */
+export interface GypContext {
+  gyp: string | undefined;
+  nodedirArgs: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+/** Finds node-gyp and npm's Node headers once for every build of the setup. */
+export async function gypContext(python: string | undefined): Promise<GypContext> {
   const nodedir = await npmNodedir();
-  const args = ['rebuild', '--module_name=tfjs_binding', '--module_path=./lib/napi-build', ...(nodedir ? [`--nodedir=${nodedir}`] : [])];
-  const env = { ...process.env, ...(python ? { PYTHON: python, npm_config_python: python } : {}) };
-  log(`compiling the binding with node-gyp${nodedir ? ` (Node headers from ${nodedir})` : ''}`);
-  if (gyp) await runCommand('build', process.execPath, [gyp, ...args], { cwd: pkgDir, env });
-  else await runCommand('build', process.platform === 'win32' ? 'npx.cmd' : 'npx', ['--yes', 'node-gyp', ...args], { cwd: pkgDir, env });
+  return {
+    gyp: bundledNodeGyp(),
+    nodedirArgs: nodedir ? [`--nodedir=${nodedir}`] : [],
+    env: { ...process.env, ...(python ? { PYTHON: python, npm_config_python: python } : {}) },
+  };
+}
+
+/** Compiles tfjs-node's binding against `deps/`; returns the built file. */
+export async function buildBinding(pkgDir: string, ctx: GypContext, log: (s: string) => void): Promise<string> {
+  const args = ['rebuild', '--module_name=tfjs_binding', '--module_path=./lib/napi-build', ...ctx.nodedirArgs];
+  log(`compiling the binding with node-gyp${ctx.nodedirArgs.length ? ` (Node headers from ${ctx.nodedirArgs[0]!.slice(10)})` : ''}`);
+  if (ctx.gyp) await runCommand('build', process.execPath, [ctx.gyp, ...args], { cwd: pkgDir, env: ctx.env });
+  else await runCommand('build', process.platform === 'win32' ? 'npx.cmd' : 'npx', ['--yes', 'node-gyp', ...args], { cwd: pkgDir, env: ctx.env });
   const built = join(pkgDir, 'build', 'Release', 'tfjs_binding.node');
   if (!existsSync(built)) throw new BackendSetupError('build', `node-gyp finished but ${built} is missing`, 'look at the node-gyp output above');
   return built;

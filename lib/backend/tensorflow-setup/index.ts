@@ -6,18 +6,21 @@
  *    `pip download tensorflow-cpu==2.21.0` (`tensorflow==…` with `gpu`) into the cache;
  * 2. stage: libtensorflow_cc/framework (real files) and the C headers into the cache;
  * 3. npm: `@tensorflow/tfjs-node` (`-gpu` for a CUDA TensorFlow) at tfjs-core's version, `--ignore-scripts`;
- * 4. link its `deps/` to the staged TensorFlow, compile the binding with node-gyp (or reuse a cached one);
+ * 4. link its `deps/` to the staged TensorFlow, add list(string) attributes to its source (binding-patch.ts:
+ *    fused kernels), compile the binding with node-gyp (or reuse a cached one);
  * 5. smoke test in a child process: the backend loads and agrees with the cpu backend.
  * Idempotent: a second run reuses everything and only re-checks. Each step prints one progress line.
  */
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { BackendSetupError } from '../../errors.js';
 import { buildDir, cacheRoot, MANIFEST, TESTED_TENSORFLOW, type TensorflowManifest } from './layout.js';
 import { defaultPython, downloadWheel, fromWheel, probePython, type TensorflowSource } from './locate.js';
-import { buildBinding, checkToolchain, hostProject, installBinding, installTfjsNode, layOutDeps, stageTensorflow } from './build.js';
+import { buildBinding, checkToolchain, gypContext, hostProject, installBinding, installTfjsNode, layOutDeps, stageTensorflow } from './build.js';
+import { buildStdioHelper } from './stdio-helper.js';
+import { BINDING_PATCH_LEVEL, patchBindingSource } from './binding-patch.js';
 import type { SmokeResult } from './smoke.js';
 
 export { TESTED_TENSORFLOW, cacheRoot } from './layout.js';
@@ -120,15 +123,20 @@ export async function setupTensorflow(opts: TensorflowSetupOptions = {}): Promis
   const packageDir = await installTfjsNode(project, pkgName, tfjsVersion, log);
 
   layOutDeps(packageDir, staged);
-  const cachedBinding = join(staged, 'bindings', `${pkgName.replace('@tensorflow/', '')}-${tfjsVersion}`, 'tfjs_binding.node');
-  const built = !existsSync(cachedBinding) || !!opts.force;
+  const cachedBinding = join(staged, 'bindings', `${pkgName.replace('@tensorflow/', '')}-${tfjsVersion}-p${BINDING_PATCH_LEVEL}`, 'tfjs_binding.node');
+  const helperDir = join(staged, 'bindings');
+  const built = !existsSync(cachedBinding) || !existsSync(join(helperDir, 'tfjs_lens_stdio.node')) || !!opts.force;
   if (built) {
     log('[4/5] building the binding (node-gyp)');
     const python = source.kind === 'python' ? source.python : defaultPython();
     checkToolchain(python);
-    const fresh = await buildBinding(packageDir, python, log);
+    const gyp = await gypContext(python);
+    patchBindingSource(packageDir);
+    const fresh = await buildBinding(packageDir, gyp, log);
     mkdirSync(dirname(cachedBinding), { recursive: true });
     copyFileSync(fresh, cachedBinding);
+    if (opts.force) rmSync(join(helperDir, 'tfjs_lens_stdio.node'), { force: true });
+    await buildStdioHelper(helperDir, gyp.nodedirArgs, gyp.gyp, gyp.env);
   } else {
     log(`[4/5] reusing the binding built earlier (${cachedBinding}; --force rebuilds)`);
   }
@@ -137,7 +145,8 @@ export async function setupTensorflow(opts: TensorflowSetupOptions = {}): Promis
     cuda: source.cuda,
     source: source.kind === 'python' ? `python:${source.packageDir}` : `wheel:${source.wheel}`,
     cudaLibDirs: source.cudaLibDirs,
-    tfjsNode: { name: pkgName, version: tfjsVersion },
+    tfjsNode: { name: pkgName, version: tfjsVersion, bindingPatch: BINDING_PATCH_LEVEL },
+    stdioHelper: join(helperDir, 'tfjs_lens_stdio.node'),
     builtAt: new Date().toISOString(),
   };
   const binding = installBinding(packageDir, cachedBinding, manifest);

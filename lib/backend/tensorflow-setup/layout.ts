@@ -44,8 +44,10 @@ export interface TensorflowManifest {
   source: string;
   /** Folders of the `nvidia-*` pip packages' CUDA libraries (preloaded before the binding; empty on CPU builds). */
   cudaLibDirs: string[];
-  /** The tfjs-node package and version the binding was compiled from. */
-  tfjsNode: { name: string; version: string };
+  /** The tfjs-node package and version the binding was compiled from, and tfjs-lens's source patch level. */
+  tfjsNode: { name: string; version: string; bindingPatch?: number };
+  /** The addon that captures libtensorflow's start-up lines on fd 2 (stdio-helper.ts), when built. */
+  stdioHelper?: string;
   /** When the binding was built (ISO time). */
   builtAt: string;
 }

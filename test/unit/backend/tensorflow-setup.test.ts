@@ -146,3 +146,18 @@ test('the cache folder follows TFJS_LENS_CACHE, then XDG_CACHE_HOME, and keys bu
   assert.equal(cacheRoot({ XDG_CACHE_HOME: '/x' }), join('/x', 'tfjs-lens'));
   assert.equal(buildDir('/c', '2.21.0', true), join('/c', 'tensorflow', '2.21.0-cuda'));
 });
+
+test("libtensorflow's start-up notices are recognised by level; other lines are kept", async () => {
+  const { isStartupNotice } = await import('../../../lib/backend/tensorflow.js');
+  const absl = 'WARNING: All log messages before absl::InitializeLog() is called are written to STDERR';
+  const onednn = 'I0000 00:00:1796555366.173610   17894 port.cc:153] oneDNN custom operations are on. You may see slightly different numerical results.';
+  const guard = 'To enable the following instructions: AVX2 AVX512F AVX512_VNNI AVX512_BF16 FMA, in other operations, rebuild TensorFlow with the appropriate compiler flags.';
+  const warning = 'W0000 00:00:1796555366.173610   17894 cpu_allocator_impl.cc:83] Allocation of 8589934592 exceeds 10% of free system memory.';
+  const error = 'E0000 00:00:1796555366.173610   17894 some_file.cc:12] something failed';
+  for (const line of [absl, onednn, guard]) assert.equal(isStartupNotice(line, 3), true, line);
+  assert.equal(isStartupNotice(onednn, 0), false, 'TF_CPP_MIN_LOG_LEVEL=0 keeps INFO lines');
+  assert.equal(isStartupNotice(warning, 1), false);
+  assert.equal(isStartupNotice(warning, 2), true);
+  assert.equal(isStartupNotice(error, 2), false);
+  assert.equal(isStartupNotice('Segmentation fault in libtensorflow', 3), false);
+});

@@ -6,7 +6,8 @@
  *   npm run bench:compare -- [--workloads quick|full|gpt2:1x128,...] [--backends tensorflow,wasm]
  *                            [--python .venv/bin/python] [--cache resid] [--iters 5] [--out FILE]
  *
- * A workload is `model:BATCHxSEQ` (ViT ignores SEQ). `quick` = GPT-2 small 1×128 and 4×512; `full` adds
+ * A workload is `model:BATCHxSEQ[@backend+backend]` (ViT ignores SEQ; `@…` limits the backends of that workload).
+ * `quick` = GPT-2 small 1×128 (all backends) and 4×512 (tensorflow); `full` adds
  * GPT-2 XL 1×128, ViT-L/16 batch 8 and Whisper-large (encoder on 30 s + a 64-token decoder). The Python needs
  * torch and transformers (`pip install torch==2.13.0+cpu transformers==5.18.0`); never a package dependency.
  * Each run is a separate process (tfjs-lens CLI, bench_hf.py), so one model's memory never holds the next.
@@ -22,8 +23,8 @@ import { formatComparison, pairResults } from '../lib/bench/compare.js';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(ROOT, 'dist', 'lib', 'cli', 'main.js');
 const WORKLOADS: Record<string, string[]> = {
-  quick: ['gpt2:1x128', 'gpt2:4x512'],
-  full: ['gpt2:1x128', 'gpt2:4x512', 'gpt2-xl:1x128', 'vit-l16:8x0', 'whisper-large:1x64'],
+  quick: ['gpt2:1x128', 'gpt2:4x512@tensorflow'],
+  full: ['gpt2:1x128', 'gpt2:4x512@tensorflow', 'gpt2-xl:1x128@tensorflow', 'vit-l16:8x0@tensorflow', 'whisper-large:1x64@tensorflow'],
 };
 
 interface Options {
@@ -74,9 +75,10 @@ function main(): void {
   // Same thread count for both: TensorFlow's and PyTorch's intra-op pools default to the cores; make it explicit.
   const env = { OMP_NUM_THREADS: threads, TF_NUM_INTRAOP_THREADS: threads, TF_CPP_MIN_LOG_LEVEL: '3' };
   for (const w of opts.workloads) {
-    const [model, shape = '1x128'] = w.split(':');
+    const [spec, only] = w.split('@');
+    const [model, shape = '1x128'] = spec!.split(':');
     const [batch, seq] = shape.split('x');
-    for (const backend of opts.backends) {
+    for (const backend of opts.backends.filter((b) => !only || only.split('+').includes(b))) {
       const file = join(tmp, `${model}-${shape}-${backend}.json`);
       const args = [CLI, 'bench', '-m', model!, '-b', backend, '--batch', batch!, '--seq', seq && seq !== '0' ? seq : '64', '--cache', opts.cache, '--iters', String(opts.iters), '--layers', 'all', '-o', file];
       if (run(process.execPath, args, env)) ours.push(...readRuns(file));

@@ -5,13 +5,14 @@ import { setBackend } from '../../lib/backend/index.js';
 import { loadModel } from '../../lib/nn/load.js';
 import { HookedBert } from '../../lib/nn/bert.js';
 import { fixtureDir, readFixture, relError } from '../helpers/fixtures.js';
+import { PARITY_TOL } from '../helpers/parity.js';
 import { mkdtemp, copyFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readAllSafetensors } from '../../lib/io/safetensors.js';
 import { saveSafetensors, type HostValues } from '../../lib/io/safetensors-writer.js';
 
-const TOL = 1e-4;
+const TOL = PARITY_TOL;
 
 /** HF `hidden_states.N` → our hook: N = 0 is the embedding output (after its LayerNorm), then block outputs. */
 function hiddenStateHook(n: number): string {

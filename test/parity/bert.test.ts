@@ -20,7 +20,7 @@ function hiddenStateHook(n: number): string {
 }
 
 for (const backend of ['wasm', 'cpu'] as const) {
-  test(`bert-tiny: hidden states, MLM logits and the lens match HF within ${TOL} (${backend})`, async (t) => {
+  test(`bert-tiny: every hook, the hidden states, MLM logits and the lens match HF within ${TOL} (${backend})`, async (t) => {
     await setBackend(backend);
     const { inputs, expected } = await readFixture('bert-tiny');
     const model = await loadModel(fixtureDir('bert-tiny'));
@@ -36,6 +36,11 @@ for (const backend of ['wasm', 'cpu'] as const) {
       assert.deepEqual(got.shape, want.shape);
       errors[`hidden_states.${n}`] = relError(await got.data(), want.data);
     }
+    // Every hook the model defines has an HF reference in the fixture (scripts/fixtures/make_bert_fixture.py).
+    const missing = cache.keys().filter((k) => !expected.has(k));
+    assert.deepEqual(missing, [], 'hooks without an HF reference: regenerate the fixture');
+    assert.ok(cache.keys().length >= 47, `${cache.keys().length} hooks`);
+    for (const k of cache.keys()) errors[k] = relError(await cache.get(k).data(), expected.get(k)!.data);
     // resid_mid and the pre-LN sums reproduce the post-LN algebra: ln2(resid_post_pre_ln) = resid_post.
     const recomposed = tf.tidy(() => {
       const ln = model.blocks[0]!.ln2;

@@ -15,6 +15,7 @@ import { patchAttnOut, patchHeadK, patchHeadQ, patchHeadResult, patchHeadV, patc
 import { ablateScan, ablationHook } from '../../../lib/lens/ablation.js';
 import { logitDiff, tokenLogProbs } from '../../../lib/lens/metrics.js';
 import { fixtureDir, readFixture } from '../../helpers/fixtures.js';
+import { referencePermutation } from '../../helpers/reference.js';
 
 const A = 5;
 const B = 7;
@@ -176,44 +177,6 @@ test('ablateScan: resid_post mean ablation per position and z/result head ablati
   assertClose(headPos, await referenceScan(model, clean, ['blocks.1.attn.hook_z'], units, zero), 'z zero by head_pos');
   model.dispose();
 });
-
-/** splitmix32 seeding + xoshiro128** + Fisher–Yates with rejection sampling, written with BigInt arithmetic. */
-function referencePermutation(seed: number, n: number): number[] {
-  const M = 0xffffffffn;
-  const mul = (a: bigint, b: bigint) => (a * b) & M;
-  const rotl = (x: bigint, k: bigint) => ((x << k) | (x >> (32n - k))) & M;
-  let x = BigInt(seed >>> 0);
-  const split = () => {
-    x = (x + 0x9e3779b9n) & M;
-    let z = x;
-    z = mul(z ^ (z >> 16n), 0x85ebca6bn);
-    z = mul(z ^ (z >> 13n), 0xc2b2ae35n);
-    return (z ^ (z >> 16n)) & M;
-  };
-  const s = [split(), split(), split(), split()];
-  const next = () => {
-    const r = mul(rotl(mul(s[1]!, 5n), 7n), 9n);
-    const t = (s[1]! << 9n) & M;
-    s[2] = s[2]! ^ s[0]!;
-    s[3] = s[3]! ^ s[1]!;
-    s[1] = s[1]! ^ s[2]!;
-    s[0] = s[0]! ^ s[3]!;
-    s[2] = s[2]! ^ t;
-    s[3] = rotl(s[3]!, 11n);
-    return r;
-  };
-  const perm = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const m = BigInt(i + 1);
-    const limit = (1n << 32n) - ((1n << 32n) % m);
-    let r: bigint;
-    do r = next();
-    while (r >= limit);
-    const j = Number(r % m);
-    [perm[i], perm[j]] = [perm[j]!, perm[i]!];
-  }
-  return perm;
-}
 
 test('seeded resample ablation: item b takes item perm[b] of the batch, perm = xoshiro128** Fisher–Yates of the seed', async () => {
   const { model, clean, corrupted } = await setup();

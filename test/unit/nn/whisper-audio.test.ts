@@ -7,10 +7,9 @@ import { loadModel } from '../../../lib/nn/load.js';
 import { HookedWhisper } from '../../../lib/nn/whisper.js';
 import { ShapeMismatchError } from '../../../lib/errors.js';
 import { fixtureDir, relError } from '../../helpers/fixtures.js';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { readAllSafetensors } from '../../../lib/io/safetensors.js';
-import { saveSafetensors, type HostValues } from '../../../lib/io/safetensors-writer.js';
+import { fullLengthWhisperDir } from '../../helpers/whisper.js';
 
 test('Whisper takes a WAV path as input; features of the wrong length are refused by name, without leaks', async () => {
   await setBackend('cpu');
@@ -30,14 +29,8 @@ test('Whisper on a WAV path and on a waveform equals Whisper on the HF WhisperFe
   await setBackend('cpu');
   // whisper-tiny with 1500 source positions (3000 frames = 30 s of audio, as real checkpoints): the encoder's
   // sinusoidal positions are recomputed for that length when the stored table is left out.
-  const dir = await mkdtemp(join(tmpdir(), 'tfjs-lens-whisper-wav-'));
+  const dir = await fullLengthWhisperDir();
   try {
-    const weights = await readAllSafetensors(join(fixtureDir('whisper-tiny'), 'model.safetensors'));
-    const tensors = new Map<string, HostValues>();
-    for (const [name, t] of weights) if (name !== 'model.encoder.embed_positions.weight') tensors.set(name, { shape: t.shape, data: t.data as Float32Array });
-    await saveSafetensors(join(dir, 'model.safetensors'), tensors);
-    const config = JSON.parse(await readFile(join(fixtureDir('whisper-tiny'), 'config.json'), 'utf8')) as Record<string, unknown>;
-    await writeFile(join(dir, 'config.json'), JSON.stringify({ ...config, max_source_positions: 1500 }));
     const model = await loadModel(dir);
     assert.ok(model instanceof HookedWhisper);
     const feDir = fixtureDir('whisper-features-80');

@@ -7,7 +7,6 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,21 +26,10 @@ import { runProbeExperiment } from '../../lib/probes/index.js';
 import { readAllSafetensors } from '../../lib/io/safetensors.js';
 import { createRng } from '../../lib/lens/rng.js';
 import { ROOT, fixtureDir } from '../helpers/fixtures.js';
+import { cli, cliJson } from '../helpers/cli.js';
 
-const CLI = join(ROOT, 'dist', 'lib', 'cli', 'main.js');
 const FIXTURE = fixtureDir('gpt2-tiny');
 const SHIPPED = join(ROOT, 'weights', 'tiny-gpt2');
-
-function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: ROOT, env: { ...process.env, TFJS_LENS_BACKEND: 'cpu' } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function cliJson<T>(...args: string[]): T {
-  const r = cli(...args, '--json');
-  assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout) as T;
-}
 
 function assertPng(path: string): void {
   assert.ok(existsSync(path), `${path} was written`);

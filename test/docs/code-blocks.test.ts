@@ -88,6 +88,53 @@ test('every ```ts block in docs/ and README.md compiles against the library (fra
   rmSync(dir, { recursive: true, force: true });
 });
 
+/**
+ * Numbers shown in comments become checks: a statement line `expr;` whose comment (on the line, or the comment
+ * lines right below it) shows numbers is rewritten to compare the value of `expr` with them, to the
+ * precision printed. Numbers are read up to the first '…' or '('; words with digits (`L0`, `H3`) do not count.
+ * Values that are not numeric (strings, objects of non-numbers) are not checked.
+ */
+const CHECK_HELPER = `
+let __checks = 0;
+function __numbers(v) {
+  if (v === null || v === undefined || typeof v === 'boolean' || typeof v === 'string') return null;
+  if (typeof v === 'number') return [v];
+  if (typeof v.dataSync === 'function') return Array.from(v.dataSync());
+  if (ArrayBuffer.isView(v) || Array.isArray(v)) { const out = []; for (const x of v) { const n = __numbers(x); if (!n) return null; out.push(...n); } return out; }
+  if (typeof v === 'object') return __numbers(Object.values(v));
+  return null;
+}
+async function __check(fn, comment, where) {
+  const value = await fn();
+  const text = comment.replace(/\u2212/g, '-').split(/[…(]/)[0];
+  const shown = [...text.matchAll(/(?<![\\w.])-?\\d+(?:\\.(\\d+))?(?:e-?\\d+)?(?![\\w.])/g)];
+  const got = __numbers(value);
+  if (!shown.length || !got) return value;
+  __checks++;
+  if (got.length < shown.length) { console.error(where + ': ' + shown.length + ' numbers shown, the value has ' + got.length); process.exitCode = 1; return value; }
+  shown.forEach((m, i) => {
+    const want = Number(m[0]);
+    const tol = m[1] ? 0.5 * 10 ** -m[1].length + 1e-9 : 1e-9;
+    if (!(Math.abs(got[i] - want) <= tol * (m[0].includes('e') ? Math.abs(want) : 1))) { console.error(where + ': shown ' + m[0] + ' at #' + i + ', computed ' + got[i]); process.exitCode = 1; }
+  });
+  return value;
+}
+process.on('exit', () => console.log('__checks ' + __checks));
+`;
+
+function withChecks(code: string, where: (line: number) => string): string {
+  const lines = code.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^(\s*)((?:await\s+)?[^=;\/]+?);\s*(?:\/\/\s*(.*))?$/.exec(lines[i]!);
+    if (!m || /^(const|let|var|for|if|import|return|export|declare|try|finally|\}|\{)\b/.test(m[2]!)) continue;
+    let comment = m[3] ?? '';
+    if (!comment) for (let j = i + 1; j < lines.length && /^\s*\/\/ /.test(lines[j]!); j++) comment += ` ${lines[j]!.replace(/^\s*\/\//, '')}`;
+    if (!/(?<![\w.])[-\u2212]?\d/.test(comment.split(/[…(]/)[0]!)) continue;
+    lines[i] = `${m[1]}await __check(async () => (${m[2]}), ${JSON.stringify(comment)}, ${JSON.stringify(where(i))});`;
+  }
+  return `${CHECK_HELPER}\n${lines.join('\n')}`;
+}
+
 /** A block runs offline when it declares no outside context and loads only repository paths. */
 function runsOffline(block: string): boolean {
   const code = block.replace(/\/\/.*$/gm, ''); // commented-out alternatives do not count
@@ -96,22 +143,24 @@ function runsOffline(block: string): boolean {
   return loads.every((p) => p.startsWith('test/fixtures/') || p.startsWith('weights/'));
 }
 
-test('the ```ts blocks that need nothing outside the repository run to completion', (t) => {
+test('the ```ts blocks that need nothing outside the repository run, and print the numbers their comments show', (t) => {
   const blocks = [...markdownFiles(join(ROOT, 'docs')), join(ROOT, 'README.md')].flatMap(tsBlocks).filter((b) => !FRAGMENT.test(b.code.split('\n')[0] ?? '') && runsOffline(b.code));
   assert.ok(blocks.length >= 8, `${blocks.length} runnable blocks`);
   const dir = join(ROOT, 'dist', 'doc-run');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const failures: string[] = [];
+  let checks = 0;
   const lib = pathToFileURL(join(ROOT, 'dist', 'lib')).href;
   blocks.forEach((b, i) => {
-    const js = ts.transpileModule(b.code, { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText;
+    const js = ts.transpileModule(withChecks(b.code, (line) => `${b.file}:${b.line + line}`), { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText;
     const path = join(dir, `block-${i}.mjs`);
     writeFileSync(path, js.replace(/(['"])\.\/lib\//g, `$1${lib}/`));
     const r = spawnSync(process.execPath, [path], { cwd: ROOT, encoding: 'utf8', timeout: 180_000, env: { ...process.env, TFJS_LENS_BACKEND: 'cpu' } });
+    checks += Number(/__checks (\d+)/.exec(r.stdout)?.[1] ?? 0);
     if (r.status !== 0) failures.push(`${b.file}:${b.line}: exit ${r.status}${r.signal ? ` (${r.signal})` : ''}\n${(r.stderr || '').split('\n').slice(0, 6).join('\n')}`);
   });
-  t.diagnostic(`${blocks.length} blocks ran: ${blocks.map((b) => `${b.file}:${b.line}`).join(', ')}`);
+  t.diagnostic(`${blocks.length} blocks ran (${checks} values shown in their comments checked): ${blocks.map((b) => `${b.file}:${b.line}`).join(', ')}`);
   assert.deepEqual(failures, [], `doc code blocks that fail at run time:\n${failures.join('\n')}`);
   rmSync(dir, { recursive: true, force: true });
 });

@@ -137,3 +137,36 @@ test('bert-tiny: LayerNorm gamma/beta names, a pooler and an NSP head (bert-base
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('bert-tiny: a right-padded batch with an attention mask and token-type ids matches HF at every position', async (t) => {
+  for (const backend of ['wasm', 'cpu'] as const) {
+    await setBackend(backend);
+    const ref = await readAllSafetensors(join(fixtureDir('bert-tiny'), 'padded.safetensors'));
+    const model = (await loadModel(fixtureDir('bert-tiny'))) as HookedBert;
+    const rows = (key: string) => {
+      const h = ref.get(key)!;
+      const [B, T] = h.shape as [number, number];
+      return Array.from({ length: B }, (_, b) => Array.from(h.data as Int32Array).slice(b * T, (b + 1) * T));
+    };
+    const input = { inputIds: rows('input_ids'), attentionMask: rows('attention_mask'), tokenTypeIds: rows('token_type_ids') };
+    assert.deepEqual(input.attentionMask[1], [1, 1, 1, 1, 1, 0, 0, 0]);
+    const before = tf.memory().numTensors;
+    const { output, cache } = await model.runWithCache(input, { namesFilter: (n) => /hook_resid_(pre|post)$/.test(n) });
+    const errors: Record<string, number> = { logits: relError(await output.data(), ref.get('logits')!.data) };
+    for (let n = 0; n <= model.nLayers; n++) errors[`hidden_states.${n}`] = relError(await cache.get(hiddenStateHook(n)).data(), ref.get(`hidden_states.${n}`)!.data);
+    output.dispose();
+    cache.dispose();
+    assert.equal(tf.memory().numTensors, before);
+    const worst = Object.entries(errors).sort((a, b) => b[1] - a[1])[0]!;
+    t.diagnostic(`padded bert-tiny ${backend}: worst rel err ${worst[1].toExponential(2)} at ${worst[0]}`);
+    assert.ok(worst[1] <= TOL, `worst ${worst[0]} ${worst[1]}`);
+    // Both the mask and the segment ids matter: dropping either misses the reference.
+    for (const [what, partial] of [['mask', { inputIds: input.inputIds, tokenTypeIds: input.tokenTypeIds }], ['token types', { inputIds: input.inputIds, attentionMask: input.attentionMask }]] as const) {
+      const logits = await model.forward(partial);
+      const err = relError(await logits.data(), ref.get('logits')!.data);
+      logits.dispose();
+      assert.ok(err > 100 * TOL, `without the ${what}: rel err ${err}`);
+    }
+    model.dispose();
+  }
+});

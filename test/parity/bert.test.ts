@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../../lib/backend/index.js';
 import { loadModel } from '../../lib/nn/load.js';
 import { HookedBert } from '../../lib/nn/bert.js';
-import { fixtureDir, readFixture, relError } from '../helpers/fixtures.js';
+import { fixtureDir, intRows, readFixture, relError } from '../helpers/fixtures.js';
 import { PARITY_TOL } from '../helpers/parity.js';
 import { mkdtemp, copyFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -143,11 +143,7 @@ test('bert-tiny: a right-padded batch with an attention mask and token-type ids 
     await setBackend(backend);
     const ref = await readAllSafetensors(join(fixtureDir('bert-tiny'), 'padded.safetensors'));
     const model = (await loadModel(fixtureDir('bert-tiny'))) as HookedBert;
-    const rows = (key: string) => {
-      const h = ref.get(key)!;
-      const [B, T] = h.shape as [number, number];
-      return Array.from({ length: B }, (_, b) => Array.from(h.data as Int32Array).slice(b * T, (b + 1) * T));
-    };
+    const rows = (key: string) => intRows(ref.get(key)!);
     const input = { inputIds: rows('input_ids'), attentionMask: rows('attention_mask'), tokenTypeIds: rows('token_type_ids') };
     assert.deepEqual(input.attentionMask[1], [1, 1, 1, 1, 1, 0, 0, 0]);
     const before = tf.memory().numTensors;

@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     summary.push(`| ${name} | ${keys.length} | ${worst.join(' | ')} |`);
     sections.push(`## ${name}\n\n| tensor | ${BACKENDS.join(' | ')} |\n|---|${BACKENDS.map(() => '---').join('|')}|\n${rows.join('\n')}\n`);
   }
-  const text = `# Parity with Hugging Face transformers (generated)\n\nRelative error ‖ours − HF‖ / ‖HF‖ of every reference tensor in \`test/fixtures/hf\`\n(HF transformers 5.17, PyTorch 2.11, fp32), per backend. Masked (−∞) attention scores count as equal when both are −∞.\nRegenerate with \`npm run build && node dist/bench/parity-table.js\`. The tests (\`test/parity/\`) assert ≤ 1e-4.\n\n| model | tensors | worst ${BACKENDS.join(' | worst ')} |\n|---|---|${BACKENDS.map(() => '---').join('|')}|\n${summary.join('\n')}\n\n${sections.join('\n')}`;
+  const text = `# Parity with Hugging Face transformers (generated)\n\nRelative error ‖ours − HF‖ / ‖HF‖ of every reference tensor in \`test/fixtures/hf\`\n(HF transformers 5.17 + PyTorch 2.11; bert-tiny regenerated with 5.18 + 2.13 by \`scripts/fixtures/make_bert_fixture.py\`; fp32), per backend. Masked (−∞) attention scores count as equal when both are −∞.\nRegenerate with \`npm run build && node dist/bench/parity-table.js\`. The tests (\`test/parity/\`) assert ≤ 1e-5 (\`PARITY_TOL\`) on the CPU backends, models and preprocessing alike, and \`test/parity/near-miss.test.ts\` checks that a wrong GELU variant or layer-norm ε fails that bar.\n\n| model | tensors | worst ${BACKENDS.join(' | worst ')} |\n|---|---|${BACKENDS.map(() => '---').join('|')}|\n${summary.join('\n')}\n\n${sections.join('\n')}`;
   await writeFile(out, text);
   process.stdout.write(`${summary.join('\n')}\nwrote ${out}\n`);
 }

@@ -1,4 +1,5 @@
-/** Runs the built `tfjs-lens` CLI (dist/lib/cli/main.js) in a child process on the cpu backend. */
+/** Runs the built `tfjs-lens` CLI (dist/lib/cli/main.js) in a child process on the tier's backend (cpu by default). */
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT } from './fixtures.js';
@@ -20,8 +21,20 @@ export interface CliRunOptions {
   nodeArgs?: string[];
 }
 
-/** Runs `tfjs-lens ...args` from the repository root with `TFJS_LENS_BACKEND=cpu`. */
+/** Runs `tfjs-lens ...args` from the repository root with `TFJS_LENS_BACKEND` = the tier's backend (cpu by default). */
 export function runCli(args: readonly string[], opts: CliRunOptions = {}): CliRun {
   const r = spawnSync(process.execPath, [...(opts.nodeArgs ?? []), CLI, ...args], { encoding: 'utf8', cwd: ROOT, env: { ...process.env, TFJS_LENS_BACKEND: testBackend('cpu'), ...opts.env } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs `tfjs-lens …args` (`runCli` with the arguments spread). */
+export function cli(...args: string[]): CliRun {
+  return runCli(args);
+}
+
+/** Runs `tfjs-lens …args --json`, asserts exit 0 and parses stdout. */
+export function cliJson<T>(...args: string[]): T {
+  const r = cli(...args, '--json');
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as T;
 }

@@ -48,3 +48,9 @@ export async function tensorsLeaked(fn: () => Promise<void>): Promise<number> {
   await fn();
   return tf.memory().numTensors - before;
 }
+
+/** A `[B, T]` integer fixture tensor (ids, masks, segment ids) as nested arrays, one per row. */
+export function intRows(h: HostTensor): number[][] {
+  const [B, T] = h.shape as [number, number];
+  return Array.from({ length: B }, (_, b) => Array.from(h.data as Int32Array).slice(b * T, (b + 1) * T));
+}

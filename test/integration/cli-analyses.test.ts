@@ -26,21 +26,11 @@ import { runProbeExperiment } from '../../lib/probes/index.js';
 import { readAllSafetensors } from '../../lib/io/safetensors.js';
 import { createRng } from '../../lib/math/rng.js';
 import { ROOT, fixtureDir } from '../helpers/fixtures.js';
-import { runCli, type CliRun } from '../helpers/cli.js';
+import { cli, cliJson } from '../helpers/cli.js';
 import { testBackend } from '../helpers/backend.js';
 
 const FIXTURE = fixtureDir('gpt2-tiny');
 const SHIPPED = join(ROOT, 'weights', 'tiny-gpt2');
-
-function cli(...args: string[]): CliRun {
-  return runCli(args);
-}
-
-function cliJson<T>(...args: string[]): T {
-  const r = cli(...args, '--json');
-  assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout) as T;
-}
 
 function assertPng(path: string): void {
   assert.ok(existsSync(path), `${path} was written`);

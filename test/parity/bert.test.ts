@@ -4,7 +4,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../../lib/backend/index.js';
 import { loadModel } from '../../lib/nn/load.js';
 import { HookedBert } from '../../lib/nn/bert.js';
-import { fixtureDir, readFixture, relError } from '../helpers/fixtures.js';
+import { fixtureDir, intRows, readFixture, relError } from '../helpers/fixtures.js';
+import { PARITY_TOL } from '../helpers/parity.js';
 import { mkdtemp, copyFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import { readAllSafetensors } from '../../lib/io/safetensors.js';
 import { saveSafetensors, type HostValues } from '../../lib/io/safetensors-writer.js';
 import { testBackend, testBackends } from '../helpers/backend.js';
 
-const TOL = 1e-4;
+const TOL = PARITY_TOL;
 
 /** HF `hidden_states.N` → our hook: N = 0 is the embedding output (after its LayerNorm), then block outputs. */
 function hiddenStateHook(n: number): string {
@@ -20,7 +21,7 @@ function hiddenStateHook(n: number): string {
 }
 
 for (const backend of testBackends(['wasm', 'cpu'] as const)) {
-  test(`bert-tiny: hidden states, MLM logits and the lens match HF within ${TOL} (${backend})`, async (t) => {
+  test(`bert-tiny: every hook, the hidden states, MLM logits and the lens match HF within ${TOL} (${backend})`, async (t) => {
     await setBackend(backend);
     const { inputs, expected } = await readFixture('bert-tiny');
     const model = await loadModel(fixtureDir('bert-tiny'));
@@ -36,6 +37,11 @@ for (const backend of testBackends(['wasm', 'cpu'] as const)) {
       assert.deepEqual(got.shape, want.shape);
       errors[`hidden_states.${n}`] = relError(await got.data(), want.data);
     }
+    // Every hook the model defines has an HF reference in the fixture (scripts/fixtures/make_bert_fixture.py).
+    const missing = cache.keys().filter((k) => !expected.has(k));
+    assert.deepEqual(missing, [], 'hooks without an HF reference: regenerate the fixture');
+    assert.ok(cache.keys().length >= 47, `${cache.keys().length} hooks`);
+    for (const k of cache.keys()) errors[k] = relError(await cache.get(k).data(), expected.get(k)!.data);
     // resid_mid and the pre-LN sums reproduce the post-LN algebra: ln2(resid_post_pre_ln) = resid_post.
     const recomposed = tf.tidy(() => {
       const ln = model.blocks[0]!.ln2;
@@ -130,5 +136,34 @@ test('bert-tiny: LayerNorm gamma/beta names, a pooler and an NSP head (bert-base
     model.dispose();
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('bert-tiny: a right-padded batch with an attention mask and token-type ids matches HF at every position', async (t) => {
+  for (const backend of testBackends(['wasm', 'cpu'] as const)) {
+    await setBackend(backend);
+    const ref = await readAllSafetensors(join(fixtureDir('bert-tiny'), 'padded.safetensors'));
+    const model = (await loadModel(fixtureDir('bert-tiny'))) as HookedBert;
+    const rows = (key: string) => intRows(ref.get(key)!);
+    const input = { inputIds: rows('input_ids'), attentionMask: rows('attention_mask'), tokenTypeIds: rows('token_type_ids') };
+    assert.deepEqual(input.attentionMask[1], [1, 1, 1, 1, 1, 0, 0, 0]);
+    const before = tf.memory().numTensors;
+    const { output, cache } = await model.runWithCache(input, { namesFilter: (n) => /hook_resid_(pre|post)$/.test(n) });
+    const errors: Record<string, number> = { logits: relError(await output.data(), ref.get('logits')!.data) };
+    for (let n = 0; n <= model.nLayers; n++) errors[`hidden_states.${n}`] = relError(await cache.get(hiddenStateHook(n)).data(), ref.get(`hidden_states.${n}`)!.data);
+    output.dispose();
+    cache.dispose();
+    assert.equal(tf.memory().numTensors, before);
+    const worst = Object.entries(errors).sort((a, b) => b[1] - a[1])[0]!;
+    t.diagnostic(`padded bert-tiny ${backend}: worst rel err ${worst[1].toExponential(2)} at ${worst[0]}`);
+    assert.ok(worst[1] <= TOL, `worst ${worst[0]} ${worst[1]}`);
+    // Both the mask and the segment ids matter: dropping either misses the reference.
+    for (const [what, partial] of [['mask', { inputIds: input.inputIds, tokenTypeIds: input.tokenTypeIds }], ['token types', { inputIds: input.inputIds, attentionMask: input.attentionMask }]] as const) {
+      const logits = await model.forward(partial);
+      const err = relError(await logits.data(), ref.get('logits')!.data);
+      logits.dispose();
+      assert.ok(err > 100 * TOL, `without the ${what}: rel err ${err}`);
+    }
+    model.dispose();
   }
 });

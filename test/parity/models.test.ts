@@ -1,17 +1,17 @@
 /**
  * Hugging Face parity of every model fixture on the CPU backends: every reference tensor (each hook,
- * `logits`, `lens.logits` — BERT's `hidden_states.N` are block outputs) within 1e-4 relative error,
+ * `logits`, `lens.logits` — BERT's `hidden_states.N` are block outputs) within PARITY_TOL (1e-5) relative error,
  * with the tensor count unchanged afterwards. Model-specific checks live in the per-model test files.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../../lib/backend/index.js';
-import { FIXTURE_MODELS, fixtureErrors } from '../helpers/parity.js';
+import { FIXTURE_MODELS, PARITY_TOL, fixtureErrors } from '../helpers/parity.js';
 import { readFixture } from '../helpers/fixtures.js';
 import { testBackends } from '../helpers/backend.js';
 
-const TOL = 1e-4;
+const TOL = PARITY_TOL;
 
 for (const name of FIXTURE_MODELS) {
   for (const backend of testBackends(['wasm', 'cpu'] as const)) {

@@ -5,6 +5,7 @@ import { setBackend } from '../../lib/backend/index.js';
 import { loadModel } from '../../lib/nn/load.js';
 import { HookedViT } from '../../lib/nn/vit.js';
 import { fixtureDir, readFixture, relError } from '../helpers/fixtures.js';
+import { PARITY_TOL } from '../helpers/parity.js';
 import { mkdtemp, copyFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import { readAllSafetensors } from '../../lib/io/safetensors.js';
 import { saveSafetensors, type HostValues } from '../../lib/io/safetensors-writer.js';
 import { testBackend } from '../helpers/backend.js';
 
-const TOL = 1e-4;
+const TOL = PARITY_TOL;
 
 test('vit-tiny: the typed-array input form gives the HF logits; id2label comes from the config', async () => {
   await setBackend(testBackend('cpu'));

@@ -5,6 +5,7 @@ import { setBackend } from '../../lib/backend/index.js';
 import { loadModel } from '../../lib/nn/load.js';
 import { HookedWhisper } from '../../lib/nn/whisper.js';
 import { fixtureDir, readFixture, relError } from '../helpers/fixtures.js';
+import { PARITY_TOL } from '../helpers/parity.js';
 import { mkdtemp, writeFile, rm, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import { saveSafetensors, type HostValues } from '../../lib/io/safetensors-write
 import { whisperSinusoids } from '../../lib/io/convert/whisper.js';
 import { testBackend } from '../helpers/backend.js';
 
-const TOL = 1e-4;
+const TOL = PARITY_TOL;
 
 async function load(dir = fixtureDir('whisper-tiny')): Promise<HookedWhisper> {
   const model = await loadModel(dir);

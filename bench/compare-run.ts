@@ -4,7 +4,7 @@
  * (tokens/s of ours / PyTorch: above 1 we are faster).
  *
  *   npm run bench:compare -- [--workloads quick|full|gpt2:1x128,...] [--backends tensorflow,wasm]
- *                            [--python .venv/bin/python] [--cache resid] [--iters 5] [--out FILE]
+ *                            [--python .venv/bin/python] [--cache resid] [--iters 5] [--layers all|none|0,5] [--out FILE]
  *
  * A workload is `model:BATCHxSEQ[@backend+backend]` (ViT ignores SEQ; `@…` limits the backends of that workload).
  * `quick` = GPT-2 small 1×128 (all backends) and 4×512 (tensorflow); `full` adds
@@ -33,6 +33,7 @@ interface Options {
   python: string;
   cache: string;
   iters: number;
+  layers: string;
   out: string;
 }
 
@@ -49,6 +50,7 @@ function parse(argv: string[]): Options {
     python: get('--python', process.env.TFJS_LENS_BENCH_PYTHON ?? 'python3'),
     cache: get('--cache', 'resid'),
     iters: Number(get('--iters', '5')),
+    layers: get('--layers', 'all'),
     out: get('--out', join(ROOT, 'bench', 'results', `${date}-${hostname()}-compare.json`)),
   };
 }
@@ -80,7 +82,7 @@ function main(): void {
     const [batch, seq] = shape.split('x');
     for (const backend of opts.backends.filter((b) => !only || only.split('+').includes(b))) {
       const file = join(tmp, `${model}-${shape}-${backend}.json`);
-      const args = [CLI, 'bench', '-m', model!, '-b', backend, '--batch', batch!, '--seq', seq && seq !== '0' ? seq : '64', '--cache', opts.cache, '--iters', String(opts.iters), '--layers', 'all', '-o', file];
+      const args = [CLI, 'bench', '-m', model!, '-b', backend, '--batch', batch!, '--seq', seq && seq !== '0' ? seq : '64', '--cache', opts.cache, '--iters', String(opts.iters), '--layers', opts.layers, '-o', file];
       if (run(process.execPath, args, env)) ours.push(...readRuns(file));
     }
     const first = ours.filter((r) => r.model.name === model).at(-1);

@@ -199,7 +199,7 @@ test('bench on a checkpoint: parameter count from the file, timing statistics co
     'bench', '--model', fixtureDir('gpt2-tiny'), '--batch', '2', '--seq', '16', '--iters', '3', '--warmup', '1', '--layers', '0,2', '--no-memory', '--out', out, '--chart', chart,
   );
   assert.equal(r.schema, 'tfjs-lens-bench/1');
-  assert.equal(r.backend, 'cpu');
+  assert.equal(r.backend, testBackend('cpu'));
   // Parameters: every tensor of the checkpoint except the tied lm_head and attention buffers.
   const file = readFileSync(join(fixtureDir('gpt2-tiny'), 'model.safetensors'));
   const header = JSON.parse(file.subarray(8, 8 + Number(file.readBigUInt64LE(0))).toString('utf8')) as Record<string, { shape: number[] }>;

@@ -64,7 +64,11 @@ export function registerFusedLinearGelu(backendName = 'tensorflow'): boolean {
   return false;
 }
 
-/** Whether the active backend has the fused kernel and no gradient is being taped (the kernel has none). */
+/**
+ * Whether the active backend has the fused kernel, no gradient is being taped (the kernel has none) and fusion
+ * is not switched off (`TFJS_LENS_FUSION=0`: runs that read `hook_pre` and runs that do not then use the same
+ * kernels, bit for bit; with fusion they agree to float rounding, ~1e-7 relative).
+ */
 export function fusedLinearGeluAvailable(): boolean {
-  return !tf.engine().isTapeOn() && tf.getKernel(FUSED_LINEAR_GELU, tf.getBackend()) !== undefined;
+  return process.env.TFJS_LENS_FUSION !== '0' && !tf.engine().isTapeOn() && tf.getKernel(FUSED_LINEAR_GELU, tf.getBackend()) !== undefined;
 }

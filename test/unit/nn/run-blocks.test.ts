@@ -47,7 +47,11 @@ test('an MLP override replaces the sub-module: zero MLP = hook_mlp_out set to ze
     fwdHooks: [[(n) => n.includes('.mlp.'), (_x, h) => void fired.push(h.name)]],
     overrides: [['blocks.1.mlp', (x) => tf.zerosLike(x)]],
   });
-  assert.deepEqual(Array.from(await output.data()), Array.from(await zeroHook.data()));
+  // Caching blocks.0's hook_pre keeps that MLP off the fused linear+GELU kernel (tensorflow backend): equal up to
+  // float rounding there, bit for bit elsewhere.
+  const err = relError(await output.data(), await zeroHook.data());
+  assert.ok(err < 1e-6, `override vs zeroing hook: rel err ${err}`);
+  if (tf.getBackend() !== 'tensorflow') assert.deepEqual(Array.from(await output.data()), Array.from(await zeroHook.data()));
   assert.deepEqual(cache.keys(), ['blocks.0.mlp.hook_pre']);
   assert.ok(!fired.some((n) => n.startsWith('blocks.1.')), fired.join(','));
   tf.dispose([zeroHook, output]);

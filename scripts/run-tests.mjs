@@ -7,7 +7,8 @@
 //   webgpu      test/gpu (parity on WebGPU) — when a WebGPU adapter exists (a software one counts here).
 // A tier whose backend is absent is skipped with the reason. `TFJS_LENS_TEST_TIERS=default,tensorflow` picks
 // tiers; `node scripts/run-tests.mjs test/gpu` runs just those folders (the old form, used by test:gpu).
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -27,9 +28,24 @@ function collect(roots, exclude = []) {
   return files;
 }
 
+const totals = { passed: 0, failed: 0, skipped: 0 };
+let runs = 0;
+
+/** Runs test files (spec reporter on the terminal, TAP to a file for the totals); returns the exit status. */
 function runFiles(files, env = {}) {
   if (!files.length) return 1;
-  const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...files], { stdio: 'inherit', env: { ...process.env, ...env } });
+  const tap = join(tmpdir(), `tfjs-lens-tests-${process.pid}-${runs++}.tap`);
+  const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files], { stdio: 'inherit', env: { ...process.env, ...env } });
+  try {
+    const text = readFileSync(tap, 'utf8');
+    const count = (key) => Number(new RegExp(`^# ${key} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+    totals.passed += count('pass');
+    totals.failed += count('fail') + count('cancelled');
+    totals.skipped += count('skipped') + count('todo');
+    rmSync(tap, { force: true });
+  } catch {
+    totals.failed += 1; // no report: count the run as failed
+  }
   return r.status ?? 1;
 }
 
@@ -56,7 +72,9 @@ if (wanted.length) {
     console.error(`no test files under ${wanted.join(', ')}`);
     process.exit(1);
   }
-  process.exit(runFiles(files));
+  const status = runFiles(files);
+  process.stdout.write(`tests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped\n`);
+  process.exit(status);
 }
 
 const tiers = (process.env.TFJS_LENS_TEST_TIERS ?? 'default,tensorflow,webgpu').split(',').map((s) => s.trim()).filter(Boolean);
@@ -92,4 +110,5 @@ for (const tier of tiers) {
   }
 }
 banner(`tiers: ${results.map(([t, s]) => `${t} ${s === 'skipped' ? 'skipped' : s === 0 ? 'passed' : 'FAILED'}`).join(', ')}`);
+process.stdout.write(`tests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped\n`);
 process.exit(results.some(([, s]) => s !== 'skipped' && s !== 0) ? 1 : 0);

@@ -6,6 +6,7 @@
  * gives the same weights.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { materialize } from '../../backend/materialize.js';
 import type { GPT2Config } from '../config/gpt2.js';
 import type { ViTConfig } from '../config/vit.js';
 import type { WhisperConfig } from '../config/whisper.js';
@@ -19,7 +20,8 @@ const STD = 0.02;
 /** Seeded normal tensors `N(0, 0.02²)`: each call uses the next seed. */
 function normalSource(seed: number): (shape: number[]) => tf.Tensor {
   let s = seed;
-  return (shape: number[]) => tf.randomNormal(shape, 0, STD, 'float32', s++);
+  // randomNormal fills a host array; into the backend now (tfjs-node would keep it until the first forward).
+  return (shape: number[]) => materialize(tf.randomNormal(shape, 0, STD, 'float32', s++));
 }
 
 /** A random `[rows, cols]` matrix. */
@@ -105,7 +107,7 @@ export function randomWhisperWeights(cfg: WhisperConfig, seed = 0): WhisperWeigh
  */
 export function randomGpt2Weights(cfg: GPT2Config, seed = 0): GPT2Weights {
   let s = seed;
-  const normal = (shape: number[], std: number) => tf.randomNormal(shape, 0, std, 'float32', s++);
+  const normal = (shape: number[], std: number) => materialize(tf.randomNormal(shape, 0, std, 'float32', s++));
   const std = 0.02;
   const projStd = std / Math.sqrt(2 * cfg.nLayers);
   const d = cfg.dModel;

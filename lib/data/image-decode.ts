@@ -3,8 +3,8 @@
  * (`PIL.ImageOps.exif_transpose(Image.open(…)).convert('RGB')`), which is what Hugging Face image processors
  * see: PNG through `pngjs`, JPEG through libjpeg-turbo's decoder (mozjpeg, a libjpeg-turbo fork, compiled to
  * wasm by `@jsquash/jpeg`: fancy chroma upsampling and the islow IDCT, Pillow's defaults), picked by the
- * file's magic bytes (never by its extension). A JPEG's EXIF Orientation tag is applied as
- * `exif_transpose` applies it.
+ * file's magic bytes (never by its extension). An EXIF Orientation tag (JPEG `Exif` APP1, PNG `eXIf`) is
+ * applied as `exif_transpose` applies it.
  *
  * Conversions: alpha is dropped (not composited), grayscale is replicated to three channels, palettes are
  * looked up, 1/2/4-bit samples are scaled to 0–255 (×255, ×85, ×17), 16-bit samples keep their high byte
@@ -53,7 +53,7 @@ export function sniffImageFormat(bytes: Uint8Array): ImageFormat {
 }
 
 /**
- * Decodes a PNG or JPEG file's bytes to 8-bit RGB, with a JPEG's EXIF orientation applied.
+ * Decodes a PNG or JPEG file's bytes to 8-bit RGB, with its EXIF orientation applied.
  * @param bytes the whole file.
  * @param source file name for error messages (default `'<bytes>'`).
  * @throws InvalidInputError for other formats, for corrupt or truncated files and for CMYK JPEGs.
@@ -87,23 +87,27 @@ function readPngHeader(bytes: Uint8Array, source: string): PngHeader {
   return { depth: bytes[24], colorType: bytes[25] };
 }
 
-/** Returns the PNG without its `tRNS` chunk (other chunks and their CRCs are untouched). */
-function withoutTrns(bytes: Uint8Array): Uint8Array {
+/** The PNG's chunks in file order: type, and where the whole chunk and its data lie. */
+function pngChunks(bytes: Uint8Array): { type: string; start: number; end: number; data: Uint8Array }[] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const kept: Uint8Array[] = [bytes.subarray(0, 8)];
+  const chunks: { type: string; start: number; end: number; data: Uint8Array }[] = [];
   let pos = 8;
-  let found = false;
   while (pos + 12 <= bytes.length) {
     const length = view.getUint32(pos);
     const end = pos + 12 + length;
     if (end > bytes.length) break;
-    const isTrns = bytes[pos + 4] === 0x74 && bytes[pos + 5] === 0x52 && bytes[pos + 6] === 0x4e && bytes[pos + 7] === 0x53;
-    if (isTrns) found = true;
-    else kept.push(bytes.subarray(pos, end));
+    chunks.push({ type: String.fromCharCode(...bytes.subarray(pos + 4, pos + 8)), start: pos, end, data: bytes.subarray(pos + 8, pos + 8 + length) });
     pos = end;
   }
-  if (!found) return bytes;
-  kept.push(bytes.subarray(pos));
+  return chunks;
+}
+
+/** Returns the PNG without its `tRNS` chunk (other chunks and their CRCs are untouched). */
+function withoutTrns(bytes: Uint8Array, chunks: ReturnType<typeof pngChunks>): Uint8Array {
+  if (!chunks.some((c) => c.type === 'tRNS')) return bytes;
+  const kept: Uint8Array[] = [bytes.subarray(0, 8)];
+  for (const c of chunks) if (c.type !== 'tRNS') kept.push(bytes.subarray(c.start, c.end));
+  kept.push(bytes.subarray(chunks.length ? chunks[chunks.length - 1]!.end : 8));
   const out = new Uint8Array(kept.reduce((n, k) => n + k.length, 0));
   let at = 0;
   for (const k of kept) {
@@ -113,9 +117,16 @@ function withoutTrns(bytes: Uint8Array): Uint8Array {
   return out;
 }
 
+/** EXIF Orientation of a PNG's (last) `eXIf` chunk, as Pillow reads it; 1 if none. */
+function pngExifOrientation(chunks: ReturnType<typeof pngChunks>): number {
+  const exif = chunks.filter((c) => c.type === 'eXIf').pop();
+  return exif ? tiffOrientation(exif.data) : 1;
+}
+
 function decodePng(bytes: Uint8Array, source: string): RgbImage {
   const { depth, colorType } = readPngHeader(bytes, source);
-  const input = colorType === 0 || colorType === 2 ? withoutTrns(bytes) : bytes;
+  const chunks = pngChunks(bytes);
+  const input = colorType === 0 || colorType === 2 ? withoutTrns(bytes, chunks) : bytes;
   let png: { width: number; height: number; data: ArrayLike<number> };
   try {
     png = PNG.sync.read(Buffer.from(input.buffer, input.byteOffset, input.byteLength), { skipRescale: depth === 16 });
@@ -130,7 +141,7 @@ function decodePng(bytes: Uint8Array, source: string): RgbImage {
     rgb[q + 1] = data[p + 1] >> shift;
     rgb[q + 2] = data[p + 2] >> shift;
   }
-  return { width, height, rgb };
+  return applyExifOrientation({ width, height, rgb }, pngExifOrientation(chunks));
 }
 
 /** The embind API of `@jsquash/jpeg`'s decoder (squoosh's `mozjpeg_dec.cpp`): RGBA out, `null` on failure. */
@@ -198,7 +209,11 @@ export function jpegExifOrientation(bytes: Uint8Array): number {
   }
   if (!parts.length) return 1;
   const exif = parts.length === 1 ? parts[0] : Uint8Array.from(parts.flatMap((p) => [...p]));
-  const tiff = exif.subarray(6);
+  return tiffOrientation(exif.subarray(6));
+}
+
+/** The Orientation tag (1–8) of a TIFF-structured EXIF block's first IFD; 1 if absent or not 1–8. */
+function tiffOrientation(tiff: Uint8Array): number {
   if (tiff.length < 8) return 1;
   const little = tiff[0] === 0x49 && tiff[1] === 0x49;
   if (!little && !(tiff[0] === 0x4d && tiff[1] === 0x4d)) return 1;

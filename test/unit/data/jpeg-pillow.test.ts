@@ -1,7 +1,8 @@
 /**
  * JPEG decoding against Pillow (libjpeg-turbo, fancy upsampling, islow IDCT) on the files that
  * scripts/fixtures/make_jpeg_refs.py writes to test/fixtures/jpeg/: every chroma subsampling within 1 level
- * (measured: 0), progressive and grayscale files, and the 8 EXIF orientations as `exif_transpose` applies them.
+ * (measured: 0), progressive and grayscale files, and the 8 EXIF orientations as `exif_transpose` applies them
+ * (JPEG and PNG).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,8 +26,8 @@ function maxDiff(a: Uint8Array, b: Uint8Array): number {
   return m;
 }
 
-function check(name: string): number {
-  const img = decodeImage(readFileSync(join(DIR, `${name}.jpg`)), `${name}.jpg`);
+function check(name: string, ext = 'jpg'): number {
+  const img = decodeImage(readFileSync(join(DIR, `${name}.${ext}`)), `${name}.${ext}`);
   const { width, height } = manifest.images[name]!;
   assert.deepEqual([img.width, img.height], [width, height], name);
   return maxDiff(img.rgb, readFileSync(join(DIR, `${name}.rgb`)));
@@ -46,6 +47,13 @@ test('decodeImage: EXIF orientations 1–8 as PIL.ImageOps.exif_transpose applie
     assert.equal(jpegExifOrientation(bytes), o);
     const diff = check(`orient-${o}`);
     assert.ok(diff <= 1, `orientation ${o}: max |diff| ${diff}`);
+  }
+});
+
+test('decodeImage: a PNG eXIf chunk\'s orientations 1–8 as exif_transpose applies them', () => {
+  for (let o = 1; o <= 8; o++) {
+    const diff = check(`png-orient-${o}`, 'png');
+    assert.equal(diff, 0, `PNG orientation ${o}: max |diff| ${diff}`);
   }
 });
 

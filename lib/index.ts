@@ -58,6 +58,7 @@ export { vitPixelValues, vitPixelValuesBatch, vitPixelArray, decodeImage, resize
 export { imagenetLabels } from './data/imagenet-labels.js';
 export { whisperFeatures, whisperLogMel, WHISPER_SAMPLING_RATE, WHISPER_N_SAMPLES, type WhisperFeatureOptions } from './data/audio.js';
 export { readWav, decodeWav, type WavAudio } from './data/wav.js';
+export { melFilterBank, hertzToMel, melToHertz, type MelScale, type MelFilterBankOptions } from './data/mel.js';
 
 // lens: saturation, order, statistics
 export * from './lens/saturation.js';

@@ -1,7 +1,10 @@
 /**
- * Image decoding to 8-bit RGB with the conventions of Pillow's `Image.open(…).convert('RGB')`, which is
- * what Hugging Face image processors see: PNG through `pngjs`, JPEG through `jpeg-js`, picked by the
- * file's magic bytes (never by its extension).
+ * Image decoding to 8-bit RGB with the conventions of transformers' `load_image`
+ * (`PIL.ImageOps.exif_transpose(Image.open(…)).convert('RGB')`), which is what Hugging Face image processors
+ * see: PNG through `pngjs`, JPEG through libjpeg-turbo's decoder (mozjpeg, a libjpeg-turbo fork, compiled to
+ * wasm by `@jsquash/jpeg`: fancy chroma upsampling and the islow IDCT, Pillow's defaults), picked by the
+ * file's magic bytes (never by its extension). An EXIF Orientation tag (JPEG `Exif` APP1, PNG `eXIf`) is
+ * applied as `exif_transpose` applies it.
  *
  * Conversions: alpha is dropped (not composited), grayscale is replicated to three channels, palettes are
  * looked up, 1/2/4-bit samples are scaled to 0–255 (×255, ×85, ×17), 16-bit samples keep their high byte
@@ -9,7 +12,9 @@
  * `convert('RGB')` ignores it (pngjs would blank those pixels to black).
  */
 import { PNG } from 'pngjs';
-import jpeg from 'jpeg-js';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import mozjpegFactory from '@jsquash/jpeg/codec/dec/mozjpeg_dec.js';
 import { InvalidInputError } from '../errors.js';
 import { BYTES_SOURCE } from './read-input.js';
 
@@ -48,10 +53,10 @@ export function sniffImageFormat(bytes: Uint8Array): ImageFormat {
 }
 
 /**
- * Decodes a PNG or JPEG file's bytes to 8-bit RGB.
+ * Decodes a PNG or JPEG file's bytes to 8-bit RGB, with its EXIF orientation applied.
  * @param bytes the whole file.
  * @param source file name for error messages (default `'<bytes>'`).
- * @throws InvalidInputError for other formats and for corrupt or truncated files.
+ * @throws InvalidInputError for other formats, for corrupt or truncated files and for CMYK JPEGs.
  */
 export function decodeImage(bytes: Uint8Array, source: string = BYTES_SOURCE): RgbImage {
   const format = sniffImageFormat(bytes);
@@ -82,23 +87,27 @@ function readPngHeader(bytes: Uint8Array, source: string): PngHeader {
   return { depth: bytes[24], colorType: bytes[25] };
 }
 
-/** Returns the PNG without its `tRNS` chunk (other chunks and their CRCs are untouched). */
-function withoutTrns(bytes: Uint8Array): Uint8Array {
+/** The PNG's chunks in file order: type, and where the whole chunk and its data lie. */
+function pngChunks(bytes: Uint8Array): { type: string; start: number; end: number; data: Uint8Array }[] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const kept: Uint8Array[] = [bytes.subarray(0, 8)];
+  const chunks: { type: string; start: number; end: number; data: Uint8Array }[] = [];
   let pos = 8;
-  let found = false;
   while (pos + 12 <= bytes.length) {
     const length = view.getUint32(pos);
     const end = pos + 12 + length;
     if (end > bytes.length) break;
-    const isTrns = bytes[pos + 4] === 0x74 && bytes[pos + 5] === 0x52 && bytes[pos + 6] === 0x4e && bytes[pos + 7] === 0x53;
-    if (isTrns) found = true;
-    else kept.push(bytes.subarray(pos, end));
+    chunks.push({ type: String.fromCharCode(...bytes.subarray(pos + 4, pos + 8)), start: pos, end, data: bytes.subarray(pos + 8, pos + 8 + length) });
     pos = end;
   }
-  if (!found) return bytes;
-  kept.push(bytes.subarray(pos));
+  return chunks;
+}
+
+/** Returns the PNG without its `tRNS` chunk (other chunks and their CRCs are untouched). */
+function withoutTrns(bytes: Uint8Array, chunks: ReturnType<typeof pngChunks>): Uint8Array {
+  if (!chunks.some((c) => c.type === 'tRNS')) return bytes;
+  const kept: Uint8Array[] = [bytes.subarray(0, 8)];
+  for (const c of chunks) if (c.type !== 'tRNS') kept.push(bytes.subarray(c.start, c.end));
+  kept.push(bytes.subarray(chunks.length ? chunks[chunks.length - 1]!.end : 8));
   const out = new Uint8Array(kept.reduce((n, k) => n + k.length, 0));
   let at = 0;
   for (const k of kept) {
@@ -108,9 +117,16 @@ function withoutTrns(bytes: Uint8Array): Uint8Array {
   return out;
 }
 
+/** EXIF Orientation of a PNG's (last) `eXIf` chunk, as Pillow reads it; 1 if none. */
+function pngExifOrientation(chunks: ReturnType<typeof pngChunks>): number {
+  const exif = chunks.filter((c) => c.type === 'eXIf').pop();
+  return exif ? tiffOrientation(exif.data) : 1;
+}
+
 function decodePng(bytes: Uint8Array, source: string): RgbImage {
   const { depth, colorType } = readPngHeader(bytes, source);
-  const input = colorType === 0 || colorType === 2 ? withoutTrns(bytes) : bytes;
+  const chunks = pngChunks(bytes);
+  const input = colorType === 0 || colorType === 2 ? withoutTrns(bytes, chunks) : bytes;
   let png: { width: number; height: number; data: ArrayLike<number> };
   try {
     png = PNG.sync.read(Buffer.from(input.buffer, input.byteOffset, input.byteLength), { skipRescale: depth === 16 });
@@ -125,25 +141,161 @@ function decodePng(bytes: Uint8Array, source: string): RgbImage {
     rgb[q + 1] = data[p + 1] >> shift;
     rgb[q + 2] = data[p + 2] >> shift;
   }
-  return { width, height, rgb };
+  return applyExifOrientation({ width, height, rgb }, pngExifOrientation(chunks));
+}
+
+/** The embind API of `@jsquash/jpeg`'s decoder (squoosh's `mozjpeg_dec.cpp`): RGBA out, `null` on failure. */
+interface MozJpegDecoder {
+  decode(data: Uint8Array, applyOrientation: boolean): { width: number; height: number; data: Uint8ClampedArray } | null;
+}
+
+let jpegWasm: WebAssembly.Module | undefined;
+let jpegDecoder: MozJpegDecoder | undefined;
+/** What libjpeg printed (warnings and the error that ended a decode) since the last `decodeJpeg` began. */
+let jpegMessages: string[] = [];
+
+/**
+ * The wasm decoder, instantiated synchronously (the package's own `init` is asynchronous and fetches the
+ * .wasm by URL, which Node's fetch cannot do for `file:`), so `decodeImage` stays synchronous.
+ */
+function mozjpeg(): MozJpegDecoder {
+  if (jpegDecoder) return jpegDecoder;
+  if (!jpegWasm) {
+    const wasmPath = createRequire(import.meta.url).resolve('@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm');
+    jpegWasm = new WebAssembly.Module(readFileSync(wasmPath));
+  }
+  const wasm = jpegWasm;
+  const record = (line: unknown): void => void jpegMessages.push(String(line));
+  const moduleArg: Record<string, unknown> = {
+    noInitialRun: true,
+    print: record,
+    printErr: record,
+    instantiateWasm(imports: WebAssembly.Imports, done: (instance: WebAssembly.Instance) => void) {
+      const instance = new WebAssembly.Instance(wasm, imports);
+      done(instance);
+      return instance.exports;
+    },
+  };
+  // Emscripten fills `moduleArg` in place; with a synchronous instantiateWasm the API is there on return.
+  const ready = (mozjpegFactory as unknown as (arg: object) => Promise<unknown>)(moduleArg);
+  ready.catch(() => undefined);
+  if (typeof moduleArg.decode !== 'function') throw new Error('the @jsquash/jpeg decoder did not initialise synchronously');
+  jpegDecoder = moduleArg as unknown as MozJpegDecoder;
+  return jpegDecoder;
+}
+
+/** EXIF Orientation (1–8) from the first IFD of a JPEG's `Exif` APP1 segments, as Pillow reads it; 1 if none. */
+export function jpegExifOrientation(bytes: Uint8Array): number {
+  // Pillow joins every `Exif\0\0` APP1 payload (the first one with its header) and reads IFD0 from it.
+  const parts: Uint8Array[] = [];
+  let pos = 2;
+  while (pos + 4 <= bytes.length) {
+    if (bytes[pos] !== 0xff) break;
+    const marker = bytes[pos + 1];
+    if (marker === 0xff) {
+      pos += 1;
+      continue;
+    }
+    if (marker === 0xda || marker === 0xd9) break;
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      pos += 2;
+      continue;
+    }
+    const length = (bytes[pos + 2] << 8) | bytes[pos + 3];
+    if (length < 2) break;
+    const seg = bytes.subarray(pos + 4, Math.min(bytes.length, pos + 2 + length));
+    if (marker === 0xe1 && startsWith(seg, ascii('Exif\0\0'))) parts.push(parts.length ? seg.subarray(6) : seg);
+    pos += 2 + length;
+  }
+  if (!parts.length) return 1;
+  const exif = parts.length === 1 ? parts[0] : Uint8Array.from(parts.flatMap((p) => [...p]));
+  return tiffOrientation(exif.subarray(6));
+}
+
+/** The Orientation tag (1–8) of a TIFF-structured EXIF block's first IFD; 1 if absent or not 1–8. */
+function tiffOrientation(tiff: Uint8Array): number {
+  if (tiff.length < 8) return 1;
+  const little = tiff[0] === 0x49 && tiff[1] === 0x49;
+  if (!little && !(tiff[0] === 0x4d && tiff[1] === 0x4d)) return 1;
+  const view = new DataView(tiff.buffer, tiff.byteOffset, tiff.byteLength);
+  if (view.getUint16(2, little) !== 42) return 1;
+  const ifd = view.getUint32(4, little);
+  if (ifd + 2 > tiff.length) return 1;
+  const count = view.getUint16(ifd, little);
+  for (let e = 0; e < count; e++) {
+    const at = ifd + 2 + 12 * e;
+    if (at + 12 > tiff.length) break;
+    if (view.getUint16(at, little) !== 0x0112) continue;
+    const type = view.getUint16(at + 2, little);
+    if (view.getUint32(at + 4, little) !== 1) return 1;
+    const value = type === 3 ? view.getUint16(at + 8, little) : type === 4 ? view.getUint32(at + 8, little) : type === 1 ? tiff[at + 8] : 0;
+    return value >= 1 && value <= 8 ? value : 1;
+  }
+  return 1;
+}
+
+/**
+ * Applies EXIF orientation `o` (1–8) to interleaved RGB, as `exif_transpose` does: 2 mirror, 3 rotate 180°,
+ * 4 flip, 5 transpose, 6 rotate 90° clockwise, 7 transverse, 8 rotate 90° counter-clockwise.
+ */
+export function applyExifOrientation(image: RgbImage, o: number): RgbImage {
+  if (!(o >= 2 && o <= 8)) return image;
+  const { width: w, height: h, rgb } = image;
+  const swap = o >= 5;
+  const ow = swap ? h : w;
+  const oh = swap ? w : h;
+  const out = new Uint8Array(rgb.length);
+  for (let y = 0; y < oh; y++) {
+    for (let x = 0; x < ow; x++) {
+      let sx: number;
+      let sy: number;
+      switch (o) {
+        case 2: sx = w - 1 - x; sy = y; break;
+        case 3: sx = w - 1 - x; sy = h - 1 - y; break;
+        case 4: sx = x; sy = h - 1 - y; break;
+        case 5: sx = y; sy = x; break;
+        case 6: sx = y; sy = h - 1 - x; break;
+        case 7: sx = w - 1 - y; sy = h - 1 - x; break;
+        default: sx = w - 1 - y; sy = x; break;
+      }
+      const p = (sy * w + sx) * 3;
+      const q = (y * ow + x) * 3;
+      out[q] = rgb[p];
+      out[q + 1] = rgb[p + 1];
+      out[q + 2] = rgb[p + 2];
+    }
+  }
+  return { width: ow, height: oh, rgb: out };
 }
 
 function decodeJpeg(bytes: Uint8Array, source: string): RgbImage {
-  let decoded: { width: number; height: number; data: Uint8Array };
+  jpegMessages = [];
+  let decoded: { width: number; height: number; data: Uint8ClampedArray } | null;
   try {
-    decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true });
+    decoded = mozjpeg().decode(bytes, false);
   } catch (err) {
-    throw new InvalidInputError(source, `corrupt or unsupported JPEG (${err instanceof Error ? err.message : String(err)})`);
+    // libjpeg's error_exit calls exit(): start from a fresh instance (and heap) next time.
+    jpegDecoder = undefined;
+    const why = jpegMessages.at(-1) ?? (err instanceof Error ? err.message : String(err));
+    if (/Unsupported color conversion/i.test(why)) {
+      throw new InvalidInputError(source, 'CMYK and YCCK JPEGs are not supported', 'convert the image to RGB');
+    }
+    throw new InvalidInputError(source, `corrupt or unsupported JPEG (${why})`);
   }
-  const { width, height, data } = decoded;
-  if (!width || !height || data.length < width * height * 4) {
+  // Pillow refuses a JPEG whose entropy-coded data ends early ("image file is truncated"); libjpeg warns and
+  // fills the rest with grey.
+  if (jpegMessages.some((m) => /Premature end of JPEG file/i.test(m))) {
+    throw new InvalidInputError(source, 'truncated JPEG (the compressed data ends before the image does)');
+  }
+  if (!decoded || !decoded.width || !decoded.height || decoded.data.length < decoded.width * decoded.height * 4) {
     throw new InvalidInputError(source, 'corrupt JPEG: no image data');
   }
+  const { width, height, data } = decoded;
   const rgb = new Uint8Array(width * height * 3);
   for (let p = 0, q = 0; q < rgb.length; p += 4, q += 3) {
     rgb[q] = data[p];
     rgb[q + 1] = data[p + 1];
     rgb[q + 2] = data[p + 2];
   }
-  return { width, height, rgb };
+  return applyExifOrientation({ width, height, rgb }, jpegExifOrientation(bytes));
 }

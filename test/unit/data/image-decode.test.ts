@@ -90,7 +90,7 @@ test('decodeImage: a tRNS colour key on a truecolour PNG keeps the pixel colour'
   assert.deepEqual([...img.rgb], [10, 20, 30, 1, 2, 3]);
 });
 
-test('decodeImage: JPEG through jpeg-js (flat colour within 2 levels)', () => {
+test('decodeImage: JPEG (jpeg-js encoded, flat colour within 2 levels)', () => {
   const width = 16;
   const height = 8;
   const data = Buffer.alloc(width * height * 4);

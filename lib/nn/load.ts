@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ensureBackend } from '../backend/index.js';
 import { checkMemoryFor } from '../backend/memory-budget.js';
 import { openCheckpoint, readConfigJson, type Checkpoint } from '../io/checkpoint.js';
+import { TrackedCheckpoint, checkAllKeysUsed } from '../io/convert/key-check.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
@@ -77,7 +78,7 @@ export async function loadModel(dirOrName: string, opts: LoadModelOptions = {}):
 
 async function build<Cfg, Weights, Model extends HookedModel>(family: ModelFamily<Cfg, Weights, Model>, config: Record<string, unknown>, where: string, dir: string, opts: LoadModelOptions): Promise<Model> {
   const cfg = family.parseConfig(config, where);
-  const ckpt = await openCheckpoint(dir);
+  const ckpt = new TrackedCheckpoint(await openCheckpoint(dir));
   let weights: Weights;
   // Every tensor the conversion makes is tracked: on a failure part-way none of them is left behind.
   tf.engine().startScope();
@@ -85,6 +86,8 @@ async function build<Cfg, Weights, Model extends HookedModel>(family: ModelFamil
     const device = (await ensureBackend()).device;
     if (device !== 'gpu') checkMemoryFor(float32Bytes(ckpt), `the weights of ${dir} (as float32)`);
     weights = await family.convert(ckpt, cfg);
+    // Every tensor expected is there and every stored one is used (or a known harmless extra).
+    checkAllKeysUsed(ckpt, (key) => family.ignorableKey(key, cfg));
   } catch (err) {
     tf.engine().endScope();
     throw err;

@@ -54,6 +54,30 @@ test('path-like arguments that do not exist, files and invalid ids raise Checkpo
   await assert.rejects(resolveModelDir(join(FIXTURE_DIR, 'config.json')), (err: unknown) => err instanceof CheckpointError && /is a file/.test(err.message));
 });
 
+test('a mistyped local path says the directory does not exist and is never sent to the hub', async () => {
+  // Port 9 refuses connections: a request to the hub would fail with HubDownloadError, not CheckpointError.
+  const opts = { offline: false, endpoint: 'http://127.0.0.1:9', progress: false } as const;
+  await withTempDir(async (dir) => {
+    await mkdir(join(dir, 'weights'));
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      for (const arg of ['weights/nope', './x', '../y', join(dir, 'absent'), 'weights/nope/deeper', 'weights/nope/']) {
+        await assert.rejects(resolveModelDir(arg, opts), (err: unknown) => {
+          assert.ok(err instanceof CheckpointError, `${arg}: ${String(err)}`);
+          assert.match(err.message, new RegExp(`^directory ${arg.replace(/[.\\/]/g, '\\$&')} does not exist \\(not sent to the hub`), arg);
+          return true;
+        });
+      }
+      await assert.rejects(resolveModelDir('weights/nope', opts), /'weights' is a local folder[\s\S]*hint: check the path \(weights exists\)/);
+      // `owner/name` whose owner is no local folder is still a hub id.
+      await assert.rejects(resolveModelDir('tfjs-lens-test/gpt2-tiny', opts), HubDownloadError);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+});
+
 test('hub ids: validation and the legacy GPT-2 names', () => {
   for (const ok of ['gpt2', 'openai-community/gpt2', 'google/vit-base-patch16-224', 'openai/whisper-tiny', 'bert-base-uncased', 'EleutherAI/pythia-70m', 'org/name.v2_x']) assert.ok(isValidRepoId(ok), ok);
   for (const bad of ['a/b/c', 'a b', 'a--b', '.a', 'a.', 'x/', '/x', 'datasets/x', 'n'.repeat(97)]) assert.ok(!isValidRepoId(bad), bad);

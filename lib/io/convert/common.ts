@@ -45,7 +45,7 @@ export class WeightReader {
   async float(name: string, shape: readonly number[]): Promise<tf.Tensor> {
     const key = this.find(name);
     if (!key && this.ckpt instanceof TrackedCheckpoint) {
-      this.ckpt.noteMissing(this.expectedKey(name));
+      this.ckpt.noteMissing(this.expectedKey(name), shape.reduce((a, b) => a * b, 1));
       return tf.zeros(shape as number[], 'float32');
     }
     if (!key) {

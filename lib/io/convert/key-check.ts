@@ -13,12 +13,22 @@ import type { HostTensor, TensorInfo } from '../safetensors.js';
 export const LISTED_KEYS = 8;
 
 /**
+ * Bytes of zeros that stand in for missing tensors before the conversion gives up at once (a config with far
+ * more layers than the weights must not allocate them all just to list them).
+ */
+export const PLACEHOLDER_BYTES = 64 * 2 ** 20;
+/** Missing tensors after which the conversion gives up at once (the error says "at least"). */
+export const MAX_MISSING = 1000;
+
+/**
  * A checkpoint view that records the tensors read (`used`) and the expected tensors that are absent
  * (`missing`, filled by `WeightReader`, which then goes on with zeros so that one error can list them all).
  */
 export class TrackedCheckpoint implements Checkpoint {
   readonly used = new Set<string>();
   readonly missing: string[] = [];
+  private readonly missingSet = new Set<string>();
+  private placeholderBytes = 0;
 
   constructor(private readonly inner: Checkpoint) {}
 
@@ -39,9 +49,18 @@ export class TrackedCheckpoint implements Checkpoint {
     this.used.add(name);
     return tensor;
   }
-  /** Records `key` as expected but absent (once). */
-  noteMissing(key: string): void {
-    if (!this.missing.includes(key)) this.missing.push(key);
+  /**
+   * Records `key` (of `elements` float32 values) as expected but absent. Throws the mismatch error at once,
+   * with the keys found missing so far, past `MAX_MISSING` keys or when the placeholders would pass
+   * `PLACEHOLDER_BYTES`.
+   */
+  noteMissing(key: string, elements: number): void {
+    if (!this.missingSet.has(key)) {
+      this.missingSet.add(key);
+      this.missing.push(key);
+    }
+    this.placeholderBytes += elements * 4;
+    if (this.placeholderBytes > PLACEHOLDER_BYTES || this.missing.length > MAX_MISSING) throw mismatchError(this.dir, this.missing, [], true);
   }
   close(): Promise<void> {
     return this.inner.close();
@@ -61,13 +80,19 @@ export function listKeys(keys: readonly string[], max = LISTED_KEYS): string {
  */
 export function checkAllKeysUsed(ckpt: TrackedCheckpoint, ignorable: (key: string) => boolean): void {
   const unused = ckpt.keys().filter((k) => !ckpt.used.has(k) && !ignorable(k)).sort(naturalOrder);
-  const missing = ckpt.missing;
-  if (unused.length === 0 && missing.length === 0) return;
+  if (unused.length || ckpt.missing.length) throw mismatchError(ckpt.dir, ckpt.missing, unused, false);
+}
+
+/** The CheckpointError listing missing and unused keys; `partial`: the conversion stopped early. */
+function mismatchError(dir: string, missing: readonly string[], unused: readonly string[], partial: boolean): CheckpointError {
   const parts: string[] = [];
-  if (missing.length) parts.push(`${missing.length} expected tensor${missing.length === 1 ? ' is' : 's are'} missing: ${listKeys(missing)}`);
+  if (missing.length) {
+    const count = `${partial ? 'at least ' : ''}${missing.length} expected tensor${missing.length === 1 ? ' is' : 's are'}`;
+    parts.push(`${count} missing${partial ? ' (the conversion stopped early)' : ''}: ${listKeys(missing)}`);
+  }
   if (unused.length) parts.push(`${unused.length} tensor${unused.length === 1 ? ' is' : 's are'} not used by the model: ${listKeys(unused)}`);
-  throw new CheckpointError(
-    `checkpoint ${ckpt.dir} does not match its config.json: ${parts.join('; ')}`,
+  return new CheckpointError(
+    `checkpoint ${dir} does not match its config.json: ${parts.join('; ')}`,
     'check n_layer / num_hidden_layers (and the other sizes) and tie_word_embeddings in config.json against the weights, and that the checkpoint is of the architecture config.json names',
   );
 }

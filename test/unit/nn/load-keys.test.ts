@@ -15,6 +15,8 @@ import { loadModel } from '../../../lib/nn/load.js';
 import { readAllSafetensors } from '../../../lib/io/safetensors.js';
 import { saveSafetensors, type HostValues } from '../../../lib/io/safetensors-writer.js';
 import { CheckpointError } from '../../../lib/errors.js';
+import { openCheckpoint } from '../../../lib/io/checkpoint.js';
+import { PLACEHOLDER_BYTES, TrackedCheckpoint } from '../../../lib/io/convert/key-check.js';
 import { ROOT, fixtureDir } from '../../helpers/fixtures.js';
 import { testBackend } from '../../helpers/backend.js';
 
@@ -77,6 +79,25 @@ test('n_layer larger than the checkpoint: every missing tensor of the absent blo
   await setBackend(testBackend('cpu'));
   const dir = await variant('gpt2-tiny', { n_layer: 4 });
   await rejectsListing(dir, /12 expected tensors are missing: 'transformer\.h\.3\.attn\.c_attn\.weight'/, /and 4 more/);
+});
+
+test('n_layer far above the checkpoint stops early instead of allocating zeros for every absent block', async () => {
+  await setBackend(testBackend('cpu'));
+  const dir = await variant('gpt2-tiny', { n_layer: 100_000 });
+  const start = performance.now();
+  const message = await rejectsListing(dir, /at least \d+ expected tensors are missing \(the conversion stopped early\): 'transformer\.h\.3\.attn\.c_attn\.weight'/);
+  assert.doesNotMatch(message, /not used/);
+  assert.ok(performance.now() - start < 20_000, 'stopped early');
+});
+
+test('missing tensors larger than the placeholder budget stop the conversion at once', async () => {
+  const ckpt = new TrackedCheckpoint(await openCheckpoint(fixtureDir('gpt2-tiny')));
+  try {
+    ckpt.noteMissing('a.weight', 16);
+    assert.throws(() => ckpt.noteMissing('b.weight', PLACEHOLDER_BYTES / 4), (err: unknown) => err instanceof CheckpointError && /at least 2 expected tensors are missing \(the conversion stopped early\): 'a\.weight', 'b\.weight'$/m.test(err.message));
+  } finally {
+    await ckpt.close();
+  }
 });
 
 test('tie_word_embeddings false: lm_head.weight is required, and used when present', async () => {

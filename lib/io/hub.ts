@@ -278,7 +278,9 @@ function describeFailure(err: unknown): string {
  */
 async function fetchWithIdleTimeout(input: Parameters<typeof fetch>[0], init: RequestInit, url: string, timeoutMs: number): Promise<Response> {
   const controller = new AbortController();
-  const signal = init.signal ? AbortSignal.any([init.signal, controller.signal]) : controller.signal;
+  const outer = init.signal;
+  if (outer?.aborted) controller.abort(outer.reason);
+  else outer?.addEventListener('abort', () => controller.abort(outer.reason), { once: true });
   const stalled = (phase: string) =>
     new HubDownloadError(
       `request to ${url} stalled: ${phase} for ${timeoutMs / 1000} s`,
@@ -292,13 +294,14 @@ async function fetchWithIdleTimeout(input: Parameters<typeof fetch>[0], init: Re
   let response: Response;
   arm('no response');
   try {
-    response = await fetch(input, { ...init, signal });
+    response = await fetch(input, { ...init, signal: controller.signal });
   } catch (err) {
     throw abortReason() ?? new HubDownloadError(`request to ${url} failed: ${describeFailure(err)}`);
   } finally {
     clearTimeout(timer);
   }
-  if (!response.body) return response;
+  // Statuses that carry no body cannot be rebuilt with one.
+  if (!response.body || [101, 103, 204, 205, 304].includes(response.status)) return response;
   const reader = response.body.getReader();
   const body = new ReadableStream<Uint8Array>({
     async pull(out) {

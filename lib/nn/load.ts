@@ -7,6 +7,10 @@
  * ids of the known families (`'gpt2'`, `'openai-community/gpt2-xl'`, `'openai/whisper-tiny'`,
  * `'google/vit-…'`, `'bert-base-uncased'`, `'google-bert/…'`) are typed the same way; other names give
  * the union `HookedModel`.
+ *
+ * The weights must be exactly what `config.json` describes: expected tensors that are missing, and stored
+ * tensors the model does not use (other than each family's known harmless extras), are one CheckpointError
+ * listing them; nothing converted before a failure is kept.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ensureBackend } from '../backend/index.js';
@@ -24,7 +28,7 @@ import { MODEL_FAMILIES, isModelType, type HookedModel, type ModelFamily, type M
 
 export type { HookedModel, ModelType, ModelOf } from './registry.js';
 
-/** Options of `loadModel`: hub options (revision, offline, cacheDir, progress, endpoint, token) for hub ids. */
+/** Options of `loadModel`: hub options (revision, offline, cacheDir, progress, endpoint, token, timeoutMs) for hub ids. */
 export interface LoadModelOptions extends HubOptions {
   /** Use the offline GPT-2 BPE when a GPT-2 checkpoint ships no tokenizer files (default true). */
   gpt2TokenizerFallback?: boolean;

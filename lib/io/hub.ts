@@ -93,7 +93,8 @@ function isTrue(value: string | undefined): boolean {
   return value !== undefined && ['1', 'ON', 'YES', 'TRUE'].includes(value.trim().toUpperCase());
 }
 
-function expandHome(path: string): string {
+/** `~` and `~/…` → the home directory (as a shell would expand them); other paths as they are. */
+export function expandHome(path: string): string {
   return path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : path;
 }
 

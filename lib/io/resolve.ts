@@ -5,7 +5,7 @@
 import { stat } from 'node:fs/promises';
 import { isAbsolute, dirname } from 'node:path';
 import { CheckpointError, HubDownloadError } from '../errors.js';
-import { checkRevision, downloadModelSnapshot, findCachedSnapshot, hubCacheDir, isOfflineEnv, type HubOptions } from './hub.js';
+import { checkRevision, downloadModelSnapshot, expandHome, findCachedSnapshot, hubCacheDir, isOfflineEnv, type HubOptions } from './hub.js';
 
 /** Options of `resolveModelDir`: revision, cache directory, offline mode, progress display, endpoint, token. */
 export type ResolveOptions = HubOptions;
@@ -74,7 +74,7 @@ async function missingDirectory(path: string, reason: string, code: string | und
 /**
  * Resolves a model to a local directory.
  *
- * - An existing directory is returned as is. A path that does not exist is a CheckpointError and never goes to
+ * - An existing directory is returned as is (`~/…` expanded to the home directory). A path that does not exist is a CheckpointError and never goes to
  *   the hub: anything written as a path (absolute, `./x`, `../x`, `~/x`, `a/b/c`, a trailing `/`, backslashes),
  *   and `folder/name` when `folder` is a directory here (`weights/nope`).
  * - Otherwise `dirOrName` is a hub id (`org/name`; the bare `gpt2`, `gpt2-medium`, `gpt2-large`, `gpt2-xl` map to
@@ -89,9 +89,10 @@ async function missingDirectory(path: string, reason: string, code: string | und
  */
 export async function resolveModelDir(dirOrName: string, opts: ResolveOptions = {}): Promise<string> {
   let statCode: string | undefined;
+  const local = expandHome(dirOrName); // `~/models/x` given in code, where no shell expanded it
   try {
-    const info = await stat(dirOrName);
-    if (info.isDirectory()) return dirOrName;
+    const info = await stat(local);
+    if (info.isDirectory()) return local;
     throw new CheckpointError(`${dirOrName} is a file, not a checkpoint directory`, 'pass the directory that holds config.json and the safetensors weights');
   } catch (err) {
     if (err instanceof CheckpointError) throw err;

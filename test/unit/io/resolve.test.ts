@@ -45,6 +45,16 @@ test('an existing directory is returned as is, without touching the network', as
   assert.equal(await resolveModelDir(FIXTURE_DIR), FIXTURE_DIR);
   const rel = relative(process.cwd(), FIXTURE_DIR);
   assert.equal(await resolveModelDir(rel), rel);
+  // `~/…` in code (no shell to expand it) is the home directory.
+  const savedHome = process.env.HOME;
+  process.env.HOME = join(FIXTURE_DIR, '..'); // os.homedir() reads HOME on POSIX
+  try {
+    assert.equal(await resolveModelDir('~/gpt2-tiny'), FIXTURE_DIR);
+    await assert.rejects(resolveModelDir('~/no-such-model', { offline: false, endpoint: 'http://127.0.0.1:9' }), /directory ~\/no-such-model does not exist/);
+  } finally {
+    if (savedHome === undefined) delete process.env.HOME;
+    else process.env.HOME = savedHome;
+  }
 });
 
 test('path-like arguments that do not exist, files and invalid ids raise CheckpointError', async () => {

@@ -11,12 +11,17 @@
  * Downloads use `@huggingface/hub` (`modelInfo`, `downloadFileToCacheDir`), fetched only when the cache cannot
  * answer. Only the files a model needs are fetched: `config.json`, `model.safetensors` (or the shard index and
  * its shards) and the tokenizer / preprocessor files that exist. Environment: `HF_ENDPOINT`, `HF_TOKEN`,
- * `HF_HUB_CACHE` / `HF_HOME`, `HF_HUB_OFFLINE`, `HF_HUB_DISABLE_PROGRESS_BARS`.
+ * `HF_HUB_CACHE` / `HF_HOME`, `HF_HUB_OFFLINE`, `HF_HUB_DISABLE_PROGRESS_BARS`, `HF_HUB_DOWNLOAD_TIMEOUT`.
+ * Every request has an idle timeout: a server that stalls (no response, or a body that stops) fails with
+ * HubDownloadError instead of blocking.
  */
 import { readFile, writeFile, mkdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, dirname, isAbsolute } from 'node:path';
 import { CheckpointError, HubDownloadError, InvalidArgumentError, TfjsLensError } from '../errors.js';
+
+/** Default idle timeout of a hub request, in milliseconds (`timeoutMs`, `HF_HUB_DOWNLOAD_TIMEOUT`). */
+export const DEFAULT_HUB_TIMEOUT_MS = 30_000;
 
 /** Default hub endpoint. */
 export const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
@@ -74,6 +79,12 @@ export interface HubOptions {
   token?: string;
   /** Ask the hub for the revision's current commit even when the cache already holds a complete snapshot. */
   refresh?: boolean;
+  /**
+   * Idle timeout of every hub request in milliseconds: the longest wait for a response, and for each next part
+   * of a body being read (a large download may take longer as long as data keeps coming). Default
+   * `$HF_HUB_DOWNLOAD_TIMEOUT` seconds (the `huggingface_hub` variable), else 30 s.
+   */
+  timeoutMs?: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -82,7 +93,8 @@ function isTrue(value: string | undefined): boolean {
   return value !== undefined && ['1', 'ON', 'YES', 'TRUE'].includes(value.trim().toUpperCase());
 }
 
-function expandHome(path: string): string {
+/** `~` and `~/…` → the home directory (as a shell would expand them); other paths as they are. */
+export function expandHome(path: string): string {
   return path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : path;
 }
 
@@ -106,6 +118,27 @@ export function hubEndpoint(env: Env = process.env): string {
 /** True when `HF_HUB_OFFLINE` asks for cache-only operation. */
 export function isOfflineEnv(env: Env = process.env): boolean {
   return isTrue(env.HF_HUB_OFFLINE);
+}
+
+/**
+ * The idle timeout of hub requests in milliseconds: `timeoutMs`, else `$HF_HUB_DOWNLOAD_TIMEOUT` (seconds),
+ * else `DEFAULT_HUB_TIMEOUT_MS`.
+ * @throws InvalidArgumentError when either is not a positive number.
+ */
+export function hubTimeoutMs(timeoutMs: number | undefined, env: Env = process.env): number {
+  if (timeoutMs !== undefined) {
+    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || !Number.isFinite(timeoutMs)) {
+      throw new InvalidArgumentError(`hub timeoutMs must be a positive number of milliseconds, got ${String(timeoutMs)}`, `e.g. { timeoutMs: ${DEFAULT_HUB_TIMEOUT_MS} }`);
+    }
+    return timeoutMs;
+  }
+  const raw = env.HF_HUB_DOWNLOAD_TIMEOUT?.trim();
+  if (!raw) return DEFAULT_HUB_TIMEOUT_MS;
+  const seconds = Number(raw);
+  if (!(seconds > 0) || !Number.isFinite(seconds)) {
+    throw new InvalidArgumentError(`HF_HUB_DOWNLOAD_TIMEOUT must be a positive number of seconds, got '${raw}'`, `unset it (default ${DEFAULT_HUB_TIMEOUT_MS / 1000} s) or set e.g. HF_HUB_DOWNLOAD_TIMEOUT=60`);
+  }
+  return seconds * 1000;
 }
 
 /** The access token: `$HF_TOKEN`, `$HUGGING_FACE_HUB_TOKEN`, else the file `$HF_TOKEN_PATH` / `hfHome()/token`. */
@@ -240,21 +273,78 @@ function describeFailure(err: unknown): string {
 }
 
 /**
- * A `fetch` for `@huggingface/hub` that adds the token to requests to the hub's own origin only, turns
- * network failures into HubDownloadError naming the URL, and reports the bytes of file downloads.
+ * Runs one request with an idle timeout: the response must start within `timeoutMs`, and each read of its body
+ * must deliver within `timeoutMs` (the clock runs only while the reader waits on the network, so a body that is
+ * never read costs nothing). On a stall the request is aborted and a HubDownloadError names the URL.
  */
-function hubFetch(endpoint: string, token: string | undefined, sink: ProgressSink | undefined, currentFile: () => string | undefined): typeof fetch {
+async function fetchWithIdleTimeout(input: Parameters<typeof fetch>[0], init: RequestInit, url: string, timeoutMs: number): Promise<Response> {
+  const controller = new AbortController();
+  const outer = init.signal;
+  if (outer?.aborted) controller.abort(outer.reason);
+  else outer?.addEventListener('abort', () => controller.abort(outer.reason), { once: true });
+  const stalled = (phase: string) =>
+    new HubDownloadError(
+      `request to ${url} stalled: ${phase} for ${timeoutMs / 1000} s`,
+      'the server accepted the request but stopped answering; try again, or raise the limit with the timeoutMs option or HF_HUB_DOWNLOAD_TIMEOUT (seconds)',
+    );
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = (phase: string) => {
+    timer = setTimeout(() => controller.abort(stalled(phase)), timeoutMs);
+  };
+  const abortReason = () => (controller.signal.aborted && controller.signal.reason instanceof HubDownloadError ? controller.signal.reason : undefined);
+  let response: Response;
+  arm('no response');
+  try {
+    response = await fetch(input, { ...init, signal: controller.signal });
+  } catch (err) {
+    throw abortReason() ?? new HubDownloadError(`request to ${url} failed: ${describeFailure(err)}`);
+  } finally {
+    clearTimeout(timer);
+  }
+  // Statuses that carry no body cannot be rebuilt with one.
+  if (!response.body || [101, 103, 204, 205, 304].includes(response.status)) return response;
+  const reader = response.body.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(out) {
+      arm('no data');
+      try {
+        const { done, value } = await reader.read();
+        if (done) out.close();
+        else out.enqueue(value);
+      } catch (err) {
+        out.error(abortReason() ?? new HubDownloadError(`download from ${url} failed: ${describeFailure(err)}`));
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    cancel(reason) {
+      clearTimeout(timer);
+      return reader.cancel(reason);
+    },
+  });
+  return rewrap(response, body);
+}
+
+/** `response` with another body; `url` and `redirected` (which a constructed Response lacks) are kept. */
+function rewrap(response: Response, body: ReadableStream<Uint8Array>): Response {
+  const wrapped = new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  Object.defineProperty(wrapped, 'url', { value: response.url });
+  Object.defineProperty(wrapped, 'redirected', { value: response.redirected });
+  return wrapped;
+}
+
+/**
+ * A `fetch` for `@huggingface/hub` that adds the token to requests to the hub's own origin only, bounds every
+ * request by an idle timeout, turns network failures into HubDownloadError naming the URL, and reports the
+ * bytes of file downloads.
+ */
+function hubFetch(endpoint: string, token: string | undefined, sink: ProgressSink | undefined, currentFile: () => string | undefined, timeoutMs: number): typeof fetch {
   const hubOrigin = new URL(endpoint).origin;
   return async (input, init) => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
     if (token && !headers.has('authorization') && new URL(url).origin === hubOrigin) headers.set('Authorization', `Bearer ${token}`);
-    let response: Response;
-    try {
-      response = await fetch(input, { ...init, headers });
-    } catch (err) {
-      throw new HubDownloadError(`request to ${url.split('?')[0]} failed: ${describeFailure(err)}`);
-    }
+    const response = await fetchWithIdleTimeout(input, { ...init, headers }, url.split('?')[0]!, timeoutMs);
     // The content download is the one GET without a Range header made while a file is being fetched (the
     // size probe asks for `bytes=0-0`, paths-info is a POST); it may go to a CDN URL after a redirect.
     const file = currentFile();
@@ -274,7 +364,7 @@ function hubFetch(endpoint: string, token: string | undefined, sink: ProgressSin
         sink.report({ file, bytes, total: total ?? bytes, done: true });
       },
     });
-    return new Response(response.body.pipeThrough(counter), { status: response.status, statusText: response.statusText, headers: response.headers });
+    return rewrap(response, response.body.pipeThrough(counter));
   };
 }
 
@@ -322,10 +412,11 @@ export async function downloadModelSnapshot(repoId: string, opts: HubOptions = {
   const endpoint = (opts.endpoint ?? hubEndpoint()).replace(/\/+$/, '');
   if (!/^https?:\/\//.test(endpoint)) throw new InvalidArgumentError(`hub endpoint '${endpoint}' is not an http(s) URL`, 'set HF_ENDPOINT to e.g. https://huggingface.co');
   const token = opts.token ?? (await hubToken());
+  const timeoutMs = hubTimeoutMs(opts.timeoutMs);
   const hub = await import('@huggingface/hub');
   const sink = await progressSink(opts.progress);
   let currentFile: string | undefined;
-  const fetchImpl = hubFetch(endpoint, token, sink, () => currentFile);
+  const fetchImpl = hubFetch(endpoint, token, sink, () => currentFile, timeoutMs);
   const storage = join(cacheDir, repoFolderName(repoId));
   const infoUrl = `${endpoint}/api/models/${repoId}/revision/${encodeURIComponent(revision)}`;
   try {

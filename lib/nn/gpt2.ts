@@ -43,7 +43,7 @@ export class HookedGPT2 extends HookedTransformerRoot<TokenInput, PreparedTokens
   readonly W_E: tf.Tensor2D;
   /** Position embedding `[nCtx, dModel]`. */
   readonly W_pos: tf.Tensor2D;
-  /** The unembedding (tied to `W_E` unless the checkpoint has an `lm_head`). */
+  /** The unembedding (tied to `W_E` unless config.json unties it: then the checkpoint's `lm_head`). */
   readonly unembedding: Unembed;
   protected readonly tlStack = new StackedWeights(() => this.blocks);
   /** Tokenizer for text input (set by `loadModel` when the checkpoint has one, or the offline GPT-2 BPE). */

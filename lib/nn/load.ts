@@ -7,11 +7,16 @@
  * ids of the known families (`'gpt2'`, `'openai-community/gpt2-xl'`, `'openai/whisper-tiny'`,
  * `'google/vit-…'`, `'bert-base-uncased'`, `'google-bert/…'`) are typed the same way; other names give
  * the union `HookedModel`.
+ *
+ * The weights must be exactly what `config.json` describes: expected tensors that are missing, and stored
+ * tensors the model does not use (other than each family's known harmless extras), are one CheckpointError
+ * listing them; nothing converted before a failure is kept.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ensureBackend } from '../backend/index.js';
 import { checkMemoryFor } from '../backend/memory-budget.js';
 import { openCheckpoint, readConfigJson, type Checkpoint } from '../io/checkpoint.js';
+import { TrackedCheckpoint, checkAllKeysUsed } from '../io/convert/key-check.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
@@ -23,7 +28,7 @@ import { MODEL_FAMILIES, isModelType, type HookedModel, type ModelFamily, type M
 
 export type { HookedModel, ModelType, ModelOf } from './registry.js';
 
-/** Options of `loadModel`: hub options (revision, offline, cacheDir, progress, endpoint, token) for hub ids. */
+/** Options of `loadModel`: hub options (revision, offline, cacheDir, progress, endpoint, token, timeoutMs) for hub ids. */
 export interface LoadModelOptions extends HubOptions {
   /** Use the offline GPT-2 BPE when a GPT-2 checkpoint ships no tokenizer files (default true). */
   gpt2TokenizerFallback?: boolean;
@@ -77,7 +82,7 @@ export async function loadModel(dirOrName: string, opts: LoadModelOptions = {}):
 
 async function build<Cfg, Weights, Model extends HookedModel>(family: ModelFamily<Cfg, Weights, Model>, config: Record<string, unknown>, where: string, dir: string, opts: LoadModelOptions): Promise<Model> {
   const cfg = family.parseConfig(config, where);
-  const ckpt = await openCheckpoint(dir);
+  const ckpt = new TrackedCheckpoint(await openCheckpoint(dir));
   let weights: Weights;
   // Every tensor the conversion makes is tracked: on a failure part-way none of them is left behind.
   tf.engine().startScope();
@@ -85,6 +90,8 @@ async function build<Cfg, Weights, Model extends HookedModel>(family: ModelFamil
     const device = (await ensureBackend()).device;
     if (device !== 'gpu') checkMemoryFor(float32Bytes(ckpt), `the weights of ${dir} (as float32)`);
     weights = await family.convert(ckpt, cfg);
+    // Every tensor expected is there and every stored one is used (or a known harmless extra).
+    checkAllKeysUsed(ckpt, (key) => family.ignorableKey(key, cfg));
   } catch (err) {
     tf.engine().endScope();
     throw err;

@@ -10,10 +10,10 @@ import { parseGpt2Config } from '../io/config/gpt2.js';
 import { parseVitConfig } from '../io/config/vit.js';
 import { parseWhisperConfig } from '../io/config/whisper.js';
 import { parseBertConfig } from '../io/config/bert.js';
-import { convertGpt2 } from '../io/convert/gpt2.js';
-import { convertVit } from '../io/convert/vit.js';
-import { convertWhisper } from '../io/convert/whisper.js';
-import { convertBert } from '../io/convert/bert.js';
+import { convertGpt2, gpt2IgnorableKey } from '../io/convert/gpt2.js';
+import { convertVit, vitIgnorableKey } from '../io/convert/vit.js';
+import { convertWhisper, whisperIgnorableKey } from '../io/convert/whisper.js';
+import { convertBert, bertIgnorableKey } from '../io/convert/bert.js';
 import type { Tokenizer } from '../data/tokenizer-types.js';
 import { HookedGPT2 } from './gpt2.js';
 import { HookedViT } from './vit.js';
@@ -29,6 +29,8 @@ export interface ModelFamily<Cfg, Weights, Model> {
   parseConfig(json: Record<string, unknown>, where: string): Cfg;
   /** Open checkpoint → the components' weight records. */
   convert(ckpt: Checkpoint, cfg: Cfg): Promise<Weights>;
+  /** Checkpoint keys the conversion may leave unread (buffers, unused heads, tied copies); any other is an error. */
+  ignorableKey(key: string, cfg: Cfg): boolean;
   /** The hooked model class. */
   Model: new (cfg: Cfg, weights: Weights) => Model;
   /** Where text input comes from. Models with a policy other than 'none' have a settable `tokenizer`. */
@@ -41,10 +43,10 @@ function family<Cfg, Weights, Model>(entry: ModelFamily<Cfg, Weights, Model>): M
 
 /** Every model family `loadModel` knows, by `config.json` `model_type`. */
 export const MODEL_FAMILIES = {
-  gpt2: family({ parseConfig: parseGpt2Config, convert: convertGpt2, Model: HookedGPT2, tokenizer: { gpt2Fallback: (cfg) => cfg.dVocab === 50257 } }),
-  vit: family({ parseConfig: parseVitConfig, convert: convertVit, Model: HookedViT, tokenizer: 'none' }),
-  whisper: family({ parseConfig: parseWhisperConfig, convert: convertWhisper, Model: HookedWhisper, tokenizer: {} }),
-  bert: family({ parseConfig: parseBertConfig, convert: convertBert, Model: HookedBert, tokenizer: {} }),
+  gpt2: family({ parseConfig: parseGpt2Config, convert: convertGpt2, ignorableKey: gpt2IgnorableKey, Model: HookedGPT2, tokenizer: { gpt2Fallback: (cfg) => cfg.dVocab === 50257 } }),
+  vit: family({ parseConfig: parseVitConfig, convert: convertVit, ignorableKey: vitIgnorableKey, Model: HookedViT, tokenizer: 'none' }),
+  whisper: family({ parseConfig: parseWhisperConfig, convert: convertWhisper, ignorableKey: whisperIgnorableKey, Model: HookedWhisper, tokenizer: {} }),
+  bert: family({ parseConfig: parseBertConfig, convert: convertBert, ignorableKey: bertIgnorableKey, Model: HookedBert, tokenizer: {} }),
 };
 
 /** A `model_type` tfjs-lens can load. */

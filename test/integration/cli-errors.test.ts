@@ -2,7 +2,7 @@
 // outputs are never left half-written; inputs the model cannot take are named.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, fixtureDir } from '../helpers/fixtures.js';
@@ -32,6 +32,17 @@ function assertFails(r: CliRun, message: RegExp, opts: { status?: number; lines?
   assert.ok(lines.length <= (opts.lines ?? 2), `at most ${opts.lines ?? 2} lines (message + hint), got:\n${r.stderr}`);
   assert.match(lines[0]!, /^tfjs-lens: /);
 }
+
+test('--model: a mistyped local path and weights that do not match config.json are one-line errors, never a hub request', () => {
+  const offline = { env: { HF_ENDPOINT: 'http://127.0.0.1:9', HF_HUB_OFFLINE: '' } };
+  assertFails(runCli(['hooks', '--model', 'weights/nope'], offline), /^tfjs-lens: directory weights\/nope does not exist \(not sent to the hub: 'weights' is a local folder\)$/m);
+  assertFails(runCli(['hooks', '--model', './nope'], offline), /^tfjs-lens: directory \.\/nope does not exist/m);
+  const short = join(dir, 'gpt2-short');
+  mkdirSync(short);
+  writeFileSync(join(short, 'config.json'), JSON.stringify({ ...(JSON.parse(readFileSync(join(GPT2, 'config.json'), 'utf8')) as object), n_layer: 2 }));
+  copyFileSync(join(GPT2, 'model.safetensors'), join(short, 'model.safetensors'));
+  assertFails(runCli(['lens', '--model', short, '--ids', '1,2']), /does not match its config\.json: 12 tensors are not used by the model: 'transformer\.h\.2\./);
+});
 
 test('lens --ids 1,abc and an empty --ids are one-line typed errors', () => {
   assertFails(runCli(['lens', '--model', GPT2, '--ids', '1,abc']), /^tfjs-lens: --ids: 'abc' is not an integer token id$/m);

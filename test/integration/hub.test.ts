@@ -3,7 +3,8 @@
  * huggingface.co does (`/api/models/{repo}/revision/{rev}`, `/paths-info/{rev}`, `/tree/{rev}`,
  * `/{repo}/resolve/{rev}/{file}` with ETag / X-Repo-Commit / Content-Range, LFS files redirected to a CDN path).
  * Files must land in the Python cache layout with identical bytes; a second resolve makes no request;
- * offline mode uses only the cache; missing repositories and network failures raise HubDownloadError.
+ * offline mode uses only the cache; missing repositories, network failures and stalled servers (no answer, or a
+ * body that stops: bounded by the idle timeout) raise HubDownloadError.
  * Every request is checked to stay on 127.0.0.1.
  */
 import { test, before, after } from 'node:test';
@@ -20,7 +21,7 @@ import { openCheckpoint } from '../../lib/io/checkpoint.js';
 import { readAllSafetensors, type HostTensor } from '../../lib/io/safetensors.js';
 import { saveSafetensors } from '../../lib/io/safetensors-writer.js';
 import type { DownloadProgress } from '../../lib/io/hub.js';
-import { CheckpointError, HubDownloadError } from '../../lib/errors.js';
+import { CheckpointError, HubDownloadError, InvalidArgumentError } from '../../lib/errors.js';
 
 const FIXTURE_DIR = fileURLToPath(new URL('../../../test/fixtures/hf/gpt2-tiny', import.meta.url));
 const TOKEN = 'test-token-123';
@@ -41,6 +42,10 @@ interface Repo {
   broken?: Set<string>;
   /** Paths whose download stops half-way (connection dropped). */
   truncated?: Set<string>;
+  /** Paths whose download sends half the bytes, then nothing more (the connection stays open). */
+  stalled?: Set<string>;
+  /** The model-info request is accepted and never answered. */
+  silent?: boolean;
 }
 
 interface LoggedRequest {
@@ -158,6 +163,7 @@ class FakeHub {
     if ((match = /^\/api\/models\/(.+)\/revision\/([^/]+)$/.exec(path)) && req.method === 'GET') {
       const repo = this.lookup(req, res, match[1]!, match[2]!);
       if (!repo) return;
+      if (repo.silent) return; // accepted, never answered (stop() closes the connection)
       this.json(res, 200, {
         _id: createHash('sha1').update(match[1]!).digest('hex').slice(0, 24),
         id: match[1],
@@ -217,6 +223,13 @@ class FakeHub {
         res.write(file.bytes.subarray(0, file.bytes.byteLength >> 1), () => res.destroy());
         return;
       }
+      if (repo.stalled?.has(filePath)) {
+        // The size probe succeeds; the download sends half the file, then stalls with the connection open.
+        if (req.headers.range) return this.sendBytes(req, res, file.bytes, { ...common, ETag: `"${file.gitOid}"` });
+        res.writeHead(200, { ...common, 'Content-Type': 'application/octet-stream', 'Content-Length': String(file.bytes.byteLength) });
+        res.write(file.bytes.subarray(0, file.bytes.byteLength >> 1));
+        return;
+      }
       if (file.lfsOid) {
         res.writeHead(302, {
           ...common,
@@ -239,7 +252,7 @@ class FakeHub {
 let workDir = '';
 let hub: FakeHub;
 const savedEnv = new Map<string, string | undefined>();
-const ENV_KEYS = ['HF_HOME', 'HF_ENDPOINT', 'HF_HUB_CACHE', 'HUGGINGFACE_HUB_CACHE', 'HF_HUB_OFFLINE', 'HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN', 'HF_TOKEN_PATH', 'XDG_CACHE_HOME', 'HF_HUB_DISABLE_PROGRESS_BARS'];
+const ENV_KEYS = ['HF_HOME', 'HF_ENDPOINT', 'HF_HUB_CACHE', 'HUGGINGFACE_HUB_CACHE', 'HF_HUB_OFFLINE', 'HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN', 'HF_TOKEN_PATH', 'XDG_CACHE_HOME', 'HF_HUB_DISABLE_PROGRESS_BARS', 'HF_HUB_DOWNLOAD_TIMEOUT'];
 const originalFetch = globalThis.fetch;
 
 let fixtureFiles: Map<string, RepoFile>;
@@ -301,6 +314,8 @@ before(async () => {
       ['tfjs-lens-test/bin-only', { sha: commitOf('bin'), files: new Map([['config.json', repoFile(config, false)], ['pytorch_model.bin', repoFile(Buffer.from('not really'), true)]]) }],
       ['tfjs-lens-test/broken', { sha: commitOf('broken'), files: fixtureFiles, broken: new Set(['model.safetensors']) }],
       ['tfjs-lens-test/dropped', { sha: commitOf('dropped'), files: fixtureFiles, truncated: new Set(['model.safetensors']) }],
+      ['tfjs-lens-test/stalled', { sha: commitOf('stalled'), files: fixtureFiles, stalled: new Set(['model.safetensors']) }],
+      ['tfjs-lens-test/silent', { sha: commitOf('silent'), files: fixtureFiles, silent: true }],
     ]),
   );
   await hub.start();
@@ -500,6 +515,47 @@ test('an unreachable endpoint raises HubDownloadError with the URL and the reaso
     assert.match(err.message, /ECONNREFUSED/);
     return true;
   });
+});
+
+/** Runs `fn`, which must reject with a HubDownloadError matching `pattern`, within `maxMs`. */
+async function stallsWithin(maxMs: number, pattern: RegExp, fn: () => Promise<unknown>): Promise<void> {
+  const start = performance.now();
+  await assert.rejects(fn(), (err: unknown) => {
+    assert.ok(err instanceof HubDownloadError, String(err));
+    assert.match(err.message, pattern);
+    return true;
+  });
+  assert.ok(performance.now() - start < maxMs, `took ${Math.round(performance.now() - start)} ms`);
+}
+
+test('a server that accepts the request and never answers fails after the idle timeout (option or HF_HUB_DOWNLOAD_TIMEOUT)', async () => {
+  await stallsWithin(5_000, /request to http:\/\/127\.0\.0\.1:\d+\/api\/models\/tfjs-lens-test\/silent\/revision\/main stalled: no response for 0\.3 s[\s\S]*timeoutMs/, () =>
+    resolveModelDir('tfjs-lens-test/silent', { progress: false, timeoutMs: 300 }),
+  );
+  setEnv({ HF_HUB_DOWNLOAD_TIMEOUT: '0.2' });
+  try {
+    await stallsWithin(5_000, /stalled: no response for 0\.2 s/, () => resolveModelDir('tfjs-lens-test/silent', { progress: false }));
+    // The option wins over the variable.
+    await stallsWithin(5_000, /stalled: no response for 0\.25 s/, () => resolveModelDir('tfjs-lens-test/silent', { progress: false, timeoutMs: 250 }));
+    setEnv({ HF_HUB_DOWNLOAD_TIMEOUT: 'soon' });
+    await assert.rejects(resolveModelDir('tfjs-lens-test/silent', { progress: false }), (err: unknown) => err instanceof InvalidArgumentError && /HF_HUB_DOWNLOAD_TIMEOUT/.test(err.message));
+  } finally {
+    setEnv({ HF_HUB_DOWNLOAD_TIMEOUT: undefined });
+  }
+  for (const bad of [0, -1, Number.NaN, Infinity]) {
+    await assert.rejects(resolveModelDir('tfjs-lens-test/silent', { progress: false, timeoutMs: bad }), InvalidArgumentError, String(bad));
+  }
+});
+
+test('a download that stops mid-body fails after the idle timeout and leaves no snapshot link', async () => {
+  await stallsWithin(5_000, /request to http:\/\/127\.0\.0\.1:\d+\/tfjs-lens-test\/stalled\/resolve\/[0-9a-f]{40}\/model\.safetensors stalled: no data for 0\.3 s/, () =>
+    resolveModelDir('tfjs-lens-test/stalled', { progress: false, timeoutMs: 300 }),
+  );
+  const storage = join(cacheRoot(), 'models--tfjs-lens-test--stalled');
+  await assert.rejects(lstat(join(storage, 'snapshots', hub.repos.get('tfjs-lens-test/stalled')!.sha, 'model.safetensors')), { code: 'ENOENT' });
+  // The other requests of a download (info, config, size probes) finished well inside the short limit.
+  const dir = await resolveModelDir('tfjs-lens-test/gpt2-tiny', { progress: false, timeoutMs: 2_000, cacheDir: join(workDir, 'short-timeout-cache') });
+  await access(join(dir, 'model.safetensors'));
 });
 
 test('an explicit cacheDir is used instead of HF_HOME', async () => {

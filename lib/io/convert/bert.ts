@@ -2,8 +2,8 @@
  * BERT weight conversion (`BertForMaskedLM`, bert-base-uncased layout): Hugging Face checkpoint keys →
  * input-major tensors per component. Layer norms may be stored as `weight/bias` or (older checkpoints,
  * including bert-base-uncased's own safetensors) `gamma/beta`. The MLM decoder is tied to the word
- * embeddings unless the config unties it and `cls.predictions.decoder.weight` is present. Pooler,
- * next-sentence head and `position_ids` buffers are ignored.
+ * embeddings unless the config unties it (then `cls.predictions.decoder.weight` must be present). Pooler,
+ * next-sentence head and `position_ids` buffers are ignored (`bertIgnorableKey`).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError } from '../../errors.js';
@@ -28,10 +28,27 @@ export interface BertWeights {
 }
 
 /** Reads a LayerNorm stored as `weight/bias` or `gamma/beta`. */
-async function readLn(r: WeightReader, prefix: string, d: number): Promise<LnWeights> {
-  const [wName, bName] = r.has(`${prefix}.weight`) ? ['weight', 'bias'] : r.has(`${prefix}.gamma`) ? ['gamma', 'beta'] : [undefined, undefined];
+async function readLn(r: WeightReader, prefix: string, d: number, naming?: 'weight'): Promise<LnWeights> {
+  const [wName, bName] = naming || r.has(`${prefix}.weight`) ? ['weight', 'bias'] : r.has(`${prefix}.gamma`) ? ['gamma', 'beta'] : [undefined, undefined];
+  if ((!wName || !bName) && r.collectsMissing) return readLn(r, prefix, d, 'weight');
   if (!wName || !bName) throw new CheckpointError(`checkpoint has no layer norm '${prefix}.weight' (nor '${prefix}.gamma')`, 'is this a BertForMaskedLM checkpoint?');
   return { w: (await r.float(`${prefix}.${wName}`, [d])) as tf.Tensor1D, b: (await r.float(`${prefix}.${bName}`, [d])) as tf.Tensor1D };
+}
+
+/**
+ * Checkpoint keys a BERT MLM may leave unread: the pooler (transformers' `_keys_to_ignore_on_load_unexpected`
+ * for BertForMaskedLM), the next-sentence head `cls.seq_relationship` of BertForPreTraining checkpoints, the
+ * `position_ids` / `token_type_ids` buffers, the decoder bias copy (tied to `cls.predictions.bias`) and, when
+ * tied, a stored `cls.predictions.decoder.weight` (transformers' `_tied_weights_keys`).
+ */
+export function bertIgnorableKey(key: string, cfg: BertConfig): boolean {
+  return (
+    /^(bert\.)?pooler\./.test(key) ||
+    key.startsWith('cls.seq_relationship.') ||
+    /^(bert\.)?embeddings\.(position_ids|token_type_ids)$/.test(key) ||
+    key === 'cls.predictions.decoder.bias' ||
+    (cfg.tieWordEmbeddings && key === 'cls.predictions.decoder.weight')
+  );
 }
 
 /** Reads BERT weights from an open checkpoint. */
@@ -60,8 +77,8 @@ export async function convertBert(ckpt: Checkpoint, cfg: BertConfig): Promise<Be
     throw new CheckpointError(`checkpoint ${ckpt.dir} has no MLM head ('cls.predictions.transform.dense.weight')`, 'tfjs-lens loads BertForMaskedLM / BertForPreTraining checkpoints (the MLM head gives logits and the lens)');
   }
   const dense = await readLinear(cls, 'cls.predictions.transform.dense', d, d);
-  const untied = !cfg.tieWordEmbeddings && cls.has('cls.predictions.decoder.weight');
-  const biasName = cls.has('cls.predictions.bias') ? 'cls.predictions.bias' : 'cls.predictions.decoder.bias';
+  const untied = !cfg.tieWordEmbeddings;
+  const biasName = !cls.has('cls.predictions.bias') && cls.has('cls.predictions.decoder.bias') ? 'cls.predictions.decoder.bias' : 'cls.predictions.bias';
   return {
     W_E,
     W_pos: (await r.float('embeddings.position_embeddings.weight', [cfg.nCtx, d])) as tf.Tensor2D,

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, ShapeMismatchError } from '../../errors.js';
 import type { Checkpoint } from '../checkpoint.js';
 import { materialize } from '../../backend/materialize.js';
+import { TrackedCheckpoint } from './key-check.js';
 
 /** Reads tensors from a checkpoint by name, trying each prefix in turn (e.g. `transformer.` and none). */
 export class WeightReader {
@@ -22,9 +23,31 @@ export class WeightReader {
     return this.find(name) !== undefined;
   }
 
-  /** Reads `name` as a float32 tensor, checking its shape. */
+  /**
+   * True when a missing tensor is recorded rather than thrown (the checkpoint is tracked by `loadModel`, which
+   * lists every missing tensor in one error): converters then name the first candidate of alternatives.
+   */
+  get collectsMissing(): boolean {
+    return this.ckpt instanceof TrackedCheckpoint;
+  }
+
+  /** The key `name` would have: under the first prefix the checkpoint uses (`transformer.h.0…` or `h.0…`). */
+  private expectedKey(name: string): string {
+    const keys = this.ckpt.keys();
+    const prefix = this.prefixes.find((p) => keys.some((k) => k.startsWith(p))) ?? this.prefixes[0] ?? '';
+    return prefix + name;
+  }
+
+  /**
+   * Reads `name` as a float32 tensor, checking its shape. A missing tensor is a CheckpointError, or, in a
+   * tracked checkpoint, recorded as missing and read as zeros (the load fails after the conversion).
+   */
   async float(name: string, shape: readonly number[]): Promise<tf.Tensor> {
     const key = this.find(name);
+    if (!key && this.ckpt instanceof TrackedCheckpoint) {
+      this.ckpt.noteMissing(this.expectedKey(name), shape.reduce((a, b) => a * b, 1));
+      return tf.zeros(shape as number[], 'float32');
+    }
     if (!key) {
       throw new CheckpointError(
         `checkpoint ${this.ckpt.dir} has no tensor '${name}' (tried prefixes ${this.prefixes.map((p) => `'${p}'`).join(', ')})`,

@@ -1,7 +1,8 @@
 /**
  * GPT-2 weight conversion: Hugging Face checkpoint keys (with or without the `transformer.` prefix,
  * Conv1D `[in, out]` layout, fused `c_attn`, optional `attn.bias`/`attn.masked_bias` buffers which are
- * ignored, tied or separate `lm_head`) → input-major tensors per component.
+ * ignored, tied or separate `lm_head`) → input-major tensors per component. With `tie_word_embeddings:
+ * false` the checkpoint must hold `lm_head.weight`.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Checkpoint } from '../checkpoint.js';
@@ -21,6 +22,15 @@ export interface GPT2Weights {
   /** Unembedding bias `[dVocab]` (HF GPT-2 has none; `processWeights` folds ln_final's bias into one). */
   unembedBias?: tf.Tensor1D;
   blocks: { ln1: LnWeights; attn: AttentionWeights; ln2: LnWeights; mlp: MlpWeights }[];
+}
+
+/**
+ * Checkpoint keys a GPT-2 may leave unread: the causal-mask buffers `h.N.attn.bias` / `h.N.attn.masked_bias`
+ * (transformers' `_keys_to_ignore_on_load_unexpected` for GPT-2) and, when tied, a stored `lm_head.weight`
+ * (transformers' `_tied_weights_keys`: the tie replaces it).
+ */
+export function gpt2IgnorableKey(key: string, cfg: GPT2Config): boolean {
+  return /^(transformer\.)?h\.\d+\.attn\.(bias|masked_bias)$/.test(key) || (cfg.tieWordEmbeddings && key === 'lm_head.weight');
 }
 
 /** Reads GPT-2 weights from an open checkpoint. */
@@ -53,7 +63,7 @@ export async function convertGpt2(ckpt: Checkpoint, cfg: GPT2Config): Promise<GP
     });
   }
   const W_E = (await r.float('wte.weight', [cfg.dVocab, d])) as tf.Tensor2D;
-  const untied = !cfg.tieWordEmbeddings && ckpt.has('lm_head.weight');
+  const untied = !cfg.tieWordEmbeddings;
   return {
     W_E,
     W_pos: (await r.float('wpe.weight', [cfg.nCtx, d])) as tf.Tensor2D,

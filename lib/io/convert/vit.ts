@@ -46,7 +46,16 @@ export interface ViTWeights {
 /** The first candidate `name` (for which `probe` names a stored tensor) that the checkpoint holds. */
 export function firstPresent(reader: WeightReader, candidates: readonly string[], probe: (name: string) => string, what: string): string {
   for (const c of candidates) if (reader.has(probe(c))) return c;
+  if (reader.collectsMissing) return candidates[0]!; // recorded as missing when read, listed with the others
   throw new CheckpointError(`checkpoint has none of the names for ${what}: ${candidates.map((c) => `'${probe(c)}'`).join(', ')}`, 'is this checkpoint of the model type its config.json says?');
+}
+
+/**
+ * Checkpoint keys a ViT classifier may leave unread: the pooler of a ViTModel backbone
+ * (ViTForImageClassification builds its ViT without one; transformers loads such checkpoints with a warning).
+ */
+export function vitIgnorableKey(key: string): boolean {
+  return /^(vit\.)?pooler\./.test(key);
 }
 
 /** Reads ViT weights from an open checkpoint. */

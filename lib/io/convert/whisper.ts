@@ -1,7 +1,7 @@
 /**
  * Whisper weight conversion (`WhisperForConditionalGeneration`): Hugging Face checkpoint keys (with or
  * without the `model.` prefix) → input-major tensors per component. `k_proj` has no bias; `proj_out` is
- * tied to `model.decoder.embed_tokens` unless the config unties it and the checkpoint stores it. The
+ * tied to `model.decoder.embed_tokens` unless the config unties it (then the checkpoint must store it). The
  * encoder's sinusoidal `embed_positions` are read when stored and recomputed (as HF `sinusoids`) when not.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -74,6 +74,11 @@ async function readMlp(r: WeightReader, prefix: string, d: number, dMlp: number)
   return { W_in: fc1.W, b_in: fc1.b!, W_out: fc2.W, b_out: fc2.b! };
 }
 
+/** Checkpoint keys a Whisper may leave unread: a stored `proj_out.weight` when tied (transformers' `_tied_weights_keys`). */
+export function whisperIgnorableKey(key: string, cfg: WhisperConfig): boolean {
+  return cfg.tieWordEmbeddings && key === 'proj_out.weight';
+}
+
 /** Reads Whisper weights from an open checkpoint. */
 export async function convertWhisper(ckpt: Checkpoint, cfg: WhisperConfig): Promise<WhisperWeights> {
   const r = new WeightReader(ckpt, ['model.', '']);
@@ -105,7 +110,7 @@ export async function convertWhisper(ckpt: Checkpoint, cfg: WhisperConfig): Prom
     bias: (await r.float(`encoder.${name}.bias`, [d])) as tf.Tensor1D,
   });
   const W_E = (await r.float('decoder.embed_tokens.weight', [cfg.dVocab, d])) as tf.Tensor2D;
-  const untied = !cfg.tieWordEmbeddings && ckpt.has('proj_out.weight');
+  const untied = !cfg.tieWordEmbeddings;
   return {
     encoder: {
       conv1: await conv('conv1', cfg.nMels),

@@ -45,6 +45,16 @@ test('an existing directory is returned as is, without touching the network', as
   assert.equal(await resolveModelDir(FIXTURE_DIR), FIXTURE_DIR);
   const rel = relative(process.cwd(), FIXTURE_DIR);
   assert.equal(await resolveModelDir(rel), rel);
+  // `~/…` in code (no shell to expand it) is the home directory.
+  const savedHome = process.env.HOME;
+  process.env.HOME = join(FIXTURE_DIR, '..'); // os.homedir() reads HOME on POSIX
+  try {
+    assert.equal(await resolveModelDir('~/gpt2-tiny'), FIXTURE_DIR);
+    await assert.rejects(resolveModelDir('~/no-such-model', { offline: false, endpoint: 'http://127.0.0.1:9' }), /directory ~\/no-such-model does not exist/);
+  } finally {
+    if (savedHome === undefined) delete process.env.HOME;
+    else process.env.HOME = savedHome;
+  }
 });
 
 test('path-like arguments that do not exist, files and invalid ids raise CheckpointError', async () => {
@@ -52,6 +62,30 @@ test('path-like arguments that do not exist, files and invalid ids raise Checkpo
     await assert.rejects(resolveModelDir(arg, { offline: false, endpoint: 'http://127.0.0.1:9' }), CheckpointError, arg);
   }
   await assert.rejects(resolveModelDir(join(FIXTURE_DIR, 'config.json')), (err: unknown) => err instanceof CheckpointError && /is a file/.test(err.message));
+});
+
+test('a mistyped local path says the directory does not exist and is never sent to the hub', async () => {
+  // Port 9 refuses connections: a request to the hub would fail with HubDownloadError, not CheckpointError.
+  const opts = { offline: false, endpoint: 'http://127.0.0.1:9', progress: false } as const;
+  await withTempDir(async (dir) => {
+    await mkdir(join(dir, 'weights'));
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      for (const arg of ['weights/nope', './x', '../y', join(dir, 'absent'), 'weights/nope/deeper', 'weights/nope/']) {
+        await assert.rejects(resolveModelDir(arg, opts), (err: unknown) => {
+          assert.ok(err instanceof CheckpointError, `${arg}: ${String(err)}`);
+          assert.match(err.message, new RegExp(`^directory ${arg.replace(/[.\\/]/g, '\\$&')} does not exist \\(not sent to the hub`), arg);
+          return true;
+        });
+      }
+      await assert.rejects(resolveModelDir('weights/nope', opts), /'weights' is a local folder[\s\S]*hint: check the path \(weights exists\)/);
+      // `owner/name` whose owner is no local folder is still a hub id.
+      await assert.rejects(resolveModelDir('tfjs-lens-test/gpt2-tiny', opts), HubDownloadError);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
 });
 
 test('hub ids: validation and the legacy GPT-2 names', () => {

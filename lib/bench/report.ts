@@ -46,7 +46,8 @@ export function formatBenchReport(r: BenchResult): string {
   lines.push(cache.toString());
   if (r.blocks.length) {
     const hasCross = r.blocks.some((b) => b.parts.some((p) => p.part === 'cross_attn'));
-    const head = ['block', 'tokens', 'ms median (min–max)', 'tokens/s', 'attn ms', ...(hasCross ? ['cross ms'] : []), 'mlp ms', 'attn share'];
+    const head = ['block', 'tokens', 'ms median (min–max)', 'tokens/s', 'attn ms', ...(hasCross ? ['cross ms'] : []), 'mlp ms', 'attn share', 'parts / block'];
+    const over: number[] = [];
     const table = plainTable(head);
     for (const b of r.blocks) {
       const part = (name: string) => b.parts.find((p) => p.part === name)?.ms.median;
@@ -54,9 +55,14 @@ export function formatBenchReport(r: BenchResult): string {
       const cross = part('cross_attn');
       const mlp = part('mlp') ?? NaN;
       const share = (attn + (cross ?? 0)) / (attn + (cross ?? 0) + mlp);
-      table.push([b.name, String(b.tokens), fmtStats(b.ms), fmtRate(b.tokensPerSecond.median), fmtMs(attn), ...(hasCross ? [cross === undefined ? '–' : fmtMs(cross)] : []), fmtMs(mlp), `${(100 * share).toFixed(0)}%`]);
+      const parts = (attn + (cross ?? 0) + mlp) / b.ms.median;
+      if (parts > 1.05) over.push(parts);
+      table.push([b.name, String(b.tokens), fmtStats(b.ms), fmtRate(b.tokensPerSecond.median), fmtMs(attn), ...(hasCross ? [cross === undefined ? '–' : fmtMs(cross)] : []), fmtMs(mlp), `${(100 * share).toFixed(0)}%`, Number.isFinite(parts) ? `${(100 * parts).toFixed(0)}%` : '–']);
     }
     lines.push(table.toString());
+    if (over.length) {
+      lines.push(`note: in ${over.length} block(s) the parts add up to more than the block (up to ${(100 * Math.max(...over)).toFixed(0)}%): each part is timed alone with its own dispatch and read-back, so parts and whole agree only within the timing noise the min–max ranges show (the block also adds the residual stream twice)`);
+    }
     const sum = r.blocks.reduce((s, b) => s + b.ms.median, 0);
     const rest = { gpt2: 'embeddings, final LN, unembedding', vit: 'patch embedding, final LN, classifier', whisper: 'conv stem, embeddings, final LNs, unembedding' }[r.model.family];
     lines.push(`sum of block medians ${fmtMs(sum)} ms = ${((100 * sum) / r.forward.ms.median).toFixed(0)}% of the forward median (the rest: ${rest}${timedAllBlocks(r) ? '' : ', untimed blocks'})`);

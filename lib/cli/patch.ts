@@ -58,6 +58,8 @@ export interface PatchReport {
   /** Normalised `(v − corrupt)/(clean − corrupt)`, same layout. */
   normalized: number[][];
   files: string[];
+  /** Problems with the set-up that do not stop the scan (e.g. the clean prompt does not prefer the answer). */
+  warnings: string[];
 }
 
 async function runPatch(opts: PatchOptions): Promise<PatchReport> {
@@ -93,6 +95,10 @@ async function runPatch(opts: PatchOptions): Promise<PatchReport> {
     const corrupt = scan.baselineMetric;
     if (clean === corrupt) throw new InvalidArgumentError(`the clean and corrupted logit differences are equal (${clean}); nothing can be normalised`, 'use a corruption that changes the answer');
     const normalized = normalizedMetric(scan.values, clean, corrupt);
+    const warnings: string[] = [];
+    if (clean <= 0) {
+      warnings.push(`the model does not prefer the answer on the clean prompt (logit difference ${clean.toFixed(3)} ≤ 0): the scores measure how much of a wrong preference is restored; choose a prompt the model gets right`);
+    }
     const columns = (by === 'pos' ? scan.positions : scan.heads)!;
     const C = columns.length;
     const rows = (v: Float32Array) => scan.layers.map((_, r) => Array.from(v.subarray(r * C, (r + 1) * C)));
@@ -128,6 +134,7 @@ async function runPatch(opts: PatchOptions): Promise<PatchReport> {
       wrong: { id: wrongId, token: tokenizer ? tokenizer.decode([wrongId]) : String(wrongId) },
       cleanLogitDiff: clean,
       corruptLogitDiff: corrupt,
+      warnings,
       layers: scan.layers,
       columns,
       values,
@@ -182,6 +189,7 @@ export function registerPatch(program: Command): void {
     .option('--json', 'print JSON instead of a table')
     .action(async (opts: PatchOptions) => {
       const report = await runPatch(opts);
+      for (const w of report.warnings) process.stderr.write(`patch: warning: ${w}\n`);
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${printPatch(report)}\n`);
       tf.disposeVariables();
     });

@@ -23,7 +23,7 @@ export class ActivationCache {
    * @internal built by `runWithCache`. Takes ownership of the tensors. `modelHooks` (every hook name of
    * the model) lets `get` tell a name the run did not cache from a name that does not exist.
    */
-  constructor(entries: Map<string, tf.Tensor>, where: 'gpu' | 'cpu' = 'gpu', private readonly modelHooks: readonly string[] = []) {
+  constructor(entries: Map<string, tf.Tensor>, where: 'gpu' | 'cpu' = 'gpu', private readonly modelHooks: readonly string[] = [], private readonly aliases: ReadonlyMap<string, string> = new Map()) {
     for (const [name, t] of entries) {
       if (where === 'cpu') {
         this.host.set(name, { shape: t.shape, dtype: t.dtype as HostEntry['dtype'], data: t.dataSync() as HostEntry['data'] });
@@ -51,7 +51,7 @@ export class ActivationCache {
   }
 
   private resolve(name: string, layer: number | undefined, strict: boolean): string | undefined {
-    const candidates = [name, getActName(name, layer), canonicalAlias(name)];
+    const candidates = [name, getActName(name, layer), this.aliases.get(name), canonicalAlias(name)];
     for (const c of candidates) if (c && (this.device.has(c) || this.host.has(c))) return c;
     if (strict) {
       const valid = candidates.find((c) => c && this.modelHooks.includes(c));

@@ -43,6 +43,14 @@ export abstract class HookedModule implements OverridableModule {
     this.collectHookPoints(`${path}.`, out, modules);
   }
 
+  /**
+   * TransformerLens 3.x canonical names of this module's hook points, relative to the module
+   * (`'ln2.hook_in'` → the hook point holding that value); the root resolves them as aliases.
+   */
+  canonicalHooks(): Record<string, HookPoint | undefined> {
+    return {};
+  }
+
   /** Disposes every tensor held in this module's fields and its sub-modules. */
   dispose(): void {
     for (const value of Object.values(this)) {

@@ -60,6 +60,11 @@ export class Attention extends HookedModule {
     return tf.reshape(x, [batch, pos, this.nHeads, this.dHead]) as tf.Tensor4D;
   }
 
+  /** TransformerLens 3.x names: `q/k/v.hook_out` are hook_q/k/v, `o.hook_in` is hook_z. */
+  override canonicalHooks(): Record<string, HookPoint | undefined> {
+    return { 'q.hook_out': this.hookQ, 'k.hook_out': this.hookK, 'v.hook_out': this.hookV, 'o.hook_in': this.hookZ };
+  }
+
   /**
    * `query [batch, pos, dModel]`, `keyValue [batch, keyPos, dModel]` (= query for self-attention) →
    * attention output `[batch, pos, dModel]` (the block applies `hook_attn_out`).

@@ -49,6 +49,20 @@ export class TransformerBlock extends HookedModule {
     this.mlp = parts.mlp;
   }
 
+  /** TransformerLens 3.x names: the block's and its layer norms' `hook_in`/`hook_out`. */
+  override canonicalHooks(): Record<string, HookPoint | undefined> {
+    return {
+      hook_in: this.hookResidPre,
+      'ln1.hook_in': this.hookResidPre,
+      'attn.hook_out': this.hookAttnOut,
+      'ln_cross.hook_in': this.lnCross && this.hookResidMid,
+      'cross_attn.hook_out': this.hookCrossAttnOut,
+      'ln2.hook_in': this.hookResidMidCross ?? this.hookResidMid,
+      'mlp.hook_out': this.hookMlpOut,
+      hook_out: this.hookResidPost,
+    };
+  }
+
   /**
    * `residPre [batch, pos, dModel]` → `residPost [batch, pos, dModel]`. `encoderOut [batch, srcPos, dModel]`
    * is required for blocks with cross-attention.

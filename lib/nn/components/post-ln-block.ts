@@ -34,6 +34,18 @@ export class PostLnBlock extends HookedModule {
     this.ln2 = parts.ln2;
   }
 
+  /** TransformerLens 3.x names: the block's and its layer norms' `hook_in`/`hook_out` (post-LN places). */
+  override canonicalHooks(): Record<string, HookPoint | undefined> {
+    return {
+      hook_in: this.hookResidPre,
+      'attn.hook_out': this.hookAttnOut,
+      'ln1.hook_in': this.hookResidMid,
+      'mlp.hook_out': this.hookMlpOut,
+      'ln2.hook_in': this.hookResidPostPreLn,
+      hook_out: this.hookResidPost,
+    };
+  }
+
   /** `residPre [batch, pos, dModel]` → block output `[batch, pos, dModel]`. */
   forward(residPre: tf.Tensor, mask: AttentionMask | undefined, ctx: RunContext): tf.Tensor {
     residPre = ctx.apply(this.hookResidPre, residPre);

@@ -1,0 +1,131 @@
+/**
+ * TransformerLens compatibility (issue 14): `getActName` equals TL's `get_act_name` (expected values are
+ * what TL's function returns), TL 3.x canonical names resolve wherever names are accepted, TL's opt-in
+ * hooks, and TL's cache / analysis semantics.
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { setBackend } from '../../../lib/backend/index.js';
+import { loadModel } from '../../../lib/nn/load.js';
+import type { HookedGPT2 } from '../../../lib/nn/gpt2.js';
+import type { HookedBert } from '../../../lib/nn/bert.js';
+import { getActName, canonicalAlias } from '../../../lib/nn/hook-names.js';
+import { fixtureDir } from '../../helpers/fixtures.js';
+import { testBackend } from '../../helpers/backend.js';
+
+let model: HookedGPT2;
+let bert: HookedBert;
+const IDS = [[5, 17, 300, 2, 9, 41, 800], [1, 2, 3, 4, 5, 6, 7]];
+
+before(async () => {
+  await setBackend(testBackend('cpu'));
+  model = (await loadModel(fixtureDir('gpt2-tiny'))) as HookedGPT2;
+  bert = (await loadModel(fixtureDir('bert-tiny'))) as HookedBert;
+});
+
+/** Largest absolute difference of two tensors of one shape. */
+function maxDiff(a: tf.Tensor, b: tf.Tensor): number {
+  assert.deepEqual(a.shape, b.shape);
+  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
+}
+
+test("getActName equals TransformerLens get_act_name (its docstring examples and aliases)", () => {
+  // [arguments, what TL 2.x/3.x get_act_name returns for them]
+  const cases: [[string, number?, string?], string][] = [
+    // TL's docstring ("Full Examples" and "Examples")
+    [['embed'], 'hook_embed'],
+    [['k6'], 'blocks.6.attn.hook_k'],
+    [['scale4ln1'], 'blocks.4.ln1.hook_scale'],
+    [['k', 6, 'a'], 'blocks.6.attn.hook_k'],
+    [['pre', 2], 'blocks.2.mlp.hook_pre'],
+    [['normalized', 27, 'ln2'], 'blocks.27.ln2.hook_normalized'],
+    [['pre5'], 'blocks.5.mlp.hook_pre'],
+    // activation aliases
+    [['mlp_mid', 3], 'blocks.3.mlp.hook_mid'],
+    [['mlp_pre', 1], 'blocks.1.mlp.hook_pre'],
+    [['mlp_post', 0], 'blocks.0.mlp.hook_post'],
+    [['attn', 1], 'blocks.1.attn.hook_pattern'],
+    [['attn_logits', 2], 'blocks.2.attn.hook_attn_scores'],
+    [['key', 0], 'blocks.0.attn.hook_k'],
+    [['query', 4], 'blocks.4.attn.hook_q'],
+    [['value', 5], 'blocks.5.attn.hook_v'],
+    // layer types
+    [['q', 3, 'attention'], 'blocks.3.attn.hook_q'],
+    [['scale', 2, 'attention'], 'blocks.2.attn.hook_scale'],
+    [['attn_out', 3, 'b'], 'blocks.3.hook_attn_out'],
+    [['resid_mid', 0, 'block'], 'blocks.0.hook_resid_mid'],
+    [['mlp_out', 2, 'm'], 'blocks.2.mlp.hook_mlp_out'],
+    [['scale', 2, 'ln2'], 'blocks.2.ln2.hook_scale'],
+    [['resid_pre', 3], 'blocks.3.hook_resid_pre'],
+    // layer norms: ln_final without a layer, no implied ln1 with one
+    [['scale'], 'ln_final.hook_scale'],
+    [['normalized'], 'ln_final.hook_normalized'],
+    [['scale', 4], 'blocks.4.hook_scale'],
+    [['normalized', undefined, 'ln2'], 'ln_final.ln2.hook_normalized'],
+    // compact forms: the first digits are the layer, what follows the layer type
+    [['z0'], 'blocks.0.attn.hook_z'],
+    [['result7'], 'blocks.7.attn.hook_result'],
+    [['pattern3a'], 'blocks.3.attn.hook_pattern'],
+    [['mid1'], 'blocks.1.mlp.hook_mid'],
+    [['rot_k', 2], 'blocks.2.attn.hook_rot_k'],
+    [['pre_linear', 0], 'blocks.0.mlp.hook_pre_linear'],
+    [['resid_pre5'], 'hook_resid_pre5'],
+    [['ln1', 3], 'blocks.1.hook_ln'],
+    // full names pass through
+    [['hook_embed'], 'hook_embed'],
+    [['blocks.0.hook_resid_pre'], 'blocks.0.hook_resid_pre'],
+  ];
+  for (const [args, expected] of cases) assert.equal(getActName(...args), expected, `getActName(${args.map((a) => JSON.stringify(a)).join(', ')})`);
+});
+
+test('TL 3.x canonical names resolve as aliases in namesFilter, fwdHooks and cache.get', async () => {
+  const pairs: [string, string][] = [
+    ['blocks.0.hook_in', 'blocks.0.hook_resid_pre'],
+    ['blocks.0.ln1.hook_in', 'blocks.0.hook_resid_pre'],
+    ['blocks.0.ln2.hook_in', 'blocks.0.hook_resid_mid'],
+    ['blocks.1.attn.q.hook_out', 'blocks.1.attn.hook_q'],
+    ['blocks.1.attn.k.hook_out', 'blocks.1.attn.hook_k'],
+    ['blocks.1.attn.v.hook_out', 'blocks.1.attn.hook_v'],
+    ['blocks.1.attn.o.hook_in', 'blocks.1.attn.hook_z'],
+    ['blocks.0.attn.hook_out', 'blocks.0.hook_attn_out'],
+    ['blocks.2.mlp.in.hook_out', 'blocks.2.mlp.hook_pre'],
+    ['blocks.2.mlp.out.hook_in', 'blocks.2.mlp.hook_post'],
+    ['blocks.2.mlp.hook_out', 'blocks.2.hook_mlp_out'],
+    ['blocks.2.hook_out', 'blocks.2.hook_resid_post'],
+    ['embed.hook_out', 'hook_embed'],
+    ['pos_embed.hook_out', 'hook_pos_embed'],
+  ];
+  const canonical = pairs.map(([c]) => c);
+  const { output, cache } = await model.runWithCache(IDS, { namesFilter: canonical });
+  assert.deepEqual(cache.keys().sort(), [...new Set(pairs.map(([, l]) => l))].sort());
+  for (const [c, legacy] of pairs) {
+    assert.equal(canonicalAlias(c), legacy, c);
+    assert.equal(cache.get(c), cache.get(legacy), `cache.get('${c}')`);
+  }
+  // The values are what the names mean: ln2's input is resid_pre + attn_out, resid_post is resid_mid + mlp_out.
+  assert.ok(maxDiff(cache.get('blocks.0.ln2.hook_in'), tf.add(cache.get('blocks.0.hook_in'), cache.get('blocks.0.attn.hook_out'))) < 1e-6);
+  // A hook on a canonical name replaces the legacy activation: zeroing attn.o.hook_in (= hook_z) of every block
+  // leaves only b_O in the attention outputs.
+  const seen: string[] = [];
+  const zeroed = await model.runWithCache(IDS, {
+    namesFilter: ['blocks.0.hook_attn_out'],
+    fwdHooks: [['blocks.0.attn.o.hook_in', (z, h) => { seen.push(h.name); return tf.zerosLike(z); }]],
+  });
+  assert.deepEqual(seen, ['blocks.0.attn.hook_z']);
+  const bO = model.blocks[0]!.attn.b_O!;
+  assert.ok(maxDiff(zeroed.cache.get('blocks.0.attn.hook_out'), tf.broadcastTo(bO, zeroed.cache.get('blocks.0.hook_attn_out').shape)) < 1e-6);
+  tf.dispose([output, zeroed.output]);
+  cache.dispose();
+  zeroed.cache.dispose();
+});
+
+test("post-LN BERT maps the layer norms' hook_in to its own places", async () => {
+  const aliases = bert.hookAliases();
+  assert.equal(aliases.get('blocks.0.ln1.hook_in'), 'blocks.0.hook_resid_mid');
+  assert.equal(aliases.get('blocks.0.ln2.hook_in'), 'blocks.0.hook_resid_post_pre_ln');
+  const { output, cache } = await bert.runWithCache([[5, 17, 300, 2, 9, 41, 400]], { namesFilter: ['blocks.1.ln1.hook_in', 'blocks.1.hook_resid_pre', 'blocks.1.attn.hook_out'] });
+  assert.ok(maxDiff(cache.get('blocks.1.ln1.hook_in'), tf.add(cache.get('blocks.1.hook_in'), cache.get('blocks.1.attn.hook_out'))) < 1e-6);
+  output.dispose();
+  cache.dispose();
+});

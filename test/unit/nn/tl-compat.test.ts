@@ -11,7 +11,11 @@ import { loadModel } from '../../../lib/nn/load.js';
 import type { HookedGPT2 } from '../../../lib/nn/gpt2.js';
 import type { HookedBert } from '../../../lib/nn/bert.js';
 import { getActName, canonicalAlias } from '../../../lib/nn/hook-names.js';
-import { fixtureDir } from '../../helpers/fixtures.js';
+import { decomposeResid, logitAttrs, stackHeadResults } from '../../../lib/lens/resid.js';
+import { InvalidArgumentError, NotCachedError, ShapeMismatchError } from '../../../lib/errors.js';
+import { processWeights } from '../../../lib/lens/process-weights.js';
+import { join } from 'node:path';
+import { fixtureDir, ROOT } from '../../helpers/fixtures.js';
 import { testBackend } from '../../helpers/backend.js';
 
 let model: HookedGPT2;
@@ -128,4 +132,78 @@ test("post-LN BERT maps the layer norms' hook_in to its own places", async () =>
   assert.ok(maxDiff(cache.get('blocks.1.ln1.hook_in'), tf.add(cache.get('blocks.1.hook_in'), cache.get('blocks.1.attn.hook_out'))) < 1e-6);
   output.dispose();
   cache.dispose();
+});
+
+test('cache.get(name, -1) is the model\'s last block: NotCachedError when only earlier blocks were cached', async () => {
+  const L = model.nLayers;
+  const all = await model.runWithCache(IDS, { namesFilter: (n) => n.endsWith('hook_resid_post') });
+  assert.equal(all.cache.get('resid_post', -1), all.cache.get(`blocks.${L - 1}.hook_resid_post`));
+  assert.equal(all.cache.get('resid_post', -L), all.cache.get('blocks.0.hook_resid_post'));
+  assert.ok(all.cache.has('resid_post', -1));
+  assert.throws(() => all.cache.get('resid_post', -L - 1), InvalidArgumentError);
+  const some = await model.runWithCache(IDS, { namesFilter: ['blocks.0.hook_resid_post', 'blocks.1.hook_resid_post'] });
+  assert.equal(some.cache.numLayers(), L);
+  assert.ok(!some.cache.has('resid_post', -1));
+  assert.throws(() => some.cache.get('resid_post', -1), (err: unknown) => err instanceof NotCachedError && err.message.includes(`blocks.${L - 1}.hook_resid_post`));
+  assert.equal(some.cache.get('resid_post', -2), some.cache.get(`blocks.${L - 2}.hook_resid_post`));
+  for (const r of [all, some]) {
+    r.output.dispose();
+    r.cache.dispose();
+  }
+});
+
+test('stackHeadResults at layer 0 is an empty stack shaped [0, batch, pos, dModel], as TL returns', async () => {
+  const { output, cache } = await model.runWithCache(IDS, { namesFilter: ['blocks.0.hook_resid_pre', 'blocks.0.attn.hook_result'] });
+  const empty = stackHeadResults(cache, model, { layer: 0 });
+  assert.deepEqual(empty.stack.shape, [0, 2, 7, model.cfg.dModel]);
+  assert.deepEqual(empty.labels, []);
+  const sliced = stackHeadResults(cache, model, { layer: 0, posSlice: [1, 3] });
+  assert.deepEqual(sliced.stack.shape, [0, 2, 2, model.cfg.dModel]);
+  // layer 1: the heads of block 0, which sum (with b_O) to attn_out
+  const one = stackHeadResults(cache, model, { layer: 1 });
+  assert.equal(one.stack.shape[0], model.cfg.nHeads);
+  tf.dispose([output, empty.stack, sliced.stack, one.stack]);
+  cache.dispose();
+  const bare = await model.runWithCache(IDS, { namesFilter: ['blocks.0.attn.hook_z'] });
+  assert.throws(() => stackHeadResults(bare.cache, model, { layer: 0 }), InvalidArgumentError);
+  bare.output.dispose();
+  bare.cache.dispose();
+});
+
+test('logitAttrs: string tokens are tokenised as TL does, bad tokens and shapes raise typed errors', async () => {
+  // The shipped model has a tokenizer; processed weights make the attributions sum to the logit difference.
+  const shipped = processWeights((await loadModel(join(ROOT, 'weights', 'tiny-gpt2'))) as HookedGPT2);
+  const tok = shipped.tokenizer!;
+  const word = [' the', ' a', ' of', 'e'].find((w) => tok.encode(w).length === 1)!;
+  const other = [' and', ' to', ' in', 's'].find((w) => tok.encode(w).length === 1)!;
+  const [id] = tok.encode(word);
+  const [otherId] = tok.encode(other);
+  void shipped.W_U;
+  const { output, cache } = await shipped.runWithCache('The tower is in the city of');
+  const { stack } = decomposeResid(cache, shipped);
+  const byId = logitAttrs(stack, cache, shipped, id!, otherId!);
+  const byText = logitAttrs(stack, cache, shipped, word, other);
+  const mixed = logitAttrs(stack, cache, shipped, [word], [otherId!]);
+  assert.equal(maxDiff(byText, byId), 0);
+  assert.equal(maxDiff(mixed, byId), 0);
+  // Independent value: the attributions sum to the logit difference less b_U's (logitAttrs ignores b_U).
+  const summed = tf.sum(byId, 0);
+  const bU = shipped.b_U.dataSync();
+  const diff = tf.sub(tf.sub(tf.gather(output, id!, 2), tf.gather(output, otherId!, 2)), bU[id!]! - bU[otherId!]!);
+  const err = maxDiff(summed, diff);
+  assert.ok(err < 1e-4, `attributions sum ${err} from the logit difference`);
+  const long = [' Eiffel Tower', 'hello world'].find((w) => tok.encode(w).length > 1)!;
+  assert.throws(() => logitAttrs(stack, cache, shipped, long), (e: unknown) => e instanceof InvalidArgumentError && /not one/.test(e.message));
+  assert.throws(() => logitAttrs(stack, cache, model, word), (e: unknown) => e instanceof InvalidArgumentError && /no tokenizer/.test(e.message));
+  const nPos = stack.shape[2]!;
+  assert.throws(() => logitAttrs(stack, cache, shipped, [id!], [id!, id!]), ShapeMismatchError);
+  assert.throws(() => logitAttrs(stack, cache, shipped, id!, [[id!]]), ShapeMismatchError);
+  assert.throws(() => logitAttrs(stack, cache, shipped, [id!, id!]), ShapeMismatchError);
+  assert.throws(() => logitAttrs(tf.slice(stack, [0, 0, 0, 0], [-1, -1, nPos - 1, -1]), cache, shipped, id!), ShapeMismatchError);
+  assert.throws(() => logitAttrs(tf.concat([stack, stack], 1), cache, shipped, id!), ShapeMismatchError);
+  assert.throws(() => logitAttrs(tf.slice(stack, [0, 0, 0, 0], [-1, -1, -1, 8]), cache, shipped, id!), ShapeMismatchError);
+  assert.throws(() => logitAttrs(tf.sum(stack, 0), cache, shipped, id!), ShapeMismatchError);
+  tf.dispose([output, stack, byId, byText, mixed, summed, diff]);
+  cache.dispose();
+  shipped.dispose();
 });

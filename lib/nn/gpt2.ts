@@ -20,6 +20,7 @@ import { TransformerBlock } from './components/block.js';
 import { Unembed } from './components/unembed.js';
 import { StackedWeights } from './tl-weights.js';
 import { prepareTokens, positionIds, type PreparedTokens, type TokenInput } from './token-input.js';
+import { checkHookedIds } from './input-checks.js';
 import type { GPT2Config } from '../io/config/gpt2.js';
 import type { GPT2Weights } from '../io/convert/gpt2.js';
 
@@ -35,10 +36,13 @@ export interface ToTokensOptions {
 export class HookedGPT2 extends HookedTransformerRoot<TokenInput, PreparedTokens> implements LensModel {
   readonly residPrefix = '';
   readonly lensPositions = 'all' as const;
+  readonly hookTokens = new HookPoint(); // [batch, pos] int32 token ids (opt-in)
   readonly hookEmbed = new HookPoint(); // [batch, pos, dModel]
   readonly hookPosEmbed = new HookPoint(); // [batch, pos, dModel]
   readonly blocks: TransformerBlock[];
   readonly lnFinal: LayerNorm;
+  readonly hookUnembedIn = new HookPoint('unembed.hook_in'); // [batch, pos, dModel] ln_final output (opt-in)
+  readonly hookUnembedOut = new HookPoint('unembed.hook_out'); // [batch, pos, dVocab] logits (opt-in)
   /** Token embedding `[dVocab, dModel]`. */
   readonly W_E: tf.Tensor2D;
   /** Position embedding `[nCtx, dModel]`. */
@@ -151,13 +155,20 @@ export class HookedGPT2 extends HookedTransformerRoot<TokenInput, PreparedTokens
 
   protected embedPrepared(p: PreparedTokens, ctx: RunContext): Embedded {
     const [batch, pos] = p.inputIds.shape;
-    const embed = ctx.apply(this.hookEmbed, tf.gather(this.W_E, p.inputIds));
+    let ids = p.inputIds;
+    if (ctx.wants(this.hookTokens.name)) {
+      const given = tf.clone(ids); // a handle of the run's own: the cache outlives the prepared input
+      ids = checkHookedIds(ctx.apply(this.hookTokens, given), given, this.cfg.dVocab, this.hookTokens.name) as tf.Tensor2D;
+    }
+    const embed = ctx.apply(this.hookEmbed, tf.gather(this.W_E, ids));
     const posEmbed = ctx.apply(this.hookPosEmbed, tf.gather(this.W_pos, positionIds(batch, pos, p.attentionMask)));
     return { resid: tf.add(embed, posEmbed), inputs: { mask: buildAttentionMask(pos, { causal: true, attentionMask: p.attentionMask }) } };
   }
 
   protected head(resid: tf.Tensor, _p: PreparedTokens, ctx: RunContext): tf.Tensor {
-    return this.unembed(this.lnFinal.forward(resid, ctx));
+    if (!ctx.wants(this.hookUnembedIn.name) && !ctx.wants(this.hookUnembedOut.name)) return this.unembed(this.lnFinal.forward(resid, ctx));
+    const normalized = ctx.apply(this.hookUnembedIn, this.lnFinal.forward(resid, ctx));
+    return ctx.apply(this.hookUnembedOut, this.unembed(normalized));
   }
 
   /** Frees every weight tensor. */

@@ -26,7 +26,7 @@ export abstract class HookedModule implements OverridableModule {
     for (const [key, value] of Object.entries(this)) {
       const segment = camelToSnake(key);
       if (value instanceof HookPoint) {
-        value.name = `${prefix}${segment}`;
+        value.name = `${prefix}${value.path ?? segment}`;
         out.set(value.name, value);
       } else if (value instanceof HookedModule) {
         value.visit(`${prefix}${segment}`, out, modules);

@@ -137,3 +137,17 @@ export function checkNamesFilter(filter: unknown, what = 'namesFilter'): void {
   }
   throw new InvalidArgumentError(`${what} must be a hook name, an array of names or a function (name) => boolean, got ${describeValue(filter)}`);
 }
+
+/**
+ * Token ids a `hook_tokens` hook returned: unchanged ids pass as they are; a replacement must hold ids
+ * inside the vocabulary (a gather would read garbage otherwise). Reads the replacement (small) back.
+ */
+export function checkHookedIds(ids: tf.Tensor, original: tf.Tensor, vocabSize: number, hookName: string): tf.Tensor {
+  if (ids === original) return ids;
+  const values = ids.dataSync();
+  for (let i = 0; i < values.length; i++) {
+    const id = values[i]!;
+    if (!(id >= 0 && id < vocabSize)) throw new InvalidArgumentError(`a hook at '${hookName}' returned token id ${id}, outside the vocabulary [0, ${vocabSize})`, 'return token ids of this model');
+  }
+  return ids;
+}

@@ -22,6 +22,13 @@ export interface AttentionMask {
   hasEmptyRows: boolean;
 }
 
+/** Head-specific inputs of q, k, v `[batch, pos, head, dModel]` (TransformerLens `hook_q_input` … after ln1). */
+export interface PerHeadInputs {
+  q?: tf.Tensor;
+  k?: tf.Tensor;
+  v?: tf.Tensor;
+}
+
 /** Multi-head attention. */
 export class Attention extends HookedModule {
   readonly hookQ = new HookPoint(); // [batch, pos, head, dHead]
@@ -65,14 +72,24 @@ export class Attention extends HookedModule {
     return { 'q.hook_out': this.hookQ, 'k.hook_out': this.hookK, 'v.hook_out': this.hookV, 'o.hook_in': this.hookZ };
   }
 
+  /** `x [batch, pos, head, dModel]` → head h's projection of x[:, :, h] `[batch, pos, head, dHead]` (TL's split inputs). */
+  private projectPerHead(x: tf.Tensor, W: tf.Tensor2D, b: tf.Tensor1D | undefined): tf.Tensor4D {
+    const [batch, pos, H, d] = x.shape as [number, number, number, number];
+    const byHead = tf.reshape(tf.transpose(x, [2, 0, 1, 3]), [H, batch * pos, d]);
+    const perHeadW = tf.transpose(tf.reshape(W, [d, H, this.dHead]), [1, 0, 2]); // [H, d, dHead]
+    const out = tf.transpose(tf.reshape(tf.matMul(byHead, perHeadW), [H, batch, pos, this.dHead]), [1, 2, 0, 3]);
+    return (b ? tf.add(out, tf.reshape(b, [H, this.dHead])) : out) as tf.Tensor4D;
+  }
+
   /**
    * `query [batch, pos, dModel]`, `keyValue [batch, keyPos, dModel]` (= query for self-attention) →
-   * attention output `[batch, pos, dModel]` (the block applies `hook_attn_out`).
+   * attention output `[batch, pos, dModel]` (the block applies `hook_attn_out`). `perHead` gives head-specific
+   * (already normalized) inputs `[batch, pos, head, dModel]` for q, k or v instead of `query`/`keyValue`.
    */
-  forward(query: tf.Tensor, keyValue: tf.Tensor, mask: AttentionMask | undefined, ctx: RunContext): tf.Tensor {
-    const q = ctx.apply(this.hookQ, this.split(linear(query, this.W_Q, this.b_Q)));
-    const k = ctx.apply(this.hookK, this.split(linear(keyValue, this.W_K, this.b_K)));
-    const v = ctx.apply(this.hookV, this.split(linear(keyValue, this.W_V, this.b_V)));
+  forward(query: tf.Tensor, keyValue: tf.Tensor, mask: AttentionMask | undefined, ctx: RunContext, perHead: PerHeadInputs = {}): tf.Tensor {
+    const q = ctx.apply(this.hookQ, perHead.q ? this.projectPerHead(perHead.q, this.W_Q, this.b_Q) : this.split(linear(query, this.W_Q, this.b_Q)));
+    const k = ctx.apply(this.hookK, perHead.k ? this.projectPerHead(perHead.k, this.W_K, this.b_K) : this.split(linear(keyValue, this.W_K, this.b_K)));
+    const v = ctx.apply(this.hookV, perHead.v ? this.projectPerHead(perHead.v, this.W_V, this.b_V) : this.split(linear(keyValue, this.W_V, this.b_V)));
     const qHeads = tf.transpose(q, [0, 2, 1, 3]);
     const kHeads = tf.transpose(k, [0, 2, 1, 3]);
     let scores = tf.mul(tf.matMul(qHeads, kHeads, false, true), this.scoreScale);

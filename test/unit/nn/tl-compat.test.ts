@@ -207,3 +207,74 @@ test('logitAttrs: string tokens are tokenised as TL does, bad tokens and shapes 
   cache.dispose();
   shipped.dispose();
 });
+
+test("TL's opt-in hooks hold TL's values and shapes, and only runs that ask for them have them", async () => {
+  const H = model.cfg.nHeads;
+  const d = model.cfg.dModel;
+  const optIn = ['hook_tokens', 'blocks.1.hook_attn_in', 'blocks.1.hook_q_input', 'blocks.1.hook_k_input', 'blocks.1.hook_v_input', 'blocks.1.hook_mlp_in', 'unembed.hook_in', 'unembed.hook_out'];
+  for (const n of optIn) assert.ok(model.hookNames().includes(n), n);
+  assert.equal(model.hookAliases().get('embed.hook_in') ?? canonicalAlias('embed.hook_in'), 'hook_tokens');
+  const { output, cache } = await model.runWithCache(IDS, {
+    namesFilter: [...optIn, 'blocks.1.hook_resid_pre', 'blocks.1.hook_resid_mid', 'ln_final.hook_normalized'],
+  });
+  assert.deepEqual(cache.get('hook_tokens').shape, [2, 7]);
+  assert.equal(cache.get('hook_tokens').dtype, 'int32');
+  assert.deepEqual(await cache.get('embed.hook_in').array(), IDS);
+  const residPre = cache.get('blocks.1.hook_resid_pre');
+  const perHead = tf.tile(tf.expandDims(residPre, 2), [1, 1, H, 1]);
+  for (const n of ['hook_attn_in', 'hook_q_input', 'hook_k_input', 'hook_v_input']) {
+    assert.deepEqual(cache.get(`blocks.1.${n}`).shape, [2, 7, H, d], n);
+    assert.equal(maxDiff(cache.get(`blocks.1.${n}`), perHead), 0, n);
+  }
+  assert.equal(maxDiff(cache.get('blocks.1.hook_mlp_in'), cache.get('blocks.1.hook_resid_mid')), 0);
+  const lnOut = tf.add(tf.mul(cache.get('ln_final.hook_normalized'), model.lnFinal.w), model.lnFinal.b);
+  assert.ok(maxDiff(cache.get('unembed.hook_in'), lnOut) < 1e-6);
+  assert.equal(maxDiff(cache.get('unembed.hook_out'), output), 0);
+  const plain = await model.forward(IDS);
+  assert.equal(maxDiff(output, plain), 0);
+  tf.dispose([perHead, lnOut, output, plain]);
+  cache.dispose();
+  // A run that does not ask for them does not cache them.
+  const other = await model.runWithCache(IDS, { namesFilter: ['blocks.1.hook_resid_pre'] });
+  assert.throws(() => other.cache.get('blocks.1.hook_attn_in'), NotCachedError);
+  other.output.dispose();
+  other.cache.dispose();
+});
+
+test('replacements at the opt-in hooks take effect downstream, equal to independent patches', async () => {
+  const plain = await model.forward(IDS);
+  const block = model.blocks[1]!;
+  const { attn, ln1, ln2 } = block;
+  // hook_v_input zeroed: every head's v is ln1(0)·W_V + b_V = ln1.b·W_V + b_V — the same as setting hook_v to that.
+  const vConst = (v: tf.Tensor): tf.Tensor => tf.broadcastTo(tf.reshape(tf.add(tf.matMul(tf.reshape(ln1.b, [1, -1]), attn.W_V), attn.b_V!), [1, 1, attn.nHeads, attn.dHead]), v.shape);
+  const viaInput = await model.runWithHooks(IDS, { fwdHooks: [['blocks.1.hook_v_input', (x) => tf.zerosLike(x)]] });
+  const viaV = await model.runWithHooks(IDS, { fwdHooks: [['blocks.1.attn.hook_v', vConst]] });
+  assert.ok(maxDiff(viaInput, viaV) < 1e-5, `v_input vs hook_v ${maxDiff(viaInput, viaV)}`);
+  assert.ok(maxDiff(viaInput, plain) > 1e-3);
+  // hook_attn_in feeds q, k and v: zeroed, it equals all three set to their ln1(0) values.
+  const constOf = (W: tf.Tensor2D, b: tf.Tensor1D) => (x: tf.Tensor): tf.Tensor => tf.broadcastTo(tf.reshape(tf.add(tf.matMul(tf.reshape(ln1.b, [1, -1]), W), b), [1, 1, attn.nHeads, attn.dHead]), x.shape);
+  const viaAttnIn = await model.runWithHooks(IDS, { fwdHooks: [['blocks.1.hook_attn_in', (x) => tf.zerosLike(x)]] });
+  const viaQkv = await model.runWithHooks(IDS, { fwdHooks: [['blocks.1.attn.hook_q', constOf(attn.W_Q, attn.b_Q!)], ['blocks.1.attn.hook_k', constOf(attn.W_K, attn.b_K!)], ['blocks.1.attn.hook_v', constOf(attn.W_V, attn.b_V!)]] });
+  assert.ok(maxDiff(viaAttnIn, viaQkv) < 1e-5, `attn_in vs q/k/v ${maxDiff(viaAttnIn, viaQkv)}`);
+  // An identity replacement (a new tensor) takes the per-head path and changes nothing.
+  const same = await model.runWithHooks(IDS, { fwdHooks: [['blocks.1.hook_q_input', (x) => tf.mul(x, 1)]] });
+  assert.ok(maxDiff(same, plain) < 1e-5, `identity q_input ${maxDiff(same, plain)}`);
+  // hook_mlp_in zeroed: ln2 reads zeros (output ln2.b) while the residual keeps resid_mid — as overriding ln2 by ln2.b.
+  const viaMlpIn = await model.runWithCache(IDS, { namesFilter: ['blocks.1.hook_mlp_in', 'blocks.1.hook_resid_mid'], fwdHooks: [['blocks.1.hook_mlp_in', (x) => tf.zerosLike(x)]] });
+  const viaLn2 = await model.runWithHooks(IDS, { fwdHooks: [], overrides: [['blocks.1.ln2', (x) => tf.broadcastTo(ln2.b, x.shape)]] });
+  assert.ok(maxDiff(viaMlpIn.output, viaLn2) < 1e-5, `mlp_in vs ln2 override ${maxDiff(viaMlpIn.output, viaLn2)}`);
+  assert.equal(tf.tidy(() => tf.max(tf.abs(viaMlpIn.cache.get('blocks.1.hook_mlp_in'))).dataSync()[0]), 0);
+  // hook_tokens replaced: the run is the run on those tokens.
+  const other = [[9, 8, 7, 6, 5, 4, 3], [1, 2, 3, 4, 5, 6, 7]];
+  const viaTokens = await model.runWithHooks(IDS, { fwdHooks: [['hook_tokens', () => tf.tensor2d(other, undefined, 'int32')]] });
+  const direct = await model.forward(other);
+  assert.equal(maxDiff(viaTokens, direct), 0);
+  await assert.rejects(model.runWithHooks(IDS, { fwdHooks: [['hook_tokens', (x) => tf.add(x, 10_000)]] }), InvalidArgumentError);
+  // unembed.hook_in zeroed: logits are b_U; unembed.hook_out doubled: twice the logits.
+  const viaUnembedIn = await model.runWithHooks(IDS, { fwdHooks: [['unembed.hook_in', (x) => tf.zerosLike(x)]] });
+  assert.equal(maxDiff(viaUnembedIn, tf.broadcastTo(model.b_U, viaUnembedIn.shape)), 0);
+  const doubled = await model.runWithHooks(IDS, { fwdHooks: [['unembed.hook_out', (x) => tf.mul(x, 2)]] });
+  assert.ok(maxDiff(doubled, tf.mul(plain, 2)) < 1e-5);
+  tf.dispose([plain, viaInput, viaV, viaAttnIn, viaQkv, same, viaMlpIn.output, viaLn2, viaTokens, direct, viaUnembedIn, doubled]);
+  viaMlpIn.cache.dispose();
+});

@@ -20,7 +20,7 @@ import { TransformerBlock } from './components/block.js';
 import { Unembed } from './components/unembed.js';
 import { StackedWeights } from './tl-weights.js';
 import { prepareTokens, positionIds, type PreparedTokens, type TokenInput } from './token-input.js';
-import { checkHookedIds } from './input-checks.js';
+import { applyTokenHook } from './input-checks.js';
 import type { GPT2Config } from '../io/config/gpt2.js';
 import type { GPT2Weights } from '../io/convert/gpt2.js';
 
@@ -155,20 +155,15 @@ export class HookedGPT2 extends HookedTransformerRoot<TokenInput, PreparedTokens
 
   protected embedPrepared(p: PreparedTokens, ctx: RunContext): Embedded {
     const [batch, pos] = p.inputIds.shape;
-    let ids = p.inputIds;
-    if (ctx.wants(this.hookTokens.name)) {
-      const given = tf.clone(ids); // a handle of the run's own: the cache outlives the prepared input
-      ids = checkHookedIds(ctx.apply(this.hookTokens, given), given, this.cfg.dVocab, this.hookTokens.name) as tf.Tensor2D;
-    }
+    const ids = applyTokenHook(ctx, this.hookTokens, p.inputIds, this.cfg.dVocab);
     const embed = ctx.apply(this.hookEmbed, tf.gather(this.W_E, ids));
     const posEmbed = ctx.apply(this.hookPosEmbed, tf.gather(this.W_pos, positionIds(batch, pos, p.attentionMask)));
     return { resid: tf.add(embed, posEmbed), inputs: { mask: buildAttentionMask(pos, { causal: true, attentionMask: p.attentionMask }) } };
   }
 
   protected head(resid: tf.Tensor, _p: PreparedTokens, ctx: RunContext): tf.Tensor {
-    if (!ctx.wants(this.hookUnembedIn.name) && !ctx.wants(this.hookUnembedOut.name)) return this.unembed(this.lnFinal.forward(resid, ctx));
-    const normalized = ctx.apply(this.hookUnembedIn, this.lnFinal.forward(resid, ctx));
-    return ctx.apply(this.hookUnembedOut, this.unembed(normalized));
+    // unembed.hook_in / hook_out are identities (no allocation) unless the run asks for them.
+    return ctx.apply(this.hookUnembedOut, this.unembed(ctx.apply(this.hookUnembedIn, this.lnFinal.forward(resid, ctx))));
   }
 
   /** Frees every weight tensor. */

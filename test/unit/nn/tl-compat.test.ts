@@ -10,6 +10,7 @@ import { setBackend } from '../../../lib/backend/index.js';
 import { loadModel } from '../../../lib/nn/load.js';
 import type { HookedGPT2 } from '../../../lib/nn/gpt2.js';
 import type { HookedBert } from '../../../lib/nn/bert.js';
+import type { HookedWhisper } from '../../../lib/nn/whisper.js';
 import { getActName, canonicalAlias } from '../../../lib/nn/hook-names.js';
 import { decomposeResid, logitAttrs, stackHeadResults } from '../../../lib/lens/resid.js';
 import { InvalidArgumentError, NotCachedError, ShapeMismatchError } from '../../../lib/errors.js';
@@ -277,4 +278,27 @@ test('replacements at the opt-in hooks take effect downstream, equal to independ
   assert.ok(maxDiff(doubled, tf.mul(plain, 2)) < 1e-5);
   tf.dispose([plain, viaInput, viaV, viaAttnIn, viaQkv, same, viaMlpIn.output, viaLn2, viaTokens, direct, viaUnembedIn, doubled]);
   viaMlpIn.cache.dispose();
+});
+
+test('Whisper decoder: hook_tokens, unembed hooks, hook_mlp_in and ln2.hook_in read the cross-attention block as TL would', async () => {
+  const whisper = (await loadModel(fixtureDir('whisper-tiny'))) as HookedWhisper;
+  const features = tf.randomNormal([1, whisper.cfg.nMels, 2 * whisper.cfg.maxSourcePositions], 0, 1, 'float32', 7);
+  const start = whisper.cfg.decoderStartTokenId;
+  const input = { inputFeatures: features, decoderInputIds: [[start, 5, 9]] };
+  const names = ['decoder.hook_tokens', 'decoder.unembed.hook_in', 'decoder.unembed.hook_out', 'decoder.blocks.0.hook_mlp_in', 'decoder.blocks.0.ln2.hook_in', 'decoder.blocks.0.hook_resid_mid_cross', 'decoder.blocks.0.hook_attn_in', 'decoder.blocks.0.hook_resid_pre'];
+  const { output, cache } = await whisper.runWithCache(input, { namesFilter: names });
+  assert.deepEqual(await cache.get('decoder.hook_tokens').array(), [[start, 5, 9]]);
+  assert.equal(maxDiff(cache.get('decoder.unembed.hook_out'), output), 0);
+  assert.equal(cache.get('decoder.blocks.0.ln2.hook_in'), cache.get('decoder.blocks.0.hook_resid_mid_cross'));
+  assert.equal(maxDiff(cache.get('decoder.blocks.0.hook_mlp_in'), cache.get('decoder.blocks.0.hook_resid_mid_cross')), 0);
+  const H = whisper.decoder.blocks[0]!.attn.nHeads;
+  const perHead = tf.tile(tf.expandDims(cache.get('decoder.blocks.0.hook_resid_pre'), 2), [1, 1, H, 1]);
+  assert.equal(maxDiff(cache.get('decoder.blocks.0.hook_attn_in'), perHead), 0);
+  const plain = await whisper.forward(input);
+  assert.equal(maxDiff(plain, output), 0);
+  const zeroIn = await whisper.runWithHooks(input, { fwdHooks: [['decoder.unembed.hook_in', (x) => tf.zerosLike(x)]] });
+  assert.equal(tf.tidy(() => tf.max(tf.abs(zeroIn)).dataSync()[0]), 0); // no bias: logits of a zero input are 0
+  tf.dispose([features, output, perHead, plain, zeroIn]);
+  cache.dispose();
+  whisper.dispose();
 });

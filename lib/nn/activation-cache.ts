@@ -24,9 +24,12 @@ export class ActivationCache {
    * the model) lets `get` tell a name the run did not cache from a name that does not exist.
    */
   constructor(entries: Map<string, tf.Tensor>, where: 'gpu' | 'cpu' = 'gpu', private readonly modelHooks: readonly string[] = [], private readonly aliases: ReadonlyMap<string, string> = new Map()) {
+    const copies = new Map<tf.Tensor, HostEntry>(); // one host copy per tensor (hook_attn_in and hook_q/k/v_input share one)
     for (const [name, t] of entries) {
       if (where === 'cpu') {
-        this.host.set(name, { shape: t.shape, dtype: t.dtype as HostEntry['dtype'], data: t.dataSync() as HostEntry['data'] });
+        let entry = copies.get(t);
+        if (!entry) copies.set(t, (entry = { shape: t.shape, dtype: t.dtype as HostEntry['dtype'], data: t.dataSync() as HostEntry['data'] }));
+        this.host.set(name, entry);
       } else {
         this.device.set(name, t);
       }

@@ -29,6 +29,28 @@ export interface PerHeadInputs {
   v?: tf.Tensor;
 }
 
+/** The hook points of TransformerLens's split attention inputs (`hook_attn_in` only in pre-LN blocks). */
+export interface SplitInputHooks {
+  attnIn?: HookPoint;
+  q: HookPoint;
+  k: HookPoint;
+  v: HookPoint;
+}
+
+/**
+ * TransformerLens's opt-in split inputs, only when the run reads one of them (undefined otherwise): the
+ * residual repeated per head `[batch, pos, head, dModel]` passes through `hook_attn_in` (when given) and
+ * then through each of `hook_q/k/v_input`; returns the inputs a hook replaced (undefined where unchanged).
+ */
+export function splitInputs(ctx: RunContext, resid: tf.Tensor, nHeads: number, hooks: SplitInputHooks): PerHeadInputs | undefined {
+  if (![hooks.attnIn, hooks.q, hooks.k, hooks.v].some((h) => h && ctx.wants(h.name))) return undefined;
+  const repeated = tf.tile(tf.expandDims(resid, 2), [1, 1, nHeads, 1]);
+  const attnIn = hooks.attnIn ? ctx.apply(hooks.attnIn, repeated) : repeated;
+  const [q, k, v] = [hooks.q, hooks.k, hooks.v].map((h) => ctx.apply(h, attnIn));
+  const changed = (x: tf.Tensor): tf.Tensor | undefined => (x === repeated ? undefined : x);
+  return { q: changed(q!), k: changed(k!), v: changed(v!) };
+}
+
 /** Multi-head attention. */
 export class Attention extends HookedModule {
   readonly hookQ = new HookPoint(); // [batch, pos, head, dHead]

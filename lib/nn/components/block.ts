@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { HookedModule } from '../hooked-module.js';
 import { HookPoint, NO_HOOKS, type RunContext } from '../hook-point.js';
 import type { LayerNorm } from './layer-norm.js';
-import type { Attention, AttentionMask, PerHeadInputs } from './attention.js';
+import { splitInputs, type Attention, type AttentionMask, type PerHeadInputs } from './attention.js';
 import type { Mlp } from './mlp.js';
 import { InvalidArgumentError } from '../../errors.js';
 
@@ -62,15 +62,11 @@ export class TransformerBlock extends HookedModule {
    */
   private selfAttention(residPre: tf.Tensor, mask: AttentionMask | undefined, ctx: RunContext): tf.Tensor {
     const norm = (x: tf.Tensor, c: RunContext): tf.Tensor => ctx.call(this.ln1, x, () => this.ln1.forward(x, c));
-    const attn = (x: tf.Tensor, perHead?: PerHeadInputs): tf.Tensor => ctx.call(this.attn, x, () => this.attn.forward(x, x, mask, ctx, perHead));
-    const split = [this.hookAttnIn, this.hookQInput, this.hookKInput, this.hookVInput];
-    if (!split.some((h) => ctx.wants(h.name))) return attn(norm(residPre, ctx));
-    const repeated = tf.tile(tf.expandDims(residPre, 2), [1, 1, this.attn.nHeads, 1]);
-    const attnIn = ctx.apply(this.hookAttnIn, repeated);
-    const [q, k, v] = [this.hookQInput, this.hookKInput, this.hookVInput].map((h) => ctx.apply(h, attnIn));
+    const split = splitInputs(ctx, residPre, this.attn.nHeads, { attnIn: this.hookAttnIn, q: this.hookQInput, k: this.hookKInput, v: this.hookVInput });
     const normalized = norm(residPre, ctx);
-    const own = (x: tf.Tensor): tf.Tensor | undefined => (x === repeated ? undefined : norm(x, NO_HOOKS));
-    return attn(normalized, { q: own(q!), k: own(k!), v: own(v!) });
+    const own = (x: tf.Tensor | undefined): tf.Tensor | undefined => x && norm(x, NO_HOOKS);
+    const perHead: PerHeadInputs | undefined = split && { q: own(split.q), k: own(split.k), v: own(split.v) };
+    return ctx.call(this.attn, normalized, () => this.attn.forward(normalized, normalized, mask, ctx, perHead));
   }
 
   /** TransformerLens 3.x names: the block's and its layer norms' `hook_in`/`hook_out`. */

@@ -302,3 +302,39 @@ test('Whisper decoder: hook_tokens, unembed hooks, hook_mlp_in and ln2.hook_in r
   cache.dispose();
   whisper.dispose();
 });
+
+test("BERT (TL's BertBlock): split q/k/v inputs feed the projections directly, hook_mlp_in is what ln1 reads", async () => {
+  const ids = [[5, 17, 300, 2, 9, 41, 400]];
+  const block = bert.blocks[1]!;
+  const H = block.attn.nHeads;
+  const { output, cache } = await bert.runWithCache(ids, { namesFilter: ['blocks.1.hook_resid_pre', 'blocks.1.hook_q_input', 'blocks.1.hook_v_input', 'blocks.1.hook_mlp_in', 'blocks.1.hook_resid_mid'] });
+  const perHead = tf.tile(tf.expandDims(cache.get('blocks.1.hook_resid_pre'), 2), [1, 1, H, 1]);
+  assert.equal(maxDiff(cache.get('blocks.1.hook_q_input'), perHead), 0);
+  assert.equal(maxDiff(cache.get('blocks.1.hook_v_input'), perHead), 0);
+  assert.equal(maxDiff(cache.get('blocks.1.hook_mlp_in'), cache.get('blocks.1.hook_resid_mid')), 0);
+  const plain = await bert.forward(ids);
+  assert.equal(maxDiff(plain, output), 0);
+  // v_input zeroed: v = b_V in every head (no layer norm before BERT's attention) — as hook_v set to b_V.
+  const viaInput = await bert.runWithHooks(ids, { fwdHooks: [['blocks.1.hook_v_input', (x) => tf.zerosLike(x)]] });
+  const viaV = await bert.runWithHooks(ids, { fwdHooks: [['blocks.1.attn.hook_v', (v) => tf.broadcastTo(tf.reshape(block.attn.b_V!, [1, 1, H, -1]), v.shape)]] });
+  assert.ok(maxDiff(viaInput, viaV) < 1e-5, `v_input vs hook_v ${maxDiff(viaInput, viaV)}`);
+  assert.ok(maxDiff(viaInput, plain) > 1e-3);
+  // mlp_in zeroed: ln1 outputs its bias, which is both the MLP input and the residual — as overriding ln1 by it.
+  const viaMlpIn = await bert.runWithHooks(ids, { fwdHooks: [['blocks.1.hook_mlp_in', (x) => tf.zerosLike(x)]] });
+  const viaLn1 = await bert.runWithHooks(ids, { fwdHooks: [], overrides: [['blocks.1.ln1', (x) => tf.broadcastTo(block.ln1.b, x.shape)]] });
+  assert.ok(maxDiff(viaMlpIn, viaLn1) < 1e-5, `mlp_in vs ln1 override ${maxDiff(viaMlpIn, viaLn1)}`);
+  tf.dispose([output, perHead, plain, viaInput, viaV, viaMlpIn, viaLn1]);
+  cache.dispose();
+});
+
+test("device 'cpu' caches keep the opt-in hooks' values (one host copy for the shared per-head input)", async () => {
+  const names = ['blocks.0.hook_resid_pre', 'blocks.0.hook_attn_in', 'blocks.0.hook_q_input', 'blocks.0.hook_k_input', 'hook_tokens'];
+  const host = await model.runWithCache(IDS, { namesFilter: names, device: 'cpu' });
+  const dev = await model.runWithCache(IDS, { namesFilter: names });
+  for (const n of names) assert.equal(maxDiff(host.cache.get(n), dev.cache.get(n)), 0, n);
+  assert.equal((await host.cache.toHost('blocks.0.hook_q_input')).data, (await host.cache.toHost('blocks.0.hook_attn_in')).data);
+  for (const r of [host, dev]) {
+    r.output.dispose();
+    r.cache.dispose();
+  }
+});

@@ -149,6 +149,11 @@ export class HookedGPT2 extends HookedTransformerRoot<TokenInput, PreparedTokens
     return this.blocks;
   }
 
+  /** TransformerLens 3.x names of the head: `ln_final.hook_in` is the last block's output, `ln_final.hook_out` what the unembedding reads. */
+  override canonicalHooks(): Record<string, HookPoint | undefined> {
+    return { 'ln_final.hook_in': this.blocks.at(-1)?.hookResidPost, 'ln_final.hook_out': this.hookUnembedIn };
+  }
+
   protected get finalNorm(): LayerNorm {
     return this.lnFinal;
   }

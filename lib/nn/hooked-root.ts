@@ -175,8 +175,8 @@ export abstract class HookedRoot<Input, Prepared> extends HookedModule {
     if (!this.aliases) {
       this.hookPointMap();
       this.aliases = new Map();
-      for (const [path, module] of this.modules!) {
-        for (const [rel, point] of Object.entries(module.canonicalHooks())) if (point) this.aliases.set(`${path}.${rel}`, point.name);
+      for (const [path, module] of [['', this], ...this.modules!] as [string, HookedModule][]) {
+        for (const [rel, point] of Object.entries(module.canonicalHooks())) if (point) this.aliases.set(path ? `${path}.${rel}` : rel, point.name);
       }
     }
     return this.aliases;

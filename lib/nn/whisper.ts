@@ -121,6 +121,11 @@ export class WhisperDecoder extends HookedModule {
     this.unembedding = new Unembed(w.unembed);
   }
 
+  /** TransformerLens 3.x names of the head: `ln_final.hook_in` is the last block's output, `ln_final.hook_out` what the unembedding reads. */
+  override canonicalHooks(): Record<string, HookPoint | undefined> {
+    return { 'ln_final.hook_in': this.blocks.at(-1)?.hookResidPost, 'ln_final.hook_out': this.hookUnembedIn };
+  }
+
   /** `normalized [..., dModel]` (after the final LN) → logits `[..., dVocab]` (`proj_out`, no bias). */
   unembed(normalized: tf.Tensor): tf.Tensor {
     return this.unembedding.forward(normalized);

@@ -100,12 +100,14 @@ test('TL 3.x canonical names resolve as aliases in namesFilter, fwdHooks and cac
     ['blocks.2.hook_out', 'blocks.2.hook_resid_post'],
     ['embed.hook_out', 'hook_embed'],
     ['pos_embed.hook_out', 'hook_pos_embed'],
+    ['ln_final.hook_in', 'blocks.2.hook_resid_post'],
+    ['ln_final.hook_out', 'unembed.hook_in'],
   ];
   const canonical = pairs.map(([c]) => c);
   const { output, cache } = await model.runWithCache(IDS, { namesFilter: canonical });
   assert.deepEqual(cache.keys().sort(), [...new Set(pairs.map(([, l]) => l))].sort());
   for (const [c, legacy] of pairs) {
-    assert.equal(canonicalAlias(c), legacy, c);
+    assert.equal(model.hookAliases().get(c) ?? canonicalAlias(c), legacy, c);
     assert.equal(cache.get(c), cache.get(legacy), `cache.get('${c}')`);
   }
   // The values are what the names mean: ln2's input is resid_pre + attn_out, resid_post is resid_mid + mlp_out.
@@ -290,6 +292,8 @@ test('Whisper decoder: hook_tokens, unembed hooks, hook_mlp_in and ln2.hook_in r
   assert.deepEqual(await cache.get('decoder.hook_tokens').array(), [[start, 5, 9]]);
   assert.equal(maxDiff(cache.get('decoder.unembed.hook_out'), output), 0);
   assert.equal(cache.get('decoder.blocks.0.ln2.hook_in'), cache.get('decoder.blocks.0.hook_resid_mid_cross'));
+  assert.equal(whisper.hookAliases().get('decoder.ln_final.hook_in'), `decoder.blocks.${whisper.decoder.blocks.length - 1}.hook_resid_post`);
+  assert.equal(cache.get('decoder.ln_final.hook_out'), cache.get('decoder.unembed.hook_in'));
   assert.equal(maxDiff(cache.get('decoder.blocks.0.hook_mlp_in'), cache.get('decoder.blocks.0.hook_resid_mid_cross')), 0);
   const H = whisper.decoder.blocks[0]!.attn.nHeads;
   const perHead = tf.tile(tf.expandDims(cache.get('decoder.blocks.0.hook_resid_pre'), 2), [1, 1, H, 1]);

@@ -74,7 +74,7 @@ export * from './linreg/index.js';
 // lens: logit lens, residual decomposition, patching, ablation, attention heads, circuits
 export { logitLens, residNamesFilter, lensInput, type LogitLensOptions, type HookedLensModel } from './lens/logit-lens.js';
 export { topKPerLayer, lensTopK, topKTieSafe, type TopKOptions, type TopKPerLayerOptions, type TopKResult } from './lens/topk.js';
-export { accumulatedResid, decomposeResid, applyLnToStack, logitAttrs, stackHeadResults, type ResidStack, type StackOptions, type ApplyLnOptions } from './lens/resid.js';
+export { accumulatedResid, decomposeResid, applyLnToStack, logitAttrs, stackHeadResults, type ResidStack, type StackOptions, type ApplyLnOptions, type LogitTokens } from './lens/resid.js';
 export * from './lens/patching.js';
 export { ablationHook, ablateScan, type AblationKind, type AblationOptions, type AblateScanOptions } from './lens/ablation.js';
 export { repeatedRandomTokens, inductionScores, previousTokenScores, headDetector, detectionPattern, repeatedSequenceStats, reducePatterns, type RepeatedTokensOptions, type HeadDetectorOptions, type RepeatedSequenceStats } from './lens/attention.js';

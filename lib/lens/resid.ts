@@ -22,6 +22,8 @@ export interface ResidModel extends LensModel {
   readonly W_U?: tf.Tensor;
   /** Per-head output weights `[L, H, dHead, dModel]` (for `stackHeadResults` from `hook_z`). */
   readonly W_O?: tf.Tensor;
+  /** The model's tokenizer (for `logitAttrs` with string tokens). */
+  readonly tokenizer?: { encode(text: string): number[] };
 }
 
 /** A stack of residual components and their labels. */
@@ -178,6 +180,10 @@ export function applyLnToStack(stack: tf.Tensor, cache: ActivationCache, model: 
   return tf.tidy(() => {
     let scale = cache.get(scaleName);
     if (opts.posSlice) scale = sliceStackPositions(scale, opts.posSlice);
+    const [batch, nPos] = scale.shape;
+    if (stack.shape[stack.rank - 3] !== batch || stack.shape[stack.rank - 2] !== nPos) {
+      throw new ShapeMismatchError(`residual stack (against the cached '${scaleName}'${opts.posSlice ? ' at posSlice' : ''})`, `[..., ${batch}, ${nPos}, dModel]`, stack.shape);
+    }
     const centred = tf.sub(stack, tf.mean(stack, -1, true));
     return tf.div(centred, scale);
   });
@@ -187,21 +193,30 @@ export function applyLnToStack(stack: tf.Tensor, cache: ActivationCache, model: 
  * Logit attribution of each component (TL `logit_attrs`): `applyLnToStack(stack, L) · W_U[:, token]`
  * (minus `W_U[:, incorrect]`), summed over dModel; `b_U` is ignored.
  * @param stack `[n, batch, nPos, dModel]` (positions as in `posSlice`).
- * @param tokens one id for everything, one per batch item (`[batch]`), or one per item and position (`[batch][nPos]`).
- * @returns `[n, batch, nPos]` (caller disposes).
+ * @param tokens one token for everything, one per batch item (`[batch]`), or one per item and position
+ *   (`[batch][nPos]`); a token is an id or a string that the model's tokenizer makes exactly one token
+ *   (TL `to_single_token`: `' Paris'`, with GPT-2's leading space), else `InvalidArgumentError`.
+ * @param incorrectTokens any of the same forms (e.g. one per batch item against per-position tokens);
+ *   each form is checked against the stack's batch and positions (`ShapeMismatchError`).
+ * @returns `[n, batch, nPos]` (caller disposes). A stack that is not `[n, batch, nPos, dModel]` with the
+ *   cached batch and positions raises `ShapeMismatchError`.
  */
 export function logitAttrs(
   stack: tf.Tensor,
   cache: ActivationCache,
   model: ResidModel,
-  tokens: number | readonly number[] | readonly (readonly number[])[],
-  incorrectTokens?: number | readonly number[] | readonly (readonly number[])[],
+  tokens: LogitTokens,
+  incorrectTokens?: LogitTokens,
   opts: { posSlice?: readonly number[] } = {},
 ): tf.Tensor {
   const W_U = model.W_U;
   if (!W_U) throw new InvalidArgumentError('logitAttrs: this model has no unembedding W_U');
+  const ids = (t: LogitTokens): number | readonly number[] | readonly (readonly number[])[] => tokenIds(t, model);
+  const correct = ids(tokens);
+  const incorrect = incorrectTokens === undefined ? undefined : ids(incorrectTokens);
+  if (stack.rank !== 4 || stack.shape[3] !== W_U.shape[0]) throw new ShapeMismatchError('logitAttrs residual stack', `[components, batch, pos, ${W_U.shape[0]}]`, stack.shape);
   const [, batch, nPos] = stack.shape as [number, number, number, number];
-  const dirs = (t: typeof tokens): tf.Tensor => {
+  const dirs = (t: number | readonly number[] | readonly (readonly number[])[]): tf.Tensor => {
     const vocab = W_U.shape[1]!;
     const flat = typeof t === 'number' ? [t] : (t as readonly (number | readonly number[])[]).flat() as number[];
     for (const id of flat) if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new InvalidArgumentError(`logitAttrs: token id ${id} is outside 0..${vocab - 1}`);
@@ -215,22 +230,46 @@ export function logitAttrs(
     return tf.reshape(cols, [batch, nPos, -1]);
   };
   return tf.tidy(() => {
-    let direction = dirs(tokens);
-    if (incorrectTokens !== undefined) direction = tf.sub(direction, dirs(incorrectTokens));
+    let direction = dirs(correct);
+    if (incorrect !== undefined) direction = tf.sub(direction, dirs(incorrect));
     const scaled = applyLnToStack(stack, cache, model, { layer: model.nLayers, posSlice: opts.posSlice });
     return tf.sum(tf.mul(scaled, direction), -1);
   });
 }
 
+/** Tokens of `logitAttrs`: ids or single-token strings, one, per batch item, or per item and position. */
+export type LogitTokens = number | string | readonly (number | string)[] | readonly (readonly (number | string)[])[];
+
+/** A string token → its one id by the model's tokenizer (TL `to_single_token`). */
+function singleToken(text: string, model: ResidModel): number {
+  if (!model.tokenizer) throw new InvalidArgumentError(`logitAttrs: token ${JSON.stringify(text)} is a string and this model has no tokenizer`, 'pass token ids');
+  const ids = model.tokenizer.encode(text);
+  if (ids.length !== 1) throw new InvalidArgumentError(`logitAttrs: token ${JSON.stringify(text)} is ${ids.length} tokens (${ids.join(', ')}), not one`, 'pass a single-token string (GPT-2 words usually need their leading space, e.g. " Paris") or its id');
+  return ids[0]!;
+}
+
+function tokenIds(t: LogitTokens, model: ResidModel): number | readonly number[] | readonly (readonly number[])[] {
+  const one = (x: unknown): number => (typeof x === 'string' ? singleToken(x, model) : (x as number));
+  if (!Array.isArray(t)) return one(t);
+  return (t as readonly unknown[]).map((row) => (Array.isArray(row) ? row.map(one) : one(row))) as readonly number[] | readonly (readonly number[])[];
+}
+
 /**
  * Per-head outputs `z_h · W_O[h]` (no b_O) of every head in blocks 0 … layer−1 (TL `stack_head_results`),
  * from cached `attn.hook_result`, or computed from cached `attn.hook_z` and the model's `W_O`.
+ * At layer 0 an empty stack `[0, batch, nPos, dModel]` (shaped as the cached h_0 or `hook_embed`), as TL returns.
  * @returns stack `[layer·H, batch, nPos, dModel]`, labels `'L{l}H{h}'`.
  */
 export function stackHeadResults(cache: ActivationCache, model: ResidModel, opts: { layer?: number; posSlice?: readonly number[]; applyLn?: boolean } = {}): ResidStack {
   const layer = resolveLayer(model, opts.layer);
-  if (layer === 0) throw new InvalidArgumentError('stackHeadResults: layer 0 has no earlier heads');
   const p = model.residPrefix;
+  if (layer === 0) {
+    const shaped = [residName(model, 0), `${p}hook_embed`].find((n) => cache.has(n));
+    if (!shaped) throw new InvalidArgumentError(`stackHeadResults: layer 0 has no heads, and the empty stack takes its shape from '${residName(model, 0)}' or '${p}hook_embed', which the cache lacks`, 'cache one of them');
+    const [batch, pos, d] = cache.get(shaped).shape as [number, number, number];
+    const nPos = opts.posSlice ? (checkPositions(opts.posSlice, pos), opts.posSlice.length) : pos;
+    return { stack: tf.zeros([0, batch, nPos, d]), labels: [] };
+  }
   const labels: string[] = [];
   // W_O is built lazily and owned by the model: read it (only if needed) outside the tidy below.
   const needsZ = Array.from({ length: layer }, (_, l) => l).some((l) => !cache.has(`${p}blocks.${l}.attn.hook_result`));

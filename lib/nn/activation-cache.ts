@@ -4,7 +4,7 @@
  * run and turned back into tensors only when read. `dispose()` frees everything.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { NotCachedError, UnknownHookError } from '../errors.js';
+import { InvalidArgumentError, NotCachedError, UnknownHookError } from '../errors.js';
 import { closeMatches, getActName, canonicalAlias } from './hook-names.js';
 
 interface HostEntry {
@@ -23,10 +23,13 @@ export class ActivationCache {
    * @internal built by `runWithCache`. Takes ownership of the tensors. `modelHooks` (every hook name of
    * the model) lets `get` tell a name the run did not cache from a name that does not exist.
    */
-  constructor(entries: Map<string, tf.Tensor>, where: 'gpu' | 'cpu' = 'gpu', private readonly modelHooks: readonly string[] = []) {
+  constructor(entries: Map<string, tf.Tensor>, where: 'gpu' | 'cpu' = 'gpu', private readonly modelHooks: readonly string[] = [], private readonly aliases: ReadonlyMap<string, string> = new Map()) {
+    const copies = new Map<tf.Tensor, HostEntry>(); // one host copy per tensor (hook_attn_in and hook_q/k/v_input share one)
     for (const [name, t] of entries) {
       if (where === 'cpu') {
-        this.host.set(name, { shape: t.shape, dtype: t.dtype as HostEntry['dtype'], data: t.dataSync() as HostEntry['data'] });
+        let entry = copies.get(t);
+        if (!entry) copies.set(t, (entry = { shape: t.shape, dtype: t.dtype as HostEntry['dtype'], data: t.dataSync() as HostEntry['data'] }));
+        this.host.set(name, entry);
       } else {
         this.device.set(name, t);
       }
@@ -46,12 +49,13 @@ export class ActivationCache {
 
   /** True when `name` (full name, `getActName` shorthand or 3.x alias) is cached. */
   has(name: string, layer?: number): boolean {
+    if (layer !== undefined && layer < 0) layer = this.absoluteLayer(layer);
     const full = this.resolve(name, layer, false);
     return full !== undefined;
   }
 
   private resolve(name: string, layer: number | undefined, strict: boolean): string | undefined {
-    const candidates = [name, getActName(name, layer), canonicalAlias(name)];
+    const candidates = [name, getActName(name, layer), this.aliases.get(name), canonicalAlias(name)];
     for (const c of candidates) if (c && (this.device.has(c) || this.host.has(c))) return c;
     if (strict) {
       const valid = candidates.find((c) => c && this.modelHooks.includes(c));
@@ -64,11 +68,13 @@ export class ActivationCache {
   /**
    * The activation at `name` (owned by the cache: do not dispose it; it lives until `cache.dispose()`).
    * Accepts full names (`blocks.2.hook_resid_post`), shorthands with a layer (`get('resid_post', 2)`,
-   * `get('k6')`) and negative layers (`get('resid_post', -1)` = last block).
+   * `get('k6')`) and negative layers counted from the model's last block, as in TransformerLens
+   * (`get('resid_post', -1)` = the model's last block; `NotCachedError` when the run did not cache it,
+   * never another block's value).
    */
   get(name: string, layer?: number): tf.Tensor {
     if (this.disposed) throw new UnknownHookError(name, ['(the cache was disposed)']);
-    if (layer !== undefined && layer < 0) layer = this.numLayers() + layer;
+    if (layer !== undefined && layer < 0) layer = this.absoluteLayer(layer);
     const full = this.resolve(name, layer, true)!;
     let tensor = this.device.get(full);
     if (!tensor) {
@@ -88,10 +94,20 @@ export class ActivationCache {
     return { shape: t.shape, dtype: t.dtype as HostEntry['dtype'], data: (await t.data()) as HostEntry['data'] };
   }
 
-  /** Number of blocks seen in the cached names (max block index + 1). */
+  /** `−k` → the model's block L − k; `InvalidArgumentError` below −L. */
+  private absoluteLayer(layer: number): number {
+    const L = this.numLayers();
+    if (!Number.isInteger(layer) || layer < -L) throw new InvalidArgumentError(`layer ${layer} is outside −${L}..${L - 1}`, `the model has ${L} blocks; negative layers count from the last one`);
+    return L + layer;
+  }
+
+  /**
+   * Number of blocks L of the model that made the cache (max block index + 1 among its hook names;
+   * of the cached names for a cache built without the model's names).
+   */
   numLayers(): number {
     let max = -1;
-    for (const k of this.keys()) {
+    for (const k of this.modelHooks.length ? this.modelHooks : this.keys()) {
       const m = /(?:^|\.)blocks\.(\d+)\./.exec(k);
       if (m) max = Math.max(max, Number(m[1]));
     }

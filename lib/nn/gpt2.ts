@@ -20,6 +20,7 @@ import { TransformerBlock } from './components/block.js';
 import { Unembed } from './components/unembed.js';
 import { StackedWeights } from './tl-weights.js';
 import { prepareTokens, positionIds, type PreparedTokens, type TokenInput } from './token-input.js';
+import { applyTokenHook } from './input-checks.js';
 import type { GPT2Config } from '../io/config/gpt2.js';
 import type { GPT2Weights } from '../io/convert/gpt2.js';
 
@@ -35,10 +36,13 @@ export interface ToTokensOptions {
 export class HookedGPT2 extends HookedTransformerRoot<TokenInput, PreparedTokens> implements LensModel {
   readonly residPrefix = '';
   readonly lensPositions = 'all' as const;
+  readonly hookTokens = new HookPoint(); // [batch, pos] int32 token ids (opt-in)
   readonly hookEmbed = new HookPoint(); // [batch, pos, dModel]
   readonly hookPosEmbed = new HookPoint(); // [batch, pos, dModel]
   readonly blocks: TransformerBlock[];
   readonly lnFinal: LayerNorm;
+  readonly hookUnembedIn = new HookPoint('unembed.hook_in'); // [batch, pos, dModel] ln_final output (opt-in)
+  readonly hookUnembedOut = new HookPoint('unembed.hook_out'); // [batch, pos, dVocab] logits (opt-in)
   /** Token embedding `[dVocab, dModel]`. */
   readonly W_E: tf.Tensor2D;
   /** Position embedding `[nCtx, dModel]`. */
@@ -145,19 +149,26 @@ export class HookedGPT2 extends HookedTransformerRoot<TokenInput, PreparedTokens
     return this.blocks;
   }
 
+  /** TransformerLens 3.x names of the head: `ln_final.hook_in` is the last block's output, `ln_final.hook_out` what the unembedding reads. */
+  override canonicalHooks(): Record<string, HookPoint | undefined> {
+    return { 'ln_final.hook_in': this.blocks.at(-1)?.hookResidPost, 'ln_final.hook_out': this.hookUnembedIn };
+  }
+
   protected get finalNorm(): LayerNorm {
     return this.lnFinal;
   }
 
   protected embedPrepared(p: PreparedTokens, ctx: RunContext): Embedded {
     const [batch, pos] = p.inputIds.shape;
-    const embed = ctx.apply(this.hookEmbed, tf.gather(this.W_E, p.inputIds));
+    const ids = applyTokenHook(ctx, this.hookTokens, p.inputIds, this.cfg.dVocab);
+    const embed = ctx.apply(this.hookEmbed, tf.gather(this.W_E, ids));
     const posEmbed = ctx.apply(this.hookPosEmbed, tf.gather(this.W_pos, positionIds(batch, pos, p.attentionMask)));
     return { resid: tf.add(embed, posEmbed), inputs: { mask: buildAttentionMask(pos, { causal: true, attentionMask: p.attentionMask }) } };
   }
 
   protected head(resid: tf.Tensor, _p: PreparedTokens, ctx: RunContext): tf.Tensor {
-    return this.unembed(this.lnFinal.forward(resid, ctx));
+    // unembed.hook_in / hook_out are identities (no allocation) unless the run asks for them.
+    return ctx.apply(this.hookUnembedOut, this.unembed(ctx.apply(this.hookUnembedIn, this.lnFinal.forward(resid, ctx))));
   }
 
   /** Frees every weight tensor. */

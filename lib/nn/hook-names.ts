@@ -27,57 +27,74 @@ export function closeMatches(name: string, known: readonly string[], limit = 3):
   return scored.filter((s) => s.d <= cutoff).slice(0, limit).map((s) => s.k);
 }
 
-const ALIASES: Record<string, string> = {
+/** `get_act_name`'s activation aliases. */
+const ACT_ALIASES: Record<string, string> = {
   attn: 'pattern',
   attn_logits: 'attn_scores',
   key: 'k',
   query: 'q',
   value: 'v',
   mlp_pre: 'pre',
+  mlp_mid: 'mid',
   mlp_post: 'post',
 };
-const ATTN_KINDS = new Set(['q', 'k', 'v', 'z', 'result', 'pattern', 'attn_scores', 'rot_q', 'rot_k']);
+/** `get_act_name`'s layer-type aliases ('' = the block itself). */
+const LAYER_TYPE_ALIASES: Record<string, string> = { a: 'attn', m: 'mlp', b: '', block: '', blocks: '', attention: 'attn' };
+const ATTN_KINDS = new Set(['k', 'v', 'q', 'z', 'rot_k', 'rot_q', 'result', 'pattern', 'attn_scores']);
 const MLP_KINDS = new Set(['pre', 'post', 'mid', 'pre_linear']);
-const LAYER_TYPES: Record<string, string | undefined> = { a: 'attn', m: 'mlp', b: undefined, block: undefined, blocks: undefined, attn: 'attn', mlp: 'mlp', ln1: 'ln1', ln2: 'ln2', ln_final: 'ln_final' };
 
 /**
- * TransformerLens `get_act_name`: expands shorthands to full hook names.
- * `'k6'` → `blocks.6.attn.hook_k`; `('pre', 2)` → `blocks.2.mlp.hook_pre`; `'embed'` → `hook_embed`;
+ * TransformerLens `get_act_name`, rule for rule (its docstring examples are a test): expands shorthands to
+ * full hook names. `'k6'` → `blocks.6.attn.hook_k`; `('k', 6, 'a')` → the same; `('pre', 2)` →
+ * `blocks.2.mlp.hook_pre`; `('mlp_mid', 3)` → `blocks.3.mlp.hook_mid`; `'embed'` → `hook_embed`;
  * `('normalized', 27, 'ln2')` → `blocks.27.ln2.hook_normalized`; `'scale4ln1'` → `blocks.4.ln1.hook_scale`;
- * `'scale'` → `ln_final.hook_scale`; `('resid_pre', 3)` → `blocks.3.hook_resid_pre`. Full names pass through.
+ * `'scale'` → `ln_final.hook_scale`; `('resid_pre', 3)` → `blocks.3.hook_resid_pre`. A name with a dot or
+ * starting with `hook_` passes through when neither a layer nor a layer type is given. As in TransformerLens,
+ * a layer-norm kind with a layer needs its layer type (`('scale', 4)` → `blocks.4.hook_scale`, which no
+ * model has), and the first run of digits is the layer (`'resid_pre5'` has none after letters: `hook_resid_pre5`).
  */
 export function getActName(name: string, layer?: number, layerType?: string): string {
-  if (name.includes('.') || (name.startsWith('hook_') && layer === undefined)) return name;
+  if ((name.includes('.') || name.startsWith('hook_')) && layer === undefined && layerType === undefined) return name;
   let kind = name;
-  let lay = layer;
+  let lay: string | undefined = layer === undefined ? undefined : String(layer);
   let type = layerType;
-  const compact = /^([a-z_]+?)(\d+)([a-z_0-9]*)$/.exec(name);
-  if (compact && layer === undefined) {
+  const compact = /^([a-z]+)(\d+)(.*)/.exec(name);
+  if (compact) {
     kind = compact[1]!;
-    lay = Number(compact[2]);
-    type = compact[3] || undefined;
+    lay = compact[2]!;
+    type = compact[3]!;
   }
-  kind = ALIASES[kind] ?? kind;
-  if (type !== undefined && type in LAYER_TYPES) type = LAYER_TYPES[type];
-  if (lay === undefined) {
-    if (kind === 'scale' || kind === 'normalized') return `ln_final.hook_${kind}`;
-    return `hook_${kind}`;
-  }
-  if (ATTN_KINDS.has(kind)) return `blocks.${lay}.attn.hook_${kind}`;
-  if (MLP_KINDS.has(kind)) return `blocks.${lay}.mlp.hook_${kind}`;
-  if (kind === 'scale' || kind === 'normalized') return `blocks.${lay}.${type ?? 'ln1'}.hook_${kind}`;
-  return type ? `blocks.${lay}.${type}.hook_${kind}` : `blocks.${lay}.hook_${kind}`;
+  kind = ACT_ALIASES[kind] ?? kind;
+  if (ATTN_KINDS.has(kind)) type = 'attn';
+  else if (MLP_KINDS.has(kind)) type = 'mlp';
+  else if (type !== undefined && type in LAYER_TYPE_ALIASES) type = LAYER_TYPE_ALIASES[type];
+  let full = lay === undefined ? '' : `blocks.${lay}.`;
+  if (type) full += `${type}.`;
+  full += `hook_${kind}`;
+  if ((kind === 'scale' || kind === 'normalized') && lay === undefined) full = `ln_final.${full}`;
+  return full;
 }
 
-/** TransformerLens 3.x canonical names → legacy names used by tfjs-lens (accepted as aliases). */
+/**
+ * TransformerLens 3.x canonical names → the legacy names tfjs-lens uses, by the pre-LN block layout
+ * (GPT-2, ViT, Whisper). Models resolve names with their own map first (`model.hookAliases()`: BERT's
+ * post-LN `ln1.hook_in` is `hook_resid_mid`, Whisper decoder's `ln2.hook_in` is `hook_resid_mid_cross`).
+ */
 export function canonicalAlias(name: string): string | undefined {
   const rules: [RegExp, string][] = [
     [/^(.*blocks\.\d+)\.hook_in$/, '$1.hook_resid_pre'],
     [/^(.*blocks\.\d+)\.hook_out$/, '$1.hook_resid_post'],
+    [/^(.*blocks\.\d+)\.ln1\.hook_in$/, '$1.hook_resid_pre'],
+    [/^(.*blocks\.\d+)\.ln2\.hook_in$/, '$1.hook_resid_mid'],
     [/^(.*blocks\.\d+)\.attn\.hook_out$/, '$1.hook_attn_out'],
+    [/^(.*blocks\.\d+\.(?:cross_)?attn)\.([qkv])\.hook_out$/, '$1.hook_$2'],
+    [/^(.*blocks\.\d+\.(?:cross_)?attn)\.o\.hook_in$/, '$1.hook_z'],
     [/^(.*blocks\.\d+)\.mlp\.hook_out$/, '$1.hook_mlp_out'],
+    [/^(.*blocks\.\d+\.mlp)\.in\.hook_out$/, '$1.hook_pre'],
+    [/^(.*blocks\.\d+\.mlp)\.out\.hook_in$/, '$1.hook_post'],
     [/^(.*)pos_embed\.hook_out$/, '$1hook_pos_embed'],
     [/^(.*)embed\.hook_out$/, '$1hook_embed'],
+    [/^embed\.hook_in$/, 'hook_tokens'],
   ];
   for (const [re, to] of rules) if (re.test(name)) return name.replace(re, to);
   return undefined;

@@ -46,6 +46,12 @@ export class HookPoint {
   /** Full TransformerLens-style name; set by the module tree walk. */
   name = '';
 
+  /**
+   * @param path the name's last segments when they are not the field's (`'unembed.hook_in'` for a hook
+   *   point that TransformerLens names after a module this model does not have as a field).
+   */
+  constructor(readonly path?: string) {}
+
   /** Block index parsed from the name (`blocks.{i}.…`, also under `encoder.`/`decoder.`). */
   layer(): number | undefined {
     return layerOf(this.name);

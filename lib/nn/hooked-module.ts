@@ -26,7 +26,7 @@ export abstract class HookedModule implements OverridableModule {
     for (const [key, value] of Object.entries(this)) {
       const segment = camelToSnake(key);
       if (value instanceof HookPoint) {
-        value.name = `${prefix}${segment}`;
+        value.name = `${prefix}${value.path ?? segment}`;
         out.set(value.name, value);
       } else if (value instanceof HookedModule) {
         value.visit(`${prefix}${segment}`, out, modules);
@@ -41,6 +41,14 @@ export abstract class HookedModule implements OverridableModule {
     this.moduleName = path;
     modules?.set(path, this);
     this.collectHookPoints(`${path}.`, out, modules);
+  }
+
+  /**
+   * TransformerLens 3.x canonical names of this module's hook points, relative to the module
+   * (`'ln2.hook_in'` → the hook point holding that value); the root resolves them as aliases.
+   */
+  canonicalHooks(): Record<string, HookPoint | undefined> {
+    return {};
   }
 
   /** Disposes every tensor held in this module's fields and its sub-modules. */

@@ -114,6 +114,7 @@ export interface CacheRun {
 export abstract class HookedRoot<Input, Prepared> extends HookedModule {
   private points?: Map<string, HookPoint>;
   private modules?: Map<string, HookedModule>;
+  private aliases?: Map<string, string>;
 
   /** Turns user input into tensors the forward pass reads. */
   protected abstract prepare(input: Input): Promise<Prepared> | Prepared;
@@ -165,6 +166,22 @@ export abstract class HookedRoot<Input, Prepared> extends HookedModule {
     return this.points;
   }
 
+  /**
+   * TransformerLens 3.x canonical names of this model → its hook names (`blocks.0.ln2.hook_in` →
+   * `blocks.0.hook_resid_mid`, `blocks.0.attn.q.hook_out` → `blocks.0.attn.hook_q`, …), from each module's
+   * `canonicalHooks()`, so that a name means the value it holds in this model's block layout.
+   */
+  hookAliases(): Map<string, string> {
+    if (!this.aliases) {
+      this.hookPointMap();
+      this.aliases = new Map();
+      for (const [path, module] of [['', this], ...this.modules!] as [string, HookedModule][]) {
+        for (const [rel, point] of Object.entries(module.canonicalHooks())) if (point) this.aliases.set(path ? `${path}.${rel}` : rel, point.name);
+      }
+    }
+    return this.aliases;
+  }
+
   /** Module paths a run can override (`blocks.0`, `blocks.0.ln1`, `blocks.0.attn`, …), in forward order. */
   moduleNames(): string[] {
     this.hookPointMap();
@@ -197,8 +214,9 @@ export abstract class HookedRoot<Input, Prepared> extends HookedModule {
     if (typeof filter === 'function') return all.filter(filter);
     const names = typeof filter === 'string' ? [filter] : filter;
     const known = this.hookPointMap();
+    const aliases = this.hookAliases();
     return names.map((n) => {
-      for (const candidate of [n, getActName(n), canonicalAlias(n)]) if (candidate && known.has(candidate)) return candidate;
+      for (const candidate of [n, getActName(n), aliases.get(n), canonicalAlias(n)]) if (candidate && known.has(candidate)) return candidate;
       throw new UnknownHookError(n, closeMatches(getActName(n), all));
     });
   }
@@ -305,7 +323,7 @@ export abstract class HookedRoot<Input, Prepared> extends HookedModule {
       const copy = output.clone();
       output = copy;
     }
-    return { output, cache: new ActivationCache(ctx.cache, opts.device ?? 'gpu', this.hookNames()) };
+    return { output, cache: new ActivationCache(ctx.cache, opts.device ?? 'gpu', this.hookNames(), this.hookAliases()) };
   }
 
   /** Forward pass with temporary hooks (they apply to this call only). Returns the output. */

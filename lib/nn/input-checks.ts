@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '../errors.js';
+import type { HookPoint, RunContext } from './hook-point.js';
 
 /** Describes a value for an error message: `null`, `the number 5`, `an object with keys {}`, … */
 export function describeValue(value: unknown): string {
@@ -136,4 +137,22 @@ export function checkNamesFilter(filter: unknown, what = 'namesFilter'): void {
     throw new InvalidArgumentError(`${what}[${i}] must be a hook name (string), got ${describeValue(filter[i])}`);
   }
   throw new InvalidArgumentError(`${what} must be a hook name, an array of names or a function (name) => boolean, got ${describeValue(filter)}`);
+}
+
+/**
+ * TransformerLens's opt-in `hook_tokens` (`[batch, pos]` int32), only when the run asks for it: the hook
+ * sees a handle of the run's own (the cache outlives the prepared input); a replacement must hold ids inside
+ * the vocabulary (a gather would read garbage otherwise) and is read back to check it.
+ */
+export function applyTokenHook(ctx: RunContext, point: HookPoint, ids: tf.Tensor2D, vocabSize: number): tf.Tensor2D {
+  if (!ctx.wants(point.name)) return ids;
+  const given = tf.clone(ids);
+  const out = ctx.apply(point, given);
+  if (out === given) return out;
+  const values = out.dataSync();
+  for (let i = 0; i < values.length; i++) {
+    const id = values[i]!;
+    if (!(id >= 0 && id < vocabSize)) throw new InvalidArgumentError(`a hook at '${point.name}' returned token id ${id}, outside the vocabulary [0, ${vocabSize})`, 'return token ids of this model');
+  }
+  return out;
 }

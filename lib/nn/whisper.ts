@@ -31,6 +31,7 @@ import type { WhisperBlockWeights, WhisperWeights } from '../io/convert/whisper.
 import type { Tokenizer } from '../data/tokenizer-types.js';
 import { prepareFeatures, prepareWhisperInput, type FeatureInput, type PreparedWhisper, type WhisperInput } from './whisper-input.js';
 import { greedyGenerate, type WhisperGenerateOptions } from './whisper-generate.js';
+import { applyTokenHook } from './input-checks.js';
 
 export type { FeatureInput, DecoderIds, WhisperInput, PreparedWhisper } from './whisper-input.js';
 export type { WhisperGenerateOptions } from './whisper-generate.js';
@@ -94,10 +95,13 @@ export class WhisperEncoder extends HookedModule {
 
 /** The text decoder: token + learned position embeddings, pre-LN blocks with cross-attention, final LN, tied unembedding. */
 export class WhisperDecoder extends HookedModule {
+  readonly hookTokens = new HookPoint(); // [batch, pos] int32 decoder token ids (opt-in)
   readonly hookEmbed = new HookPoint(); // [batch, pos, dModel]
   readonly hookPosEmbed = new HookPoint(); // [batch, pos, dModel]
   readonly blocks: TransformerBlock[];
   readonly lnFinal: LayerNorm;
+  readonly hookUnembedIn = new HookPoint('unembed.hook_in'); // [batch, pos, dModel] ln_final output (opt-in)
+  readonly hookUnembedOut = new HookPoint('unembed.hook_out'); // [batch, pos, dVocab] logits (opt-in)
   /** Token embedding `[dVocab, dModel]`. */
   readonly W_E: tf.Tensor2D;
   /** Learned positions `[maxTargetPositions, dModel]`. */
@@ -117,6 +121,11 @@ export class WhisperDecoder extends HookedModule {
     this.unembedding = new Unembed(w.unembed);
   }
 
+  /** TransformerLens 3.x names of the head: `ln_final.hook_in` is the last block's output, `ln_final.hook_out` what the unembedding reads. */
+  override canonicalHooks(): Record<string, HookPoint | undefined> {
+    return { 'ln_final.hook_in': this.blocks.at(-1)?.hookResidPost, 'ln_final.hook_out': this.hookUnembedIn };
+  }
+
   /** `normalized [..., dModel]` (after the final LN) → logits `[..., dVocab]` (`proj_out`, no bias). */
   unembed(normalized: tf.Tensor): tf.Tensor {
     return this.unembedding.forward(normalized);
@@ -125,7 +134,7 @@ export class WhisperDecoder extends HookedModule {
   /** `ids [batch, pos]` → h_0 `[batch, pos, dModel]` (token embedding, scaled when configured, + positions). */
   embed(ids: tf.Tensor2D, ctx: RunContext): tf.Tensor {
     const [batch, pos] = ids.shape;
-    let tokens = tf.gather(this.W_E, ids);
+    let tokens = tf.gather(this.W_E, applyTokenHook(ctx, this.hookTokens, ids, this.W_E.shape[0]));
     if (this.cfg.scaleEmbedding) tokens = tf.mul(tokens, Math.sqrt(this.cfg.dModel));
     const embed = ctx.apply(this.hookEmbed, tokens);
     const posEmbed = ctx.apply(this.hookPosEmbed, tf.broadcastTo(tf.slice(this.W_pos, [0, 0], [pos, this.cfg.dModel]), [batch, pos, this.cfg.dModel]));
@@ -260,7 +269,8 @@ export class HookedWhisper extends HookedTransformerRoot<WhisperInput, PreparedW
   }
 
   protected head(resid: tf.Tensor, _p: PreparedWhisper, ctx: RunContext): tf.Tensor {
-    return this.decoder.unembed(this.decoder.lnFinal.forward(resid, ctx));
+    const { decoder } = this;
+    return ctx.apply(decoder.hookUnembedOut, decoder.unembed(ctx.apply(decoder.hookUnembedIn, decoder.lnFinal.forward(resid, ctx))));
   }
 
   /** Frees every weight tensor. */

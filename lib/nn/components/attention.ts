@@ -22,6 +22,35 @@ export interface AttentionMask {
   hasEmptyRows: boolean;
 }
 
+/** Head-specific inputs of q, k, v `[batch, pos, head, dModel]` (TransformerLens `hook_q_input` … after ln1). */
+export interface PerHeadInputs {
+  q?: tf.Tensor;
+  k?: tf.Tensor;
+  v?: tf.Tensor;
+}
+
+/** The hook points of TransformerLens's split attention inputs (`hook_attn_in` only in pre-LN blocks). */
+export interface SplitInputHooks {
+  attnIn?: HookPoint;
+  q: HookPoint;
+  k: HookPoint;
+  v: HookPoint;
+}
+
+/**
+ * TransformerLens's opt-in split inputs, only when the run reads one of them (undefined otherwise): the
+ * residual repeated per head `[batch, pos, head, dModel]` passes through `hook_attn_in` (when given) and
+ * then through each of `hook_q/k/v_input`; returns the inputs a hook replaced (undefined where unchanged).
+ */
+export function splitInputs(ctx: RunContext, resid: tf.Tensor, nHeads: number, hooks: SplitInputHooks): PerHeadInputs | undefined {
+  if (![hooks.attnIn, hooks.q, hooks.k, hooks.v].some((h) => h && ctx.wants(h.name))) return undefined;
+  const repeated = tf.tile(tf.expandDims(resid, 2), [1, 1, nHeads, 1]);
+  const attnIn = hooks.attnIn ? ctx.apply(hooks.attnIn, repeated) : repeated;
+  const [q, k, v] = [hooks.q, hooks.k, hooks.v].map((h) => ctx.apply(h, attnIn));
+  const changed = (x: tf.Tensor): tf.Tensor | undefined => (x === repeated ? undefined : x);
+  return { q: changed(q!), k: changed(k!), v: changed(v!) };
+}
+
 /** Multi-head attention. */
 export class Attention extends HookedModule {
   readonly hookQ = new HookPoint(); // [batch, pos, head, dHead]
@@ -60,14 +89,29 @@ export class Attention extends HookedModule {
     return tf.reshape(x, [batch, pos, this.nHeads, this.dHead]) as tf.Tensor4D;
   }
 
+  /** TransformerLens 3.x names: `q/k/v.hook_out` are hook_q/k/v, `o.hook_in` is hook_z. */
+  override canonicalHooks(): Record<string, HookPoint | undefined> {
+    return { 'q.hook_out': this.hookQ, 'k.hook_out': this.hookK, 'v.hook_out': this.hookV, 'o.hook_in': this.hookZ };
+  }
+
+  /** `x [batch, pos, head, dModel]` → head h's projection of x[:, :, h] `[batch, pos, head, dHead]` (TL's split inputs). */
+  private projectPerHead(x: tf.Tensor, W: tf.Tensor2D, b: tf.Tensor1D | undefined): tf.Tensor4D {
+    const [batch, pos, H, d] = x.shape as [number, number, number, number];
+    const byHead = tf.reshape(tf.transpose(x, [2, 0, 1, 3]), [H, batch * pos, d]);
+    const perHeadW = tf.transpose(tf.reshape(W, [d, H, this.dHead]), [1, 0, 2]); // [H, d, dHead]
+    const out = tf.transpose(tf.reshape(tf.matMul(byHead, perHeadW), [H, batch, pos, this.dHead]), [1, 2, 0, 3]);
+    return (b ? tf.add(out, tf.reshape(b, [H, this.dHead])) : out) as tf.Tensor4D;
+  }
+
   /**
    * `query [batch, pos, dModel]`, `keyValue [batch, keyPos, dModel]` (= query for self-attention) →
-   * attention output `[batch, pos, dModel]` (the block applies `hook_attn_out`).
+   * attention output `[batch, pos, dModel]` (the block applies `hook_attn_out`). `perHead` gives head-specific
+   * (already normalized) inputs `[batch, pos, head, dModel]` for q, k or v instead of `query`/`keyValue`.
    */
-  forward(query: tf.Tensor, keyValue: tf.Tensor, mask: AttentionMask | undefined, ctx: RunContext): tf.Tensor {
-    const q = ctx.apply(this.hookQ, this.split(linear(query, this.W_Q, this.b_Q)));
-    const k = ctx.apply(this.hookK, this.split(linear(keyValue, this.W_K, this.b_K)));
-    const v = ctx.apply(this.hookV, this.split(linear(keyValue, this.W_V, this.b_V)));
+  forward(query: tf.Tensor, keyValue: tf.Tensor, mask: AttentionMask | undefined, ctx: RunContext, perHead: PerHeadInputs = {}): tf.Tensor {
+    const q = ctx.apply(this.hookQ, perHead.q ? this.projectPerHead(perHead.q, this.W_Q, this.b_Q) : this.split(linear(query, this.W_Q, this.b_Q)));
+    const k = ctx.apply(this.hookK, perHead.k ? this.projectPerHead(perHead.k, this.W_K, this.b_K) : this.split(linear(keyValue, this.W_K, this.b_K)));
+    const v = ctx.apply(this.hookV, perHead.v ? this.projectPerHead(perHead.v, this.W_V, this.b_V) : this.split(linear(keyValue, this.W_V, this.b_V)));
     const qHeads = tf.transpose(q, [0, 2, 1, 3]);
     const kHeads = tf.transpose(k, [0, 2, 1, 3]);
     let scores = tf.mul(tf.matMul(qHeads, kHeads, false, true), this.scoreScale);

@@ -7,9 +7,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { HookedModule } from '../hooked-module.js';
-import { HookPoint, type RunContext } from '../hook-point.js';
+import { HookPoint, NO_HOOKS, type RunContext } from '../hook-point.js';
 import type { LayerNorm } from './layer-norm.js';
-import type { Attention, AttentionMask } from './attention.js';
+import { splitInputs, type Attention, type AttentionMask, type PerHeadInputs } from './attention.js';
 import type { Mlp } from './mlp.js';
 import { InvalidArgumentError } from '../../errors.js';
 
@@ -22,6 +22,10 @@ export interface CrossAttentionParts {
 /** A pre-LN block. Field order = forward order = hook order. */
 export class TransformerBlock extends HookedModule {
   readonly hookResidPre = new HookPoint(); // [batch, pos, dModel]
+  readonly hookAttnIn = new HookPoint(); // [batch, pos, head, dModel] resid_pre per head (opt-in)
+  readonly hookQInput = new HookPoint(); // [batch, pos, head, dModel] (opt-in)
+  readonly hookKInput = new HookPoint(); // [batch, pos, head, dModel] (opt-in)
+  readonly hookVInput = new HookPoint(); // [batch, pos, head, dModel] (opt-in)
   readonly ln1: LayerNorm;
   readonly attn: Attention;
   readonly hookAttnOut = new HookPoint(); // [batch, pos, dModel]
@@ -30,6 +34,7 @@ export class TransformerBlock extends HookedModule {
   readonly crossAttn?: Attention;
   readonly hookCrossAttnOut?: HookPoint; // [batch, pos, dModel]
   readonly hookResidMidCross?: HookPoint; // [batch, pos, dModel]
+  readonly hookMlpIn: HookPoint; // [batch, pos, dModel] what ln2 reads (opt-in)
   readonly ln2: LayerNorm;
   readonly mlp: Mlp;
   readonly hookMlpOut = new HookPoint(); // [batch, pos, dModel]
@@ -45,8 +50,37 @@ export class TransformerBlock extends HookedModule {
       this.hookCrossAttnOut = new HookPoint();
       this.hookResidMidCross = new HookPoint();
     }
+    this.hookMlpIn = new HookPoint();
     this.ln2 = parts.ln2;
     this.mlp = parts.mlp;
+  }
+
+  /**
+   * ln1 → self-attention. TransformerLens's opt-in split inputs, only when a run reads them: `hook_attn_in`
+   * is resid_pre repeated per head, `hook_q/k/v_input` start from it; a hook that replaces one of them makes
+   * that projection read ln1 of its own per-head input (ln1's hooks fire once, on resid_pre, as usual).
+   */
+  private selfAttention(residPre: tf.Tensor, mask: AttentionMask | undefined, ctx: RunContext): tf.Tensor {
+    const norm = (x: tf.Tensor, c: RunContext): tf.Tensor => ctx.call(this.ln1, x, () => this.ln1.forward(x, c));
+    const split = splitInputs(ctx, residPre, this.attn.nHeads, { attnIn: this.hookAttnIn, q: this.hookQInput, k: this.hookKInput, v: this.hookVInput });
+    const normalized = norm(residPre, ctx);
+    const own = (x: tf.Tensor | undefined): tf.Tensor | undefined => x && norm(x, NO_HOOKS);
+    const perHead: PerHeadInputs | undefined = split && { q: own(split.q), k: own(split.k), v: own(split.v) };
+    return ctx.call(this.attn, normalized, () => this.attn.forward(normalized, normalized, mask, ctx, perHead));
+  }
+
+  /** TransformerLens 3.x names: the block's and its layer norms' `hook_in`/`hook_out`. */
+  override canonicalHooks(): Record<string, HookPoint | undefined> {
+    return {
+      hook_in: this.hookResidPre,
+      'ln1.hook_in': this.hookResidPre,
+      'attn.hook_out': this.hookAttnOut,
+      'ln_cross.hook_in': this.lnCross && this.hookResidMid,
+      'cross_attn.hook_out': this.hookCrossAttnOut,
+      'ln2.hook_in': this.hookResidMidCross ?? this.hookResidMid,
+      'mlp.hook_out': this.hookMlpOut,
+      hook_out: this.hookResidPost,
+    };
   }
 
   /**
@@ -56,8 +90,7 @@ export class TransformerBlock extends HookedModule {
   forward(residPre: tf.Tensor, mask: AttentionMask | undefined, ctx: RunContext, encoderOut?: tf.Tensor): tf.Tensor {
     if (this.crossAttn && !encoderOut) throw new InvalidArgumentError(`block '${this.moduleName}' has cross-attention and needs the encoder output`, 'pass the inputs of model.embed(input) to runBlocks');
     residPre = ctx.apply(this.hookResidPre, residPre);
-    const attnIn = ctx.call(this.ln1, residPre, () => this.ln1.forward(residPre, ctx));
-    const attnOut = ctx.apply(this.hookAttnOut, ctx.call(this.attn, attnIn, () => this.attn.forward(attnIn, attnIn, mask, ctx)));
+    const attnOut = ctx.apply(this.hookAttnOut, this.selfAttention(residPre, mask, ctx));
     let resid = ctx.apply(this.hookResidMid, tf.add(residPre, attnOut));
     if (this.crossAttn && this.lnCross && encoderOut) {
       const { lnCross, crossAttn } = this;
@@ -66,7 +99,8 @@ export class TransformerBlock extends HookedModule {
       const crossOut = ctx.apply(this.hookCrossAttnOut!, ctx.call(crossAttn, crossIn, () => crossAttn.forward(crossIn, encoderOut, undefined, ctx)));
       resid = ctx.apply(this.hookResidMidCross!, tf.add(resid, crossOut));
     }
-    const mlpInput = resid;
+    // TransformerLens's hook_mlp_in: what ln2 reads; a replacement does not change the residual sum.
+    const mlpInput = ctx.wants(this.hookMlpIn.name) ? ctx.apply(this.hookMlpIn, resid) : resid;
     const mlpIn = ctx.call(this.ln2, mlpInput, () => this.ln2.forward(mlpInput, ctx));
     const mlpOut = ctx.apply(this.hookMlpOut, ctx.call(this.mlp, mlpIn, () => this.mlp.forward(mlpIn, ctx)));
     return ctx.apply(this.hookResidPost, tf.add(resid, mlpOut));

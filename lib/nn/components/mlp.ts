@@ -23,6 +23,11 @@ export class Mlp extends HookedModule {
     ({ W_in: this.W_in, b_in: this.b_in, W_out: this.W_out, b_out: this.b_out } = weights);
   }
 
+  /** TransformerLens 3.x names: `in.hook_out` is hook_pre, `out.hook_in` is hook_post. */
+  override canonicalHooks(): Record<string, HookPoint | undefined> {
+    return { 'in.hook_out': this.hookPre, 'out.hook_in': this.hookPost };
+  }
+
   /** Returns the MLP output `[batch, pos, dModel]` (the block applies `hook_mlp_out`). */
   forward(x: tf.Tensor, ctx: RunContext): tf.Tensor {
     if (this.fusable(ctx)) {

@@ -10,15 +10,19 @@ import * as tf from '@tensorflow/tfjs-core';
 import { HookedModule } from '../hooked-module.js';
 import { HookPoint, type RunContext } from '../hook-point.js';
 import type { LayerNorm } from './layer-norm.js';
-import type { Attention, AttentionMask } from './attention.js';
+import { splitInputs, type Attention, type AttentionMask } from './attention.js';
 import type { Mlp } from './mlp.js';
 
 /** A post-LN block. Field order = forward order = hook order. */
 export class PostLnBlock extends HookedModule {
   readonly hookResidPre = new HookPoint(); // [batch, pos, dModel]
+  readonly hookQInput = new HookPoint(); // [batch, pos, head, dModel] resid_pre per head (opt-in)
+  readonly hookKInput = new HookPoint(); // [batch, pos, head, dModel] (opt-in)
+  readonly hookVInput = new HookPoint(); // [batch, pos, head, dModel] (opt-in)
   readonly attn: Attention;
   readonly hookAttnOut = new HookPoint(); // [batch, pos, dModel]
   readonly hookResidMid = new HookPoint(); // [batch, pos, dModel] resid_pre + attn_out, before ln1
+  readonly hookMlpIn = new HookPoint(); // [batch, pos, dModel] what ln1 reads (opt-in)
   readonly ln1: LayerNorm;
   readonly mlp: Mlp;
   readonly hookMlpOut = new HookPoint(); // [batch, pos, dModel]
@@ -34,13 +38,29 @@ export class PostLnBlock extends HookedModule {
     this.ln2 = parts.ln2;
   }
 
+  /** TransformerLens 3.x names: the block's and its layer norms' `hook_in`/`hook_out` (post-LN places). */
+  override canonicalHooks(): Record<string, HookPoint | undefined> {
+    return {
+      hook_in: this.hookResidPre,
+      'attn.hook_out': this.hookAttnOut,
+      'ln1.hook_in': this.hookResidMid,
+      'mlp.hook_out': this.hookMlpOut,
+      'ln2.hook_in': this.hookResidPostPreLn,
+      hook_out: this.hookResidPost,
+    };
+  }
+
   /** `residPre [batch, pos, dModel]` → block output `[batch, pos, dModel]`. */
   forward(residPre: tf.Tensor, mask: AttentionMask | undefined, ctx: RunContext): tf.Tensor {
     residPre = ctx.apply(this.hookResidPre, residPre);
     const attnIn = residPre;
-    const attnOut = ctx.apply(this.hookAttnOut, ctx.call(this.attn, attnIn, () => this.attn.forward(attnIn, attnIn, mask, ctx)));
+    // TransformerLens's BertBlock split inputs: per-head residuals straight into the projections (no LN before attention).
+    const perHead = splitInputs(ctx, residPre, this.attn.nHeads, { q: this.hookQInput, k: this.hookKInput, v: this.hookVInput });
+    const attnOut = ctx.apply(this.hookAttnOut, ctx.call(this.attn, attnIn, () => this.attn.forward(attnIn, attnIn, mask, ctx, perHead)));
     const residMid = ctx.apply(this.hookResidMid, tf.add(residPre, attnOut));
-    const attnBlockOut = ctx.call(this.ln1, residMid, () => this.ln1.forward(residMid, ctx));
+    // hook_mlp_in (TL): what ln1 reads; ln1's output is both the MLP input and the residual, so a replacement reaches both.
+    const mlpIn = ctx.wants(this.hookMlpIn.name) ? ctx.apply(this.hookMlpIn, residMid) : residMid;
+    const attnBlockOut = ctx.call(this.ln1, mlpIn, () => this.ln1.forward(mlpIn, ctx));
     const mlpOut = ctx.apply(this.hookMlpOut, ctx.call(this.mlp, attnBlockOut, () => this.mlp.forward(attnBlockOut, ctx)));
     const preLn2 = ctx.apply(this.hookResidPostPreLn, tf.add(attnBlockOut, mlpOut));
     return ctx.apply(this.hookResidPost, ctx.call(this.ln2, preLn2, () => this.ln2.forward(preLn2, ctx)));

@@ -3,7 +3,7 @@
  * (each between `<!-- cli-example: … -->` and `<!-- /cli-example -->`). This runs the script's --check on the
  * fast examples (about 16 s on 2 cores): a retrained model, a changed table or message makes it fail until
  * docs/cli.md is regenerated. The examples marked `slow` (saturation, shortcuts, probe: about 45 s together, which
- * would take the whole check to about 65 s, past a minute) are skipped here with `--fast`;
+ * would take the whole check to 50–70 s, measured, past the minute a test may take) are skipped here with `--fast`;
  * `node scripts/docs/cli-examples.mjs --check` checks all of them.
  */
 import { test } from 'node:test';

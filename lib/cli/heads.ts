@@ -1,5 +1,5 @@
 /**
- * `tfjs-lens heads`: attention-head scores on repeated random tokens (ALGORITHMS.md §12, the ARENA
+ * `tfjs-lens heads`: attention-head scores on repeated random tokens (docs/methods.md §12, the ARENA
  * induction-head protocol) — induction and previous-token scores, the TransformerLens head detector
  * (previous / duplicate / induction patterns), each an `[L × H]` grid (table + heatmap PNG), and the
  * per-half log-prob / accuracy of the repeated sequence.

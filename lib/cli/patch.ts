@@ -1,5 +1,5 @@
 /**
- * `tfjs-lens patch`: activation patching (TransformerLens semantics, ALGORITHMS.md §12) of a clean and a
+ * `tfjs-lens patch`: activation patching (TransformerLens semantics, docs/methods.md §12) of a clean and a
  * corrupted prompt of equal token length. For every block and every position (or head) the corrupted run
  * gets that slice of one activation from the clean run; the metric is the logit difference
  * `logit(answer) − logit(wrong)` at the last position, shown normalised:

@@ -1,5 +1,5 @@
 /**
- * `tfjs-lens probe`: the task-transition probe of "Looking Beyond the Top-1" (ALGORITHMS.md §3) with
+ * `tfjs-lens probe`: the task-transition probe of "Looking Beyond the Top-1" (docs/methods.md §3) with
  * `runProbeExperiment` — every position of every sentence is an example; its saturation layers label each
  * residual state h_{j+1} (j ≥ J0) with the task in progress (fixing rank 1, rank 2, …); a balanced,
  * pooled dataset trains a one-vs-rest logistic-regression probe with seeded F-fold cross-validation,

@@ -1,6 +1,6 @@
 /**
  * `tfjs-lens saturation`: the "Looking Beyond the Top-1" analyses on a text (or id) file —
- * saturation layers s_0 … s_{k−1} of every position (ALGORITHMS.md §1), the order analysis (§2: rank
+ * saturation layers s_0 … s_{k−1} of every position (docs/methods.md §1), the order analysis (§2: rank
  * correspondence mean position ± SEM with t-tests, mean strict Kendall τ with a permutation test) on the
  * positions kept by the s_0 ≤ floor(0.85·L) filter, the better-LM z-test (§6) on all positions that have a
  * true next token, and a rank-correspondence bar chart.

@@ -1,5 +1,5 @@
 /**
- * `tfjs-lens shortcuts`: the "Jump to Conclusions" mat experiment (ALGORITHMS.md §7–§10) with
+ * `tfjs-lens shortcuts`: the "Jump to Conclusions" mat experiment (docs/methods.md §7–§10) with
  * `runMatPipeline` — one sampled position per sentence, linear shortcuts A_{j,i} fitted on the training
  * sentences (and the sub-module maps π for GPT-2), r² heatmaps on the validation sentences, and the
  * fixed-exit Precision@1 of every mapping per exit layer ℓ = 0 … L. Writes `shortcuts.safetensors`,

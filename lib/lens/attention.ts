@@ -1,5 +1,5 @@
 /**
- * Attention-head analyses on repeated random tokens (ALGORITHMS.md §12, the ARENA induction-head
+ * Attention-head analyses on repeated random tokens (docs/methods.md §12, the ARENA induction-head
  * protocol): the token batches, induction and previous-token scores, the TransformerLens head detector,
  * and per-half log-probs / accuracy of the repeated sequence.
  *
@@ -258,7 +258,7 @@ export interface RepeatedSequenceStats {
 }
 
 /**
- * Per-half log-probs and accuracy of `[BOS, r_1..r_N, r_1..r_N]` (ALGORITHMS.md §12), averaged over the batch.
+ * Per-half log-probs and accuracy of `[BOS, r_1..r_N, r_1..r_N]` (docs/methods.md §12), averaged over the batch.
  * @param tokens `[batch, 2N+1]`.
  */
 export async function repeatedSequenceStats<I>(model: HookedLensModel<I>, tokens: TokenIds & I, opts: { nTokens?: number } = {}): Promise<RepeatedSequenceStats> {

@@ -1,5 +1,5 @@
 /**
- * "Better language modelling" from rank-2 saturation (ALGORITHMS.md §6): when the model's final top-1
+ * "Better language modelling" from rank-2 saturation (docs/methods.md §6): when the model's final top-1
  * is wrong, is its final rank-2 token right more often if that rank-2 token saturated early?
  *
  * Inputs are one record per position t ≤ T−2 (positions that have a next token y_t), built from the

@@ -1,5 +1,5 @@
 /**
- * CALM-style early exit with the id and mat mappings (ALGORITHMS.md §9, BERT variant §10; "Jump to
+ * CALM-style early exit with the id and mat mappings (docs/methods.md §9, BERT variant §10; "Jump to
  * Conclusions", Yom Din et al.).
  *
  * Layer convention (mat): ℓ = 0 … L meaning h_ℓ (embedding included). Per sample (one position t):

@@ -1,5 +1,5 @@
 /**
- * Weight-based circuit analyses (ALGORITHMS.md §12): the K-composition full circuit of a
+ * Weight-based circuit analyses (docs/methods.md §12): the K-composition full circuit of a
  * previous-token head P and an induction head I, `M = (W_E W_Q^I)(W_E W_V^P W_O^P W_K^I)ᵀ ∈ R^{V×V}`, and
  * the OV copying circuit `W_E W_V W_O W_U`, scored by top-1 accuracy (fraction of rows i whose argmax is
  * i) over row blocks, so the `V × V` matrix never exists; plus composition scores
@@ -125,7 +125,7 @@ export function kCompositionFullCircuit(model: CircuitModel, opts: Omit<KComposi
 }
 
 /**
- * K-composition full-circuit top-1 accuracy (ALGORITHMS.md §12): the fraction of tokens i for which the
+ * K-composition full-circuit top-1 accuracy (docs/methods.md §12): the fraction of tokens i for which the
  * induction head's key circuit through the previous-token head ranks token i first,
  * `(1/V) Σ_i 1[argmax_j M_ij == i]`, over row blocks.
  */

@@ -1,5 +1,5 @@
 /**
- * Token-level early exit (ALGORITHMS.md §5, "Looking Beyond the Top-1"): compare a task probe ("ours")
+ * Token-level early exit (docs/methods.md §5, "Looking Beyond the Top-1"): compare a task probe ("ours")
  * with a softmax-margin and a state-similarity (cosine) exit rule, a baseline (no exit) and an oracle
  * (exit at the top-1 saturation layer).
  *

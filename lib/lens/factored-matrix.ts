@@ -1,5 +1,5 @@
 /**
- * `FactoredMatrix` (TransformerLens, ALGORITHMS.md §11d): the product `AB` of `A [..., m, k]` and
+ * `FactoredMatrix` (TransformerLens, docs/methods.md §11d): the product `AB` of `A [..., m, k]` and
  * `B [..., k, n]` kept as its two factors, so that e.g. a `[dVocab, dVocab]` circuit or a `[d, d]` OV
  * matrix is never formed. Products with matrices or other factored matrices stay factored (choosing
  * the smaller inner dimension, as TL does); SVD uses the low-rank trick; the Frobenius norm uses Gram

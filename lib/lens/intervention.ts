@@ -1,5 +1,5 @@
 /**
- * Intervention: forcing the switch to the next task (ALGORITHMS.md §4, "Looking Beyond the Top-1").
+ * Intervention: forcing the switch to the next task (docs/methods.md §4, "Looking Beyond the Top-1").
  *
  * Implant into a "late" example (large top-1 saturation layer) the residual state of an "early" example
  * (same final prediction, small saturation layer) taken around the early example's saturation layer,

@@ -1,5 +1,5 @@
 /**
- * Logit lens (ALGORITHMS.md §0, §11c): read every residual state h_0 … h_L through the model's own
+ * Logit lens (docs/methods.md §0, §11c): read every residual state h_0 … h_L through the model's own
  * readout — the final layer norm **recomputed with that state's own statistics** (never the cached
  * `ln_final.hook_scale`, which belongs to h_L only: TransformerLens issue #1076) followed by the
  * unembedding (GPT-2, Whisper), the classifier on the CLS position (ViT) or the MLM head (BERT).

@@ -1,5 +1,5 @@
 /**
- * Order of saturation (ALGORITHMS.md §2): do the top-k tokens get fixed in rank order (rank 0 first,
+ * Order of saturation (docs/methods.md §2): do the top-k tokens get fixed in rank order (rank 0 first,
  * then rank 1, …)? Two analyses of the saturation layers s_0 … s_{k−1} (k = 5 in the paper):
  *
  * - `rankCorrespondence` (§2a): for each rank r, the mean position of s_r in the sorted vector

@@ -1,5 +1,5 @@
 /**
- * Activation patching (TransformerLens `patching` semantics, ALGORITHMS.md §12): run the *corrupted*
+ * Activation patching (TransformerLens `patching` semantics, docs/methods.md §12): run the *corrupted*
  * input, replace one slice of one activation — a position, a head, or a head at a position — by its
  * value on the *clean* input, and record `metric(logits)`. One generic scan, `patchScan`, serves every
  * hook kind; the named wrappers (`patchResidPre`, `patchHeadZ`, …) only fix its options.

@@ -1,5 +1,5 @@
 /**
- * TransformerLens weight processing (`from_pretrained` defaults, ALGORITHMS.md §11e) for HookedGPT2:
+ * TransformerLens weight processing (`from_pretrained` defaults, docs/methods.md §11e) for HookedGPT2:
  * fold the layer norms into the matrices that read them, centre everything that writes to the residual
  * stream, centre the unembedding, and fold the value biases into the output bias. Returns a **new**
  * model (`ProcessedGPT2`, a HookedGPT2 with an unembedding bias); the original is untouched.

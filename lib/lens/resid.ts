@@ -1,6 +1,6 @@
 /**
  * Residual-stream decompositions of an activation cache, with TransformerLens `ActivationCache` semantics
- * (ALGORITHMS.md §11c): `accumulatedResid`, `decomposeResid`, `applyLnToStack`, `logitAttrs`,
+ * (docs/methods.md §11c): `accumulatedResid`, `decomposeResid`, `applyLnToStack`, `logitAttrs`,
  * `stackHeadResults`. Stacks are `[components, batch, pos, dModel]` with one label per component.
  *
  * Layer norms: `applyLnToStack` (and `applyLn` below layer L) centres each component and divides it by

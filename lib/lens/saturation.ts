@@ -1,5 +1,5 @@
 /**
- * Saturation layers (ALGORITHMS.md §1, "Looking Beyond the Top-1"): the layer from which the lens
+ * Saturation layers (docs/methods.md §1, "Looking Beyond the Top-1"): the layer from which the lens
  * ranking of rank r no longer changes.
  *
  * Layer convention (beyond_top1): **0-based j = 0 … L−1, where j means the residual state h_{j+1}**

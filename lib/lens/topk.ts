@@ -1,5 +1,5 @@
 /**
- * Top-k lens rankings per layer without a full-vocabulary sort (ALGORITHMS.md §0): each layer's lens
+ * Top-k lens rankings per layer without a full-vocabulary sort (docs/methods.md §0): each layer's lens
  * logits are reduced with `tf.topk` right where they are computed (inside a hook on the residual
  * state), so at most one layer's logits `[rows, dVocab]` exist at a time.
  *

@@ -1,5 +1,5 @@
 /**
- * CALM-style early-exit threshold of "Jump to Conclusions" (ALGORITHMS.md §9) and its λ grids.
+ * CALM-style early-exit threshold of "Jump to Conclusions" (docs/methods.md §9) and its λ grids.
  *
  * At layer ℓ (mat convention, ℓ = 0 … L) and position t, a sample exits iff its confidence
  * c = p_(1) − p_(2) of the mapped distribution exceeds (strictly) λ_{ℓ,t} =

@@ -2,7 +2,7 @@
  * The float64 matrix-product kernel behind the Gram matrices of `linreg/`: C += Xᵀ·Y on packed panels.
  *
  * Why hand-written: fitting the linear shortcuts of GPT-2 needs ~5·10¹¹ float64 multiply-adds
- * (all cross-Gram blocks h_iᵀh_j, ALGORITHMS.md §7); npm has no float64 BLAS that runs everywhere
+ * (all cross-Gram blocks h_iᵀh_j, docs/methods.md §7); npm has no float64 BLAS that runs everywhere
  * Node runs, tfjs only multiplies in float32, and plain JavaScript loops reach ~2.5·10⁹ multiply-adds/s.
  * This 4×4 register-blocked WebAssembly SIMD kernel (f64x2 lanes) reaches ~12·10⁹/s per core (about 5×),
  * and shares its memory with worker threads (see `gemm-engine.ts`). The module (~400 bytes) is

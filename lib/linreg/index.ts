@@ -1,5 +1,5 @@
 /**
- * `linreg/`: float64 least squares for linear shortcuts between layers (ALGORITHMS.md §7–§9):
+ * `linreg/`: float64 least squares for linear shortcuts between layers (docs/methods.md §7–§9):
  * streaming Gram accumulation, Cholesky / pseudo-inverse solves, all-pairs shortcut fitting, r²,
  * Precision@k, surprisal and the CALM early-exit threshold.
  */

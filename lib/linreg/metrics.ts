@@ -1,5 +1,5 @@
 /**
- * Metrics of the fixed-exit predictions (ALGORITHMS.md §8), on plain typed arrays.
+ * Metrics of the fixed-exit predictions (docs/methods.md §8), on plain typed arrays.
  *
  * - Precision@k = mean over samples of [the mapping's **top-1** id ∈ the model's final **top-k**]
  *   (direction matters: not "final top-1 in the mapped top-k").

@@ -1,5 +1,5 @@
 /**
- * Coefficient of determination with sklearn `r2_score` semantics (ALGORITHMS.md §7), in float64.
+ * Coefficient of determination with sklearn `r2_score` semantics (docs/methods.md §7), in float64.
  * For each output dimension k: r²_k = 1 − Σ_n (y_nk − ŷ_nk)² / Σ_n (y_nk − ȳ_k)²; a dimension with
  * zero variance scores 1 if predicted exactly, else 0 (sklearn's `force_finite=True`).
  * The default reduction is the plain mean over dimensions ('uniform_average').

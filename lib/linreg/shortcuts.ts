@@ -1,5 +1,5 @@
 /**
- * Linear shortcuts A_{j,i} (ALGORITHMS.md §7, "Jump to Conclusions"): for every pair of layers
+ * Linear shortcuts A_{j,i} (docs/methods.md §7, "Jump to Conclusions"): for every pair of layers
  * 0 ≤ i < j ≤ L, the least-squares map with h_j ≈ A_{j,i}·h_i, **no intercept**, solved in float64.
  * Layers use the mat convention ℓ = 0 … L meaning h_ℓ (h_0 = embeddings, h_L before the final LN).
  * Maps are keyed `'i_j'` (the original file names).

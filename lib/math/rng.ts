@@ -1,7 +1,7 @@
 /**
  * Seeded pseudo-random numbers. Every random choice in tfjs-lens (dataset sampling, permutation tests,
  * random positions) takes a seed and draws from an `Rng`, so that a run can be repeated exactly and
- * its seed reported (the original research code used unseeded numpy RNGs, see ALGORITHMS.md §0).
+ * its seed reported (the original research code used unseeded numpy RNGs, see docs/methods.md §0).
  *
  * Generator: xoshiro128** 1.1 (Blackman & Vigna, 2018; public domain), 128-bit state, period 2^128 − 1,
  * 32-bit outputs. The state is filled from the seed with splitmix32, so nearby seeds (0, 1, 2, …) give

@@ -1,5 +1,5 @@
 /**
- * Small statistics toolkit for the analyses of ALGORITHMS.md §2 and §6: special functions (log-gamma,
+ * Small statistics toolkit for the analyses of docs/methods.md §2 and §6: special functions (log-gamma,
  * regularized incomplete beta and gamma, erf/erfc, normal CDF), Student's t and normal p-values,
  * the pooled two-sample t-test and the pooled two-proportion z-test.
  *
@@ -236,7 +236,7 @@ export interface TwoProportionResult extends TestResult {
 }
 
 /**
- * Pooled two-proportion z-test (ALGORITHMS.md §6): p̂ = (x1+x2)/(n1+n2),
+ * Pooled two-proportion z-test (docs/methods.md §6): p̂ = (x1+x2)/(n1+n2),
  * z = (x1/n1 − x2/n2)/√(p̂(1−p̂)(1/n1+1/n2)), two-sided p = erfc(|z|/√2).
  * Returns null when n1 or n2 is 0 or p̂ is 0 or 1 (z undefined).
  */

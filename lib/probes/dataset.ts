@@ -1,5 +1,5 @@
 /**
- * Data of the task-transition probe (ALGORITHMS.md §3): label each intermediate representation with the
+ * Data of the task-transition probe (docs/methods.md §3): label each intermediate representation with the
  * "task" in progress — task t (0-based) = the phase in which the model is fixing the (t+1)-th ranked token.
  *
  * **Layer convention (beyond_top1)**: layer j = 0 … L−1 means the residual state h_{j+1}

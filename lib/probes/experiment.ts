@@ -1,5 +1,5 @@
 /**
- * The whole §3 probing experiment (ALGORITHMS.md §3) in one call: dataset → F-fold CV of the probe →
+ * The whole §3 probing experiment (docs/methods.md §3) in one call: dataset → F-fold CV of the probe →
  * the "random embeddings" and label-shuffle controls, returned as a plain report object.
  *
  * Seeds: the folds of the probe and of both controls use `seed` (identical splits, so the three

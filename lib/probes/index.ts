@@ -1,5 +1,5 @@
 /**
- * Task-transition probing (ALGORITHMS.md §3): dataset construction from saturation layers, a float64
+ * Task-transition probing (docs/methods.md §3): dataset construction from saturation layers, a float64
  * one-vs-rest L2 logistic-regression probe (L-BFGS), metrics, seeded F-fold cross-validation with
  * controls, k-means, and the whole experiment in one call. See docs/patterns/probes.md.
  */

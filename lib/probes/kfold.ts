@@ -1,5 +1,5 @@
 /**
- * Cross-validated probing (ALGORITHMS.md §3): seeded shuffled F-fold CV of "standardise on the training
+ * Cross-validated probing (docs/methods.md §3): seeded shuffled F-fold CV of "standardise on the training
  * fold, then one-vs-rest L2 logistic regression", with per-fold balanced accuracy, per-class recall and
  * one-vs-rest ROC-AUC (probability column), summarised as mean balanced accuracy ± SEM (std ddof 0 /
  * √folds) and per-class recall / AUC averaged over folds (folds where a class is absent from the test

@@ -1,5 +1,5 @@
 /**
- * Compact L-BFGS minimiser (float64, host) for the smooth convex objectives of the probes (ALGORITHMS.md
+ * Compact L-BFGS minimiser (float64, host) for the smooth convex objectives of the probes (docs/methods.md
  * §3: L2 logistic regression). Two-loop recursion with `memory` correction pairs (scipy's L-BFGS-B
  * default 10), initial Hessian scaled by sᵀy/yᵀy, and a strong-Wolfe line search (Nocedal & Wright,
  * Numerical Optimization, Alg. 3.5/3.6: bracketing + zoom with safeguarded cubic interpolation; c1 = 1e-4,

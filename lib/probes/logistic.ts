@@ -1,5 +1,5 @@
 /**
- * One-vs-rest L2 logistic regression, the probe of ALGORITHMS.md §3 (sklearn `LogisticRegression`,
+ * One-vs-rest L2 logistic regression, the probe of docs/methods.md §3 (sklearn `LogisticRegression`,
  * C = 1, solver 'lbfgs', tol 1e-4, max_iter 1000, multi_class 'ovr'), in float64 on the host.
  *
  * Per class c the binary problem (y = +1 for class c, −1 otherwise) minimises
@@ -152,7 +152,7 @@ export function fitBinaryLogistic(X: MatrixInput, y: ArrayLike<number>, opts: Lo
 }
 
 /**
- * Fits a one-vs-rest L2 logistic regression (ALGORITHMS.md §3).
+ * Fits a one-vs-rest L2 logistic regression (docs/methods.md §3).
  * @param X standardised samples `[n, d]`.
  * @param y `[n]` integer class labels 0 … K−1.
  */

@@ -1,5 +1,5 @@
 /**
- * Classification metrics of the probes (ALGORITHMS.md §3), matching sklearn: confusion matrix
+ * Classification metrics of the probes (docs/methods.md §3), matching sklearn: confusion matrix
  * (rows = true class, columns = predicted), per-class recall (diagonal / row sum), balanced accuracy
  * (mean recall over the classes present in y_true) and one-vs-rest ROC-AUC by the Mann–Whitney
  * statistic (ties between a positive and a negative score count ½).

@@ -1,5 +1,5 @@
 /**
- * z-score standardisation of probe features (ALGORITHMS.md §3: fit on the training fold only), like
+ * z-score standardisation of probe features (docs/methods.md §3: fit on the training fold only), like
  * sklearn's `StandardScaler`: mean and population standard deviation (ddof 0) per feature, computed in
  * float64 with two passes; features whose standard deviation is zero (or below round-off,
  * ≤ 10·ε·max(1, |mean|)) get scale 1, so they are only centred.

@@ -1,5 +1,5 @@
 /**
- * `calmEarlyExitCurve`: CALM-style early exit with the id or mat mapping (ALGORITHMS.md §9, BERT §10),
+ * `calmEarlyExitCurve`: CALM-style early exit with the id or mat mapping (docs/methods.md §9, BERT §10),
  * from the per-layer confidences and top-1 ids that `evaluateMappings` records.
  *
  * The exit rule itself is `calmEarlyExit` of `lib/lens/calm-exit.ts` (exit at the first ℓ = 1 … L−1 with

@@ -1,5 +1,5 @@
 /**
- * `collectStates`: the hidden states of the mat pipeline (ALGORITHMS.md §7, §8, §10) at one sampled
+ * `collectStates`: the hidden states of the mat pipeline (docs/methods.md §7, §8, §10) at one sampled
  * position per sentence. Samples are run in right-padded batches (GPT-2: the prefix x_0 … x_t; BERT: the
  * whole sentence with x_t replaced by [MASK]); the model's blocks (`model.runBlocks`) run with hooks that reduce every
  * activation to the sampled position **inside the hook** (`tf.gatherND`), so at most one batch of full

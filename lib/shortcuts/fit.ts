@@ -1,6 +1,6 @@
 /**
  * `fitShortcutsFromStates`: every A_{j,i} (0 ≤ i < j ≤ L) and, when registries are present, every
- * π_{b,a→a+1} (a ∈ {0, 1, 3, 4}) — least squares without intercept in float64 (ALGORITHMS.md §7, §8) —
+ * π_{b,a→a+1} (a ∈ {0, 1, 3, 4}) — least squares without intercept in float64 (docs/methods.md §7, §8) —
  * from host states (`collectStates` with `keep`) or from a `ShortcutAccumulator` fed batch by batch;
  * optionally saved as one safetensors file (`saveMatMaps`).
  */

@@ -1,5 +1,5 @@
 /**
- * `shortcuts`: the mat experiment of "Jump to Conclusions" end to end (ALGORITHMS.md §7–§10) on
+ * `shortcuts`: the mat experiment of "Jump to Conclusions" end to end (docs/methods.md §7–§10) on
  * `HookedGPT2` and `HookedBert`: position sampling, batched state collection with hooks, streamed
  * float64 fitting of the shortcuts A_{j,i} and sub-module maps π, r² heatmaps, fixed-exit metrics of the
  * five mappings, CALM early-exit curves, and `runMatPipeline` tying them together.

@@ -1,5 +1,5 @@
 /**
- * The fitted maps of the mat pipeline and their file format (ALGORITHMS.md §7, §8):
+ * The fitted maps of the mat pipeline and their file format (docs/methods.md §7, §8):
  * - shortcuts A_{j,i}, 0 ≤ i < j ≤ L, keyed `'i_j'` (h_j ≈ A·h_i);
  * - sub-module maps π_{b,a→a+1}, a ∈ {0, 1, 3, 4}, keyed `'pi_b_a'` (registry a+1 ≈ π·registry a of block b).
  * All are least squares without intercept, `[dOut, dIn]` row-major, applied as `W·x`.

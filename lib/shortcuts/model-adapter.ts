@@ -1,6 +1,6 @@
 /**
  * What the mat pipeline needs from a model, for GPT-2 (`HookedGPT2`, causal, prefixes x_0 … x_t) and
- * BERT (`HookedBert`, bidirectional, the whole sentence with x_t replaced by [MASK], ALGORITHMS.md §10):
+ * BERT (`HookedBert`, bidirectional, the whole sentence with x_t replaced by [MASK], docs/methods.md §10):
  * building right-padded batches, and the embedding h_0 with the attention mask of the batch
  * (`model.embed(input)`; the blocks then run with `model.runBlocks`).
  *

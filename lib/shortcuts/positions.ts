@@ -1,5 +1,5 @@
 /**
- * Sampling of the one position per sentence that the mat pipeline uses (ALGORITHMS.md §7, §10):
+ * Sampling of the one position per sentence that the mat pipeline uses (docs/methods.md §7, §10):
  * t uniform on 0 … n−1 for a sentence of n tokens, drawn from a seeded generator so a run can be repeated.
  */
 import { InvalidArgumentError } from '../errors.js';

@@ -1,6 +1,6 @@
 /**
  * Runs GPT-2 blocks b = from … L−1 with one kind of sub-module replaced by its per-position linear map
- * π (ALGORITHMS.md §8): `mat_attn` (attention ← π_{b,1→2} on the ln_1 output), `mat_ffn` (MLP ←
+ * π (docs/methods.md §8): `mat_attn` (attention ← π_{b,1→2} on the ln_1 output), `mat_ffn` (MLP ←
  * π_{b,4→5} on the ln_2 output), `mat_ln1_ln2` (ln_1 ← π_{b,0→1}, ln_2 ← π_{b,3→4}). The replacement is a
  * run override of the model's own forward (`model.runBlocks(h, { overrides })`); everything else — the
  * other sub-modules and both residual additions — is the block's own computation.

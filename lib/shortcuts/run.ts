@@ -1,5 +1,5 @@
 /**
- * `runMatPipeline`: the whole mat experiment (ALGORITHMS.md §7–§10) on one model and a list of tokenised
+ * `runMatPipeline`: the whole mat experiment (docs/methods.md §7–§10) on one model and a list of tokenised
  * sentences, returning a plain JSON-serialisable report:
  * 1. one position per sentence (`sampleShortcutPositions`, seeded); the first `nTrain` sentences train,
  *    the next `nVal` validate (as the original: 9000 / 3000);

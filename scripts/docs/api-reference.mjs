@@ -28,8 +28,8 @@ const moduleSymbol = checker.getSymbolAtLocation(entry);
 
 const oneLine = (s) => s.replace(/\s+/g, ' ').trim();
 const cell = (s) => oneLine(s).replace(/\|/g, '\\|');
-// The code comments still cite the method sections as "ALGORITHMS.md §n"; the definitions live in docs/methods.md.
-const firstParagraph = (s) => oneLine(s.split(/\n\s*\n/)[0] ?? '').replace(/`?ALGORITHMS\.md`?/g, '[methods.md](methods.md)');
+// The code comments still cite the method sections as "docs/methods.md §n"; the definitions live in docs/methods.md.
+const firstParagraph = (s) => oneLine(s.split(/\n\s*\n/)[0] ?? '').replace(/`?(?:ALGORITHMS\.md|docs\/methods\.md)`?/g, '[methods.md](methods.md)');
 
 function kindOf(decl) {
   if (ts.isFunctionDeclaration(decl)) return 'function';

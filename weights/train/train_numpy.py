@@ -251,7 +251,7 @@ def make_batch(tokens, rows, length, vocab, bos, repeat_fraction, random_span_fr
 
 
 def head_scores(model, vocab, bos, n_tokens=50, rows=10, seed=0):
-    """Induction and previous-token score [n_layers, n_heads] on [BOS, r_1..r_N, r_1..r_N] (ALGORITHMS.md §12)."""
+    """Induction and previous-token score [n_layers, n_heads] on [BOS, r_1..r_N, r_1..r_N] (docs/methods.md §12)."""
     rng = np.random.default_rng(seed)
     rand = rng.integers(0, vocab, (rows, n_tokens))
     ids = np.concatenate([np.full((rows, 1), bos), rand, rand], 1)

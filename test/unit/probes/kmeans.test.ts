@@ -57,3 +57,24 @@ test('k-means is deterministic for a seed; k = 1 gives the global mean; k = n gi
   assert.throws(() => kMeans(X, 21), InvalidArgumentError);
   assert.throws(() => kMeans(X, 0), InvalidArgumentError);
 });
+
+test('one k-means++ start finds the blobs of 10 clusters in 64-d (inertia of the true partition, not a merged pair)', () => {
+  const rng = createRng(5);
+  const k = 10;
+  const d = 64;
+  const centers = Array.from({ length: k }, () => Array.from({ length: d }, () => 10 * rng.normal()));
+  const X = blobs(1, centers, 60, 3);
+  // Inertia of the true partition around its own means: the optimum for blobs this well separated.
+  let truthInertia = 0;
+  for (let c = 0; c < k; c++) {
+    const members = X.truth.map((_, i) => i).filter((i) => X.truth[i] === c);
+    for (let t = 0; t < d; t++) {
+      const m = members.reduce((s, i) => s + X.data[i * d + t]!, 0) / members.length;
+      for (const i of members) truthInertia += (X.data[i * d + t]! - m) ** 2;
+    }
+  }
+  for (const seed of [0, 1, 2]) {
+    const res = kMeans(X, k, { seed });
+    assert.ok(res.inertia <= truthInertia * (1 + 1e-9), `seed ${seed}: inertia ${res.inertia} vs the true partition's ${truthInertia}`);
+  }
+});

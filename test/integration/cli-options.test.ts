@@ -116,12 +116,10 @@ test('lens --audio (Whisper): the decoder lens of the WAV equals the lens on HF\
   }
 });
 
-// Known gap (issue 14), kept as a todo test so that whoever fixes lens.ts sees it pass: --audio given to a text
-// model is silently ignored. (Also open: lens.ts ignores --position for Whisper and always lenses the last
-// decoder position; checking that needs a 30 s checkpoint, see the --audio test above.)
-test('lens --audio on a text model is an error', { todo: 'lens.ts ignores --audio for text models' }, () => {
+test('lens --audio on a text model is an error naming the models that take audio', () => {
   const r = cli('lens', '--model', fixtureDir('gpt2-tiny'), '--ids', '1,2', '--audio', join(fixtureDir('whisper-features-80'), 'audio.wav'));
   assert.equal(r.status, 1, 'a WAV given to a text model is an error');
+  assert.match(r.stderr, /--audio is for Whisper models/);
 });
 
 test('hooks --markdown lists every hook of the model with the shape of a cached run, as docs/hooks.md shows it', async () => {

@@ -39,7 +39,6 @@ export interface TensorflowInfo {
 }
 
 let loaded: TensorflowInfo | undefined;
-let chosenDevice: TensorflowDevice | undefined;
 
 /** Where a tfjs-node package is installed (resolved from tfjs-lens), or undefined. */
 export function findTfjsNode(pkg: string): string | undefined {
@@ -124,13 +123,12 @@ export async function loadTensorflow(device?: TensorflowDevice): Promise<Tensorf
   registerKernelPatches('tensorflow');
   const binding = (tf.backend() as unknown as { binding?: { TF_Version?: string } }).binding;
   const packageVersion = (JSON.parse(readFileSync(join(found.dir, 'package.json'), 'utf8')) as { version: string }).version;
-  chosenDevice = device;
   loaded = {
     package: found.pkg,
     packageVersion,
     tensorflowVersion: binding?.TF_Version ?? 'unknown',
     cuda,
-    device: cuda && chosenDevice !== 'cpu' && nvidiaGpuVisible() ? 'gpu' : 'cpu',
+    device: cuda && device !== 'cpu' && nvidiaGpuVisible() ? 'gpu' : 'cpu',
     ...(found.manifest ? { manifest: found.manifest } : {}),
   };
   return loaded;

@@ -73,7 +73,7 @@ export function estimateParams(config: Record<string, unknown>): number {
   }
 }
 
-function refuseTooLargeForWasm(name: string, config: Record<string, unknown>): void {
+function refuseTooLarge(name: string, config: Record<string, unknown>): void {
   const bytes = 4 * estimateParams(config);
   // Host memory first (typed error instead of the OOM killer); a GPU backend keeps the weights on the device.
   if (activeBackend()?.device !== 'gpu') checkMemoryFor(bytes, `${name}'s random float32 weights`);
@@ -129,7 +129,7 @@ export function targetFromConfig(name: string, config: Record<string, unknown>, 
 export async function buildBenchTarget(nameOrDir: string, opts: BuildTargetOptions = {}): Promise<BenchTarget> {
   if (isBenchModelName(nameOrDir)) {
     const config = benchConfig(nameOrDir, opts.nLayers);
-    refuseTooLargeForWasm(nameOrDir, config);
+    refuseTooLarge(nameOrDir, config);
     return targetFromConfig(nameOrDir, config, opts.seed ?? 0);
   }
   if (opts.nLayers !== undefined) throw new InvalidArgumentError('--n-layers applies to named models only, not to checkpoints');

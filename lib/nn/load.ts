@@ -13,7 +13,7 @@
  * listing them; nothing converted before a failure is kept.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ensureBackend } from '../backend/index.js';
+import { ensureBackend, type ActiveBackend } from '../backend/index.js';
 import { checkMemoryFor } from '../backend/memory-budget.js';
 import { openCheckpoint, readConfigJson, type Checkpoint } from '../io/checkpoint.js';
 import { TrackedCheckpoint, checkAllKeysUsed } from '../io/convert/key-check.js';
@@ -67,7 +67,7 @@ export function loadModel(name: BertHubId, opts?: LoadModelOptions): Promise<Mod
 /** Loads a hooked model from a checkpoint directory or hub id (the union of all families). */
 export function loadModel(dirOrName: string, opts?: LoadModelOptions): Promise<HookedModel>;
 export async function loadModel(dirOrName: string, opts: LoadModelOptions = {}): Promise<HookedModel> {
-  await ensureBackend();
+  const { device } = await ensureBackend();
   const dir = await resolveModelDir(dirOrName, opts);
   const where = `${dir}/config.json`;
   const config = await readConfigJson(dir);
@@ -77,17 +77,16 @@ export async function loadModel(dirOrName: string, opts: LoadModelOptions = {}):
   if (expected !== undefined && expected !== modelType) {
     throw new ConfigError(`${where} has model_type '${modelType}', not the '${expected}' asked for`, opts.modelType ? 'drop the modelType option, or load a checkpoint of that type' : 'load it by its directory, or pass modelType');
   }
-  return build(MODEL_FAMILIES[modelType] as ModelFamily<unknown, unknown, HookedModel>, config, where, dir, opts);
+  return build(MODEL_FAMILIES[modelType] as ModelFamily<unknown, unknown, HookedModel>, config, where, dir, opts, device);
 }
 
-async function build<Cfg, Weights, Model extends HookedModel>(family: ModelFamily<Cfg, Weights, Model>, config: Record<string, unknown>, where: string, dir: string, opts: LoadModelOptions): Promise<Model> {
+async function build<Cfg, Weights, Model extends HookedModel>(family: ModelFamily<Cfg, Weights, Model>, config: Record<string, unknown>, where: string, dir: string, opts: LoadModelOptions, device: ActiveBackend['device']): Promise<Model> {
   const cfg = family.parseConfig(config, where);
   const ckpt = new TrackedCheckpoint(await openCheckpoint(dir));
   let weights: Weights;
   // Every tensor the conversion makes is tracked: on a failure part-way none of them is left behind.
   tf.engine().startScope();
   try {
-    const device = (await ensureBackend()).device;
     if (device !== 'gpu') checkMemoryFor(float32Bytes(ckpt), `the weights of ${dir} (as float32)`);
     weights = await family.convert(ckpt, cfg);
     // Every tensor expected is there and every stored one is used (or a known harmless extra).

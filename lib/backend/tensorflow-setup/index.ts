@@ -116,8 +116,9 @@ export async function setupTensorflow(opts: TensorflowSetupOptions = {}): Promis
   log(`[2/5] staging libtensorflow and its C headers in ${staged}`);
   await stageTensorflow(source, staged);
 
-  const project = opts.projectDir ?? hostProject().dir;
-  const { tfjsVersion } = hostProject();
+  const host = hostProject();
+  const project = opts.projectDir ?? host.dir;
+  const tfjsVersion = host.tfjsVersion;
   const pkgName = source.cuda ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
   log(`[3/5] ${pkgName}@${tfjsVersion} in ${join(project, 'node_modules')}`);
   const packageDir = await installTfjsNode(project, pkgName, tfjsVersion, log);

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BackendSetupError } from '../../errors.js';
 import { commandExists, runCommand } from './exec.js';
-import { inspectWheel } from './wheel.js';
+import { inspectWheel, parseBuildInfo } from './wheel.js';
 import { OLDEST_TENSORFLOW, WHEEL_LIBS, compareVersions } from './layout.js';
 
 /** A TensorFlow found on this machine. */
@@ -92,8 +92,7 @@ export async function probePython(python: string): Promise<PythonTensorflow | un
       throw new BackendSetupError('locate', `${probe.packageDir} lacks ${lib} (not a Linux TensorFlow 2 pip install?)`, 'install a Linux tensorflow or tensorflow-cpu wheel with pip, or pass --wheel');
     }
   }
-  const cuda = /'is_cuda_build',\s*True/.test(probe.buildInfo ?? '');
-  const cudaVersion = /'cuda_version',\s*'([^']+)'/.exec(probe.buildInfo ?? '')?.[1];
+  const { cuda, cudaVersion } = parseBuildInfo(probe.buildInfo ?? '');
   return {
     kind: 'python',
     python,

@@ -65,6 +65,13 @@ function banner(text) {
   process.stdout.write(`\n==== ${text} ====\n`);
 }
 
+/** Runs `files` with TFJS_LENS_TEST_BACKEND=backend when that backend loads; 'skipped' (saying why) when not. */
+function backendTier(backend, files) {
+  const p = probe(backend);
+  banner(p.ok ? `tier ${backend}: ${p.detail}` : `tier ${backend}: skipped — ${p.why}`);
+  return p.ok ? runFiles(files, { TFJS_LENS_TEST_BACKEND: backend }) : 'skipped';
+}
+
 const wanted = process.argv.slice(2);
 if (wanted.length) {
   const files = collect(wanted.map((w) => join('dist', w)));
@@ -84,26 +91,9 @@ for (const tier of tiers) {
     banner('tier default: unit, parity, integration, conformance (wasm and cpu)');
     results.push([tier, runFiles(collect([join('dist', 'test')], SPECIAL))]);
   } else if (tier === 'tensorflow') {
-    const p = probe('tensorflow');
-    if (!p.ok) {
-      banner(`tier tensorflow: skipped — ${p.why}`);
-      results.push([tier, 'skipped']);
-      continue;
-    }
-    banner(`tier tensorflow: ${p.detail}`);
-    // TensorFlow reads these before Node could set them in-process: quiet start-up lines (x64: oneDNN is on anyway).
-    const env = { TFJS_LENS_TEST_BACKEND: 'tensorflow', TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '3', ...(process.arch === 'x64' ? { TF_ENABLE_ONEDNN_OPTS: process.env.TF_ENABLE_ONEDNN_OPTS ?? '1' } : {}) };
-    const status = runFiles(collect([join('dist', 'test')], SPECIAL), env);
-    results.push([tier, status]);
+    results.push([tier, backendTier('tensorflow', collect([join('dist', 'test')], SPECIAL))]);
   } else if (tier === 'webgpu') {
-    const p = probe('webgpu');
-    if (!p.ok) {
-      banner(`tier webgpu: skipped — ${p.why}`);
-      results.push([tier, 'skipped']);
-      continue;
-    }
-    banner(`tier webgpu: ${p.detail}`);
-    results.push([tier, runFiles(collect([join('dist', 'test', 'gpu')]), { TFJS_LENS_TEST_BACKEND: 'webgpu' })]);
+    results.push([tier, backendTier('webgpu', collect([join('dist', 'test', 'gpu')]))]);
   } else {
     console.error(`unknown tier '${tier}' (default, tensorflow, webgpu)`);
     process.exit(1);

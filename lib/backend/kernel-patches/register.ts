@@ -3,14 +3,13 @@
  * - cpu: `UnsortedSegmentSum` in linear time (the embedding gradient; the stock kernel is O(segments·n)).
  * - wasm: the same, transpose-free `BatchMatMul` (transposed operands run 6–25× slower), and CPU bridges for
  *   every kernel wasm lacks.
- * - tensorflow: `Round` of int32 (libtensorflow returns zeros), the calls tfjs-node rejects (numeric pool pads,
- *   NCHW fused conv, ScatterNd, a few dtypes: tensorflow-cases.ts) and CPU bridges for the kernels tfjs-node
+ * - tensorflow: the calls tfjs-node rejects or gets wrong (numeric pool pads, NCHW fused conv, ScatterNd, Round of
+ *   int32 — libtensorflow returns zeros —, a few dtypes: tensorflow-cases.ts) and CPU bridges for the kernels tfjs-node
  *   lacks (ragged, sparse, string, SearchSorted, DenseBincount, …; none is on a model, lens or training path);
  *   and a fused linear + GELU kernel (oneDNN) that the MLP uses when nothing reads `hook_pre`.
  */
 import { registerUnsortedSegmentSum } from './unsorted-segment-sum.js';
 import { registerTransposeFreeMatMul } from './matmul-transpose.js';
-import { registerRoundInt32 } from './round-int32.js';
 import { installCpuFallbacks } from './cpu-bridge.js';
 import { registerTensorflowCpuCases } from './tensorflow-cases.js';
 import { registerFusedLinearGelu } from './fused-linear-gelu.js';
@@ -31,7 +30,6 @@ export function registerKernelPatches(backendName: 'cpu' | 'wasm' | 'tensorflow'
       installCpuFallbacks('wasm');
       break;
     case 'tensorflow':
-      registerRoundInt32('tensorflow');
       registerTensorflowCpuCases('tensorflow');
       installCpuFallbacks('tensorflow');
       registerFusedLinearGelu('tensorflow');

@@ -1,5 +1,5 @@
 /**
- * Calls that tfjs-node 4.22's kernels reject on libtensorflow and the CPU backend runs correctly; each is sent
+ * Calls that tfjs-node 4.22's kernels reject or get wrong on libtensorflow and the CPU backend runs correctly; each is sent
  * to the CPU kernel (kernel-patches/cpu-bridge.ts) and every other call stays on libtensorflow. Found with
  * tfjs-core's own op suite (test/conformance). None is on a model, lens or training path.
  */
@@ -24,6 +24,8 @@ const CASES: [string, (i: tf.NamedTensorInfoMap, a: tf.NamedAttrMap) => boolean]
   ['FusedConv2D', (_i, a) => a.dataFormat === 'NCHW'],
   // tfjs-node passes ScatterNd's shape so that libtensorflow rejects every call (tfjs issue 806).
   ['ScatterNd', () => true],
+  // libtensorflow's Round of int32 returns zeros (tfjs-core's 'round int32' spec: [-12345678, 10, 12345678] → 0s).
+  ['Round', dtypeOf('x', ['int32'])],
   // libtensorflow has no kernel for these dtypes.
   ['Diag', dtypeOf('x', ['bool'])],
   ['Greater', dtypeOf('a', ['string'])],

@@ -60,6 +60,16 @@ export function householderQr(x: Float64Array, m: number, p: number): { q: Float
   return { q, r, t };
 }
 
+/** Applies the plane rotation (c, s) to the columns of `len` values starting at `p` and `q` of `x`, in place. */
+function rotateColumns(x: Float64Array, p: number, q: number, len: number, c: number, s: number): void {
+  for (let k = 0; k < len; k++) {
+    const a = x[p + k]!;
+    const b = x[q + k]!;
+    x[p + k] = c * a - s * b;
+    x[q + k] = s * a + c * b;
+  }
+}
+
 /**
  * Thin SVD of `x [m, n]` (column-major) by one-sided Jacobi (Hestenes) rotations:
  * `u [m, r]`, `s [r]` descending, `v [n, r]` (column-major), r = min(m, n); `x = u diag(s) vᵀ`.
@@ -97,20 +107,8 @@ export function jacobiSvd(x: Float64Array, m: number, n: number): { u: Float64Ar
         const t = (zeta >= 0 ? 1 : -1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
         const c = 1 / Math.sqrt(1 + t * t);
         const s = c * t;
-        for (let k = 0; k < m; k++) {
-          const a = u[ci + k]!;
-          const b = u[cj + k]!;
-          u[ci + k] = c * a - s * b;
-          u[cj + k] = s * a + c * b;
-        }
-        const vi = i * n;
-        const vj = j * n;
-        for (let k = 0; k < n; k++) {
-          const a = v[vi + k]!;
-          const b = v[vj + k]!;
-          v[vi + k] = c * a - s * b;
-          v[vj + k] = s * a + c * b;
-        }
+        rotateColumns(u, ci, cj, m, c, s);
+        rotateColumns(v, i * n, j * n, n, c, s);
       }
     }
     if (!rotated) break;

@@ -18,6 +18,7 @@ import { HookedModule } from './hooked-module.js';
 import { HookPoint, NO_HOOKS, type RunContext } from './hook-point.js';
 import type { LensModel } from './lens-model.js';
 import { requireTokenizer, strTokens } from './text.js';
+import { InvalidArgumentError } from '../errors.js';
 import { LayerNorm } from './components/layer-norm.js';
 import { Attention, buildAttentionMask } from './components/attention.js';
 import { Mlp } from './components/mlp.js';
@@ -235,6 +236,31 @@ export class HookedWhisper extends HookedTransformerRoot<WhisperInput, PreparedW
   /** Decoder ids → text (needs the checkpoint's tokenizer). */
   decode(ids: readonly number[]): string {
     return requireTokenizer(this).decode(ids);
+  }
+
+  /**
+   * Transcript text → decoder ids `[batch, decPos]`: the decoder prompt (default `[decoder_start_token_id]`,
+   * e.g. `<|startoftranscript|>`; pass `prefix` for language/task tokens) followed by the text's tokens.
+   * Several texts must tokenise to the same length (the decoder takes no padding mask). Ids are checked
+   * against the vocabulary and the length against `max_target_positions`; nothing is truncated.
+   */
+  toTokens(text: string | readonly string[], opts: { prefix?: readonly number[] } = {}): number[][] {
+    const tokenizer = requireTokenizer(this);
+    const texts = typeof text === 'string' ? [text] : [...text];
+    if (texts.length === 0) throw new InvalidArgumentError('toTokens needs at least one text');
+    const prefix = [...(opts.prefix ?? [this.cfg.decoderStartTokenId])];
+    const rows = texts.map((t) => {
+      if (typeof t !== 'string') throw new InvalidArgumentError(`toTokens takes text, got ${typeof t}`);
+      return [...prefix, ...tokenizer.encode(t)];
+    });
+    for (const id of rows.flat()) {
+      if (!Number.isInteger(id) || id < 0 || id >= this.cfg.dVocab) throw new InvalidArgumentError(`decoder id ${id} is outside the vocabulary 0..${this.cfg.dVocab - 1}`);
+    }
+    const lengths = new Set(rows.map((r) => r.length));
+    if (lengths.size > 1) throw new InvalidArgumentError(`the texts tokenise to different lengths (${[...lengths].join(', ')})`, 'the Whisper decoder takes no padding mask: pass texts one at a time');
+    const n = rows[0]!.length;
+    if (n > this.cfg.maxTargetPositions) throw new InvalidArgumentError(`${n} decoder tokens exceed max_target_positions ${this.cfg.maxTargetPositions}`, 'nothing is truncated: shorten the transcript');
+    return rows;
   }
 
   /** One string per decoder token (each id decoded on its own). */

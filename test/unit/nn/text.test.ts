@@ -35,3 +35,26 @@ test('language models decode ids (decode), split text into token strings and tok
   gpt2.dispose();
   bert.dispose();
 });
+
+test('Whisper toTokens: the decoder prompt, then the transcript; checked, never truncated', async () => {
+  await setBackend(testBackend('wasm'));
+  const whisper = await loadModel(fixtureDir('whisper-tiny'), { modelType: 'whisper' });
+  whisper.tokenizer = undefined;
+  assert.throws(() => whisper.toTokens('cab'), InvalidArgumentError);
+  whisper.tokenizer = chars as never;
+  const start = whisper.cfg.decoderStartTokenId;
+  assert.deepEqual(whisper.toTokens('cab'), [[start, 3, 1, 2]]);
+  assert.deepEqual(whisper.toTokens(['ab', 'ba'], { prefix: [7, 8] }), [[7, 8, 1, 2], [7, 8, 2, 1]]);
+  assert.deepEqual(whisper.decode(whisper.toTokens('cab')[0]!.slice(1)), 'cab');
+  assert.throws(() => whisper.toTokens(['ab', 'abc']), /different lengths/);
+  assert.throws(() => whisper.toTokens([]), InvalidArgumentError);
+  assert.throws(() => whisper.toTokens('a', { prefix: [whisper.cfg.dVocab] }), /outside the vocabulary/);
+  const tooLong = 'a'.repeat(whisper.cfg.maxTargetPositions);
+  assert.throws(() => whisper.toTokens(tooLong), /max_target_positions/);
+  // The ids run: the decoder accepts them as decoderInputIds.
+  const feats = { data: new Float32Array(whisper.cfg.nMels * 2 * whisper.cfg.maxSourcePositions), shape: [1, whisper.cfg.nMels, 2 * whisper.cfg.maxSourcePositions] as [number, number, number] };
+  const logits = await whisper.forward({ inputFeatures: feats, decoderInputIds: whisper.toTokens('cab') });
+  assert.deepEqual(logits.shape, [1, 4, whisper.cfg.dVocab]);
+  logits.dispose();
+  whisper.dispose();
+});

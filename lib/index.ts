@@ -77,7 +77,7 @@ export { topKPerLayer, lensTopK, topKTieSafe, type TopKOptions, type TopKPerLaye
 export { accumulatedResid, decomposeResid, applyLnToStack, logitAttrs, stackHeadResults, type ResidStack, type StackOptions, type ApplyLnOptions, type LogitTokens } from './lens/resid.js';
 export * from './lens/patching.js';
 export { ablationHook, ablateScan, type AblationKind, type AblationOptions, type AblateScanOptions } from './lens/ablation.js';
-export { repeatedRandomTokens, inductionScores, previousTokenScores, headDetector, detectionPattern, repeatedSequenceStats, reducePatterns, type RepeatedTokensOptions, type HeadDetectorOptions, type RepeatedSequenceStats } from './lens/attention.js';
+export { repeatedRandomTokens, inductionScores, previousTokenScores, headDetector, detectionPattern, repeatedSequenceStats, reducePatterns, type RepeatedTokensOptions, type HeadDetectorOptions, type HeadScores, type RepeatedSequenceStats } from './lens/attention.js';
 export { FactoredMatrix, type FactoredSvd, type Eigenvalues } from './lens/factored-matrix.js';
 export { processWeights, type ProcessWeightsOptions } from './lens/process-weights.js';
 export { headOV, headQK, circuitTop1Accuracy, kCompositionFullCircuit, kCompositionFullCircuitAccuracy, ovCopyingCircuit, ovCopyingAccuracy, compositionScore, headCompositionScore, allCompositionScores, type HeadRef, type KCompositionOptions, type CompositionMode, type CompositionScores } from './lens/circuits.js';

@@ -10,7 +10,7 @@ import { ensureOutputDir, writeFileAtomic } from '../io/atomic-write.js';
 import { join, resolve } from 'node:path';
 import { HookedGPT2 } from '../nn/gpt2.js';
 import { topKPerLayer } from '../lens/topk.js';
-import { inductionScores, previousTokenScores, repeatedRandomTokens, repeatedSequenceStats, type RepeatedSequenceStats } from '../lens/attention.js';
+import { inductionScores, previousTokenScores, repeatedRandomTokens, repeatedSequenceStats, type HeadScores as AttentionHeadScores, type RepeatedSequenceStats } from '../lens/attention.js';
 import { top1SaturationLayer } from '../lens/saturation.js';
 import { heatmapSpec, renderSvg, svgToPng } from '../plot/index.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -43,8 +43,9 @@ export interface DemoResult {
   files: string[];
 }
 
-function ranked(scores: Float32Array, nHeads: number): HeadScore[] {
-  return Array.from(scores, (score, i) => ({ layer: Math.floor(i / nHeads), head: i % nHeads, score })).sort((a, b) => b.score - a.score);
+function ranked(scores: AttentionHeadScores): HeadScore[] {
+  const nHeads = scores.shape[1];
+  return Array.from(scores.data, (score, i) => ({ layer: Math.floor(i / nHeads), head: i % nHeads, score })).sort((a, b) => b.score - a.score);
 }
 
 /**
@@ -101,8 +102,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     let repeated: RepeatedSequenceStats;
     let bestPattern: number[][];
     try {
-      induction = ranked(await inductionScores(model, tokens), model.cfg.nHeads);
-      previousToken = ranked(await previousTokenScores(model, tokens), model.cfg.nHeads);
+      induction = ranked(await inductionScores(model, tokens));
+      previousToken = ranked(await previousTokenScores(model, tokens));
       repeated = await repeatedSequenceStats(model, tokens);
       const best = induction[0]!;
       const first = tf.slice(tokens, [0, 0], [1, tokens.shape[1]]);

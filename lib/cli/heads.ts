@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { join, resolve } from 'node:path';
 import { HookedGPT2 } from '../nn/gpt2.js';
-import { headDetector, inductionScores, previousTokenScores, repeatedRandomTokens, repeatedSequenceStats, type RepeatedSequenceStats } from '../lens/attention.js';
+import { headDetector, inductionScores, previousTokenScores, repeatedRandomTokens, repeatedSequenceStats, type HeadScores, type RepeatedSequenceStats } from '../lens/attention.js';
 import { heatmapSpec, writeChart } from '../plot/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import { BACKEND_HELP, formatTable, setup, type CommonOptions } from './common.js';
@@ -61,8 +61,9 @@ export interface HeadsReport {
   files: string[];
 }
 
-function grid(scores: Float32Array, L: number, H: number): number[][] {
-  return Array.from({ length: L }, (_, l) => Array.from(scores.subarray(l * H, (l + 1) * H)));
+function grid(scores: HeadScores): number[][] {
+  const [L, H] = scores.shape;
+  return Array.from({ length: L }, (_, l) => Array.from(scores.data.subarray(l * H, (l + 1) * H)));
 }
 
 function ranked(scores: number[][], n: number): { layer: number; head: number; score: number }[] {
@@ -93,7 +94,7 @@ async function runHeads(opts: HeadsOptions): Promise<HeadsReport> {
     const L = model.cfg.nLayers;
     const H = model.cfg.nHeads;
     const tokens = repeatedRandomTokens({ nTokens, batch, vocab: model.cfg.dVocab, bos, seed });
-    let raw: Record<HeadScoreKind, Float32Array>;
+    let raw: Record<HeadScoreKind, HeadScores>;
     let repeated: RepeatedSequenceStats;
     try {
       raw = {
@@ -107,7 +108,7 @@ async function runHeads(opts: HeadsOptions): Promise<HeadsReport> {
     } finally {
       tokens.dispose();
     }
-    const scores = Object.fromEntries(HEAD_SCORE_KINDS.map((kind) => [kind, grid(raw[kind], L, H)])) as Record<HeadScoreKind, number[][]>;
+    const scores = Object.fromEntries(HEAD_SCORE_KINDS.map((kind) => [kind, grid(raw[kind])])) as Record<HeadScoreKind, number[][]>;
     const topHeads = Object.fromEntries(HEAD_SCORE_KINDS.map((kind) => [kind, ranked(scores[kind], top)])) as HeadsReport['topHeads'];
     const files: string[] = [];
     const xLabels = Array.from({ length: H }, (_, h) => `H${h}`);

@@ -4,15 +4,19 @@
  * and per-half log-probs / accuracy of the repeated sequence.
  *
  * Every score is reduced inside a hook on each `attn.hook_pattern` (to `[H]` per layer), so attention
- * patterns are never cached all at once. Scores come back as `Float32Array` `[L, H]` row-major
- * (`scores[l * H + h]`).
+ * patterns are never cached all at once. Scores come back as a `HostArray` `[L, H]` (`HeadScores`:
+ * `scores.data[l * H + h]`).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { HookFn } from '../nn/hook-point.js';
 import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
 import { createRng } from '../math/rng.js';
+import { hostArray, type HostArray } from '../math/host-array.js';
 import type { HookedLensModel } from './logit-lens.js';
 import { meanLogProb, nextTokenAccuracy, tokensTensor, type TokenIds } from './metrics.js';
+
+/** One score per head: `[L, H]` (`data[l * H + h]` is layer l, head h). */
+export type HeadScores = HostArray<Float32Array, readonly [number, number]>;
 
 /** Options of `repeatedRandomTokens`. */
 export interface RepeatedTokensOptions {
@@ -66,9 +70,9 @@ function layerOf(name: string): number {
 /**
  * Runs `input` once with a hook on every self-attention pattern that reduces it to a per-head `[H]`
  * vector with `reduce(pattern [batch, H, Tq, Tk]) → [H]` (called inside the forward's tidy).
- * @returns `[L, H]` row-major.
+ * @returns `[L, H]`.
  */
-export async function reducePatterns<I>(model: HookedLensModel<I>, input: I, reduce: (pattern: tf.Tensor, layer: number) => tf.Tensor): Promise<Float32Array> {
+export async function reducePatterns<I>(model: HookedLensModel<I>, input: I, reduce: (pattern: tf.Tensor, layer: number) => tf.Tensor): Promise<HeadScores> {
   const perLayer = new Map<number, tf.Tensor>();
   const hook: HookFn = (pattern, info) => {
     const layer = layerOf(info.name);
@@ -85,8 +89,11 @@ export async function reducePatterns<I>(model: HookedLensModel<I>, input: I, red
     for (let l = 0; l < model.nLayers; l++) rows.push((await perLayer.get(l)!.data()) as Float32Array);
     const H = rows[0]!.length;
     const out2 = new Float32Array(model.nLayers * H);
-    rows.forEach((r, l) => out2.set(r, l * H));
-    return out2;
+    rows.forEach((r, l) => {
+      if (r.length !== H) throw new ShapeMismatchError(`reducePatterns: layer ${l}'s reduction`, `[${H}] like layer 0's`, [r.length]);
+      out2.set(r, l * H);
+    });
+    return hostArray(out2, [model.nLayers, H] as const);
   } finally {
     for (const t of perLayer.values()) t.dispose();
   }
@@ -131,9 +138,9 @@ function repeatLength(pos: number, nTokens?: number): number {
  * Induction score of every head: the mean over the batch and over the pattern diagonal with offset 1−N
  * (query q attends to key q−N+1) for q = N−1 … 2N (N+2 entries; `strict`: q = N+1 … 2N, N entries).
  * @param tokens `[batch, 2N+1]` repeated random tokens (`repeatedRandomTokens`).
- * @returns `[L, H]` row-major.
+ * @returns `[L, H]`.
  */
-export async function inductionScores<I>(model: HookedLensModel<I>, tokens: TokenIds & I, opts: { strict?: boolean; nTokens?: number } = {}): Promise<Float32Array> {
+export async function inductionScores<I>(model: HookedLensModel<I>, tokens: TokenIds & I, opts: { strict?: boolean; nTokens?: number } = {}): Promise<HeadScores> {
   const t = tokens instanceof tf.Tensor ? tokens.shape : [(tokens as readonly (readonly number[])[]).length, (tokens as readonly (readonly number[])[])[0]!.length];
   const T = t[t.length - 1]!;
   const n = repeatLength(T, opts.nTokens);
@@ -150,15 +157,14 @@ export async function inductionScores<I>(model: HookedLensModel<I>, tokens: Toke
 
 /**
  * Previous-token score of every head: mean over the batch and q = 1 … T−1 of `pattern[q, q−1]`.
- * @returns `[L, H]` row-major.
+ * @returns `[L, H]`.
  */
-export async function previousTokenScores<I>(model: HookedLensModel<I>, tokens: I): Promise<Float32Array> {
-  const perLayer = await reducePatterns(model, tokens, (p) => {
+export async function previousTokenScores<I>(model: HookedLensModel<I>, tokens: I): Promise<HeadScores> {
+  return reducePatterns(model, tokens, (p) => {
     const T = p.shape[2]!;
     const mask = tf.tensor(diagonalMask(T, -1, 1, T - 1), [1, 1, T, T]);
     return maskedMean(p, mask, T - 1);
   });
-  return perLayer;
 }
 
 /** Options of `headDetector` (TransformerLens `detect_head`). */
@@ -174,11 +180,11 @@ export interface HeadDetectorOptions {
 }
 
 /**
- * TransformerLens detection patterns for one sequence, `[T, T]` row-major (query rows):
+ * TransformerLens detection patterns for one sequence, `[T, T]` (query rows):
  * previous — ones at (q, q−1); duplicate — ones where token_k == token_q, k < q; induction — the
  * duplicate pattern shifted one key to the right (column 0 zero), lower-triangular.
  */
-export function detectionPattern(kind: 'previous' | 'duplicate' | 'induction', tokens: ArrayLike<number>): Float32Array {
+export function detectionPattern(kind: 'previous' | 'duplicate' | 'induction', tokens: ArrayLike<number>): HostArray<Float32Array, readonly [number, number]> {
   const T = tokens.length;
   const out = new Float32Array(T * T);
   for (let q = 0; q < T; q++) {
@@ -190,7 +196,7 @@ export function detectionPattern(kind: 'previous' | 'duplicate' | 'induction', t
       out[q * T + k] = v;
     }
   }
-  return out;
+  return hostArray(out, [T, T] as const);
 }
 
 /**
@@ -198,9 +204,9 @@ export function detectionPattern(kind: 'previous' | 'duplicate' | 'induction', t
  * optional exclusions) or 1 − round(mean|P − D|·T, 3) ('abs', no exclusions, as TL), then averaged over
  * the batch.
  * @param tokens `[batch, T]` token ids (the detection pattern of each row is built from its tokens).
- * @returns `[L, H]` row-major.
+ * @returns `[L, H]`.
  */
-export async function headDetector<I>(model: HookedLensModel<I>, tokens: TokenIds & I, opts: HeadDetectorOptions): Promise<Float32Array> {
+export async function headDetector<I>(model: HookedLensModel<I>, tokens: TokenIds & I, opts: HeadDetectorOptions): Promise<HeadScores> {
   const mode = opts.mode ?? 'mul';
   if (mode !== 'mul' && mode !== 'abs') throw new InvalidArgumentError(`headDetector: mode '${String(mode)}' is not 'mul' or 'abs'`);
   const host = await hostTokens(tokens);
@@ -215,7 +221,7 @@ export async function headDetector<I>(model: HookedLensModel<I>, tokens: TokenId
   } else {
     if (!['previous', 'duplicate', 'induction'].includes(opts.pattern)) throw new InvalidArgumentError(`headDetector: unknown pattern '${opts.pattern}'`, "use 'previous', 'duplicate', 'induction' or a [T, T] tensor");
     const data = new Float32Array(batch * T * T);
-    for (let b = 0; b < batch; b++) data.set(detectionPattern(opts.pattern, host.data.subarray(b * T, (b + 1) * T)), b * T * T);
+    for (let b = 0; b < batch; b++) data.set(detectionPattern(opts.pattern, host.data.subarray(b * T, (b + 1) * T)).data, b * T * T);
     D = tf.tensor(data, [batch, 1, T, T]);
   }
   try {
@@ -229,7 +235,7 @@ export async function headDetector<I>(model: HookedLensModel<I>, tokens: TokenId
       });
     }
     // abs: round per sequence on the host (TL rounds each sequence's score to 3 decimals).
-    const meanAbs = await reducePatterns(model, tokens, (p) => tf.reshape(tf.transpose(tf.mean(tf.abs(tf.sub(p, D)), [2, 3])), [-1])); // [H·batch]
+    const meanAbs = (await reducePatterns(model, tokens, (p) => tf.reshape(tf.transpose(tf.mean(tf.abs(tf.sub(p, D)), [2, 3])), [-1]))).data; // [L, H·batch]
     const H = meanAbs.length / (model.nLayers * batch);
     const out = new Float32Array(model.nLayers * H);
     for (let l = 0; l < model.nLayers; l++) {
@@ -239,7 +245,7 @@ export async function headDetector<I>(model: HookedLensModel<I>, tokens: TokenId
         out[l * H + h] = s / batch;
       }
     }
-    return out;
+    return hostArray(out, [model.nLayers, H] as const);
   } finally {
     D.dispose();
   }

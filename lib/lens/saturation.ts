@@ -13,7 +13,10 @@
  */
 import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
 import type * as tf from '@tensorflow/tfjs-core';
-import { toHostArray, type HostArray } from '../math/host-array.js';
+import { hostArray, isHostArray, toHostArray, type HostArray } from '../math/host-array.js';
+
+/** Saturation layers of N examples: `[N, k]` (`data[n * k + r]` is rank r of example n). */
+export type SaturationBatch = HostArray<Int32Array, readonly [number, number]>;
 
 /** Options of the saturation routines. */
 export interface SaturationOptions {
@@ -51,7 +54,7 @@ export function saturationLayers(ranks: readonly (readonly number[])[] | HostArr
   if (!Array.isArray(ranks)) {
     const host = toHostArray(ranks as HostArray | tf.Tensor, { what: 'saturationLayers: ranks', rank: 2 });
     const [L, k] = host.shape as [number, number];
-    return Array.from(saturationLayersBatch(Int32Array.from(host.data), [1, L, k], opts));
+    return Array.from(saturationLayersBatch(Int32Array.from(host.data), [1, L, k], opts).data);
   }
   ranks = ranks as readonly (readonly number[])[];
   const { L, k } = checkRanks(ranks);
@@ -93,11 +96,11 @@ export function top1SaturationLayer(ranks: readonly (readonly number[])[] | read
  * Batch form of `saturationLayers`.
  * @param ranks `[N, L, k]` token ids (layer j = 0 … L−1 meaning h_{j+1}): a host array or an int32 tensor,
  *   or row-major `Int32Array` values followed by their `shape`.
- * @returns `[N, k]` row-major saturation layers.
+ * @returns `[N, k]` saturation layers.
  */
-export function saturationLayersBatch(ranks: HostArray | tf.Tensor, opts?: SaturationOptions): Int32Array;
-export function saturationLayersBatch(ranks: Int32Array, shape: readonly [number, number, number], opts?: SaturationOptions): Int32Array;
-export function saturationLayersBatch(input: Int32Array | HostArray | tf.Tensor, shapeOrOpts?: readonly [number, number, number] | SaturationOptions, maybeOpts: SaturationOptions = {}): Int32Array {
+export function saturationLayersBatch(ranks: HostArray | tf.Tensor, opts?: SaturationOptions): SaturationBatch;
+export function saturationLayersBatch(ranks: Int32Array, shape: readonly [number, number, number], opts?: SaturationOptions): SaturationBatch;
+export function saturationLayersBatch(input: Int32Array | HostArray | tf.Tensor, shapeOrOpts?: readonly [number, number, number] | SaturationOptions, maybeOpts: SaturationOptions = {}): SaturationBatch {
   let ranks: ArrayLike<number>;
   let shape: readonly [number, number, number];
   let opts = maybeOpts;
@@ -129,7 +132,7 @@ export function saturationLayersBatch(input: Int32Array | HostArray | tf.Tensor,
       out[n * k + r] = s;
     }
   }
-  return out;
+  return hostArray(out, [N, k] as const);
 }
 
 /** Options of `filterBySaturation`. */
@@ -177,13 +180,13 @@ export function filterBySaturation(S: readonly (readonly number[])[], L: number,
 
 /**
  * Batch form of the filter: a `[N]` mask (1 = keep) for `[N, k]` saturation layers.
- * @param S `[N, k]` row-major (`saturationLayersBatch` output).
+ * @param S `[N, k]` (`saturationLayersBatch` output).
  */
-export function saturationKeepMask(S: Int32Array, k: number, L: number, opts: SaturationFilterOptions = {}): Uint8Array {
-  if (!(k > 0) || S.length % k !== 0) throw new ShapeMismatchError('saturationKeepMask: S', `[N,${k}]`, `${S.length} values`);
+export function saturationKeepMask(S: HostArray, L: number, opts: SaturationFilterOptions = {}): Uint8Array {
+  if (!isHostArray(S) || S.shape.length !== 2 || !(S.shape[1]! > 0)) throw new ShapeMismatchError('saturationKeepMask: S', '[N, k] saturation layers (a HostArray, e.g. saturationLayersBatch output)', isHostArray(S) ? S.shape : typeof S);
+  const [N, k] = S.shape as readonly [number, number];
   const maxS0 = saturationFilterMax(L, opts.fraction ?? 0.85);
-  const N = S.length / k;
   const mask = new Uint8Array(N);
-  for (let n = 0; n < N; n++) mask[n] = S[n * k]! <= maxS0 ? 1 : 0;
+  for (let n = 0; n < N; n++) mask[n] = S.data[n * k]! <= maxS0 ? 1 : 0;
   return mask;
 }

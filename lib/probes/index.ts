@@ -7,7 +7,7 @@ export { minimizeLbfgs, type LbfgsOptions, type LbfgsResult, type LbfgsStatus, t
 export { fitStandardScaler, transformStandard, type StandardScaler } from './scaler.js';
 export {
   fitLogisticOvR, fitBinaryLogistic, binaryLogisticObjective, decisionFunction, predictProba, predictLogistic, argmaxRows, sigmoid, softplus,
-  type LogisticModel, type LogisticOptions, type BinaryLogistic,
+  type LogisticModel, type LogisticOptions, type BinaryLogistic, type ClassScores,
 } from './logistic.js';
 export { confusionMatrix, perClassRecall, balancedAccuracy, balancedAccuracyFromConfusion, rocAuc, rocAucOvR, nanMean } from './metrics.js';
 export {

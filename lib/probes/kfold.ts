@@ -15,7 +15,7 @@ import { toHostMatrixSync, type HostMatrix, type MatrixInput } from '../linreg/t
 import { createRng } from '../math/rng.js';
 import { mean, semDdof0 } from '../math/stats.js';
 import { fitStandardScaler, transformStandard, type StandardScaler } from './scaler.js';
-import { fitLogisticOvR, predictProba, argmaxRows, type LogisticModel, type LogisticOptions } from './logistic.js';
+import { fitLogisticOvR, predictProba, argmaxRows, type ClassScores, type LogisticModel, type LogisticOptions } from './logistic.js';
 import { balancedAccuracyFromConfusion, confusionMatrix, nanMean, perClassRecall, rocAucOvR } from './metrics.js';
 
 /** A trained probe: the scaler fitted on its training fold and the logistic model. */
@@ -131,11 +131,11 @@ export function trainProbe(X: MatrixInput, y: ArrayLike<number>, opts: LogisticO
 /**
  * Applies a probe to raw features.
  * @param X `[n, d]` raw features (the scaler is applied here).
- * @returns `proba` `[n, K]` row-major and `predicted` `[n]` labels.
+ * @returns `proba` `[n, K]` and `predicted` `[n]` labels.
  */
-export function applyProbe(probe: Probe, X: MatrixInput): { proba: Float64Array; predicted: Int32Array } {
+export function applyProbe(probe: Probe, X: MatrixInput): { proba: ClassScores; predicted: Int32Array } {
   const proba = predictProba(probe.model, transformStandard(probe.scaler, X));
-  return { proba, predicted: argmaxRows(proba, probe.model.nClasses) };
+  return { proba, predicted: argmaxRows(proba) };
 }
 
 function checkLabelsFor(X: MatrixInput, y: ArrayLike<number>, what: string): { n: number; d: number; maxLabel: number } {
@@ -180,7 +180,7 @@ export function crossValidateProbe(X: MatrixInput, y: ArrayLike<number>, opts: C
       testSize: test.length,
       balancedAccuracy: balancedAccuracyFromConfusion(confusion),
       perClassRecall: perClassRecall(confusion),
-      perClassAuc: rocAucOvR(yTest, proba, K),
+      perClassAuc: rocAucOvR(yTest, proba),
       confusion,
       converged: probe.model.converged.every(Boolean),
     };

@@ -17,6 +17,10 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import { toHostMatrixSync, type MatrixInput } from '../linreg/types.js';
+import { hostArray, isHostArray, type HostArray } from '../math/host-array.js';
+
+/** `[n, K]` per-class values of n rows (`data[i * K + c]`). */
+export type ClassScores = HostArray<Float64Array, readonly [number, number]>;
 import { minimizeLbfgs, type LbfgsStatus } from './lbfgs.js';
 
 /** Options of `fitLogisticOvR` and `fitBinaryLogistic`. */
@@ -190,9 +194,9 @@ export function fitLogisticOvR(X: MatrixInput, y: ArrayLike<number>, opts: Logis
 /**
  * Decision values w_c·x + b_c.
  * @param X `[n, d]` (standardised like the training data).
- * @returns `[n, K]` row-major (binary models: [−z, z]).
+ * @returns `[n, K]` (binary models: [−z, z]).
  */
-export function decisionFunction(model: LogisticModel, X: MatrixInput): Float64Array {
+export function decisionFunction(model: LogisticModel, X: MatrixInput): ClassScores {
   X = toHostMatrixSync(X, 'decisionFunction: X');
   const [n, d] = X.shape;
   if (d !== model.nFeatures) throw new InvalidArgumentError(`decisionFunction: X has ${d} features, the model ${model.nFeatures}`);
@@ -213,17 +217,17 @@ export function decisionFunction(model: LogisticModel, X: MatrixInput): Float64A
       }
     }
   }
-  return out;
+  return hostArray(out, [n, K] as const);
 }
 
 /**
  * Class probabilities: per-class sigmoids of the decision values renormalised to sum 1.
- * @returns `[n, K]` row-major.
+ * @returns `[n, K]`.
  */
-export function predictProba(model: LogisticModel, X: MatrixInput): Float64Array {
-  const dec = decisionFunction(model, X);
-  const K = model.nClasses;
-  const n = dec.length / K;
+export function predictProba(model: LogisticModel, X: MatrixInput): ClassScores {
+  const scores = decisionFunction(model, X);
+  const dec = scores.data;
+  const [n, K] = scores.shape;
   for (let i = 0; i < n; i++) {
     let sum = 0;
     for (let c = 0; c < K; c++) {
@@ -233,12 +237,14 @@ export function predictProba(model: LogisticModel, X: MatrixInput): Float64Array
     }
     for (let c = 0; c < K; c++) dec[i * K + c] = sum > 0 ? dec[i * K + c]! / sum : 1 / K;
   }
-  return dec;
+  return scores;
 }
 
-/** Row-wise argmax of a `[n, K]` matrix (lowest column on ties). */
-export function argmaxRows(values: ArrayLike<number>, K: number): Int32Array {
-  const n = values.length / K;
+/** Row-wise argmax of a `[n, K]` matrix (lowest column on ties) → `[n]`. */
+export function argmaxRows(scores: HostArray): Int32Array {
+  if (!isHostArray(scores) || scores.shape.length !== 2) throw new InvalidArgumentError('argmaxRows takes a [n, K] HostArray');
+  const [n, K] = scores.shape as readonly [number, number];
+  const values = scores.data;
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     let best = 0;
@@ -253,5 +259,5 @@ export function argmaxRows(values: ArrayLike<number>, K: number): Int32Array {
  * @returns `[n]` labels 0 … K−1.
  */
 export function predictLogistic(model: LogisticModel, X: MatrixInput): Int32Array {
-  return argmaxRows(decisionFunction(model, X), model.nClasses);
+  return argmaxRows(decisionFunction(model, X));
 }

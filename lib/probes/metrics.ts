@@ -4,7 +4,8 @@
  * (mean recall over the classes present in y_true) and one-vs-rest ROC-AUC by the Mann–Whitney
  * statistic (ties between a positive and a negative score count ½).
  */
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
+import { isHostArray, type HostArray } from '../math/host-array.js';
 
 function checkLabels(labels: ArrayLike<number>, K: number, what: string): void {
   for (let i = 0; i < labels.length; i++) {
@@ -99,11 +100,22 @@ export function rocAuc(isPositive: ArrayLike<boolean | number>, scores: ArrayLik
 /**
  * One-vs-rest ROC-AUC per class, scoring class c by its probability column.
  * @param yTrue `[n]` labels 0 … K−1.
- * @param proba `[n, K]` row-major scores.
+ * @param proba `[n, K]` scores: a `HostArray` (e.g. `predictProba`'s), or row-major values and `K`.
  * @returns `[K]` (NaN for a class that is absent, or the only one present, in y_true).
  */
-export function rocAucOvR(yTrue: ArrayLike<number>, proba: ArrayLike<number>, K: number): number[] {
+export function rocAucOvR(yTrue: ArrayLike<number>, scores: HostArray | ArrayLike<number>, nClasses?: number): number[] {
   const n = yTrue.length;
+  let proba: ArrayLike<number>;
+  let K: number;
+  if (isHostArray(scores)) {
+    if (scores.shape.length !== 2 || (nClasses !== undefined && scores.shape[1] !== nClasses)) throw new ShapeMismatchError('rocAucOvR: proba', `[${n}, ${nClasses ?? 'K'}]`, scores.shape);
+    proba = scores.data;
+    K = scores.shape[1]!;
+  } else {
+    if (nClasses === undefined) throw new InvalidArgumentError('rocAucOvR: flat probabilities need the class count K', 'pass a [n, K] HostArray or (values, K)');
+    proba = scores;
+    K = nClasses;
+  }
   if (proba.length !== n * K) throw new InvalidArgumentError(`rocAucOvR: proba has ${proba.length} values, expected ${n}·${K}`);
   checkLabels(yTrue, K, 'rocAucOvR: yTrue');
   const col = new Float64Array(n);

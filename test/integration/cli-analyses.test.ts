@@ -194,7 +194,7 @@ test('heads --json: induction / previous-token scores equal the cached attention
   tf.dispose(output);
   cache.dispose();
   for (const [kind, pattern] of [['detectorPrevious', 'previous'], ['detectorDuplicate', 'duplicate'], ['detectorInduction', 'induction']] as const) {
-    const lib = await headDetector(model, tokens, { pattern });
+    const lib = (await headDetector(model, tokens, { pattern })).data;
     for (let i = 0; i < L * H; i++) close(r.scores[kind][Math.floor(i / H)]![i % H]!, lib[i]!, 1e-6, `${kind} ${i}`);
   }
   const stats = await repeatedSequenceStats(model, tokens);

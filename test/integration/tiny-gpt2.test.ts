@@ -77,7 +77,7 @@ test('it has an induction head (≥ 0.5, any seed) that makes the second copy of
   const n = 50;
   const tokens = repeatedRandomTokens({ nTokens: n, batch: 8, vocab: model.cfg.dVocab, bos: model.cfg.bosTokenId!, seed: 7 });
   try {
-    const scores = await inductionScores(model, tokens);
+    const scores = (await inductionScores(model, tokens)).data;
     let best = 0;
     for (let i = 1; i < scores.length; i++) if (scores[i]! > scores[best]!) best = i;
     const [layer, head] = [Math.floor(best / model.cfg.nHeads), best % model.cfg.nHeads];

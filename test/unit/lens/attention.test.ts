@@ -77,13 +77,15 @@ test('induction and previous-token scores of hand-built patterns', async () => {
   const before = tf.memory().numTensors;
   const model = fakeModel([[induction, previous], [uniform, bosOnly]], 2);
   const tokens = [[9, 1, 2, 3, 1, 2, 3], [9, 4, 5, 6, 4, 5, 6]];
-  const ind = await inductionScores(model, tokens);
+  const indScores = await inductionScores(model, tokens);
+  assert.deepEqual(indScores.shape, [2, 2]);
+  const ind = indScores.data;
   const uniformInd = [2, 3, 4, 5, 6].reduce((s, q) => s + 1 / (q + 1), 0) / 5;
   for (const [i, want] of [1, 0, uniformInd, 1 / 5].entries()) assert.ok(close(ind[i]!, want), `induction head ${i}: ${ind[i]} vs ${want}`);
-  const strict = await inductionScores(model, tokens, { strict: true });
+  const strict = (await inductionScores(model, tokens, { strict: true })).data;
   const uniformStrict = [4, 5, 6].reduce((s, q) => s + 1 / (q + 1), 0) / 3;
   for (const [i, want] of [1, 0, uniformStrict, 0].entries()) assert.ok(close(strict[i]!, want), `strict head ${i}`);
-  const prev = await previousTokenScores(model, tokens);
+  const prev = (await previousTokenScores(model, tokens)).data;
   const uniformPrev = [1, 2, 3, 4, 5, 6].reduce((s, q) => s + 1 / (q + 1), 0) / 6;
   for (const [i, want] of [1 / 6, 1, uniformPrev, 1 / 6].entries()) assert.ok(close(prev[i]!, want), `previous head ${i}: ${prev[i]} vs ${want}`);
   assert.equal(tf.memory().numTensors, before);
@@ -95,29 +97,29 @@ test('head detector (TransformerLens semantics) on hand-built patterns', async (
   const model = fakeModel([[induction, previous], [uniform, bosOnly]], 1);
   const tokens = [[9, 1, 2, 3, 1, 2, 3]];
   // Detection patterns as TransformerLens builds them.
-  const dup = detectionPattern('duplicate', tokens[0]!);
+  const dup = detectionPattern('duplicate', tokens[0]!).data;
   assert.deepEqual([4, 5, 6].map((q) => dup[q * T + q - 3]), [1, 1, 1]);
   assert.equal(dup.reduce((s, v) => s + v, 0), 3);
-  const indD = detectionPattern('induction', tokens[0]!);
+  const indD = detectionPattern('induction', tokens[0]!).data;
   assert.deepEqual([4, 5, 6].map((q) => indD[q * T + q - 2]), [1, 1, 1]);
   assert.equal(indD.reduce((s, v) => s + v, 0), 3);
   // mul: Σ(P ⊙ D)/ΣP over the whole matrix (T = 7 rows, each summing to 1).
-  const prevMul = await headDetector(model, tokens, { pattern: 'previous' });
+  const prevMul = (await headDetector(model, tokens, { pattern: 'previous' })).data;
   assert.ok(close(prevMul[1]!, 6 / 7), `previous head: ${prevMul[1]}`);
   assert.ok(close(prevMul[0]!, 1 / 7), `induction head on previous pattern ${prevMul[0]}`); // only row 1 → key 0
-  const indMul = await headDetector(model, tokens, { pattern: 'induction' });
+  const indMul = (await headDetector(model, tokens, { pattern: 'induction' })).data;
   assert.ok(close(indMul[0]!, 3 / 7), `induction head: ${indMul[0]}`);
   // excludeBos zeroes column 0 first: the induction head keeps rows 3 … 6 (4 of mass 1, 3 hits).
-  const indNoBos = await headDetector(model, tokens, { pattern: 'induction', excludeBos: true });
+  const indNoBos = (await headDetector(model, tokens, { pattern: 'induction', excludeBos: true })).data;
   assert.ok(close(indNoBos[0]!, 3 / 4), `${indNoBos[0]}`);
   // excludeCurrent on the uniform head.
-  const dupNoCur = await headDetector(model, tokens, { pattern: 'duplicate', excludeCurrent: true });
+  const dupNoCur = (await headDetector(model, tokens, { pattern: 'duplicate', excludeCurrent: true })).data;
   const num = [4, 5, 6].reduce((s, q) => s + 1 / (q + 1), 0);
   const den = [1, 2, 3, 4, 5, 6].reduce((s, q) => s + q / (q + 1), 0);
   assert.ok(close(dupNoCur[2]!, num / den), `uniform duplicate ${dupNoCur[2]} vs ${num / den}`);
   // abs: 1 − round(mean|P − D|·T, 3).
-  const prevAbs = await headDetector(model, tokens, { pattern: 'previous', mode: 'abs' });
-  const prevD = detectionPattern('previous', tokens[0]!);
+  const prevAbs = (await headDetector(model, tokens, { pattern: 'previous', mode: 'abs' })).data;
+  const prevD = detectionPattern('previous', tokens[0]!).data;
   for (const [i, P] of [induction, previous, uniform, bosOnly].entries()) {
     let s = 0;
     P.forEach((row, q) => row.forEach((v, k) => (s += Math.abs(v - prevD[q * T + k]!))));
@@ -126,7 +128,7 @@ test('head detector (TransformerLens semantics) on hand-built patterns', async (
   }
   // A custom [T, T] detection pattern.
   const custom = tf.tensor2d(bosOnly);
-  const bos = await headDetector(model, tokens, { pattern: custom });
+  const bos = (await headDetector(model, tokens, { pattern: custom })).data;
   assert.ok(close(bos[3]!, 1));
   custom.dispose();
   assert.equal(tf.memory().numTensors, before);
@@ -139,9 +141,9 @@ test('on gpt2-tiny: hook-reduced scores equal scores computed from cached patter
   const n = 10;
   const tokens = repeatedRandomTokens({ nTokens: n, batch: 3, vocab: 1000, seed: 3 });
   const Tlen = 2 * n + 1;
-  const ind = await inductionScores(model, tokens);
-  const prev = await previousTokenScores(model, tokens);
-  const det = await headDetector(model, tokens, { pattern: 'duplicate', excludeBos: true });
+  const ind = (await inductionScores(model, tokens)).data;
+  const prev = (await previousTokenScores(model, tokens)).data;
+  const det = (await headDetector(model, tokens, { pattern: 'duplicate', excludeBos: true })).data;
   const { output, cache } = await model.runWithCache(tokens, { namesFilter: (nm) => nm.endsWith('hook_pattern') });
   const tok = tokens.arraySync();
   for (let l = 0; l < 3; l++) {

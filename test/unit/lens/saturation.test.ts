@@ -4,6 +4,7 @@ import {
   filterBySaturation, saturationFilterMax, saturationKeepMask, saturationLayers, saturationLayersBatch, top1SaturationLayer,
 } from '../../../lib/lens/saturation.js';
 import { ShapeMismatchError } from '../../../lib/errors.js';
+import { hostArray } from '../../../lib/math/host-array.js';
 
 // L = 4 layers (j = 0..3 meaning h_1..h_4), k = 3 ranks.
 const table = [
@@ -48,9 +49,10 @@ test('batch form equals the per-example routine', () => {
   ];
   const flat = Int32Array.from([...table.flat(), ...second.flat()]);
   const out = saturationLayersBatch(flat, [2, 4, 3]);
-  assert.deepEqual([...out], [...saturationLayers(table), ...saturationLayers(second)]);
+  assert.deepEqual(out.shape, [2, 3]);
+  assert.deepEqual([...out.data], [...saturationLayers(table), ...saturationLayers(second)]);
   const quirk = saturationLayersBatch(flat, [2, 4, 3], { quirkAllAgreeIsL: true });
-  assert.deepEqual([...quirk], [...saturationLayers(table, { quirkAllAgreeIsL: true }), ...saturationLayers(second, { quirkAllAgreeIsL: true })]);
+  assert.deepEqual([...quirk.data], [...saturationLayers(table, { quirkAllAgreeIsL: true }), ...saturationLayers(second, { quirkAllAgreeIsL: true })]);
   assert.deepEqual(saturationLayers(second, { quirkAllAgreeIsL: true }), [4, 2, 1]);
   assert.throws(() => saturationLayersBatch(flat, [3, 4, 3]), ShapeMismatchError);
 });
@@ -65,6 +67,7 @@ test('0.85 filter: thresholds of the paper models and the keep rule', () => {
   assert.deepEqual(res.indices, [0, 2]);
   assert.deepEqual(res.kept, [[40, 1], [0, 47]]);
   assert.equal(res.maxS0, 40);
-  assert.deepEqual([...saturationKeepMask(Int32Array.from(S.flat()), 2, 48)], [1, 0, 1, 0]);
+  assert.deepEqual([...saturationKeepMask(hostArray(Int32Array.from(S.flat()), [4, 2]), 48)], [1, 0, 1, 0]);
+  assert.throws(() => saturationKeepMask(Int32Array.from(S.flat()) as never, 48), ShapeMismatchError);
   assert.deepEqual(filterBySaturation(S, 48, { fraction: 1 }).indices, [0, 1, 2, 3]);
 });

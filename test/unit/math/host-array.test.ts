@@ -45,10 +45,10 @@ test('functions taking matrices accept host arrays, tensors and nested arrays al
   t.dispose();
   const ranks = [[5, 6], [7, 6], [7, 8]]; // [L = 3, k = 2]
   const batch = Int32Array.from([...ranks.flat(), ...ranks.flat()]);
-  const old = saturationLayersBatch(batch, [2, 3, 2]);
-  assert.deepEqual(Array.from(saturationLayersBatch(hostArray(batch, [2, 3, 2]))), Array.from(old));
+  const old = saturationLayersBatch(batch, [2, 3, 2]).data;
+  assert.deepEqual(Array.from(saturationLayersBatch(hostArray(batch, [2, 3, 2])).data), Array.from(old));
   const rt = tf.tensor3d(batch, [2, 3, 2], 'int32');
-  assert.deepEqual(Array.from(saturationLayersBatch(rt)), Array.from(old));
+  assert.deepEqual(Array.from(saturationLayersBatch(rt).data), Array.from(old));
   rt.dispose();
   assert.deepEqual(saturationLayers(hostArray(Int32Array.from(ranks.flat()), [3, 2])), saturationLayers(ranks));
 });

@@ -67,7 +67,9 @@ test('cross-validation: separable classes score high; summary = fold means and s
   // The best fold's probe is kept and reproduces that fold's high accuracy on all data.
   assert.ok(cv.bestProbe);
   assert.equal(cv.folds[cv.bestFold]!.balancedAccuracy, Math.max(...bal));
-  const { predicted, proba } = applyProbe(cv.bestProbe!, X);
+  const { predicted, proba: probaScores } = applyProbe(cv.bestProbe!, X);
+  assert.deepEqual(probaScores.shape, [120, 4]);
+  const proba = probaScores.data;
   assert.ok(predicted.filter((p, i) => p === y[i]).length / 120 > 0.9);
   for (let i = 0; i < 120; i++) assert.ok(Math.abs(proba[i * 4]! + proba[i * 4 + 1]! + proba[i * 4 + 2]! + proba[i * 4 + 3]! - 1) < 1e-12);
   // Same seed, same result.

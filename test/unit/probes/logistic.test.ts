@@ -130,7 +130,9 @@ test('one-vs-rest: every class is its own Newton problem; argmax and renormalise
     for (let t = 0; t < 2; t++) assert.ok(Math.abs(model.weights[c * 2 + t]! - r.w[t]!) < 1e-6);
     assert.ok(Math.abs(model.intercepts[c]! - r.b) < 1e-6);
   });
-  const proba = predictProba(model, host(X));
+  const probaScores = predictProba(model, host(X));
+  assert.deepEqual(probaScores.shape, [X.length, K]);
+  const proba = probaScores.data;
   const pred = predictLogistic(model, host(X));
   for (let i = 0; i < X.length; i++) {
     const z = refs.map((r) => r.b + r.w[0]! * X[i]![0]! + r.w[1]! * X[i]![1]!);
@@ -147,8 +149,8 @@ test('two classes fit a single binary problem: decision [−z, z], probabilities
   const model = fitLogisticOvR(host(X), labels, { tol: 1e-10 });
   assert.equal(model.intercepts.length, 1);
   const ref = newtonLogistic(X, y, 1);
-  const dec = decisionFunction(model, host(X));
-  const proba = predictProba(model, host(X));
+  const dec = decisionFunction(model, host(X)).data;
+  const proba = predictProba(model, host(X)).data;
   for (let i = 0; i < X.length; i++) {
     const z = ref.b + ref.w[0]! * X[i]![0]! + ref.w[1]! * X[i]![1]!;
     assert.ok(Math.abs(dec[2 * i + 1]! - z) < 1e-6 && Math.abs(dec[2 * i]! + z) < 1e-6);

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { balancedAccuracy, confusionMatrix, perClassRecall, rocAuc, rocAucOvR } from '../../../lib/probes/metrics.js';
 import { createRng } from '../../../lib/math/rng.js';
-import { InvalidArgumentError } from '../../../lib/errors.js';
+import { InvalidArgumentError, ShapeMismatchError } from '../../../lib/errors.js';
+import { hostArray } from '../../../lib/math/host-array.js';
 
 test('confusion matrix, per-class recall and balanced accuracy of a hand-made example', () => {
   const yTrue = [0, 0, 1, 1, 2, 2, 2];
@@ -58,5 +59,8 @@ test('one-vs-rest AUC uses each class probability column', () => {
   // class 0: pos {0.7, 0.2} vs neg {0.3, 0.1} → (1 + 1 + 0 + 1)/4; class 1: pos {0.4} vs {0.2, 0.5, 0.3} → 2/3;
   // class 2: pos {0.4} vs {0.1, 0.3, 0.5} → 2/3.
   assert.deepEqual(auc, [0.75, 2 / 3, 2 / 3]);
+  assert.deepEqual(rocAucOvR(yTrue, hostArray(Float64Array.from(proba), [4, 3])), auc);
+  assert.throws(() => rocAucOvR(yTrue, hostArray(Float64Array.from(proba), [4, 3]), 4), ShapeMismatchError);
+  assert.throws(() => rocAucOvR(yTrue, proba), InvalidArgumentError);
   assert.ok(Number.isNaN(rocAucOvR([0, 0], [0.5, 0.5, 0.5, 0.5], 2)[0]!));
 });

@@ -36,7 +36,7 @@ test('trainProbe (scaler + OvR L-BFGS) reaches the Newton optimum of the same L2
       assert.ok(Math.abs(probe.model.intercepts[cls]! - ref.b) < 1e-6 * (1 + Math.abs(ref.b)), `C=${C} class ${cls} b ${probe.model.intercepts[cls]} vs ${ref.b}`);
     }
     // Probabilities: the K sigmoids renormalised (sklearn's OvR convention).
-    const { proba } = applyProbe(probe, flat);
+    const proba = applyProbe(probe, flat).proba.data;
     const decide = newtonOvR(Z, y, 3, C);
     for (let i = 0; i < n; i += 7) {
       const s = decide(Z[i]!).map((z) => 1 / (1 + Math.exp(-z)));

@@ -1,0 +1,119 @@
+/**
+ * `npm run bench:load -- CHECKPOINT_DIR`: cold start side by side with Hugging Face PyTorch. In fresh processes,
+ * on the same warm page cache (every checkpoint file is read once first): `loadModel` vs `from_pretrained`
+ * (memory-mapped safetensors), then the first `runWithCache` of every `hook_resid_post` + the logit lens on fixed
+ * ids vs the first forward with `output_hidden_states` + the same lens, then the median of warm repeats; peak RSS.
+ *
+ *   npm run bench:load -- DIR [--backends tensorflow] [--python /path/to/python] [--tokens 8] [--warm 3] [--out FILE]
+ *
+ * Writes `bench/results/<date>-<host>-load.json` and prints ours / PyTorch ratios.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, openSync, readSync, closeSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import { setBackend } from '../lib/backend/index.js';
+import { loadModel } from '../lib/nn/load.js';
+import { logitLens, residNamesFilter } from '../lib/lens/logit-lens.js';
+import type { HookedGPT2 } from '../lib/nn/gpt2.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+interface ColdStart {
+  tool: string;
+  backend?: string;
+  loadSeconds: number;
+  firstRunSeconds: number;
+  warmRunSeconds: number;
+  rssPeakBytes: number;
+}
+
+function option(argv: string[], flag: string, fallback: string): string {
+  const i = argv.indexOf(flag);
+  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : fallback;
+}
+
+/** Reads every file of the checkpoint once, so that both tools start from the same warm page cache. */
+function warmPageCache(dir: string): void {
+  const buf = Buffer.allocUnsafe(64 << 20);
+  for (const name of readdirSync(dir)) {
+    const fd = openSync(join(dir, name), 'r');
+    try {
+      while (readSync(fd, buf, 0, buf.length, null) > 0);
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
+async function measure(backend: string, dir: string, tokens: number, warmRuns: number): Promise<ColdStart> {
+  await setBackend(backend as Parameters<typeof setBackend>[0]);
+  const t0 = performance.now();
+  const model = await loadModel(dir);
+  const loadSeconds = (performance.now() - t0) / 1000;
+  const vocab = (JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { vocab_size: number }).vocab_size;
+  const ids = [Array.from({ length: tokens }, (_, i) => (i * 7919 + 13) % vocab)];
+  const run = async (): Promise<void> => {
+    const lm = model as HookedGPT2;
+    const { output, cache } = await lm.runWithCache(ids, { namesFilter: residNamesFilter(lm) });
+    const lens = logitLens(lm, cache);
+    await lens.data();
+    tf.dispose([output, lens]);
+    cache.dispose();
+  };
+  const t1 = performance.now();
+  await run();
+  const firstRunSeconds = (performance.now() - t1) / 1000;
+  const warm: number[] = [];
+  for (let i = 0; i < warmRuns; i++) {
+    const t = performance.now();
+    await run();
+    warm.push((performance.now() - t) / 1000);
+  }
+  warm.sort((a, b) => a - b);
+  model.dispose();
+  return { tool: 'tfjs-lens', backend, loadSeconds, firstRunSeconds, warmRunSeconds: warm[Math.floor(warm.length / 2)]!, rssPeakBytes: process.resourceUsage().maxRSS * 1024 };
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const dir = resolve(argv.find((a, i) => !a.startsWith('--') && (i === 0 || !argv[i - 1]!.startsWith('--'))) ?? '');
+  const tokens = Number(option(argv, '--tokens', '8'));
+  const warm = Number(option(argv, '--warm', '3'));
+  const child = option(argv, '--child', '');
+  if (child) {
+    process.stdout.write(`${JSON.stringify(await measure(child, dir, tokens, warm))}\n`);
+    return;
+  }
+  const backends = option(argv, '--backends', 'tensorflow').split(',');
+  const python = option(argv, '--python', process.env.TFJS_LENS_BENCH_PYTHON ?? 'python3');
+  const date = new Date().toISOString().slice(0, 10);
+  const out = option(argv, '--out', join(ROOT, 'bench', 'results', `${date}-${hostname()}-load.json`));
+  const results: ColdStart[] = [];
+  const last = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1)!) as ColdStart;
+  for (const backend of backends) {
+    warmPageCache(dir);
+    const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), dir, '--child', backend, '--tokens', String(tokens), '--warm', String(warm)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    if (r.status === 0) results.push(last(r.stdout));
+    else process.stderr.write(`bench:load: ${backend} exited ${r.status ?? r.signal}\n`);
+  }
+  warmPageCache(dir);
+  const py = spawnSync(python, [join(ROOT, 'bench', 'reference', 'load_hf.py'), dir, '--tokens', String(tokens), '--warm', String(warm)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, HF_HUB_OFFLINE: '1', TRANSFORMERS_VERBOSITY: 'error' } });
+  const reference = py.status === 0 ? last(py.stdout) : undefined;
+  if (!reference) process.stderr.write(`bench:load: ${python} load_hf.py exited ${py.status ?? py.signal} (needs torch + transformers)\n`);
+  const rows = [...results, ...(reference ? [reference] : [])];
+  for (const r of rows) {
+    const ratio = (k: keyof ColdStart) => (reference ? ` (${((r[k] as number) / (reference[k] as number)).toFixed(2)}× PyTorch)` : '');
+    process.stdout.write(
+      `${r.tool}${r.backend ? ` ${r.backend}` : ''}: load ${r.loadSeconds.toFixed(2)} s${ratio('loadSeconds')}, first run ${r.firstRunSeconds.toFixed(2)} s${ratio('firstRunSeconds')}, ` +
+        `warm run ${r.warmRunSeconds.toFixed(2)} s${ratio('warmRunSeconds')}, first/warm ${(r.firstRunSeconds / r.warmRunSeconds).toFixed(2)}, peak RSS ${(r.rssPeakBytes / 2 ** 30).toFixed(2)} GiB\n`,
+    );
+  }
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify({ schema: 'tfjs-lens-load/1', date: new Date().toISOString(), host: hostname(), checkpoint: dir, tokens, results: rows }, null, 2)}\n`);
+  process.stdout.write(`wrote ${out}\n`);
+}
+
+await main();

@@ -9,8 +9,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
 import { ROOT } from '../helpers/fixtures.js';
+import { defaultTierOnly } from '../helpers/backend.js';
 
-test('docs/api.md has one row per root export and none for names that are not exported', () => {
+test('docs/api.md has one row per root export and none for names that are not exported', defaultTierOnly(), () => {
   const entry = join(ROOT, 'lib', 'index.ts');
   const program = ts.createProgram([entry], {
     target: ts.ScriptTarget.ES2022,

@@ -12,10 +12,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ROOT } from '../helpers/fixtures.js';
+import { defaultTierOnly } from '../helpers/backend.js';
 
 const SCRIPT = join(ROOT, 'scripts', 'docs', 'cli-examples.mjs');
 
-test('docs/cli.md: every example block sits between markers, and the slow ones are marked', () => {
+test('docs/cli.md: every example block sits between markers, and the slow ones are marked', defaultTierOnly(), () => {
   const md = readFileSync(join(ROOT, 'docs', 'cli.md'), 'utf8');
   const opens = md.match(/^<!-- cli-example: .* -->$/gm) ?? [];
   const closes = md.match(/^<!-- \/cli-example -->$/gm) ?? [];
@@ -26,7 +27,7 @@ test('docs/cli.md: every example block sits between markers, and the slow ones a
   }
 });
 
-test('docs/cli.md: the fast examples match the shipped model (scripts/docs/cli-examples.mjs --check --fast)', { timeout: 180_000 }, () => {
+test('docs/cli.md: the fast examples match the shipped model (scripts/docs/cli-examples.mjs --check --fast)', { ...defaultTierOnly(), timeout: 180_000 }, () => {
   const r = spawnSync(process.execPath, [SCRIPT, '--check', '--fast'], { cwd: ROOT, encoding: 'utf8', timeout: 170_000 });
   assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}\nregenerate with: npx tsc -p tsconfig.json && node scripts/docs/cli-examples.mjs`);
   assert.match(r.stdout, /docs\/cli\.md is up to date \(\d+ examples run, 3 skipped/);

@@ -14,3 +14,13 @@ export function testBackends<T extends string>(fallbacks: readonly T[]): readonl
   const chosen = process.env.TFJS_LENS_TEST_BACKEND;
   return chosen ? [chosen] : fallbacks;
 }
+
+/**
+ * `node:test` options for a test that runs no tensor code of its own choosing (a browser, a Slurm cluster,
+ * documentation checks): it runs in the default tier and is skipped, saying so, in a backend tier, so that
+ * the tensorflow tier re-runs only what depends on the backend.
+ */
+export function defaultTierOnly(): { skip?: string } {
+  const chosen = process.env.TFJS_LENS_TEST_BACKEND;
+  return chosen ? { skip: `backend-independent: runs in the default tier, not again on ${chosen}` } : {};
+}

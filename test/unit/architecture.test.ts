@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import { ROOT } from '../helpers/fixtures.js';
+import { defaultTierOnly } from '../helpers/backend.js';
 
 /**
  * Layer of each top-level part of lib/ (a file may import its own part and lower layers only). Keep in
@@ -59,14 +60,14 @@ function part(file: string): string {
   return parts[1]!;
 }
 
-test('the import scanner sees the imports of a known file', () => {
+test('the import scanner sees the imports of a known file', defaultTierOnly(), () => {
   const graph = importGraph();
   assert.ok(graph.size > 100, `${graph.size} files`);
   assert.ok(graph.get('lib/nn/load.ts')!.includes('lib/nn/registry.ts'));
   for (const [file, targets] of graph) for (const t of targets) assert.ok(graph.has(t), `${file} imports ${t}, which is not a lib file`);
 });
 
-test('no import from a lower layer to a higher one (io/data/backend never import nn, lens, linreg or cli)', () => {
+test('no import from a lower layer to a higher one (io/data/backend never import nn, lens, linreg or cli)', defaultTierOnly(), () => {
   const bad: string[] = [];
   for (const [file, targets] of importGraph()) {
     const from = part(file);
@@ -79,7 +80,7 @@ test('no import from a lower layer to a higher one (io/data/backend never import
   assert.deepEqual(bad, []);
 });
 
-test('no import circles', (t) => {
+test('no import circles', defaultTierOnly(), (t) => {
   const graph = importGraph();
   // Tarjan's strongly connected components.
   const index = new Map<string, number>();

@@ -98,6 +98,21 @@ export class RunContext {
     return out === input ? tf.clone(input) : out;
   }
 
+  /**
+   * True when no hook function or override runs: then nothing outside the pass can hold a tensor made in one
+   * block for a later one, so each block may run in its own `tf.tidy` (its intermediates freed as soon as it
+   * ends; cached activations are kept regardless). With hooks, the pass stays one `tf.tidy`, so that a
+   * tensor a hook keeps in `ctx` for a later block lives until the pass ends.
+   */
+  get blockwise(): boolean {
+    return this.hooks.size === 0 && this.overrides.size === 0;
+  }
+
+  /** Runs one block's work: in its own `tf.tidy` when `blockwise`, else in the pass's scope. */
+  block<T extends tf.Tensor>(fn: () => T): T {
+    return this.blockwise ? tf.tidy(fn) : fn();
+  }
+
   /** True when the run reads or writes the activation at `name` (used for lazily computed hooks). */
   wants(name: string): boolean {
     return this.hooks.has(name) || this.cacheNames.has(name);

@@ -148,7 +148,10 @@ export abstract class HookedRoot<Input, Prepared> extends HookedModule {
     const stop = checkStopAtLayer(opts.stopAtLayer, L);
     const { resid: h0, inputs } = this.embedPrepared(prepared, ctx);
     let resid = h0;
-    for (let b = 0; b < stop; b++) resid = this.runBlock(b, resid, inputs, ctx);
+    for (let b = 0; b < stop; b++) {
+      const input = resid;
+      resid = ctx.block(() => this.runBlock(b, input, inputs, ctx));
+    }
     return stop < L ? resid : this.head(resid, prepared, ctx);
   }
 

@@ -88,7 +88,7 @@ export class WhisperEncoder extends HookedModule {
     let resid = tf.add(activation(this.cfg.act, conv2), tf.slice(this.W_pos, [0, 0], [srcPos, this.cfg.dModel]));
     for (const b of this.blocks) {
       const x = resid;
-      resid = ctx.call(b, x, () => b.forward(x, undefined, ctx));
+      resid = ctx.block(() => ctx.call(b, x, () => b.forward(x, undefined, ctx)));
     }
     return this.lnFinal.forward(resid, ctx) as tf.Tensor3D;
   }

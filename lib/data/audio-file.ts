@@ -1,45 +1,17 @@
 /**
  * Audio files to mono float32, picked by their magic bytes (never the extension): WAV (RIFF/RIFX/RF64)
  * through `decodeWav`, FLAC (`fLaC`) through `@wasm-audio-decoders/flac` (libFLAC compiled to wasm).
- * Channels are averaged; integer samples are scaled by `1 / 2^(bits−1)` in both, so a 16-bit FLAC and the
- * 16-bit WAV of the same signal decode to the same floats.
+ * Channels are averaged; integer samples are scaled by `1 / 2^(bits−1)` in both (the FLAC decoder's own
+ * `1 / (2^(bits−1) − 1)` is undone), so a 16-bit FLAC and the 16-bit WAV of the same signal decode to the
+ * same floats.
  */
+import { FLACDecoder } from '@wasm-audio-decoders/flac';
 import { InvalidInputError } from '../errors.js';
 import { readInputFile, BYTES_SOURCE } from './read-input.js';
 import { decodeWav, type WavAudio } from './wav.js';
 
 /** Decoded audio (channels averaged). */
 export type DecodedAudio = WavAudio;
-
-/** What `@wasm-audio-decoders/flac`'s `FLACDecoder` returns from `decodeFile`. */
-interface FlacDecoded {
-  channelData: Float32Array[];
-  samplesDecoded: number;
-  sampleRate: number;
-  bitDepth: number;
-  errors?: { message: string; frameNumber?: number }[];
-}
-
-interface FlacDecoderInstance {
-  ready: Promise<void>;
-  decodeFile(bytes: Uint8Array): Promise<FlacDecoded>;
-  free(): void;
-}
-
-/** The FLAC decoder package, loaded on first use (a module name in a variable keeps it an optional dependency at build time). */
-const FLAC_PACKAGE = '@wasm-audio-decoders/flac';
-
-async function flacDecoder(source: string): Promise<FlacDecoderInstance> {
-  let mod: { FLACDecoder: new () => FlacDecoderInstance };
-  try {
-    mod = (await import(FLAC_PACKAGE)) as typeof mod;
-  } catch (err) {
-    throw new InvalidInputError(source, `is FLAC, and the FLAC decoder package ${FLAC_PACKAGE} cannot be loaded (${(err as Error).message})`, `install ${FLAC_PACKAGE}, or convert the clip to WAV`);
-  }
-  const decoder = new mod.FLACDecoder();
-  await decoder.ready;
-  return decoder;
-}
 
 /** Whether the bytes start a FLAC stream. */
 export function isFlac(bytes: Uint8Array): boolean {
@@ -52,8 +24,9 @@ export function isFlac(bytes: Uint8Array): boolean {
  */
 export async function decodeFlac(bytes: Uint8Array, source: string = BYTES_SOURCE): Promise<DecodedAudio> {
   if (!isFlac(bytes)) throw new InvalidInputError(source, 'is not a FLAC stream (no fLaC marker)');
-  const decoder = await flacDecoder(source);
-  let decoded: FlacDecoded;
+  const decoder = new FLACDecoder();
+  await decoder.ready;
+  let decoded: Awaited<ReturnType<FLACDecoder['decodeFile']>>;
   try {
     decoded = await decoder.decodeFile(bytes);
   } finally {
@@ -61,20 +34,20 @@ export async function decodeFlac(bytes: Uint8Array, source: string = BYTES_SOURC
   }
   if (decoded.errors?.length) {
     const e = decoded.errors[0]!;
-    throw new InvalidInputError(source, `corrupt FLAC stream: ${e.message}${e.frameNumber !== undefined ? ` (frame ${e.frameNumber})` : ''}`);
+    throw new InvalidInputError(source, `corrupt FLAC stream: ${e.message} (frame ${e.frameNumber})`);
   }
   const channels = decoded.channelData.length;
   const n = decoded.samplesDecoded;
   if (!channels || !n) throw new InvalidInputError(source, 'the FLAC stream holds no samples');
-  let samples: Float32Array;
-  if (channels === 1) samples = decoded.channelData[0]!.slice(0, n);
-  else {
-    samples = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      let sum = 0;
-      for (let c = 0; c < channels; c++) sum += decoded.channelData[c]![i]!;
-      samples[i] = sum / channels;
-    }
+  // The decoder scales integers by 1 / (2^(bits−1) − 1); undo that (exact up to 24 bits: the float32 value
+  // times 2^(bits−1) − 1 is within 0.25 of the integer) and scale by 1 / 2^(bits−1) like the WAV reader.
+  const full = 2 ** (decoded.bitDepth - 1);
+  const toInt = decoded.bitDepth <= 24 ? (v: number) => Math.round(v * (full - 1)) : (v: number) => v * (full - 1);
+  const samples = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    let sum = 0;
+    for (let c = 0; c < channels; c++) sum += toInt(decoded.channelData[c]![i]!) / full;
+    samples[i] = sum / channels;
   }
   return { samples, sampleRate: decoded.sampleRate, channels, encoding: `flac${decoded.bitDepth}` };
 }

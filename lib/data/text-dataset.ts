@@ -11,6 +11,8 @@
  * file, the line (or parquet row) and the field; nothing is converted silently: a text field must hold a
  * non-empty string, a label a string or an integer.
  */
+import { parse as parseCsv } from 'csv-parse/sync';
+import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { readInputFile } from './read-input.js';
 import { utf8Lines, utf8Text } from './text-lines.js';
 import { InvalidArgumentError, InvalidInputError } from '../errors.js';
@@ -109,15 +111,11 @@ function readJsonl(file: string, textField: string, labelField: string | undefin
   return out;
 }
 
-/** csv-parse's synchronous API (the parts used here). */
-type CsvParseSync = (input: string, options: Record<string, unknown>) => { record: Record<string, string>; info: { lines: number } }[];
-
-async function readDelimited(file: string, delimiter: ',' | '\t', textField: string, labelField: string | undefined): Promise<TextRecord[]> {
+function readDelimited(file: string, delimiter: ',' | '\t', textField: string, labelField: string | undefined): TextRecord[] {
   const text = utf8Text(file, delimiter === ',' ? 'CSV' : 'TSV');
-  const { parse } = (await importPackage('csv-parse/sync', file)) as { parse: CsvParseSync };
-  let rows: ReturnType<CsvParseSync>;
+  let rows: { record: Record<string, string>; info: { lines: number } }[];
   try {
-    rows = parse(text, { columns: true, delimiter, skip_empty_lines: true, info: true, ...(delimiter === '\t' ? { quote: false } : {}) });
+    rows = parseCsv(text, { columns: true, delimiter, skip_empty_lines: true, info: true, ...(delimiter === '\t' ? { quote: false } : {}) });
   } catch (err) {
     const e = err as Error & { lines?: number };
     throw new InvalidInputError(e.lines !== undefined ? `${file}:${e.lines}` : file, `cannot parse ${delimiter === ',' ? 'CSV' : 'TSV'}: ${e.message}`);
@@ -130,19 +128,12 @@ async function readDelimited(file: string, delimiter: ',' | '\t', textField: str
   return rows.map(({ record: row, info }) => record((f) => row[f], `${file}:${info.lines}`, textField, labelField));
 }
 
-/** hyparquet's API (the parts used here). */
-interface Hyparquet {
-  parquetMetadata(buffer: ArrayBuffer): { schema: { name: string }[]; num_rows: bigint | number };
-  parquetReadObjects(opts: { file: ArrayBuffer; columns?: string[] }): Promise<Record<string, unknown>[]>;
-}
-
 async function readParquet(file: string, textField: string, labelField: string | undefined): Promise<TextRecord[]> {
   const bytes = readInputFile(file, 'parquet');
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-  const pq = (await importPackage('hyparquet', file)) as Hyparquet;
   let columns: string[];
   try {
-    columns = pq.parquetMetadata(buffer).schema.slice(1).map((s) => s.name);
+    columns = parquetMetadata(buffer).schema.slice(1).map((s) => s.name);
   } catch (err) {
     throw new InvalidInputError(file, `not a readable parquet file (${(err as Error).message})`);
   }
@@ -152,20 +143,11 @@ async function readParquet(file: string, textField: string, labelField: string |
   }
   let rows: Record<string, unknown>[];
   try {
-    rows = await pq.parquetReadObjects({ file: buffer, columns: wanted });
+    rows = await parquetReadObjects({ file: buffer, columns: wanted });
   } catch (err) {
     throw new InvalidInputError(file, `cannot read parquet columns ${wanted.join(', ')} (${(err as Error).message})`);
   }
   return rows.map((row, r) => record((f) => row[f], `${file} row ${r}`, textField, labelField));
-}
-
-/** Loads a reader package on first use (a module name in a variable keeps it optional at build time). */
-async function importPackage(name: string, file: string): Promise<unknown> {
-  try {
-    return await import(name);
-  } catch (err) {
-    throw new InvalidInputError(file, `needs the package ${name.split('/')[0]}, which cannot be loaded (${(err as Error).message})`, `install ${name.split('/')[0]}, or convert the file to JSONL`);
-  }
 }
 
 /**
@@ -185,7 +167,7 @@ export async function readTextDataset(file: string, opts: TextDatasetOptions = {
   if (format === 'lines') records = readLines(file, opts);
   else if (format === 'jsonl') records = readJsonl(file, textField, labelField);
   else if (format === 'parquet') records = await readParquet(file, textField, labelField);
-  else records = await readDelimited(file, format === 'csv' ? ',' : '\t', textField, labelField);
+  else records = readDelimited(file, format === 'csv' ? ',' : '\t', textField, labelField);
   if (max !== undefined) records = records.slice(0, max);
   if (labelField === undefined) return { file, format, records };
   const labels = [...new Set(records.map((r) => r.label!))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));

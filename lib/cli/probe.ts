@@ -123,7 +123,8 @@ export function printProbe(r: ProbeCliReport): string {
   const out: string[] = [];
   const d = r.data;
   out.push(`model ${r.model} on ${r.backend}`);
-  out.push(`${describeInput(r.input, r.examples.total)}, ${r.examples.kept} kept by the s_0 filter`);
+  const source = r.input.source === 'images' || r.input.source === 'audio' ? describeInput(r.input, r.examples.total) : `${r.input.sequences} sequences from ${r.input.file}: ${r.examples.total} positions`;
+  out.push(`${source}, ${r.examples.kept} kept by the s_0 filter`);
   out.push(`dataset: ${d.nSamples} samples × ${d.nFeatures} features (${r.featureSpace}), tasks 0…${d.probeK - 1} of K = ${d.K}, ${d.classCounts.join('/')} per task; layers j ≥ J0 = ${d.J0} of L = ${d.L}, kept: ${d.perLayer.filter((p) => p.kept).map((p) => p.layer).join(', ') || 'none'}`);
   out.push('');
   const row = (name: string, cv: CvSummary | undefined) => (cv ? [name, `${cv.meanBalancedAccuracy.toFixed(3)} ± ${cv.semBalancedAccuracy.toFixed(3)}`, cv.perClassRecall.map((v) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a')).join(' ')] : [name, 'not run', '']);

@@ -40,7 +40,7 @@ export interface TextRecord {
   text: string;
   /** The label as written (integers as their decimal string); absent without `labelField`. */
   label?: string;
-  /** Where it came from: `file:line` (parquet: `file row r`, 0-based). */
+  /** Where it came from: `file:line` (CSV/TSV: the line the record ends on; parquet: `file row r`, 0-based). */
   source: string;
 }
 

@@ -7,7 +7,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -32,12 +32,11 @@ import { teacherForcedIds } from '../../lib/cli/audio-examples.js';
 import { ROOT, fixtureDir } from '../helpers/fixtures.js';
 import { cli, cliJson } from '../helpers/cli.js';
 import { testBackend } from '../helpers/backend.js';
+import { SHIPPED_AUDIO as AUDIO, SHIPPED_TRANSCRIPTS as TABLE, libriSpeechTree } from '../helpers/speech-datasets.js';
 import { cifarBytes, seededImages, writeClassFolders, type TestImage } from '../helpers/image-datasets.js';
 
 const VIT = fixtureDir('vit-tiny');
-const AUDIO = join(ROOT, 'data', 'audio');
 const CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
-const TABLE = readFileSync(join(AUDIO, 'transcripts.tsv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t') as [string, string]);
 
 interface SaturationJson {
   input: { source: string; sequences: number; truncated: number };
@@ -190,6 +189,11 @@ test('saturation --audio (Whisper, teacher-forced): §1 layers and §6 groups eq
   assert.deepEqual(r.betterLm, { ...r.betterLm!, positions: records.length, top1Correct: groups.top1Correct, neither: groups.neither });
   assert.equal(r.betterLm!.groupA.count, groups.groupA.count);
   assert.equal(r.betterLm!.groupA.rank2Correct, groups.groupA.rank2Correct);
+  // The same clips as LibriSpeech FLAC (decoded bit-exactly to the WAV samples) give the same JSON.
+  const flacRoot = libriSpeechTree('flac', { upperCase: false });
+  const f = cliJson<SaturationJson>('saturation', '--model', whisperDir, '--audio', flacRoot, '--k', String(k), '--reps', '50', '--out', join(dir, 'sat-whisper-flac'));
+  rmSync(flacRoot, { recursive: true, force: true });
+  assert.deepEqual({ ...f, input: undefined, files: undefined }, { ...r, input: undefined, files: undefined });
 });
 
 test('probe --images / --audio: the JSON equals runProbeExperiment on the same chunks; original feature space per model', async () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listSpeechFolder, readSpeechClip } from '../../../lib/data/speech-folder.js';
@@ -8,34 +8,9 @@ import { decodeFlac, readAudioFile } from '../../../lib/data/audio-file.js';
 import { readWav } from '../../../lib/data/wav.js';
 import { resampleSinc } from '../../../lib/data/resample.js';
 import { InvalidInputError } from '../../../lib/errors.js';
-import { ROOT } from '../../helpers/fixtures.js';
 import { encodeFlacVerbatim, wavPcm16Channels } from '../../helpers/flac.js';
+import { SHIPPED_AUDIO as AUDIO, SHIPPED_TRANSCRIPTS as TABLE, libriSpeechTree } from '../../helpers/speech-datasets.js';
 
-const AUDIO = join(ROOT, 'data', 'audio');
-/** The shipped table, read here by splitting lines and tabs. */
-const TABLE = readFileSync(join(AUDIO, 'transcripts.tsv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t') as [string, string]);
-
-/** Whether the FLAC decoder package loads here (it is an optional dependency until installed). */
-const FLAC_DECODER = await import('@wasm-audio-decoders/flac' as string).then(() => true, () => false);
-
-/** A LibriSpeech tree `root/19/198/19-198-000i.<ext>` of the shipped clips (in table order) with its trans.txt. */
-function libriSpeechTree(ext: 'wav' | 'flac'): string {
-  const root = mkdtempSync(join(tmpdir(), `tfjs-lens-libri-${ext}-`));
-  const dir = join(root, '19', '198');
-  mkdirSync(dir, { recursive: true });
-  const lines = TABLE.map(([file, text], i) => {
-    const id = `19-198-${String(i).padStart(4, '0')}`;
-    const src = join(AUDIO, file);
-    if (ext === 'wav') copyFileSync(src, join(dir, `${id}.wav`));
-    else {
-      const { channels, sampleRate } = wavPcm16Channels(readFileSync(src));
-      writeFileSync(join(dir, `${id}.flac`), encodeFlacVerbatim(channels, sampleRate));
-    }
-    return `${id} ${text.toUpperCase()}`;
-  });
-  writeFileSync(join(dir, '19-198.trans.txt'), `${lines.join('\n')}\n`);
-  return root;
-}
 
 test('listSpeechFolder reads the shipped data/audio (transcripts.tsv): every clip, its text and file', async () => {
   const folder = listSpeechFolder(AUDIO);
@@ -60,7 +35,7 @@ test('listSpeechFolder (LibriSpeech layout, WAV clips): ids, upper-case transcri
   assert.deepEqual(await readSpeechClip(folder.clips[3]!), readWav(join(AUDIO, TABLE[3]![0])).samples);
 });
 
-test('FLAC clips decode bit-exactly to the WAV of the same 16-bit signal (mono and stereo)', { skip: FLAC_DECODER ? false : '@wasm-audio-decoders/flac is not installed' }, async () => {
+test('FLAC clips decode bit-exactly to the WAV of the same 16-bit signal (mono and stereo)', async () => {
   for (const [file] of TABLE) {
     const wavBytes = readFileSync(join(AUDIO, file));
     const { channels, sampleRate } = wavPcm16Channels(wavBytes);
@@ -80,7 +55,7 @@ test('FLAC clips decode bit-exactly to the WAV of the same 16-bit signal (mono a
   }
 });
 
-test('FLAC of 8, 16 and 24 bits over the full integer range decodes to int / 2^(bits−1), channels averaged', { skip: FLAC_DECODER ? false : '@wasm-audio-decoders/flac is not installed' }, async () => {
+test('FLAC of 8, 16 and 24 bits over the full integer range decodes to int / 2^(bits−1), channels averaged', async () => {
   for (const bits of [8, 16, 24]) {
     const full = 2 ** (bits - 1);
     const left = Int32Array.from({ length: 40 }, (_, i) => [-full, -full + 1, -1, 0, 1, full - 2, full - 1][i % 7]! - (i % 7 === 3 ? (i * 7919) % full : 0));
@@ -92,13 +67,6 @@ test('FLAC of 8, 16 and 24 bits over the full integer range decodes to int / 2^(
       assert.equal(got.encoding, `flac${bits}`);
     }
   }
-});
-
-test('FLAC without the decoder package, and non-audio files, are InvalidInputErrors naming the file', { skip: FLAC_DECODER ? 'the decoder is installed' : false }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tfjs-lens-flac-missing-'));
-  const path = join(dir, 'a.flac');
-  writeFileSync(path, encodeFlacVerbatim([Int32Array.from([0, 1, -1, 2])], 16000, 16, 16));
-  await assert.rejects(readAudioFile(path), (e: unknown) => e instanceof InvalidInputError && e.message.startsWith(`${path}: is FLAC, and the FLAC decoder package @wasm-audio-decoders/flac cannot be loaded`));
 });
 
 test('speech folders: malformed transcript lines, missing clips, bad tables and empty folders name file and line', async () => {

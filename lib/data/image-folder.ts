@@ -10,7 +10,7 @@
  * Files are listed in sorted order inside each class. Only the listing happens here; images are decoded
  * when they are read (`decodeImage`, PNG/JPEG by their magic bytes).
  */
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync, type Dirent } from 'node:fs';
 import { join, relative } from 'node:path';
 import { InvalidInputError } from '../errors.js';
 import { readInputFile } from './read-input.js';
@@ -51,19 +51,20 @@ function isImageName(name: string): boolean {
 
 /** `readdirSync` with errors as `InvalidInputError` naming the folder; entries sorted by code point. */
 function listDir(dir: string): { name: string; isDir: boolean }[] {
-  let names: string[];
+  let entries: Dirent[];
   try {
-    names = readdirSync(dir);
+    entries = readdirSync(dir, { withFileTypes: true });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new InvalidInputError(dir, 'folder not found', 'check the path');
     if (code === 'ENOTDIR') throw new InvalidInputError(dir, 'is a file, expected a folder of images');
     throw new InvalidInputError(dir, `cannot list the folder (${(err as Error).message})`);
   }
-  return names
-    .filter((n) => !n.startsWith('.'))
-    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-    .map((name) => ({ name, isDir: statSync(join(dir, name)).isDirectory() }));
+  // One stat per symbolic link only (ImageNet's train split has 1.28 M files).
+  return entries
+    .filter((e) => !e.name.startsWith('.'))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((e) => ({ name: e.name, isDir: e.isSymbolicLink() ? statSync(join(dir, e.name)).isDirectory() : e.isDirectory() }));
 }
 
 /** Reads a synset list: one synset per non-empty line, the first word naming the class folder. */

@@ -48,16 +48,21 @@ export { HookPoint, RunContext, type HookFn, type HookInfo, type ModuleOverride 
 export { HookedRoot, type NamesFilter, type ForwardOptions, type RunWithCacheOptions, type RunWithHooksOptions, type CacheRun, type ModuleOverrides, type RunBlocksOptions, type BlockInputs, type EmbeddedInput } from './nn/hooked-root.js';
 export { ActivationCache } from './nn/activation-cache.js';
 export { getActName, canonicalAlias, closeMatches } from './nn/hook-names.js';
-export { residName, type LensModel } from './nn/lens-model.js';
+export { residName, type LensModel, type OriginalProbeFeatures } from './nn/lens-model.js';
 export { prepareTokens, leftPad, padSequences, type PadOptions, type TokenInput, type PreparedTokens } from './nn/token-input.js';
 
 // data
 export { loadTokenizer, toStrTokens, type Tokenizer, type LoadTokenizerOptions } from './data/tokenizer.js';
 export { trainByteLevelBpe, writeTokenizerJson } from './data/bpe-train.js';
-export { vitPixelValues, vitPixelValuesBatch, vitPixelArray, decodeImage, resizeBilinearPil, type VitPreprocessOptions } from './data/image.js';
+export { vitPixelValues, vitPixelValuesBatch, vitPixelArray, decodeImage, resizeBilinearPil, type VitPreprocessOptions, type ImageSource, type RgbImage } from './data/image.js';
 export { imagenetLabels } from './data/imagenet-labels.js';
 export { whisperFeatures, whisperLogMel, WHISPER_SAMPLING_RATE, WHISPER_N_SAMPLES, type WhisperFeatureOptions } from './data/audio.js';
 export { readWav, decodeWav, type WavAudio } from './data/wav.js';
+export { readTextDataset, textFormatOf, TEXT_FORMATS, type TextDataset, type TextDatasetOptions, type TextFormat, type TextRecord } from './data/text-dataset.js';
+export { listImageFolder, readFolderImage, readSynsetList, type ImageFolderDataset, type ImageFolderItem, type ImageFolderOptions } from './data/image-folder.js';
+export { readCifarBatch, cifarImage, cifarBatchFiles, type CifarBatch, type CifarVariant } from './data/cifar.js';
+export { listSpeechFolder, readSpeechClip, type SpeechClip, type SpeechFolder } from './data/speech-folder.js';
+export { readAudioFile, decodeFlac, type DecodedAudio } from './data/audio-file.js';
 export { melFilterBank, hertzToMel, melToHertz, type MelScale, type MelFilterBankOptions } from './data/mel.js';
 
 // lens: saturation, order, statistics
@@ -73,7 +78,7 @@ export * from './linreg/index.js';
 
 // lens: logit lens, residual decomposition, patching, ablation, attention heads, circuits
 export { logitLens, residNamesFilter, lensInput, type LogitLensOptions, type HookedLensModel } from './lens/logit-lens.js';
-export { topKPerLayer, lensTopK, topKTieSafe, type TopKOptions, type TopKPerLayerOptions, type TopKResult } from './lens/topk.js';
+export { topKPerLayer, lensTopK, topKTieSafe, rankTable, InputChunks, type TopKOptions, type TopKPerLayerOptions, type TopKResult } from './lens/topk.js';
 export { accumulatedResid, decomposeResid, applyLnToStack, logitAttrs, stackHeadResults, type ResidStack, type StackOptions, type ApplyLnOptions, type LogitTokens } from './lens/resid.js';
 export * from './lens/patching.js';
 export { ablationHook, ablateScan, type AblationKind, type AblationOptions, type AblateScanOptions } from './lens/ablation.js';

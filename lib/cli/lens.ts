@@ -14,7 +14,8 @@ import { whisperFeatures } from '../data/audio.js';
 import { imagenetLabels } from '../data/imagenet-labels.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import { InvalidArgumentError } from '../errors.js';
-import { BACKEND_HELP, formatTable, readOptionalJson, setup, showToken, type CommonOptions } from './common.js';
+import { BACKEND_HELP, formatTable, setup, showToken, type CommonOptions } from './common.js';
+import { vitPreprocessOptions } from './image-examples.js';
 import { intOption, promptIds } from './text-input.js';
 import { checkInputFlags, modelFamily, resolvePosition, type InputFlag } from './model-inputs.js';
 
@@ -58,12 +59,7 @@ async function runLens(opts: LensOptions): Promise<LensTable> {
     let position = 0;
     if (model instanceof HookedViT) {
       if (!opts.image) throw new InvalidArgumentError('a ViT model needs --image PATH');
-      const pre = readOptionalJson(dir, 'preprocessor_config.json');
-      const pixels = vitPixelValues(opts.image, {
-        size: model.cfg.imageHeight,
-        mean: (pre?.image_mean as number[] | undefined) ?? [0.5, 0.5, 0.5],
-        std: (pre?.image_std as number[] | undefined) ?? [0.5, 0.5, 0.5],
-      });
+      const pixels = vitPixelValues(opts.image, vitPreprocessOptions(model, dir));
       try {
         result = await topKPerLayer(model, pixels, { k, includeEmbedding: true });
       } finally {

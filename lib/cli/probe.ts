@@ -13,10 +13,14 @@ import type { CrossValidationResult } from '../probes/kfold.js';
 import { InvalidArgumentError } from '../errors.js';
 import { BACKEND_HELP, formatTable, setup, type CommonOptions } from './common.js';
 import { intOption, numberOption, readTokenSequences } from './text-input.js';
+import { HookedViT } from '../nn/vit.js';
+import { HookedWhisper } from '../nn/whisper.js';
+import type { HookedLensModel } from '../lens/logit-lens.js';
+import { checkCollectFlags, chunkedExamples, type CollectInputOptions } from './model-examples.js';
+import { describeInput, type ExampleInput } from './image-examples.js';
 
-interface ProbeOptions extends CommonOptions {
-  textFile?: string;
-  idsFile?: string;
+interface ProbeOptions extends CommonOptions, CollectInputOptions {
+  batch: string;
   maxExamples?: string;
   J0: string;
   K: string;
@@ -43,8 +47,9 @@ export interface CvSummary {
 export interface ProbeCliReport {
   model: string;
   backend: string;
-  input: { file: string; source: 'text' | 'ids'; sequences: number; truncated: number; dropped: number };
-  /** Examples (positions) seen and kept by the §1 filter. */
+  /** Where the examples came from (`sequences`: text/id sequences, images or clips). */
+  input: ExampleInput;
+  /** Examples (positions, images) seen and kept by the §1 filter. */
   examples: ModelProbeReport['examples'];
   featureSpace: string;
   data: ModelProbeReport['data'];
@@ -69,20 +74,33 @@ async function runProbe(opts: ProbeOptions): Promise<ProbeCliReport> {
   const filter = numberOption(opts.filter, 'filter', { min: 0, max: 1 });
   const seed = intOption(opts.seed, 'seed');
   const maxExamples = opts.maxExamples === undefined ? undefined : intOption(opts.maxExamples, 'max-examples', { min: 1 });
+  const batch = intOption(opts.batch, 'batch', { min: 1 });
   if (!['resid', 'lnFinal', 'original'].includes(opts.featureSpace)) throw new InvalidArgumentError(`--feature-space '${opts.featureSpace}' must be resid, lnFinal or original`);
   const { model, dir, backend } = await setup(opts);
   try {
-    if (!(model instanceof HookedGPT2)) throw new InvalidArgumentError(`probe needs a GPT-2 checkpoint (one example per token position); ${dir} is not one`);
-    if (J0 > model.cfg.nLayers - 1) throw new InvalidArgumentError(`--J0 ${J0} must be at most L−1 = ${model.cfg.nLayers - 1} (j = 0 … L−1 means h_{j+1})`, `this model has ${model.cfg.nLayers} blocks; try --J0 ${Math.max(0, Math.floor(model.cfg.nLayers / 4))}`);
-    const input = readTokenSequences({ textFile: opts.textFile, idsFile: opts.idsFile, tokenizer: model.tokenizer, vocabSize: model.cfg.dVocab, maxLength: model.cfg.nCtx, maxExamples, modelDir: dir });
-    // One sentence per chunk: sentences differ in length, and a chunk must be one [batch, T] block.
-    const report = await runProbeExperiment(model, input.sequences, {
-      J0, K, probeK, k, folds, seed, minPerLayer, filterFraction: filter, featureSpace: opts.featureSpace as FeatureSpace, quirkAllAgreeIsL: !!opts.quirkAllAgreeIsL, batchSize: 1,
-    });
+    checkCollectFlags(model, opts, dir);
+    const lensModel = model as unknown as HookedLensModel<unknown>;
+    if (!(model instanceof HookedGPT2) && !(model instanceof HookedViT) && !(model instanceof HookedWhisper)) throw new InvalidArgumentError(`probe needs a GPT-2, ViT or Whisper checkpoint (a next-token or class lens); ${dir} is not one`);
+    const L = lensModel.nLayers;
+    if (J0 > L - 1) throw new InvalidArgumentError(`--J0 ${J0} must be at most L−1 = ${L - 1} (j = 0 … L−1 means h_{j+1})`, `this model has ${L} blocks; try --J0 ${Math.max(0, Math.floor(L / 4))}`);
+    const experiment = { J0, K, probeK, k, folds, seed, minPerLayer, filterFraction: filter, featureSpace: opts.featureSpace as FeatureSpace, quirkAllAgreeIsL: !!opts.quirkAllAgreeIsL };
+    const chunked = await chunkedExamples(model, dir, { ...opts, maxExamples, batch });
+    let input: ExampleInput;
+    let report: ModelProbeReport;
+    if (chunked) {
+      input = chunked.input;
+      report = await runProbeExperiment(lensModel, chunked.chunks, experiment);
+    } else {
+      const gpt2 = model as HookedGPT2;
+      const tokens = readTokenSequences({ textFile: opts.textFile, idsFile: opts.idsFile, tokenizer: gpt2.tokenizer, vocabSize: gpt2.cfg.dVocab, maxLength: gpt2.cfg.nCtx, maxExamples, modelDir: dir });
+      input = { file: tokens.file, source: tokens.source, sequences: tokens.sequences.length, truncated: tokens.truncated, dropped: tokens.dropped };
+      // One sentence per chunk: sentences differ in length, and a chunk must be one [batch, T] block.
+      report = await runProbeExperiment(gpt2, tokens.sequences, { ...experiment, batchSize: 1 });
+    }
     return {
       model: dir,
       backend,
-      input: { file: input.file, source: input.source, sequences: input.sequences.length, truncated: input.truncated, dropped: input.dropped },
+      input,
       examples: report.examples,
       featureSpace: report.featureSpace,
       data: report.data,
@@ -105,7 +123,8 @@ export function printProbe(r: ProbeCliReport): string {
   const out: string[] = [];
   const d = r.data;
   out.push(`model ${r.model} on ${r.backend}`);
-  out.push(`${r.input.sequences} sequences from ${r.input.file}: ${r.examples.total} positions, ${r.examples.kept} kept by the s_0 filter`);
+  const source = r.input.source === 'images' || r.input.source === 'audio' ? describeInput(r.input, r.examples.total) : `${r.input.sequences} sequences from ${r.input.file}: ${r.examples.total} positions`;
+  out.push(`${source}, ${r.examples.kept} kept by the s_0 filter`);
   out.push(`dataset: ${d.nSamples} samples × ${d.nFeatures} features (${r.featureSpace}), tasks 0…${d.probeK - 1} of K = ${d.K}, ${d.classCounts.join('/')} per task; layers j ≥ J0 = ${d.J0} of L = ${d.L}, kept: ${d.perLayer.filter((p) => p.kept).map((p) => p.layer).join(', ') || 'none'}`);
   out.push('');
   const row = (name: string, cv: CvSummary | undefined) => (cv ? [name, `${cv.meanBalancedAccuracy.toFixed(3)} ± ${cv.semBalancedAccuracy.toFixed(3)}`, cv.perClassRecall.map((v) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a')).join(' ')] : [name, 'not run', '']);
@@ -124,10 +143,14 @@ export function registerProbe(program: Command): void {
   program
     .command('probe')
     .description('task-transition probe: can a linear probe tell which rank a layer is fixing? (vs random-embedding and shuffled-label controls)')
-    .option('-m, --model <dir|hubId>', 'a GPT-2 checkpoint (default: the shipped tiny GPT-2)')
+    .option('-m, --model <dir|hubId>', 'a GPT-2, ViT or Whisper checkpoint (default: the shipped tiny GPT-2)')
     .option('--text-file <file>', 'text, one sentence per line (tokenised with the model\'s tokenizer)')
     .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line')
-    .option('--max-examples <n>', 'use only the first n sequences')
+    .option('--images <path>', 'ViT: a folder of images or of class folders (root/<class>/*.png), a CIFAR batch (.bin) or a folder of CIFAR batches')
+    .option('--synsets <file>', 'ViT class folders: label = line of this synset list (default: sorted folder names)')
+    .option('--audio <dir>', 'Whisper: a LibriSpeech-style folder (*.trans.txt + .flac/.wav) or one with transcripts.tsv; the decoder is teacher-forced on the transcripts')
+    .option('--max-examples <n>', 'use only the first n sequences (images, clips)')
+    .option('--batch <n>', 'ViT: images per forward pass', '16')
     .option('--J0 <j>', 'first probe layer j (0-based, j means h_{j+1})', '5')
     .option('--K <n>', 'number of tasks (ranks) in the data', '5')
     .option('--probe-k <n>', 'tasks the probe learns (labels < probe-k)', '4')

@@ -13,16 +13,19 @@ import * as tf from '@tensorflow/tfjs-core';
 import { join, resolve } from 'node:path';
 import { HookedGPT2 } from '../nn/gpt2.js';
 import { topKPerLayer } from '../lens/topk.js';
-import { filterBySaturation, saturationLayers } from '../lens/saturation.js';
+import { filterBySaturation } from '../lens/saturation.js';
 import { meanTauPermutationTest, rankCorrespondence, type RankCorrespondenceResult } from '../lens/order.js';
-import { betterLmExample, betterLmGroups, type BetterLmExample, type BetterLmResult } from '../lens/better-lm.js';
+import { betterLmGroups, type BetterLmResult } from '../lens/better-lm.js';
 import { mean } from '../math/stats.js';
 import { barChartSpec, writeChart } from '../plot/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import { BACKEND_HELP, formatTable, setup, type CommonOptions } from './common.js';
 import { intOption, numberOption, readTokenSequences } from './text-input.js';
+import { addShardOptions, isShardDone, printShardDone, recordedOptions, shardRunFromOptions, type ShardCliOptions, type ShardDone } from './shard.js';
+import { saturationRows, writeSaturationShard, type SaturationRows } from './saturation-shard.js';
 
-interface SaturationOptions extends CommonOptions {
+/** The options of `saturation` as commander gives them (also rebuilt by `merge` from a shard manifest). */
+export interface SaturationOptions extends CommonOptions, ShardCliOptions {
   textFile?: string;
   idsFile?: string;
   maxExamples?: string;
@@ -108,7 +111,8 @@ export interface SaturationReport {
   files: string[];
 }
 
-async function runSaturation(opts: SaturationOptions): Promise<SaturationReport> {
+/** Runs `saturation`; with a shard only that shard's rows (returns what was written); `given`: the shards' rows (merge). */
+export async function runSaturation(opts: SaturationOptions, given?: SaturationRows): Promise<SaturationReport | ShardDone> {
   const k = intOption(opts.k, 'k', { min: 1 });
   const fraction = numberOption(opts.filter, 'filter', { min: 0, max: 1 });
   const reps = intOption(opts.reps, 'reps', { min: 1 });
@@ -122,19 +126,12 @@ async function runSaturation(opts: SaturationOptions): Promise<SaturationReport>
     if (k > model.cfg.dVocab) throw new InvalidArgumentError(`--k ${k} is larger than the vocabulary (${model.cfg.dVocab})`);
     const input = readTokenSequences({ textFile: opts.textFile, idsFile: opts.idsFile, tokenizer: model.tokenizer, vocabSize: model.cfg.dVocab, maxLength: model.cfg.nCtx, maxExamples, modelDir: dir });
     const seqs = input.sequences;
-    const tables = await lensRankTables(model, seqs, k, batch);
-    const L = tables.L;
-
-    // §1 saturation layers of every position; §6 records of positions with a next token.
-    const S: number[][] = [];
-    const lmRecords: BetterLmExample[] = [];
-    seqs.forEach((ids, s) => {
-      for (let p = 0; p < ids.length; p++) {
-        const ranks = tables.ranks(s, p);
-        S.push(saturationLayers(ranks, { quirkAllAgreeIsL: quirk }));
-        if (k >= 2 && p + 1 < ids.length) lmRecords.push(betterLmExample(ranks, ids[p + 1]!, { quirkAllAgreeIsL: quirk }));
-      }
-    });
+    const L = model.cfg.nLayers;
+    // §1 saturation layers of every position; §6 records of positions with a next token (one shard of them with --shard / --run-dir; all shards' with merge).
+    const rankTables = (sequences: readonly (readonly number[])[]) => lensRankTables(model, sequences, k, batch);
+    const shard = given ? undefined : shardRunFromOptions(opts);
+    if (shard) return await writeSaturationShard(shard, rankTables, input, { k, batchSize: batch, quirk }, { options: recordedOptions(opts, dir), backend });
+    const { S, lmRecords } = given ?? (await saturationRows(rankTables, seqs, { k, batchSize: batch, quirk }));
     const s0Histogram = new Array<number>(L + 1).fill(0);
     for (const row of S) s0Histogram[row[0]!]!++;
     if (!quirk) s0Histogram.pop();
@@ -213,7 +210,7 @@ export function printSaturation(r: SaturationReport): string {
 
 /** Registers `saturation`. */
 export function registerSaturation(program: Command): void {
-  program
+  const command = program
     .command('saturation')
     .description('saturation layers of the top-k lens ranks, their order (rank correspondence, Kendall τ) and the better-LM test')
     .option('-m, --model <dir|hubId>', 'a GPT-2 checkpoint (default: the shipped tiny GPT-2)')
@@ -228,10 +225,10 @@ export function registerSaturation(program: Command): void {
     .option('--batch <n>', 'sequences per forward pass (equal lengths are batched)', '16')
     .option('-o, --out <dir>', 'where the bar chart PNG goes', 'tfjs-lens-saturation')
     .option('-b, --backend <name>', BACKEND_HELP)
-    .option('--json', 'print JSON instead of tables')
-    .action(async (opts: SaturationOptions) => {
-      const report = await runSaturation(opts);
-      process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${printSaturation(report)}\n`);
-      tf.disposeVariables();
-    });
+    .option('--json', 'print JSON instead of tables');
+  addShardOptions(command).action(async (opts: SaturationOptions) => {
+    const report = await runSaturation(opts);
+    process.stdout.write(isShardDone(report) ? `${printShardDone(report, opts.json)}\n` : opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${printSaturation(report)}\n`);
+    tf.disposeVariables();
+  });
 }

@@ -18,6 +18,8 @@ import { mergeShortcutStatistics } from './shortcuts-shard.js';
 import { printShortcuts, runShortcuts, type ShortcutsOptions } from './shortcuts.js';
 import { isShardDone } from './shard.js';
 import { mergeSaturationRows } from './saturation-shard.js';
+import { mergeProbeData } from './probe-shard.js';
+import { printProbe, runProbe, type ProbeOptions } from './probe.js';
 import { printSaturation, runSaturation, type SaturationOptions } from './saturation.js';
 
 /** Options of `merge`. */
@@ -55,6 +57,11 @@ export const MERGERS: Record<string, Merger> = {
     const report = await runSaturation({ ...(ctx.options as unknown as SaturationOptions), out: ctx.out, backend: ctx.backend, json: ctx.json }, rows);
     if (isShardDone(report)) throw new ShardMergeError(ctx.runDir, 'invalid', [], 'the merged run was sharded again');
     return ctx.json ? JSON.stringify(report, null, 2) : printSaturation(report);
+  },
+  probe: async (ctx) => {
+    const report = await runProbe({ ...(ctx.options as unknown as ProbeOptions), backend: ctx.backend, json: ctx.json }, (o) => mergeProbeData(ctx.runDir, ctx.shards, o));
+    if (isShardDone(report)) throw new ShardMergeError(ctx.runDir, 'invalid', [], 'the merged run was sharded again');
+    return ctx.json ? JSON.stringify(report, null, 2) : printProbe(report);
   },
 };
 

@@ -13,8 +13,11 @@ import type { CrossValidationResult } from '../probes/kfold.js';
 import { InvalidArgumentError } from '../errors.js';
 import { BACKEND_HELP, formatTable, setup, type CommonOptions } from './common.js';
 import { intOption, numberOption, readTokenSequences } from './text-input.js';
+import { addShardOptions, isShardDone, printShardDone, recordedOptions, shardRunFromOptions, type ShardCliOptions, type ShardDone } from './shard.js';
+import { mergedProbeReport, writeProbeShard, type MergeProbeData } from './probe-shard.js';
 
-interface ProbeOptions extends CommonOptions {
+/** The options of `probe` as commander gives them (also rebuilt by `merge` from a shard manifest). */
+export interface ProbeOptions extends CommonOptions, ShardCliOptions {
   textFile?: string;
   idsFile?: string;
   maxExamples?: string;
@@ -59,7 +62,8 @@ function summary(cv: CrossValidationResult): CvSummary {
   return { meanBalancedAccuracy: cv.meanBalancedAccuracy, semBalancedAccuracy: cv.semBalancedAccuracy, perClassRecall: cv.perClassRecall, perClassAuc: cv.perClassAuc, folds: cv.folds.map((f) => f.balancedAccuracy) };
 }
 
-async function runProbe(opts: ProbeOptions): Promise<ProbeCliReport> {
+/** Runs `probe`; with a shard only that shard's rows (returns what was written); `given`: reads the shards' data (merge). */
+export async function runProbe(opts: ProbeOptions, given?: MergeProbeData): Promise<ProbeCliReport | ShardDone> {
   const J0 = intOption(opts.J0, 'J0', { min: 0 });
   const K = intOption(opts.K, 'K', { min: 2 });
   const probeK = intOption(opts.probeK, 'probe-k', { min: 2, max: K });
@@ -76,9 +80,10 @@ async function runProbe(opts: ProbeOptions): Promise<ProbeCliReport> {
     if (J0 > model.cfg.nLayers - 1) throw new InvalidArgumentError(`--J0 ${J0} must be at most L−1 = ${model.cfg.nLayers - 1} (j = 0 … L−1 means h_{j+1})`, `this model has ${model.cfg.nLayers} blocks; try --J0 ${Math.max(0, Math.floor(model.cfg.nLayers / 4))}`);
     const input = readTokenSequences({ textFile: opts.textFile, idsFile: opts.idsFile, tokenizer: model.tokenizer, vocabSize: model.cfg.dVocab, maxLength: model.cfg.nCtx, maxExamples, modelDir: dir });
     // One sentence per chunk: sentences differ in length, and a chunk must be one [batch, T] block.
-    const report = await runProbeExperiment(model, input.sequences, {
-      J0, K, probeK, k, folds, seed, minPerLayer, filterFraction: filter, featureSpace: opts.featureSpace as FeatureSpace, quirkAllAgreeIsL: !!opts.quirkAllAgreeIsL, batchSize: 1,
-    });
+    const experiment = { J0, K, probeK, k, folds, seed, minPerLayer, filterFraction: filter, featureSpace: opts.featureSpace as FeatureSpace, quirkAllAgreeIsL: !!opts.quirkAllAgreeIsL, batchSize: 1 };
+    const shard = given ? undefined : shardRunFromOptions(opts);
+    if (shard) return await writeProbeShard(shard, model, input, experiment, { options: recordedOptions(opts, dir), backend });
+    const report = given ? mergedProbeReport(await given({ ...experiment, L: model.cfg.nLayers }), experiment) : await runProbeExperiment(model, input.sequences, experiment);
     return {
       model: dir,
       backend,
@@ -121,7 +126,7 @@ export function printProbe(r: ProbeCliReport): string {
 
 /** Registers `probe`. */
 export function registerProbe(program: Command): void {
-  program
+  const command = program
     .command('probe')
     .description('task-transition probe: can a linear probe tell which rank a layer is fixing? (vs random-embedding and shuffled-label controls)')
     .option('-m, --model <dir|hubId>', 'a GPT-2 checkpoint (default: the shipped tiny GPT-2)')
@@ -139,10 +144,10 @@ export function registerProbe(program: Command): void {
     .option('--quirk-all-agree-is-l', 'a rank that agrees at every layer gets s = L (the original top-k routine)')
     .option('--seed <n>', 'seed of the folds (controls: seed+1, seed+2)', '0')
     .option('-b, --backend <name>', BACKEND_HELP)
-    .option('--json', 'print JSON instead of a table')
-    .action(async (opts: ProbeOptions) => {
-      const report = await runProbe(opts);
-      process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${printProbe(report)}\n`);
-      tf.disposeVariables();
-    });
+    .option('--json', 'print JSON instead of a table');
+  addShardOptions(command).action(async (opts: ProbeOptions) => {
+    const report = await runProbe(opts);
+    process.stdout.write(isShardDone(report) ? `${printShardDone(report, opts.json)}\n` : opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${printProbe(report)}\n`);
+    tf.disposeVariables();
+  });
 }

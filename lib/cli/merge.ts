@@ -70,7 +70,7 @@ export const MERGERS: Record<string, Merger> = {
  * the file contributes nothing.
  * @returns the number of lines written.
  */
-export function concatenateShardFiles(shards: readonly RunShard[], file: string, outPath: string): number {
+export function concatenateShardFiles(shards: readonly Pick<RunShard, 'dir'>[], file: string, outPath: string): number {
   const parts = shards.map((s) => join(s.dir, file)).filter((p) => existsSync(p)).map((p) => readFileSync(p, 'utf8'));
   const text = parts.map((t) => (t === '' || t.endsWith('\n') ? t : `${t}\n`)).join('');
   writeFileAtomic(outPath, text);

@@ -18,8 +18,11 @@ import { HookedWhisper } from '../nn/whisper.js';
 import type { HookedLensModel } from '../lens/logit-lens.js';
 import { checkCollectFlags, chunkedExamples, type CollectInputOptions } from './model-examples.js';
 import { describeInput, type ExampleInput } from './image-examples.js';
+import { addShardOptions, isShardDone, printShardDone, recordedOptions, shardRunFromOptions, type ShardCliOptions, type ShardDone } from './shard.js';
+import { mergedProbeReport, writeProbeShard, type MergeProbeData } from './probe-shard.js';
 
-interface ProbeOptions extends CommonOptions, CollectInputOptions {
+/** The options of `probe` as commander gives them (also rebuilt by `merge` from a shard manifest). */
+export interface ProbeOptions extends CommonOptions, CollectInputOptions, ShardCliOptions {
   batch: string;
   maxExamples?: string;
   J0: string;
@@ -64,7 +67,8 @@ function summary(cv: CrossValidationResult): CvSummary {
   return { meanBalancedAccuracy: cv.meanBalancedAccuracy, semBalancedAccuracy: cv.semBalancedAccuracy, perClassRecall: cv.perClassRecall, perClassAuc: cv.perClassAuc, folds: cv.folds.map((f) => f.balancedAccuracy) };
 }
 
-async function runProbe(opts: ProbeOptions): Promise<ProbeCliReport> {
+/** Runs `probe`; with a shard only that shard's rows (returns what was written); `given`: reads the shards' data (merge). */
+export async function runProbe(opts: ProbeOptions, given?: MergeProbeData): Promise<ProbeCliReport | ShardDone> {
   const J0 = intOption(opts.J0, 'J0', { min: 0 });
   const K = intOption(opts.K, 'K', { min: 2 });
   const probeK = intOption(opts.probeK, 'probe-k', { min: 2, max: K });
@@ -88,6 +92,7 @@ async function runProbe(opts: ProbeOptions): Promise<ProbeCliReport> {
     let input: ExampleInput;
     let report: ModelProbeReport;
     if (chunked) {
+      if (given || shardRunFromOptions(opts)) throw new InvalidArgumentError('sharded probe runs (--shard, --run-dir, merge) read text or ids so far, not --images/--audio', 'run ViT/Whisper probes in one process');
       input = chunked.input;
       report = await runProbeExperiment(lensModel, chunked.chunks, experiment);
     } else {
@@ -95,7 +100,10 @@ async function runProbe(opts: ProbeOptions): Promise<ProbeCliReport> {
       const tokens = readTokenSequences({ textFile: opts.textFile, idsFile: opts.idsFile, tokenizer: gpt2.tokenizer, vocabSize: gpt2.cfg.dVocab, maxLength: gpt2.cfg.nCtx, maxExamples, modelDir: dir });
       input = { file: tokens.file, source: tokens.source, sequences: tokens.sequences.length, truncated: tokens.truncated, dropped: tokens.dropped };
       // One sentence per chunk: sentences differ in length, and a chunk must be one [batch, T] block.
-      report = await runProbeExperiment(gpt2, tokens.sequences, { ...experiment, batchSize: 1 });
+      const textExperiment = { ...experiment, batchSize: 1 };
+      const shard = given ? undefined : shardRunFromOptions(opts);
+      if (shard) return await writeProbeShard(shard, gpt2, tokens, textExperiment, { options: recordedOptions(opts, dir), backend });
+      report = given ? mergedProbeReport(await given({ ...textExperiment, L }), textExperiment) : await runProbeExperiment(gpt2, tokens.sequences, textExperiment);
     }
     return {
       model: dir,
@@ -140,7 +148,7 @@ export function printProbe(r: ProbeCliReport): string {
 
 /** Registers `probe`. */
 export function registerProbe(program: Command): void {
-  program
+  const command = program
     .command('probe')
     .description('task-transition probe: can a linear probe tell which rank a layer is fixing? (vs random-embedding and shuffled-label controls)')
     .option('-m, --model <dir|hubId>', 'a GPT-2, ViT or Whisper checkpoint (default: the shipped tiny GPT-2)')
@@ -162,10 +170,10 @@ export function registerProbe(program: Command): void {
     .option('--quirk-all-agree-is-l', 'a rank that agrees at every layer gets s = L (the original top-k routine)')
     .option('--seed <n>', 'seed of the folds (controls: seed+1, seed+2)', '0')
     .option('-b, --backend <name>', BACKEND_HELP)
-    .option('--json', 'print JSON instead of a table')
-    .action(async (opts: ProbeOptions) => {
-      const report = await runProbe(opts);
-      process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${printProbe(report)}\n`);
-      tf.disposeVariables();
-    });
+    .option('--json', 'print JSON instead of a table');
+  addShardOptions(command).action(async (opts: ProbeOptions) => {
+    const report = await runProbe(opts);
+    process.stdout.write(isShardDone(report) ? `${printShardDone(report, opts.json)}\n` : opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${printProbe(report)}\n`);
+    tf.disposeVariables();
+  });
 }

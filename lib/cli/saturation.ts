@@ -13,9 +13,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { join, resolve } from 'node:path';
 import { HookedGPT2 } from '../nn/gpt2.js';
 import { topKPerLayer } from '../lens/topk.js';
-import { filterBySaturation, saturationLayers } from '../lens/saturation.js';
+import { filterBySaturation } from '../lens/saturation.js';
 import { meanTauPermutationTest, rankCorrespondence, type RankCorrespondenceResult } from '../lens/order.js';
-import { betterLmExample, betterLmGroups, type BetterLmExample, type BetterLmResult } from '../lens/better-lm.js';
+import { betterLmGroups, type BetterLmExample, type BetterLmResult } from '../lens/better-lm.js';
 import { mean } from '../math/stats.js';
 import { barChartSpec, writeChart } from '../plot/index.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -24,8 +24,11 @@ import { intOption, numberOption, readTokenSequences } from './text-input.js';
 import { checkCollectFlags, chunkedExamples, type CollectInputOptions } from './model-examples.js';
 import { chunkedSaturation } from './saturation-chunks.js';
 import { describeInput, type ExampleInput } from './image-examples.js';
+import { addShardOptions, isShardDone, printShardDone, recordedOptions, shardRunFromOptions, type ShardCliOptions, type ShardDone } from './shard.js';
+import { saturationRows, writeSaturationShard, type SaturationRows } from './saturation-shard.js';
 
-interface SaturationOptions extends CommonOptions, CollectInputOptions {
+/** The options of `saturation` as commander gives them (also rebuilt by `merge` from a shard manifest). */
+export interface SaturationOptions extends CommonOptions, CollectInputOptions, ShardCliOptions {
   maxExamples?: string;
   k: string;
   filter: string;
@@ -110,7 +113,8 @@ export interface SaturationReport {
   files: string[];
 }
 
-async function runSaturation(opts: SaturationOptions): Promise<SaturationReport> {
+/** Runs `saturation`; with a shard only that shard's rows (returns what was written); `given`: the shards' rows (merge). */
+export async function runSaturation(opts: SaturationOptions, given?: SaturationRows): Promise<SaturationReport | ShardDone> {
   const k = intOption(opts.k, 'k', { min: 1 });
   const fraction = numberOption(opts.filter, 'filter', { min: 0, max: 1 });
   const reps = intOption(opts.reps, 'reps', { min: 1 });
@@ -124,11 +128,13 @@ async function runSaturation(opts: SaturationOptions): Promise<SaturationReport>
     const chunked = await chunkedExamples(model, dir, { ...opts, maxExamples, batch });
     let input: ExampleInput;
     let L: number;
-    // §1 saturation layers of every position; §6 records of positions with a next token.
-    let S: number[][] = [];
-    let lmRecords: BetterLmExample[] = [];
+    // §1 saturation layers of every position; §6 records of positions with a next token (one shard of them
+    // with --shard / --run-dir; all shards' with merge).
+    let S: number[][];
+    let lmRecords: BetterLmExample[];
     if (chunked) {
       // ViT images (CLS position), Whisper clips (teacher-forced decoder positions).
+      if (given || shardRunFromOptions(opts)) throw new InvalidArgumentError('sharded saturation runs (--shard, --run-dir, merge) read text or ids so far, not --images/--audio', 'run ViT/Whisper saturation in one process');
       input = chunked.input;
       ({ L, S, lmRecords } = await chunkedSaturation(chunked, k, quirk));
     } else {
@@ -136,16 +142,11 @@ async function runSaturation(opts: SaturationOptions): Promise<SaturationReport>
       if (k > model.cfg.dVocab) throw new InvalidArgumentError(`--k ${k} is larger than the vocabulary (${model.cfg.dVocab})`);
       const tokens = readTokenSequences({ textFile: opts.textFile, idsFile: opts.idsFile, tokenizer: model.tokenizer, vocabSize: model.cfg.dVocab, maxLength: model.cfg.nCtx, maxExamples, modelDir: dir });
       input = { file: tokens.file, source: tokens.source, sequences: tokens.sequences.length, truncated: tokens.truncated, dropped: tokens.dropped };
-      const seqs = tokens.sequences;
-      const tables = await lensRankTables(model, seqs, k, batch);
-      L = tables.L;
-      seqs.forEach((ids, s) => {
-        for (let p = 0; p < ids.length; p++) {
-          const ranks = tables.ranks(s, p);
-          S.push(saturationLayers(ranks, { quirkAllAgreeIsL: quirk }));
-          if (k >= 2 && p + 1 < ids.length) lmRecords.push(betterLmExample(ranks, ids[p + 1]!, { quirkAllAgreeIsL: quirk }));
-        }
-      });
+      L = model.cfg.nLayers;
+      const rankTables = (sequences: readonly (readonly number[])[]) => lensRankTables(model, sequences, k, batch);
+      const shard = given ? undefined : shardRunFromOptions(opts);
+      if (shard) return await writeSaturationShard(shard, rankTables, tokens, { k, batchSize: batch, quirk }, { options: recordedOptions(opts, dir), backend });
+      ({ S, lmRecords } = given ?? (await saturationRows(rankTables, tokens.sequences, { k, batchSize: batch, quirk })));
     }
     const s0Histogram = new Array<number>(L + 1).fill(0);
     for (const row of S) s0Histogram[row[0]!]!++;
@@ -225,7 +226,7 @@ export function printSaturation(r: SaturationReport): string {
 
 /** Registers `saturation`. */
 export function registerSaturation(program: Command): void {
-  program
+  const command = program
     .command('saturation')
     .description('saturation layers of the top-k lens ranks, their order (rank correspondence, Kendall τ) and the better-LM test')
     .option('-m, --model <dir|hubId>', 'a GPT-2, ViT or Whisper checkpoint (default: the shipped tiny GPT-2)')
@@ -243,10 +244,10 @@ export function registerSaturation(program: Command): void {
     .option('--batch <n>', 'sequences (images) per forward pass (equal lengths are batched; Whisper: one clip)', '16')
     .option('-o, --out <dir>', 'where the bar chart PNG goes', 'tfjs-lens-saturation')
     .option('-b, --backend <name>', BACKEND_HELP)
-    .option('--json', 'print JSON instead of tables')
-    .action(async (opts: SaturationOptions) => {
-      const report = await runSaturation(opts);
-      process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${printSaturation(report)}\n`);
-      tf.disposeVariables();
-    });
+    .option('--json', 'print JSON instead of tables');
+  addShardOptions(command).action(async (opts: SaturationOptions) => {
+    const report = await runSaturation(opts);
+    process.stdout.write(isShardDone(report) ? `${printShardDone(report, opts.json)}\n` : opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${printSaturation(report)}\n`);
+    tf.disposeVariables();
+  });
 }

@@ -18,8 +18,12 @@ import { InvalidArgumentError } from '../errors.js';
 import { BACKEND_HELP, formatTable, setup, type CommonOptions } from './common.js';
 import { intOption, readTokenSequences } from './text-input.js';
 import { ensureOutputDir } from '../io/atomic-write.js';
+import { addShardOptions, isShardDone, printShardDone, recordedOptions, shardRunFromOptions, type ShardCliOptions, type ShardDone } from './shard.js';
+import { writeShortcutsShard } from './shortcuts-shard.js';
+import type { ShortcutStatistics } from '../shortcuts/accumulate.js';
 
-interface ShortcutsOptions extends CommonOptions {
+/** The options of `shortcuts` as commander gives them (also rebuilt by `merge` from a shard manifest). */
+export interface ShortcutsOptions extends CommonOptions, ShardCliOptions {
   textFile?: string;
   idsFile?: string;
   nTrain?: string;
@@ -57,7 +61,11 @@ function meanUpper(m: number[][]): number {
   return n ? s / n : NaN;
 }
 
-async function runShortcuts(opts: ShortcutsOptions): Promise<ShortcutsReport> {
+/**
+ * Runs `shortcuts`: the whole pipeline, or with a shard (`--shard`, a job array, `--run-dir`) only the training
+ * sums of that shard (returns what was written). `statistics`: the shards' sums added up (`merge`).
+ */
+export async function runShortcuts(opts: ShortcutsOptions, statistics?: ShortcutStatistics): Promise<ShortcutsReport | ShardDone> {
   const seed = intOption(opts.seed, 'seed');
   const batch = intOption(opts.batch, 'batch', { min: 1 });
   const { model, dir, backend } = await setup(opts);
@@ -74,11 +82,13 @@ async function runShortcuts(opts: ShortcutsOptions): Promise<ShortcutsReport> {
     if (nTrain < 2 || nVal < 2 || nTrain + nVal > n) {
       throw new InvalidArgumentError(`${input.file} has ${n} usable sequences, but --n-train ${nTrain} + --n-val ${nVal} need ${nTrain + nVal} (each ≥ 2)`, 'use a larger file or smaller --n-train / --n-val');
     }
+    const shard = statistics ? undefined : shardRunFromOptions(opts);
+    if (shard) return await writeShortcutsShard(shard, model, input, { nTrain, nVal, seed, batchSize: batch }, { options: recordedOptions(opts, dir), backend });
     const outDir = resolve(opts.out);
     ensureOutputDir(outDir);
     const warnings = [underdeterminedWarning(nTrain, model.cfg.dModel)].filter((w): w is string => w !== undefined);
     for (const w of warnings) process.stderr.write(`shortcuts: warning: ${w}\n`);
-    const report = await runMatPipeline(model, input.sequences, { nTrain, nVal, seed, outDir, batchSize: batch, onProgress: (stage) => process.stderr.write(`shortcuts: ${stage}…\n`) });
+    const report = await runMatPipeline(model, input.sequences, { nTrain, nVal, seed, outDir, batchSize: batch, statistics, onProgress: (stage) => process.stderr.write(`shortcuts: ${stage}…\n`) });
     const L = report.model.nLayers;
     const labels = Array.from({ length: L + 1 }, (_, l) => `h${l}`);
     const clip = (m: number[][]) => m.map((row) => row.map((v) => (Number.isFinite(v) ? Math.max(0, Math.min(1, v)) : NaN)));
@@ -129,7 +139,7 @@ export function printShortcuts(r: ShortcutsReport): string {
 
 /** Registers `shortcuts`. */
 export function registerShortcuts(program: Command): void {
-  program
+  const command = program
     .command('shortcuts')
     .description('linear shortcuts between layers (mat vs id): r² heatmaps and Precision@1 per exit layer, maps saved as safetensors')
     .option('-m, --model <dir|hubId>', 'a GPT-2 or BERT checkpoint (default: the shipped tiny GPT-2)')
@@ -141,10 +151,10 @@ export function registerShortcuts(program: Command): void {
     .option('--batch <n>', 'samples per forward pass', '16')
     .option('-o, --out <dir>', 'where shortcuts.safetensors, report.json and the PNGs go', 'tfjs-lens-shortcuts')
     .option('-b, --backend <name>', BACKEND_HELP)
-    .option('--json', 'print JSON instead of tables')
-    .action(async (opts: ShortcutsOptions) => {
-      const report = await runShortcuts(opts);
-      process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${printShortcuts(report)}\n`);
-      tf.disposeVariables();
-    });
+    .option('--json', 'print JSON instead of tables');
+  addShardOptions(command).action(async (opts: ShortcutsOptions) => {
+    const report = await runShortcuts(opts);
+    process.stdout.write(isShardDone(report) ? `${printShardDone(report, opts.json)}\n` : opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${printShortcuts(report)}\n`);
+    tf.disposeVariables();
+  });
 }

@@ -147,6 +147,34 @@ export function balanceProbeItems(S: readonly (readonly number[])[], L: number, 
 }
 
 /**
+ * Every bucket item of the §3 construction before balancing, in example order, then task, then layer.
+ * @param S `[N][≥K]` saturation layers per (kept) example.
+ */
+export function probeCandidateItems(S: readonly (readonly number[])[], L: number, opts: ProbeDataOptions = {}): ProbeItem[] {
+  const resolved = resolveOptions(opts, L);
+  const items: ProbeItem[] = [];
+  S.forEach((s, example) => {
+    for (const r of taskRanges(s, L, resolved)) for (let layer = r.from; layer <= r.to; layer++) items.push({ example, layer, task: r.task });
+  });
+  return items;
+}
+
+/**
+ * The §1 filter (keep iff s_0 ≤ floor(fraction·L); `filterFraction` null keeps all, default 0.85) and the §3
+ * balance over a saturation table; with `allItems`, every bucket item of the kept examples instead.
+ * @returns items whose `example` indexes rows of `saturation`, the per-layer balance, and the kept rows.
+ */
+export function selectProbeItems(saturation: readonly (readonly number[])[], L: number, opts: ProbeDataOptions & { filterFraction?: number | null }, allItems = false): { items: ProbeItem[]; perLayer: LayerBalance[]; keptIdx: number[] } {
+  const fraction = opts.filterFraction === undefined ? 0.85 : opts.filterFraction;
+  const keptIdx = fraction === null ? saturation.map((_, i) => i) : filterBySaturation(saturation, L, { fraction }).indices;
+  const kept = keptIdx.map((i) => saturation[i]!);
+  const { items, perLayer } = balanceProbeItems(kept, L, opts);
+  const chosen = allItems ? probeCandidateItems(kept, L, opts) : items;
+  for (const it of chosen) it.example = keptIdx[it.example]!;
+  return { items: chosen, perLayer, keptIdx };
+}
+
+/**
  * Feature of one example at one layer: `(example, layer j) → [d]` (j 0-based, meaning h_{j+1}).
  * Called only for the items that survive balancing.
  */
@@ -209,6 +237,12 @@ export interface BuildProbeDatasetOptions extends ProbeDataOptions {
   filterFraction?: number | null;
   /** Saturation of all-agree ranks = L instead of 0 (the original top-k routine). Default false. */
   quirkAllAgreeIsL?: boolean;
+  /**
+   * Keep every bucket item of the kept examples, unbalanced, in example order (`probeCandidateItems`):
+   * what one shard of a sharded run collects; `selectProbeItems` over all shards' saturation rows then
+   * picks the balanced dataset. Default false.
+   */
+  allItems?: boolean;
 }
 
 /** `buildProbeDataset` output: the dataset plus where its examples came from. */
@@ -291,11 +325,8 @@ export async function buildProbeDataset<I>(model: HookedLensModel<I>, inputs: I 
     }
   }
 
-  // Filter (§1) and balance (§3).
-  const fraction = opts.filterFraction === undefined ? 0.85 : opts.filterFraction;
-  const keptIdx = fraction === null ? saturation.map((_, i) => i) : filterBySaturation(saturation, L, { fraction }).indices;
-  const { items, perLayer } = balanceProbeItems(keptIdx.map((i) => saturation[i]!), L, dataOpts);
-  for (const it of items) it.example = keptIdx[it.example]!;
+  // Filter (§1) and balance (§3); or every bucket item (a shard: the merge balances).
+  const { items, perLayer, keptIdx } = selectProbeItems(saturation, L, { ...dataOpts, filterFraction: opts.filterFraction }, opts.allItems);
 
   // Pass 2: read the kept features chunk by chunk.
   const byChunk = new Map<number, number[]>();

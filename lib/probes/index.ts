@@ -15,7 +15,7 @@ export {
   type Probe, type CrossValidationOptions, type CrossValidationResult, type FoldMetrics,
 } from './kfold.js';
 export {
-  taskRanges, balanceProbeItems, constructProbeDataset, buildProbeDataset,
+  taskRanges, balanceProbeItems, probeCandidateItems, selectProbeItems, constructProbeDataset, buildProbeDataset,
   type ProbeDataOptions, type TaskRange, type ProbeItem, type LayerBalance, type ProbeDataset, type FeatureGetter,
   type FeatureSpace, type BuildProbeDatasetOptions, type ModelProbeDataset,
 } from './dataset.js';

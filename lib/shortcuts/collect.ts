@@ -59,6 +59,12 @@ export interface CollectStatesOptions extends BatchOptions {
   writer?: ShardedCacheWriter;
   /** Order samples by input length so batches pad little (default true). */
   sortByLength?: boolean;
+  /**
+   * Run only batches start … end−1 of the full batch plan (`stateBatchCount` of them): a shard of a
+   * sharded run. Every sample is then computed in the same batch as in the whole run, so its states are
+   * the same numbers. Default: all batches.
+   */
+  batches?: { start: number; end: number };
 }
 
 /** Result of `collectStates`. */
@@ -79,6 +85,11 @@ export interface CollectedStates {
 /** Slot of h_ℓ and of registry a (1 … 5) of block b in a batch's capture list. */
 function registrySlot(L: number, b: number, a: number): number {
   return L + 1 + b * 5 + (a - 1);
+}
+
+/** The number of forward passes `collectStates` runs for these samples and options (its batch plan). */
+export function stateBatchCount(model: MatModel, sentences: readonly ArrayLike<number>[], positions: ArrayLike<number>, opts: Pick<CollectStatesOptions, 'batchSize' | 'sortByLength'> = {}): number {
+  return batchGroups(matModelInfo(model), sentences, positions, opts.batchSize ?? 16, opts.sortByLength ?? true).length;
 }
 
 /**
@@ -104,7 +115,12 @@ export async function collectStates(model: MatModel, sentences: readonly ArrayLi
     ? Array.from({ length: L }, (_, b) => Array.from({ length: 7 }, (_, a) => (a === 0 ? states![b]! : a === 6 ? states![b + 1]! : new Float32Array(N * d))))
     : null;
   const nSlots = L + 1 + (withRegistries ? 5 * L : 0);
-  const groups = batchGroups(info, sentences, positions, opts.batchSize ?? 16, opts.sortByLength ?? true);
+  const plan = batchGroups(info, sentences, positions, opts.batchSize ?? 16, opts.sortByLength ?? true);
+  const range = opts.batches ?? { start: 0, end: plan.length };
+  if (!Number.isInteger(range.start) || !Number.isInteger(range.end) || range.start < 0 || range.end < range.start || range.end > plan.length) {
+    throw new InvalidArgumentError(`collectStates: batches [${range.start}, ${range.end}) are not within the ${plan.length} batches of the run`);
+  }
+  const groups = plan.slice(range.start, range.end);
 
   for (const indices of groups) {
     const padded = buildBatch(model, info, sentences, positions, indices, opts);

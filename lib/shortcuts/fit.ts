@@ -7,7 +7,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import { fitLinearMap } from '../linreg/fit.js';
 import { fitAllShortcuts } from '../linreg/shortcuts.js';
-import { ShortcutAccumulator, type MatSolveOptions } from './accumulate.js';
+import { ShortcutAccumulator, solveShortcutStatistics, type MatSolveOptions, type ShortcutStatistics } from './accumulate.js';
 import type { CollectedStates } from './collect.js';
 import { saveMatMaps, submoduleKey, SUBMODULE_SOURCES, type MatMaps, type SubmoduleMap } from './maps.js';
 
@@ -25,12 +25,13 @@ export interface FitShortcutsOptions extends MatSolveOptions {
 
 /**
  * Fits the shortcuts and sub-module maps.
- * @param source host states `[N, d]` per layer (and registries), or a filled `ShortcutAccumulator`.
+ * @param source host states `[N, d]` per layer (and registries), a filled `ShortcutAccumulator`, or its
+ *   `ShortcutStatistics` (e.g. the shards of a run added up).
  */
-export async function fitShortcutsFromStates(source: CollectedStates | ShortcutAccumulator, opts: FitShortcutsOptions = {}): Promise<MatMaps> {
+export async function fitShortcutsFromStates(source: CollectedStates | ShortcutAccumulator | ShortcutStatistics, opts: FitShortcutsOptions = {}): Promise<MatMaps> {
   let maps: MatMaps;
-  if (source instanceof ShortcutAccumulator) {
-    maps = source.solve(opts);
+  if (source instanceof ShortcutAccumulator || 'fromLayer' in source) {
+    maps = source instanceof ShortcutAccumulator ? source.solve(opts) : solveShortcutStatistics(source, opts);
     if (opts.submodules === false) maps.submodules.clear();
   } else {
     if (!source.states) throw new InvalidArgumentError('fitShortcutsFromStates: the collected states were not kept', 'collect with { keep: true } or stream into a ShortcutAccumulator');

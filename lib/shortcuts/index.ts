@@ -6,13 +6,14 @@
  * See docs/patterns/mat-pipeline.md.
  */
 export { sampleShortcutPositions, type SamplePositionsOptions } from './positions.js';
-export { collectStates, REGISTRY_NAMES, type CollectStatesOptions, type CollectedStates, type StateBatch } from './collect.js';
-export { ShortcutAccumulator, type ShortcutAccumulatorOptions, type MatSolveOptions } from './accumulate.js';
+export { collectStates, stateBatchCount, REGISTRY_NAMES, type CollectStatesOptions, type CollectedStates, type StateBatch } from './collect.js';
+export { ShortcutAccumulator, addShortcutStatistics, solveShortcutStatistics, type ShortcutAccumulatorOptions, type MatSolveOptions, type ShortcutStatistics } from './accumulate.js';
+export { saveShortcutStatistics, readShortcutStatistics } from './statistics-file.js';
 export { fitShortcutsFromStates, type FitShortcutsOptions } from './fit.js';
 export { saveMatMaps, loadMatMaps, saveShortcuts, submoduleKey, shortcutTo, submoduleMap, SUBMODULE_SOURCES, type MatMaps, type SubmoduleMap } from './maps.js';
 export { r2Matrices, type R2Matrices } from './r2-matrices.js';
 export { evaluateMappings, MAPPINGS, FINAL_TOP_K, type MappingName, type MappingMetrics, type MappingEvaluation, type EvaluateMappingsOptions } from './evaluate.js';
 export { runBlocksReplaced, PiTensors, variantSources, type SubmoduleVariant } from './replaced-blocks.js';
 export { calmEarlyExitCurve, calmScoresFromEvaluation, type CalmCurve, type CalmCurveOptions } from './calm-curve.js';
-export { runMatPipeline, type MatPipelineOptions, type MatPipelineReport } from './run.js';
+export { runMatPipeline, collectMatStatistics, type MatPipelineOptions, type MatPipelineReport, type MatStatisticsOptions } from './run.js';
 export { matModelInfo, BERT_MASK_TOKEN_ID, type MatModel, type MatModelInfo } from './model-adapter.js';

@@ -14,9 +14,9 @@ import { mkdir } from 'node:fs/promises';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
-import { ShortcutAccumulator } from './accumulate.js';
+import { ShortcutAccumulator, type ShortcutStatistics } from './accumulate.js';
 import { calmEarlyExitCurve, type CalmCurve } from './calm-curve.js';
-import { collectStates } from './collect.js';
+import { collectStates, stateBatchCount } from './collect.js';
 import { evaluateMappings, MAPPINGS, type MappingMetrics, type MappingName } from './evaluate.js';
 import { fitShortcutsFromStates } from './fit.js';
 import { matModelInfo, type MatModel, type MatModelInfo } from './model-adapter.js';
@@ -51,6 +51,8 @@ export interface MatPipelineOptions {
   lambdasMat?: readonly number[];
   /** Progress messages (stage names). */
   onProgress?: (stage: string) => void;
+  /** The training sums already collected (e.g. the shards of a sharded run, added): the training states are not run. */
+  statistics?: ShortcutStatistics;
 }
 
 /** The report of `runMatPipeline` (plain numbers and arrays; NaN entries serialise as null). */
@@ -73,29 +75,67 @@ export interface MatPipelineReport {
   seconds: { trainStates: number; fit: number; valStates: number; r2: number; evaluate: number; total: number };
 }
 
-/** Runs the mat pipeline; see the module comment. */
-export async function runMatPipeline(model: MatModel, sentences: readonly ArrayLike<number>[], opts: MatPipelineOptions): Promise<MatPipelineReport> {
+/** The options `collectMatStatistics` shares with `runMatPipeline`. */
+export type MatStatisticsOptions = Pick<MatPipelineOptions, 'nTrain' | 'nVal' | 'seed' | 'batchSize' | 'mappings' | 'maskTokenId'> & {
+  /** The training batches to run, given their number (default all): a shard of a sharded run. */
+  batches?: (total: number) => { start: number; end: number };
+};
+
+/** The sampled positions, split and batching of a run (the same for the whole run and each shard). */
+function matPlan(model: MatModel, sentences: readonly ArrayLike<number>[], opts: MatStatisticsOptions) {
   const info = matModelInfo(model);
   const { nTrain, nVal, seed } = opts;
   if (!Number.isInteger(nTrain) || nTrain < 2 || !Number.isInteger(nVal) || nVal < 2) throw new InvalidArgumentError(`runMatPipeline: nTrain and nVal must be integers ≥ 2, got ${nTrain}, ${nVal}`);
   if (sentences.length < nTrain + nVal) throw new InvalidArgumentError(`runMatPipeline: ${sentences.length} sentences, but nTrain + nVal = ${nTrain + nVal}`);
   const mappings = [...(opts.mappings ?? (info.kind === 'bert' ? ['id', 'mat'] : MAPPINGS))] as MappingName[];
   for (const m of ['id', 'mat'] as const) if (!mappings.includes(m)) mappings.unshift(m);
-  const needRegistries = mappings.some((m) => m !== 'id' && m !== 'mat');
+  const positions = sampleShortcutPositions(sentences.slice(0, nTrain + nVal), { seed });
+  return {
+    info,
+    mappings,
+    needRegistries: mappings.some((m) => m !== 'id' && m !== 'mat'),
+    batch: { batchSize: opts.batchSize ?? 16, maskTokenId: opts.maskTokenId },
+    train: sentences.slice(0, nTrain),
+    val: sentences.slice(nTrain, nTrain + nVal),
+    posTrain: positions.subarray(0, nTrain),
+    posVal: positions.subarray(nTrain),
+  };
+}
+
+/**
+ * The training half of the mat pipeline alone: the float64 Gram sums of the training states (and
+ * registries) — of all training batches, or of `batches(total)` only (one shard). The sums of every
+ * shard added up (`addShortcutStatistics`) and passed to `runMatPipeline({ statistics })` give the run's
+ * result: each sample is computed in the same batch as in the whole run.
+ */
+export async function collectMatStatistics(model: MatModel, sentences: readonly ArrayLike<number>[], opts: MatStatisticsOptions): Promise<{ statistics: ShortcutStatistics; batches: { start: number; end: number; total: number } }> {
+  const plan = matPlan(model, sentences, opts);
+  const total = stateBatchCount(model, plan.train, plan.posTrain, plan.batch);
+  const range = opts.batches?.(total) ?? { start: 0, end: total };
+  const acc = new ShortcutAccumulator(plan.info.nLayers, plan.info.dModel, { submodules: plan.needRegistries });
+  try {
+    await collectStates(model, plan.train, plan.posTrain, { ...plan.batch, registries: plan.needRegistries, keep: false, batches: range, onBatch: (b) => acc.add(b) });
+    return { statistics: acc.statistics(), batches: { ...range, total } };
+  } finally {
+    acc.dispose();
+  }
+}
+
+/** Runs the mat pipeline; see the module comment. */
+export async function runMatPipeline(model: MatModel, sentences: readonly ArrayLike<number>[], opts: MatPipelineOptions): Promise<MatPipelineReport> {
+  const { info, mappings, needRegistries, batch, train, val, posTrain, posVal } = matPlan(model, sentences, opts);
+  const { nTrain, nVal, seed } = opts;
   const progress = opts.onProgress ?? (() => undefined);
-  const batch = { batchSize: opts.batchSize ?? 16, maskTokenId: opts.maskTokenId };
   const clock = () => performance.now() / 1000;
   const t0 = clock();
 
-  const positions = sampleShortcutPositions(sentences.slice(0, nTrain + nVal), { seed });
-  const train = sentences.slice(0, nTrain);
-  const val = sentences.slice(nTrain, nTrain + nVal);
-  const posTrain = positions.subarray(0, nTrain);
-  const posVal = positions.subarray(nTrain);
-
-  progress('train states');
+  const given = opts.statistics;
+  if (given && (given.nLayers !== info.nLayers || given.dModel !== info.dModel || given.submodules !== needRegistries || given.count !== nTrain)) {
+    throw new InvalidArgumentError(`runMatPipeline: the statistics (L = ${given.nLayers}, d = ${given.dModel}, sub-module sums ${given.submodules}, ${given.count} samples) do not fit this run (L = ${info.nLayers}, d = ${info.dModel}, sub-module sums ${needRegistries}, nTrain = ${nTrain})`);
+  }
+  progress(given ? 'fit from the given statistics' : 'train states');
   const streaming = (opts.fit ?? 'stream') === 'stream';
-  const acc = streaming ? new ShortcutAccumulator(info.nLayers, info.dModel, { submodules: needRegistries }) : undefined;
+  const acc = streaming && !given ? new ShortcutAccumulator(info.nLayers, info.dModel, { submodules: needRegistries }) : undefined;
   let maps;
   let tTrain: number;
   let tFit: number;
@@ -103,10 +143,15 @@ export async function runMatPipeline(model: MatModel, sentences: readonly ArrayL
   if (opts.outDir) await mkdir(opts.outDir, { recursive: true });
   const metadata = { model: info.kind, n_train: String(nTrain), seed: String(seed), positions: 'one uniform position per sentence (sampleShortcutPositions)' };
   try {
-    const collected = await collectStates(model, train, posTrain, { ...batch, registries: needRegistries, keep: !streaming, onBatch: acc ? (b) => acc.add(b) : undefined });
+    let source: Parameters<typeof fitShortcutsFromStates>[0];
+    if (given) source = given;
+    else {
+      const collected = await collectStates(model, train, posTrain, { ...batch, registries: needRegistries, keep: !streaming, onBatch: acc ? (b) => acc.add(b) : undefined });
+      source = acc ?? collected;
+    }
     tTrain = clock();
     progress('fit');
-    maps = await fitShortcutsFromStates(acc ?? collected, { threads: opts.threads, path: mapsPath, metadata });
+    maps = await fitShortcutsFromStates(source, { threads: opts.threads, path: mapsPath, metadata });
     tFit = clock();
   } finally {
     acc?.dispose();

@@ -66,17 +66,25 @@ export class RotaryBlock extends HookedModule {
   }
 
   /**
+   * The attention sub-block without the residual add: ln1 → attention at this block's rope (tables from
+   * `positions [batch, pos]`, default 0 … pos−1 per row) → ln1_post when present. `[batch, pos, dModel]` →
+   * `[batch, pos, dModel]` (before `hook_attn_out`).
+   */
+  attentionOut(residPre: tf.Tensor, mask: AttentionMask | undefined, ctx: RunContext, positions?: tf.Tensor2D): tf.Tensor {
+    const [batch, pos] = residPre.shape as [number, number];
+    const tables = rotaryTables(positions ?? positionIds(batch, pos), ropeFrequencies(this.rope, pos));
+    const normalized = ctx.call(this.ln1, residPre, () => this.ln1.forward(residPre, ctx));
+    const attnOut = ctx.call(this.attn, normalized, () => this.attn.forward(normalized, mask, ctx, tables));
+    return this.ln1Post ? this.ln1Post.forward(attnOut, ctx) : attnOut;
+  }
+
+  /**
    * `residPre [batch, pos, dModel]` → `residPost [batch, pos, dModel]`. `positions [batch, pos]` are the position ids
    * the rotary embedding reads (default 0 … pos−1 in every row; left-padded inputs pass theirs).
    */
   forward(residPre: tf.Tensor, mask: AttentionMask | undefined, ctx: RunContext, _encoderOut?: tf.Tensor, positions?: tf.Tensor2D): tf.Tensor {
-    const [batch, pos] = residPre.shape as [number, number];
     residPre = ctx.apply(this.hookResidPre, residPre);
-    const tables = rotaryTables(positions ?? positionIds(batch, pos), ropeFrequencies(this.rope, pos));
-    const normalized = ctx.call(this.ln1, residPre, () => this.ln1.forward(residPre, ctx));
-    let attnOut = ctx.call(this.attn, normalized, () => this.attn.forward(normalized, mask, ctx, tables));
-    if (this.ln1Post) attnOut = this.ln1Post.forward(attnOut, ctx);
-    attnOut = ctx.apply(this.hookAttnOut, attnOut);
+    const attnOut = ctx.apply(this.hookAttnOut, this.attentionOut(residPre, mask, ctx, positions));
     const resid = ctx.apply(this.hookResidMid, tf.add(residPre, attnOut));
     // TransformerLens's hook_mlp_in: what ln2 reads; a replacement does not change the residual sum.
     const mlpInput = ctx.wants(this.hookMlpIn.name) ? ctx.apply(this.hookMlpIn, resid) : resid;

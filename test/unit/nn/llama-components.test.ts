@@ -161,6 +161,36 @@ test('grouped-query attention (4 heads, 2 kv heads, biases, sliding window 3 < 7
   assert.equal(tf.memory().numTensors, before);
 });
 
+for (const key of ['gemma3_attn', 'gemma2_attn'] as const) {
+  const gemma3 = key === 'gemma3_attn';
+  test(`Gemma options match ${gemma3 ? 'Gemma3Attention (q/k RMS norms with 1 + w gains' : 'Gemma2Attention (logit soft-capping 2'}, query_pre_attn_scalar, window 3)`, async () => {
+    const before = tf.memory().numTensors;
+    const weights = { W_Q: T(`${key}.W_q`) as tf.Tensor2D, W_K: T(`${key}.W_k`) as tf.Tensor2D, W_V: T(`${key}.W_v`) as tf.Tensor2D, W_O: T(`${key}.W_o`) as tf.Tensor2D };
+    const base = { nHeads: 4, nKvHeads: 2, dHead: 8, slidingWindow: 3, scoreScale: 24 ** -0.5 };
+    const norms = gemma3
+      ? { qNorm: new RmsNorm(T(`${key}.q_norm`) as tf.Tensor1D, { eps: 1e-6, offsetGain: true }), kNorm: new RmsNorm(T(`${key}.k_norm`) as tf.Tensor1D, { eps: 1e-6, offsetGain: true }) }
+      : {};
+    const attn = new GroupedQueryAttention(weights, { ...base, ...norms, softcap: gemma3 ? undefined : 2 });
+    const x = T(`${key}.x`);
+    const positions = tf.tidy(() => tf.broadcastTo(tf.range(0, 7, 1, 'int32'), [2, 7])) as tf.Tensor2D;
+    const tables = rotaryTables(positions, ropeFrequencies({ base: 10000, rotaryDim: 8, scaling: { type: 'default' } }));
+    const mask = { additive: tf.tidy(() => buildAttentionMask(7, { causal: true })!.additive), hasEmptyRows: false };
+    const ctx = caching({ pattern: attn.hookPattern, ...(attn.qNorm ? { qScale: attn.qNorm.hookScale } : {}) });
+    const out = tf.tidy(() => attn.forward(x, mask, ctx, tables));
+    const errOut = relError(await out.data(), data(`${key}.out`));
+    const errPattern = relError(await ctx.cache.get('pattern')!.data(), data(`${key}.pattern`));
+    assert.ok(errOut < PARITY_TOL && errPattern < PARITY_TOL, `out ${errOut}, pattern ${errPattern}`);
+    if (gemma3) assert.deepEqual(ctx.cache.get('qScale')!.shape, [2, 7, 4, 1]);
+    // Without the option under test the reference is missed: it is active at these scales.
+    const without = new GroupedQueryAttention(weights, gemma3 ? base : { ...base, softcap: undefined });
+    const missed = tf.tidy(() => without.forward(x, mask, NO_HOOKS, tables));
+    assert.ok(relError(await missed.data(), data(`${key}.out`)) > 100 * PARITY_TOL);
+    tf.dispose([out, missed, x, positions, tables.cos, tables.sin, mask.additive, ...ctx.cache.values()]);
+    attn.dispose();
+    assert.equal(tf.memory().numTensors, before);
+  });
+}
+
 test('grouped-query attention: soft-capping bounds the scores by the cap; bad head counts are refused', () => {
   const W = tf.tidy(() => tf.mul(tf.randomNormal([8, 8], 0, 1, 'float32', 1), 10)) as tf.Tensor2D;
   const attn = new GroupedQueryAttention({ W_Q: W, W_K: W, W_V: W, W_O: W }, { nHeads: 2, nKvHeads: 2, dHead: 4, softcap: 5 });

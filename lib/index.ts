@@ -36,7 +36,10 @@ export { parseShard, resolveShard, slurmShard, kubernetesShard, shardRange, shar
 export { readRunShards, writeShardManifest, hashFiles, shardDir, shardsDir, SHARD_MANIFEST_FORMAT, SHARD_MANIFEST_FILE, type ShardManifest, type RunShard } from './io/shard-run.js';
 export { parseGpt2Config, GPT2_SIZES, type GPT2Config } from './io/config/gpt2.js';
 export { type GPT2Weights } from './io/convert/gpt2.js';
-export { randomGpt2Weights, randomVitWeights, randomWhisperWeights } from './io/convert/random.js';
+export { parseLlamaConfig, type LlamaConfig, type LlamaModelType } from './io/config/llama.js';
+export { type RopeParams, type RopeScaling } from './io/config/rope.js';
+export { type LlamaWeights } from './io/convert/llama.js';
+export { randomGpt2Weights, randomVitWeights, randomWhisperWeights, randomLlamaWeights } from './io/convert/random.js';
 export { saveGpt2Checkpoint, gpt2StateDict, gpt2ConfigJson } from './io/export/gpt2.js';
 
 // models and hooks
@@ -46,6 +49,8 @@ export { HookedGPT2, type LmTokenizer, type ToTokensOptions } from './nn/gpt2.js
 export { HookedViT, type ImageInput } from './nn/vit.js';
 export { HookedWhisper, type WhisperInput, type FeatureInput, type WhisperGenerateOptions } from './nn/whisper.js';
 export { HookedBert, type BertInput } from './nn/bert.js';
+export { HookedLlama } from './nn/llama.js';
+export { CausalLmRoot, type CausalLmConfig } from './nn/causal-lm.js';
 export { HookPoint, RunContext, type HookFn, type HookInfo, type ModuleOverride } from './nn/hook-point.js';
 export { HookedRoot, type NamesFilter, type ForwardOptions, type RunWithCacheOptions, type RunWithHooksOptions, type CacheRun, type ModuleOverrides, type RunBlocksOptions, type BlockInputs, type EmbeddedInput } from './nn/hooked-root.js';
 export { ActivationCache } from './nn/activation-cache.js';
@@ -87,6 +92,7 @@ export { ablationHook, ablateScan, type AblationKind, type AblationOptions, type
 export { repeatedRandomTokens, inductionScores, previousTokenScores, headDetector, detectionPattern, repeatedSequenceStats, reducePatterns, type RepeatedTokensOptions, type HeadDetectorOptions, type HeadScores, type RepeatedSequenceStats } from './lens/attention.js';
 export { FactoredMatrix, type FactoredSvd, type Eigenvalues } from './lens/factored-matrix.js';
 export { processWeights, type ProcessWeightsOptions } from './lens/process-weights.js';
+export { processLlamaWeights, type ProcessLlamaWeightsOptions } from './lens/process-weights-llama.js';
 export { headOV, headQK, circuitTop1Accuracy, kCompositionFullCircuit, kCompositionFullCircuitAccuracy, ovCopyingCircuit, ovCopyingAccuracy, compositionScore, headCompositionScore, allCompositionScores, type HeadRef, type KCompositionOptions, type CompositionMode, type CompositionScores } from './lens/circuits.js';
 export { tokenLogProbs, lmLoss, logitDiff, meanLogProb, nextTokenAccuracy, meanLogProbMetric, logitDiffMetric } from './lens/metrics.js';
 export * from './lens/intervention.js';

@@ -17,6 +17,7 @@ import { audioExamples } from './audio-examples.js';
 /** Input flags of `saturation` and `probe`, per model family. */
 export const COLLECT_FLAGS: FlagTable = {
   'GPT-2': { flags: ['--text-file', '--ids-file'], usage: '--text-file FILE or --ids-file FILE' },
+  Llama: { flags: ['--text-file', '--ids-file'], usage: '--text-file FILE or --ids-file FILE' },
   BERT: { flags: [], usage: 'no input of these commands (BERT has no next-token lens)' },
   ViT: { flags: ['--images'], usage: '--images DIR (image folder, class folders or CIFAR batches)' },
   Whisper: { flags: ['--audio'], usage: '--audio DIR (LibriSpeech folder or transcripts.tsv)' },

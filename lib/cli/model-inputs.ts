@@ -2,7 +2,8 @@
  * Which input flags of `lens` each model family reads, so that a flag the model cannot use is an error
  * that says which models take it (instead of being silently ignored), and the `--position` check.
  */
-import { HookedGPT2 } from '../nn/gpt2.js';
+import { CausalLmRoot } from '../nn/causal-lm.js';
+import { HookedLlama } from '../nn/llama.js';
 import { HookedViT } from '../nn/vit.js';
 import { HookedWhisper } from '../nn/whisper.js';
 import { HookedBert } from '../nn/bert.js';
@@ -11,7 +12,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { intOption } from './text-input.js';
 
 /** The model families of tfjs-lens, as messages name them. */
-export type ModelFamily = 'GPT-2' | 'BERT' | 'ViT' | 'Whisper';
+export type ModelFamily = 'GPT-2' | 'Llama' | 'BERT' | 'ViT' | 'Whisper';
 
 /** Input flags of `lens`. */
 export type InputFlag = '--text' | '--ids' | '--image' | '--audio' | '--position';
@@ -22,6 +23,7 @@ export type FlagTable = Record<ModelFamily, { flags: readonly string[]; usage: s
 /** The flags each family reads in `lens`. */
 const READS: FlagTable = {
   'GPT-2': { flags: ['--text', '--ids', '--position'], usage: '--text "…" or --ids 1,2,3' },
+  Llama: { flags: ['--text', '--ids', '--position'], usage: '--text "…" or --ids 1,2,3' },
   BERT: { flags: ['--text', '--ids', '--position'], usage: '--text "…" or --ids 1,2,3' },
   ViT: { flags: ['--image'], usage: '--image PATH (the lens reads the CLS token)' },
   Whisper: { flags: ['--audio', '--text', '--ids', '--position'], usage: '--audio PATH.wav, with --text or --ids for the decoder prefix' },
@@ -39,7 +41,8 @@ export function modelFamily(model: HookedModel): ModelFamily {
   if (model instanceof HookedViT) return 'ViT';
   if (model instanceof HookedWhisper) return 'Whisper';
   if (model instanceof HookedBert) return 'BERT';
-  if (model instanceof HookedGPT2) return 'GPT-2';
+  if (model instanceof HookedLlama) return 'Llama';
+  if (model instanceof CausalLmRoot) return 'GPT-2';
   throw new InvalidArgumentError(`unsupported model class ${(model as object).constructor.name}`);
 }
 

@@ -13,7 +13,7 @@ import { ensureOutputDir } from '../io/atomic-write.js';
 import { readAllSafetensors } from '../io/safetensors.js';
 import { saveSafetensors } from '../io/safetensors-writer.js';
 import type { RunShard } from '../io/shard-run.js';
-import type { HookedGPT2 } from '../nn/gpt2.js';
+import type { CausalLmRoot } from '../nn/causal-lm.js';
 import { buildProbeDataset, probeDatasetExperiment, selectProbeItems, type FeatureSpace, type ModelProbeReport, type RunProbeExperimentOptions } from '../probes/index.js';
 import { finishShard, shardItems, type ShardDone, type ShardRun } from './shard.js';
 import type { TokenSequences } from './text-input.js';
@@ -22,7 +22,7 @@ import type { TokenSequences } from './text-input.js';
 export const PROBE_ROWS_FILE = 'rows.safetensors';
 
 /** Builds this shard's saturation rows and candidate features, writes them, then the manifest. */
-export async function writeProbeShard(run: ShardRun, model: HookedGPT2, input: TokenSequences, opts: RunProbeExperimentOptions, ctx: { options: Record<string, unknown>; backend: string }): Promise<ShardDone> {
+export async function writeProbeShard(run: ShardRun, model: CausalLmRoot, input: TokenSequences, opts: RunProbeExperimentOptions, ctx: { options: Record<string, unknown>; backend: string }): Promise<ShardDone> {
   const { start, end } = shardItems(run, input.sequences.length);
   process.stderr.write(`probe: shard ${run.shard.index}/${run.shard.count}: sentences [${start}, ${end})…\n`);
   const part = input.sequences.slice(start, end);

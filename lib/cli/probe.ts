@@ -7,7 +7,7 @@
  */
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
-import { HookedGPT2 } from '../nn/gpt2.js';
+import { CausalLmRoot } from '../nn/causal-lm.js';
 import { runProbeExperiment, type FeatureSpace, type ModelProbeReport } from '../probes/index.js';
 import type { CrossValidationResult } from '../probes/kfold.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -84,7 +84,7 @@ export async function runProbe(opts: ProbeOptions, given?: MergeProbeData): Prom
   try {
     checkCollectFlags(model, opts, dir);
     const lensModel = model as unknown as HookedLensModel<unknown>;
-    if (!(model instanceof HookedGPT2) && !(model instanceof HookedViT) && !(model instanceof HookedWhisper)) throw new InvalidArgumentError(`probe needs a GPT-2, ViT or Whisper checkpoint (a next-token or class lens); ${dir} is not one`);
+    if (!(model instanceof CausalLmRoot) && !(model instanceof HookedViT) && !(model instanceof HookedWhisper)) throw new InvalidArgumentError(`probe needs a decoder language model (GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma), ViT or Whisper checkpoint (a next-token or class lens); ${dir} is not one`);
     const L = lensModel.nLayers;
     if (J0 > L - 1) throw new InvalidArgumentError(`--J0 ${J0} must be at most L−1 = ${L - 1} (j = 0 … L−1 means h_{j+1})`, `this model has ${L} blocks; try --J0 ${Math.max(0, Math.floor(L / 4))}`);
     const experiment = { J0, K, probeK, k, folds, seed, minPerLayer, filterFraction: filter, featureSpace: opts.featureSpace as FeatureSpace, quirkAllAgreeIsL: !!opts.quirkAllAgreeIsL };
@@ -96,7 +96,7 @@ export async function runProbe(opts: ProbeOptions, given?: MergeProbeData): Prom
       input = chunked.input;
       report = await runProbeExperiment(lensModel, chunked.chunks, experiment);
     } else {
-      const gpt2 = model as HookedGPT2;
+      const gpt2 = model as CausalLmRoot;
       const tokens = readTokenSequences({ textFile: opts.textFile, idsFile: opts.idsFile, tokenizer: gpt2.tokenizer, vocabSize: gpt2.cfg.dVocab, maxLength: gpt2.cfg.nCtx, maxExamples, modelDir: dir });
       input = { file: tokens.file, source: tokens.source, sequences: tokens.sequences.length, truncated: tokens.truncated, dropped: tokens.dropped };
       // One sentence per chunk: sentences differ in length, and a chunk must be one [batch, T] block.
@@ -151,7 +151,7 @@ export function registerProbe(program: Command): void {
   const command = program
     .command('probe')
     .description('task-transition probe: can a linear probe tell which rank a layer is fixing? (vs random-embedding and shuffled-label controls)')
-    .option('-m, --model <dir|hubId>', 'a GPT-2, ViT or Whisper checkpoint (default: the shipped tiny GPT-2)')
+    .option('-m, --model <dir|hubId>', 'a decoder language model (GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma), ViT or Whisper checkpoint (default: the shipped tiny GPT-2)')
     .option('--text-file <file>', 'text, one sentence per line (tokenised with the model\'s tokenizer)')
     .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line')
     .option('--images <path>', 'ViT: a folder of images or of class folders (root/<class>/*.png), a CIFAR batch (.bin) or a folder of CIFAR batches')

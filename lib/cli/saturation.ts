@@ -11,7 +11,7 @@
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { join, resolve } from 'node:path';
-import { HookedGPT2 } from '../nn/gpt2.js';
+import { CausalLmRoot } from '../nn/causal-lm.js';
 import { topKPerLayer } from '../lens/topk.js';
 import { filterBySaturation } from '../lens/saturation.js';
 import { meanTauPermutationTest, rankCorrespondence, type RankCorrespondenceResult } from '../lens/order.js';
@@ -53,7 +53,7 @@ export interface RankTables {
  * pass (at most `batchSize` per pass), so nothing is padded.
  * @param sequences token ids per sequence (each within the model's n_ctx).
  */
-export async function lensRankTables(model: HookedGPT2, sequences: readonly (readonly number[])[], k: number, batchSize = 16): Promise<RankTables> {
+export async function lensRankTables(model: CausalLmRoot, sequences: readonly (readonly number[])[], k: number, batchSize = 16): Promise<RankTables> {
   const L = model.cfg.nLayers;
   // Per sequence: [T, L, k] ids.
   const tables: Int32Array[] = new Array(sequences.length);
@@ -138,7 +138,7 @@ export async function runSaturation(opts: SaturationOptions, given?: SaturationR
       input = chunked.input;
       ({ L, S, lmRecords } = await chunkedSaturation(chunked, k, quirk));
     } else {
-      if (!(model instanceof HookedGPT2)) throw new InvalidArgumentError(`saturation needs a GPT-2, ViT or Whisper checkpoint (a next-token or class lens); ${dir} is not one`);
+      if (!(model instanceof CausalLmRoot)) throw new InvalidArgumentError(`saturation needs a decoder language model (GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma), ViT or Whisper checkpoint (a next-token or class lens); ${dir} is not one`);
       if (k > model.cfg.dVocab) throw new InvalidArgumentError(`--k ${k} is larger than the vocabulary (${model.cfg.dVocab})`);
       const tokens = readTokenSequences({ textFile: opts.textFile, idsFile: opts.idsFile, tokenizer: model.tokenizer, vocabSize: model.cfg.dVocab, maxLength: model.cfg.nCtx, maxExamples, modelDir: dir });
       input = { file: tokens.file, source: tokens.source, sequences: tokens.sequences.length, truncated: tokens.truncated, dropped: tokens.dropped };
@@ -229,7 +229,7 @@ export function registerSaturation(program: Command): void {
   const command = program
     .command('saturation')
     .description('saturation layers of the top-k lens ranks, their order (rank correspondence, Kendall τ) and the better-LM test')
-    .option('-m, --model <dir|hubId>', 'a GPT-2, ViT or Whisper checkpoint (default: the shipped tiny GPT-2)')
+    .option('-m, --model <dir|hubId>', 'a decoder language model (GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma), ViT or Whisper checkpoint (default: the shipped tiny GPT-2)')
     .option('--text-file <file>', 'text, one sentence per line (tokenised with the model\'s tokenizer)')
     .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line')
     .option('--images <path>', 'ViT: a folder of images or of class folders (root/<class>/*.png), a CIFAR batch (.bin) or a folder of CIFAR batches')

@@ -10,15 +10,18 @@ import { parseGpt2Config } from '../io/config/gpt2.js';
 import { parseVitConfig } from '../io/config/vit.js';
 import { parseWhisperConfig } from '../io/config/whisper.js';
 import { parseBertConfig } from '../io/config/bert.js';
+import { parseLlamaConfig } from '../io/config/llama.js';
 import { convertGpt2, gpt2IgnorableKey } from '../io/convert/gpt2.js';
 import { convertVit, vitIgnorableKey } from '../io/convert/vit.js';
 import { convertWhisper, whisperIgnorableKey } from '../io/convert/whisper.js';
 import { convertBert, bertIgnorableKey } from '../io/convert/bert.js';
+import { convertLlama, llamaIgnorableKey } from '../io/convert/llama.js';
 import type { Tokenizer } from '../data/tokenizer-types.js';
 import { HookedGPT2 } from './gpt2.js';
 import { HookedViT } from './vit.js';
 import { HookedWhisper } from './whisper.js';
 import { HookedBert } from './bert.js';
+import { HookedLlama } from './llama.js';
 
 /** How a family gets its tokenizer: none (pixel input), or the checkpoint's files (optionally the offline GPT-2 BPE). */
 export type TokenizerPolicy<Cfg> = 'none' | { gpt2Fallback?: (cfg: Cfg) => boolean };
@@ -47,6 +50,9 @@ export const MODEL_FAMILIES = {
   vit: family({ parseConfig: parseVitConfig, convert: convertVit, ignorableKey: vitIgnorableKey, Model: HookedViT, tokenizer: 'none' }),
   whisper: family({ parseConfig: parseWhisperConfig, convert: convertWhisper, ignorableKey: whisperIgnorableKey, Model: HookedWhisper, tokenizer: {} }),
   bert: family({ parseConfig: parseBertConfig, convert: convertBert, ignorableKey: bertIgnorableKey, Model: HookedBert, tokenizer: {} }),
+  llama: family({ parseConfig: parseLlamaConfig, convert: convertLlama, ignorableKey: llamaIgnorableKey, Model: HookedLlama, tokenizer: {} }),
+  mistral: family({ parseConfig: parseLlamaConfig, convert: convertLlama, ignorableKey: llamaIgnorableKey, Model: HookedLlama, tokenizer: {} }),
+  qwen2: family({ parseConfig: parseLlamaConfig, convert: convertLlama, ignorableKey: llamaIgnorableKey, Model: HookedLlama, tokenizer: {} }),
 };
 
 /** A `model_type` tfjs-lens can load. */

@@ -13,8 +13,8 @@ import { fixtureDir, readFixture, relError } from './fixtures.js';
  */
 export const PARITY_TOL = 1e-5;
 
-/** The four model fixtures. */
-export const FIXTURE_MODELS = ['gpt2-tiny', 'vit-tiny', 'whisper-tiny', 'bert-tiny'] as const;
+/** The model fixtures (the Llama family's: scripts/fixtures/make_llama_fixtures.py). */
+export const FIXTURE_MODELS = ['gpt2-tiny', 'vit-tiny', 'whisper-tiny', 'bert-tiny', 'llama-tiny', 'llama-mha', 'mistral-tiny', 'qwen2-tiny'] as const;
 
 function toTensor(h: HostTensor): tf.Tensor {
   return tf.tensor(h.data, h.shape, h.dtype);

@@ -11,19 +11,9 @@ import { setBackend } from '../../lib/backend/index.js';
 import { loadModel } from '../../lib/nn/load.js';
 import type { HookedGPT2 } from '../../lib/nn/gpt2.js';
 import { readAllSafetensors } from '../../lib/io/safetensors.js';
-import { fixtureDir, intRows, relError } from '../helpers/fixtures.js';
+import { fixtureDir, intRows, realRows, relError } from '../helpers/fixtures.js';
 import { PARITY_TOL } from '../helpers/parity.js';
 import { testBackends } from '../helpers/backend.js';
-
-/** Rows `[b, t, …]` of a `[B, T, inner]` array at the real positions (mask 1), concatenated. */
-function realRows(data: ArrayLike<number>, mask: number[][], inner: number): Float32Array {
-  const out: number[] = [];
-  const T = mask[0]!.length;
-  mask.forEach((row, b) => row.forEach((m, t) => {
-    if (m) for (let i = 0; i < inner; i++) out.push(data[(b * T + t) * inner + i]!);
-  }));
-  return Float32Array.from(out);
-}
 
 for (const backend of testBackends(['wasm', 'cpu'] as const)) {
   test(`gpt2-tiny: a left-padded batch with an attention mask matches HF at every real position (${backend})`, async (t) => {

@@ -40,6 +40,9 @@ const CASES: { name: string; change: Record<string, unknown>; what: string }[] =
   { name: 'whisper-tiny', change: { activation_function: 'gelu_new' }, what: 'tanh GELU instead of exact GELU' },
   { name: 'bert-tiny', change: { layer_norm_eps: 1e-5 }, what: 'layer-norm ε 1e-5 instead of 1e-12' },
   { name: 'bert-tiny', change: { hidden_act: 'gelu_new' }, what: 'tanh GELU instead of exact GELU' },
+  { name: 'llama-tiny', change: { rope_parameters: { rope_type: 'default', rope_theta: 500000 } }, what: 'plain rope instead of llama3 scaling' },
+  { name: 'llama-tiny', change: { rms_norm_eps: 1e-5 }, what: 'RMS-norm ε 1e-5 instead of 1e-6' },
+  { name: 'mistral-tiny', change: { sliding_window: null }, what: 'full causal attention instead of a sliding window of 3' },
 ];
 
 for (const { name, change, what } of CASES) {

@@ -7,6 +7,7 @@ import { HookedGPT2 } from '../../../lib/nn/gpt2.js';
 import { HookedBert } from '../../../lib/nn/bert.js';
 import type { HookedWhisper } from '../../../lib/nn/whisper.js';
 import type { HookedViT } from '../../../lib/nn/vit.js';
+import { HookedLlama } from '../../../lib/nn/llama.js';
 import { ConfigError, NotCachedError, UnknownHookError } from '../../../lib/errors.js';
 import { fixtureDir } from '../../helpers/fixtures.js';
 import { testBackend } from '../../helpers/backend.js';
@@ -16,13 +17,16 @@ before(async () => {
 });
 
 test('registry: one entry per model_type; loadModel with modelType is typed and checks the checkpoint', async () => {
-  assert.deepEqual(Object.keys(MODEL_FAMILIES).sort(), ['bert', 'gpt2', 'vit', 'whisper']);
+  assert.deepEqual(Object.keys(MODEL_FAMILIES).sort(), ['bert', 'gpt2', 'llama', 'mistral', 'qwen2', 'vit', 'whisper']);
   const gpt2: HookedGPT2 = await loadModel(fixtureDir('gpt2-tiny'), { modelType: 'gpt2' }); // no cast needed
   assert.ok(gpt2 instanceof HookedGPT2);
   gpt2.dispose();
   const bert: HookedBert = await loadModel(fixtureDir('bert-tiny'), { modelType: 'bert' });
   assert.ok(bert instanceof HookedBert);
   bert.dispose();
+  const llama: HookedLlama = await loadModel(fixtureDir('qwen2-tiny'), { modelType: 'qwen2' });
+  assert.ok(llama instanceof HookedLlama);
+  llama.dispose();
   await assert.rejects(loadModel(fixtureDir('gpt2-tiny'), { modelType: 'vit' }), (err: unknown) => err instanceof ConfigError && /'gpt2', not the 'vit'/.test(err.message));
 });
 

@@ -2,10 +2,10 @@
 import { ConfigError } from '../../errors.js';
 
 /** Supported activation names. */
-export type ActivationName = 'gelu_new' | 'gelu' | 'relu' | 'gelu_pytorch_tanh';
+export type ActivationName = 'gelu_new' | 'gelu' | 'relu' | 'gelu_pytorch_tanh' | 'silu';
 
 /** Every supported activation name. */
-export const ACTIVATION_NAMES: readonly ActivationName[] = Object.freeze(['gelu_new', 'gelu', 'relu', 'gelu_pytorch_tanh']);
+export const ACTIVATION_NAMES: readonly ActivationName[] = Object.freeze(['gelu_new', 'gelu', 'relu', 'gelu_pytorch_tanh', 'silu']);
 
 /** Validates a config's activation name. */
 export function parseActivation(name: unknown, where: string): ActivationName {

@@ -30,3 +30,12 @@ export interface MlpWeights {
   W_out: tf.Tensor2D;
   b_out: tf.Tensor1D;
 }
+
+/** Weights of a gated MLP (Llama's SwiGLU, Gemma's GeGLU), input-major: `W_gate`, `W_in [dModel, dMlp]`, `W_out [dMlp, dModel]`. */
+export interface GatedMlpWeights {
+  W_gate: tf.Tensor2D;
+  W_in: tf.Tensor2D;
+  W_out: tf.Tensor2D;
+  b_in?: tf.Tensor1D;
+  b_out?: tf.Tensor1D;
+}

@@ -27,5 +27,7 @@ export function activation(name: ActivationName, x: tf.Tensor): tf.Tensor {
       return geluErf(x);
     case 'relu':
       return tf.relu(x);
+    case 'silu':
+      return tf.mul(x, tf.sigmoid(x));
   }
 }

@@ -122,17 +122,25 @@ export class Attention extends HookedModule {
     pattern = ctx.apply(this.hookPattern, pattern);
     const zHeads = tf.matMul(pattern, tf.transpose(v, [0, 2, 1, 3]));
     const z = ctx.apply(this.hookZ, tf.transpose(zHeads, [0, 2, 1, 3]) as tf.Tensor4D);
-    const [batch, pos] = z.shape;
-    if (ctx.wants(this.hookResult.name)) {
-      const perHeadWeights = tf.reshape(this.W_O, [this.nHeads, this.dHead, -1]);
-      const zByHead = tf.reshape(tf.transpose(z, [2, 0, 1, 3]), [this.nHeads, batch * pos, this.dHead]);
-      const resultByHead = tf.matMul(zByHead, perHeadWeights);
-      const result = ctx.apply(this.hookResult, tf.transpose(tf.reshape(resultByHead, [this.nHeads, batch, pos, -1]), [1, 2, 0, 3]));
-      const summed = tf.sum(result, 2);
-      return this.b_O ? tf.add(summed, this.b_O) : summed;
-    }
-    return linear(tf.reshape(z, [batch, pos, this.nHeads * this.dHead]), this.W_O, this.b_O);
+    return projectHeads(z, this.W_O, this.b_O, this.hookResult, ctx);
   }
+}
+
+/**
+ * The output projection of attention: `z [batch, pos, head, dHead]` → `[batch, pos, dModel]` by one matmul, or,
+ * when the run reads `hookResult`, per head (`hook_result [batch, pos, head, dModel]`) and then summed.
+ */
+export function projectHeads(z: tf.Tensor4D, W_O: tf.Tensor2D, b_O: tf.Tensor1D | undefined, hookResult: HookPoint, ctx: RunContext): tf.Tensor {
+  const [batch, pos, nHeads, dHead] = z.shape;
+  if (ctx.wants(hookResult.name)) {
+    const perHeadWeights = tf.reshape(W_O, [nHeads, dHead, -1]);
+    const zByHead = tf.reshape(tf.transpose(z, [2, 0, 1, 3]), [nHeads, batch * pos, dHead]);
+    const resultByHead = tf.matMul(zByHead, perHeadWeights);
+    const result = ctx.apply(hookResult, tf.transpose(tf.reshape(resultByHead, [nHeads, batch, pos, -1]), [1, 2, 0, 3]));
+    const summed = tf.sum(result, 2);
+    return b_O ? tf.add(summed, b_O) : summed;
+  }
+  return linear(tf.reshape(z, [batch, pos, nHeads * dHead]), W_O, b_O);
 }
 
 /**

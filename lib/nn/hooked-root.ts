@@ -16,7 +16,9 @@ import { closeMatches, getActName, canonicalAlias } from './hook-names.js';
 import { checkModelInput, checkNamesFilter, checkRunOptions } from './input-checks.js';
 import type { AttentionMask } from './components/attention.js';
 import { TransformerBlock } from './components/block.js';
+import { RotaryBlock } from './components/rotary-block.js';
 import type { LayerNorm } from './components/layer-norm.js';
+import type { RmsNorm } from './components/rms-norm.js';
 import type { LensNormFn } from './lens-model.js';
 
 /** A hook name, a list of names, or a predicate over names. */
@@ -43,6 +45,8 @@ export interface BlockInputs {
   mask?: AttentionMask;
   /** Encoder output `[batch, srcPos, dModel]` for blocks with cross-attention (Whisper decoder). */
   encoderOut?: tf.Tensor;
+  /** Position ids `[batch, pos]` int32 that rotary blocks read (left padding: restart at each row's first real token). */
+  positions?: tf.Tensor2D;
 }
 
 /** The embedding of a prepared input: h_0 and the block inputs. */
@@ -59,7 +63,7 @@ export interface EmbeddedInput extends Embedded {
 
 /** A block of a model's stack: `residPre [batch, pos, dModel]` → `residPost`. */
 export interface StackBlock extends OverridableModule {
-  forward(residPre: tf.Tensor, mask: AttentionMask | undefined, ctx: RunContext, encoderOut?: tf.Tensor): tf.Tensor;
+  forward(residPre: tf.Tensor, mask: AttentionMask | undefined, ctx: RunContext, encoderOut?: tf.Tensor, positions?: tf.Tensor2D): tf.Tensor;
 }
 
 /** Options of `runBlocks`. */
@@ -127,7 +131,7 @@ export abstract class HookedRoot<Input, Prepared> extends HookedModule {
   /** h_L `[batch, pos, dModel]` → the model's output (final norm, unembedding / classifier / MLM head). */
   protected abstract head(resid: tf.Tensor, prepared: Prepared, ctx: RunContext): tf.Tensor;
   /** The final layer norm of the head (undefined: none, BERT). */
-  protected abstract get finalNorm(): LayerNorm | undefined;
+  protected abstract get finalNorm(): LayerNorm | RmsNorm | undefined;
 
   /**
    * The layer norm that reads residual state `layer` (0 … L) as a function with the input's own
@@ -138,7 +142,7 @@ export abstract class HookedRoot<Input, Prepared> extends HookedModule {
     const L = this.stack.length;
     if (!Number.isInteger(layer) || layer < 0 || layer > L) throw new InvalidArgumentError(`lensNorm: layer ${layer} is outside 0..${L}`);
     const block = this.stack[layer];
-    const ln = layer === L ? this.finalNorm : block instanceof TransformerBlock ? (opts.mlpInput ? block.ln2 : block.ln1) : undefined;
+    const ln = layer === L ? this.finalNorm : block instanceof TransformerBlock || block instanceof RotaryBlock ? (opts.mlpInput ? block.ln2 : block.ln1) : undefined;
     return ln && ((x) => tf.tidy(() => ln.forward(x, NO_HOOKS)));
   }
 
@@ -154,7 +158,7 @@ export abstract class HookedRoot<Input, Prepared> extends HookedModule {
 
   private runBlock(b: number, resid: tf.Tensor, inputs: BlockInputs, ctx: RunContext): tf.Tensor {
     const block = this.stack[b]!;
-    return ctx.call(block, resid, () => block.forward(resid, inputs.mask, ctx, inputs.encoderOut));
+    return ctx.call(block, resid, () => block.forward(resid, inputs.mask, ctx, inputs.encoderOut, inputs.positions));
   }
 
   /** Name → hook point map, built once. */
@@ -275,11 +279,11 @@ export abstract class HookedRoot<Input, Prepared> extends HookedModule {
     const prepared = await this.prepare(input);
     try {
       // Cloned handles (no copy): the result owns every tensor, also a user's encoder output.
-      const { resid, mask, encoderOut } = tf.tidy(() => {
+      const { resid, mask, encoderOut, positions } = tf.tidy(() => {
         const e = this.embedPrepared(prepared, ctx);
-        return { resid: tf.clone(e.resid), mask: e.inputs.mask && { additive: tf.clone(e.inputs.mask.additive), hasEmptyRows: e.inputs.mask.hasEmptyRows }, encoderOut: e.inputs.encoderOut && tf.clone(e.inputs.encoderOut) };
+        return { resid: tf.clone(e.resid), mask: e.inputs.mask && { additive: tf.clone(e.inputs.mask.additive), hasEmptyRows: e.inputs.mask.hasEmptyRows }, encoderOut: e.inputs.encoderOut && tf.clone(e.inputs.encoderOut), positions: e.inputs.positions && tf.clone(e.inputs.positions) };
       });
-      return { resid, inputs: { mask, encoderOut }, dispose: () => tf.dispose([resid, ...(mask ? [mask.additive] : []), ...(encoderOut ? [encoderOut] : [])]) };
+      return { resid, inputs: { mask, encoderOut, positions }, dispose: () => tf.dispose([resid, ...(mask ? [mask.additive] : []), ...(encoderOut ? [encoderOut] : []), ...(positions ? [positions] : [])]) };
     } finally {
       this.release(prepared, input);
     }

@@ -54,3 +54,13 @@ export function intRows(h: HostTensor): number[][] {
   const [B, T] = h.shape as [number, number];
   return Array.from({ length: B }, (_, b) => Array.from(h.data as Int32Array).slice(b * T, (b + 1) * T));
 }
+
+/** Rows `[b, t, …]` of a `[B, T, inner]` array at the real positions (mask 1), concatenated (padded batches). */
+export function realRows(data: ArrayLike<number>, mask: number[][], inner: number): Float32Array {
+  const out: number[] = [];
+  const T = mask[0]!.length;
+  mask.forEach((row, b) => row.forEach((m, t) => {
+    if (m) for (let i = 0; i < inner; i++) out.push(data[(b * T + t) * inner + i]!);
+  }));
+  return Float32Array.from(out);
+}

@@ -11,19 +11,9 @@ import { setBackend } from '../../lib/backend/index.js';
 import { loadModel } from '../../lib/nn/load.js';
 import type { HookedGPT2 } from '../../lib/nn/gpt2.js';
 import { readAllSafetensors } from '../../lib/io/safetensors.js';
-import { fixtureDir, intRows, relError } from '../helpers/fixtures.js';
-import { PARITY_TOL } from '../helpers/parity.js';
+import { fixtureDir, intRows, realRows, relError } from '../helpers/fixtures.js';
+import { PARITY_TOL, paddedErrors } from '../helpers/parity.js';
 import { testBackends } from '../helpers/backend.js';
-
-/** Rows `[b, t, …]` of a `[B, T, inner]` array at the real positions (mask 1), concatenated. */
-function realRows(data: ArrayLike<number>, mask: number[][], inner: number): Float32Array {
-  const out: number[] = [];
-  const T = mask[0]!.length;
-  mask.forEach((row, b) => row.forEach((m, t) => {
-    if (m) for (let i = 0; i < inner; i++) out.push(data[(b * T + t) * inner + i]!);
-  }));
-  return Float32Array.from(out);
-}
 
 for (const backend of testBackends(['wasm', 'cpu'] as const)) {
   test(`gpt2-tiny: a left-padded batch with an attention mask matches HF at every real position (${backend})`, async (t) => {
@@ -37,11 +27,7 @@ for (const backend of testBackends(['wasm', 'cpu'] as const)) {
     const { output, cache } = await model.runWithCache({ inputIds: rows('input_ids'), attentionMask: mask }, { namesFilter: (n) => /hook_resid_(pre|post)$/.test(n) || n === 'hook_pos_embed' });
     const V = output.shape[2]!;
     const d = model.cfg.dModel;
-    const errors: Record<string, number> = { logits: relError(realRows(await output.data(), mask, V), realRows(ref.get('logits')!.data, mask, V)) };
-    for (let n = 0; n < model.nLayers; n++) {
-      const ours = cache.get(n === 0 ? 'blocks.0.hook_resid_pre' : `blocks.${n - 1}.hook_resid_post`);
-      errors[`hidden_states.${n}`] = relError(realRows(await ours.data(), mask, d), realRows(ref.get(`hidden_states.${n}`)!.data, mask, d));
-    }
+    const errors = await paddedErrors(output, cache, ref, mask, model.nLayers);
     // Position ids as HF's: the padded row's first real token gets the position embedding of 0.
     const pos = cache.get('hook_pos_embed');
     const row1First = tf.tidy(() => tf.slice(pos, [1, 3, 0], [1, 1, d]));

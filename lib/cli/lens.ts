@@ -16,7 +16,7 @@ import type { Tokenizer } from '../data/tokenizer.js';
 import { InvalidArgumentError } from '../errors.js';
 import { BACKEND_HELP, formatTable, readOptionalJson, setup, showToken, type CommonOptions } from './common.js';
 import { intOption, promptIds } from './text-input.js';
-import { checkInputFlags, modelFamily, resolvePosition, type InputFlag } from './model-inputs.js';
+import { checkInputFlags, modelFamily, resolvePosition, type CausalLm, type InputFlag } from './model-inputs.js';
 
 interface LensOptions extends CommonOptions {
   text?: string;
@@ -88,11 +88,11 @@ async function runLens(opts: LensOptions): Promise<LensTable> {
       }
       label = (id) => (tokenizer ? tokenizer.decode([id]) : String(id));
     } else {
-      const lm = model as HookedGPT2 | HookedBert;
+      const lm = model as CausalLm | HookedBert;
       const tokenizer = lm.tokenizer as Tokenizer | undefined;
       const ids = promptIds({ text: opts.text, ids: opts.ids, tokenizer, vocabSize: lm.cfg.dVocab, modelDir: dir });
       position = resolvePosition(opts.position, ids.length);
-      result = await topKPerLayer(lm as HookedGPT2, [ids], { k, includeEmbedding: true, positions: [position] });
+      result = await topKPerLayer(lm as CausalLm, [ids], { k, includeEmbedding: true, positions: [position] });
       tokens = ids.map((id) => (tokenizer ? tokenizer.decode([id]) : String(id)));
       label = (id) => (tokenizer ? tokenizer.decode([id]) : String(id));
     }

@@ -8,7 +8,7 @@
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { join, resolve } from 'node:path';
-import { HookedGPT2 } from '../nn/gpt2.js';
+import { CAUSAL_LMS, isCausalLm } from './model-inputs.js';
 import { defaultScanBy, normalizedMetric, patchScan, type ScanBy, type ScanHook } from '../lens/patching.js';
 import { logitDiffMetric } from '../lens/metrics.js';
 import { heatmapSpec, writeChart } from '../plot/index.js';
@@ -70,7 +70,7 @@ async function runPatch(opts: PatchOptions): Promise<PatchReport> {
   if (by === 'head' && defaultScanBy(hook) !== 'head') throw new InvalidArgumentError(`--by head needs a per-head hook; '${hook}' has no head axis`, 'use --hook z, q, k, v, pattern or result, or --by pos');
   const { model, dir, backend } = await setup(opts);
   try {
-    if (!(model instanceof HookedGPT2)) throw new InvalidArgumentError(`patch needs a GPT-2 checkpoint; ${dir} is not one`);
+    if (!isCausalLm(model)) throw new InvalidArgumentError(`patch needs a ${CAUSAL_LMS} checkpoint; ${dir} is not one`);
     const tokenizer = model.tokenizer;
     const vocab = model.cfg.dVocab;
     const prompt = (text: string | undefined, ids: string | undefined, what: 'clean' | 'corrupt'): number[] =>

@@ -7,7 +7,7 @@
  */
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
-import { HookedGPT2 } from '../nn/gpt2.js';
+import { CAUSAL_LMS, isCausalLm } from './model-inputs.js';
 import { runProbeExperiment, type FeatureSpace, type ModelProbeReport } from '../probes/index.js';
 import type { CrossValidationResult } from '../probes/kfold.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -72,7 +72,7 @@ async function runProbe(opts: ProbeOptions): Promise<ProbeCliReport> {
   if (!['resid', 'lnFinal', 'original'].includes(opts.featureSpace)) throw new InvalidArgumentError(`--feature-space '${opts.featureSpace}' must be resid, lnFinal or original`);
   const { model, dir, backend } = await setup(opts);
   try {
-    if (!(model instanceof HookedGPT2)) throw new InvalidArgumentError(`probe needs a GPT-2 checkpoint (one example per token position); ${dir} is not one`);
+    if (!isCausalLm(model)) throw new InvalidArgumentError(`probe needs a ${CAUSAL_LMS} checkpoint (one example per token position); ${dir} is not one`);
     if (J0 > model.cfg.nLayers - 1) throw new InvalidArgumentError(`--J0 ${J0} must be at most L−1 = ${model.cfg.nLayers - 1} (j = 0 … L−1 means h_{j+1})`, `this model has ${model.cfg.nLayers} blocks; try --J0 ${Math.max(0, Math.floor(model.cfg.nLayers / 4))}`);
     const input = readTokenSequences({ textFile: opts.textFile, idsFile: opts.idsFile, tokenizer: model.tokenizer, vocabSize: model.cfg.dVocab, maxLength: model.cfg.nCtx, maxExamples, modelDir: dir });
     // One sentence per chunk: sentences differ in length, and a chunk must be one [batch, T] block.

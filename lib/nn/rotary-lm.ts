@@ -25,6 +25,7 @@ export type { LmTokenizer } from './text.js';
 export interface RotaryLmConfig {
   nLayers: number;
   dModel: number;
+  nHeads: number;
   dVocab: number;
   /** Longest input accepted (`max_position_embeddings`). */
   nCtx: number;

@@ -34,6 +34,9 @@ export { hubCacheDir, hfHome, type HubOptions, type DownloadProgress } from './i
 export { ShardedCacheWriter, readCacheIndex, readCacheTensor, type CacheWriterOptions, type CacheIndex } from './io/cache-writer.js';
 export { parseGpt2Config, GPT2_SIZES, type GPT2Config } from './io/config/gpt2.js';
 export { type GPT2Weights } from './io/convert/gpt2.js';
+export { parseLlamaConfig, type LlamaConfig, type LlamaModelType } from './io/config/llama.js';
+export { type RopeParams, type RopeScaling } from './io/config/rope.js';
+export { type LlamaWeights } from './io/convert/llama.js';
 export { randomGpt2Weights, randomVitWeights, randomWhisperWeights } from './io/convert/random.js';
 export { saveGpt2Checkpoint, gpt2StateDict, gpt2ConfigJson } from './io/export/gpt2.js';
 
@@ -44,6 +47,8 @@ export { HookedGPT2, type LmTokenizer, type ToTokensOptions } from './nn/gpt2.js
 export { HookedViT, type ImageInput } from './nn/vit.js';
 export { HookedWhisper, type WhisperInput, type FeatureInput, type WhisperGenerateOptions } from './nn/whisper.js';
 export { HookedBert, type BertInput } from './nn/bert.js';
+export { HookedLlama } from './nn/llama.js';
+export { CausalLmRoot } from './nn/causal-lm.js';
 export { HookPoint, RunContext, type HookFn, type HookInfo, type ModuleOverride } from './nn/hook-point.js';
 export { HookedRoot, type NamesFilter, type ForwardOptions, type RunWithCacheOptions, type RunWithHooksOptions, type CacheRun, type ModuleOverrides, type RunBlocksOptions, type BlockInputs, type EmbeddedInput } from './nn/hooked-root.js';
 export { ActivationCache } from './nn/activation-cache.js';

@@ -9,33 +9,24 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Embedded } from './hooked-root.js';
-import { HookedTransformerRoot } from './hooked-transformer.js';
-import { HookPoint, NO_HOOKS, type RunContext } from './hook-point.js';
-import type { LensModel } from './lens-model.js';
-import { requireTokenizer, strTokens, type LmTokenizer } from './text.js';
+import { CausalLmRoot } from './causal-lm.js';
+import { HookPoint, type RunContext } from './hook-point.js';
 import { LayerNorm } from './components/layer-norm.js';
 import { Attention, buildAttentionMask } from './components/attention.js';
 import { Mlp } from './components/mlp.js';
 import { TransformerBlock } from './components/block.js';
 import { Unembed } from './components/unembed.js';
 import { StackedWeights } from './tl-weights.js';
-import { prepareTokens, positionIds, type PreparedTokens, type TokenInput } from './token-input.js';
+import { positionIds, type PreparedTokens, type TokenInputOptions } from './token-input.js';
 import { applyTokenHook } from './input-checks.js';
 import type { GPT2Config } from '../io/config/gpt2.js';
 import type { GPT2Weights } from '../io/convert/gpt2.js';
 
 export type { LmTokenizer } from './text.js';
-
-/** Options of `toTokens`. */
-export interface ToTokensOptions {
-  /** Prepend BOS (TransformerLens default true; tfjs-lens default false, like HF and the papers). */
-  prependBos?: boolean;
-}
+export type { ToTokensOptions } from './causal-lm.js';
 
 /** GPT-2 with hooks. */
-export class HookedGPT2 extends HookedTransformerRoot<TokenInput, PreparedTokens> implements LensModel {
-  readonly residPrefix = '';
-  readonly lensPositions = 'all' as const;
+export class HookedGPT2 extends CausalLmRoot {
   readonly hookTokens = new HookPoint(); // [batch, pos] int32 token ids (opt-in)
   readonly hookEmbed = new HookPoint(); // [batch, pos, dModel]
   readonly hookPosEmbed = new HookPoint(); // [batch, pos, dModel]
@@ -50,8 +41,6 @@ export class HookedGPT2 extends HookedTransformerRoot<TokenInput, PreparedTokens
   /** The unembedding (tied to `W_E` unless config.json unties it: then the checkpoint's `lm_head`). */
   readonly unembedding: Unembed;
   protected readonly tlStack = new StackedWeights(() => this.blocks);
-  /** Tokenizer for text input (set by `loadModel` when the checkpoint has one, or the offline GPT-2 BPE). */
-  tokenizer?: LmTokenizer;
 
   constructor(
     readonly cfg: GPT2Config,
@@ -74,39 +63,9 @@ export class HookedGPT2 extends HookedTransformerRoot<TokenInput, PreparedTokens
     this.hookPointMap();
   }
 
-  /** Unembedding `[dModel, dVocab]` (a transposed copy of the tied `W_E`, built on first use). */
-  get W_U(): tf.Tensor2D {
-    return this.unembedding.W_U;
-  }
-
-  /** Unembedding bias `[dVocab]` (zeros unless the weights have one, e.g. after `processWeights`). */
-  get b_U(): tf.Tensor1D {
-    return this.unembedding.b_U;
-  }
-
   /** Number of blocks. */
   get nLayers(): number {
     return this.cfg.nLayers;
-  }
-
-  /** Applies the final layer norm and the unembedding: `resid [..., dModel]` → logits `[..., dVocab]`. */
-  unembed(normalized: tf.Tensor): tf.Tensor {
-    return this.unembedding.forward(normalized);
-  }
-
-  /** Lens readout: `ln_final` with this input's own statistics, then the unembedding. `[..., dModel]` → `[..., dVocab]`. */
-  lensLogits(resid: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => this.unembed(this.lnFinal.forward(resid, NO_HOOKS)));
-  }
-
-  /** Tokenises text (no BOS unless asked) → ids `[1, pos]`. */
-  toTokens(text: string | readonly string[], opts: ToTokensOptions = {}): PreparedTokens {
-    return prepareTokens(text, this.tokenOptions(opts.prependBos));
-  }
-
-  /** Ids → text (TransformerLens `to_string`). */
-  decode(ids: readonly number[]): string {
-    return requireTokenizer(this).decode(ids);
   }
 
   /** Without ids: describes the model. With ids: `decode(ids)` (kept for compatibility; use `decode`). */
@@ -114,12 +73,7 @@ export class HookedGPT2 extends HookedTransformerRoot<TokenInput, PreparedTokens
     return ids ? this.decode(ids) : `HookedGPT2(${this.cfg.nLayers} layers, d=${this.cfg.dModel})`;
   }
 
-  /** One string per token (each id decoded on its own, as TransformerLens `to_str_tokens`). */
-  toStrTokens(input: string | readonly number[]): string[] {
-    return strTokens(requireTokenizer(this), input);
-  }
-
-  private tokenOptions(prependBos = false) {
+  protected tokenOptions(prependBos = false): TokenInputOptions {
     return {
       vocabSize: this.cfg.dVocab,
       maxPositions: this.cfg.nCtx,
@@ -129,29 +83,8 @@ export class HookedGPT2 extends HookedTransformerRoot<TokenInput, PreparedTokens
     };
   }
 
-  /**
-   * Synchronous forward pass on ids `[batch, pos]` with no hooks, for use inside `tf.tidy` or gradient
-   * tapes (training, benchmarks). Returns logits `[batch, pos, dVocab]`.
-   */
-  forwardIds(inputIds: tf.Tensor2D, attentionMask?: tf.Tensor2D): tf.Tensor {
-    return this.run({ inputIds, attentionMask, owned: [] }, NO_HOOKS, {});
-  }
-
-  protected prepare(input: TokenInput): PreparedTokens {
-    return prepareTokens(input, this.tokenOptions());
-  }
-
-  protected release(prepared: PreparedTokens): void {
-    for (const t of prepared.owned) t.dispose();
-  }
-
   protected get stack(): readonly TransformerBlock[] {
     return this.blocks;
-  }
-
-  /** TransformerLens 3.x names of the head: `ln_final.hook_in` is the last block's output, `ln_final.hook_out` what the unembedding reads. */
-  override canonicalHooks(): Record<string, HookPoint | undefined> {
-    return { 'ln_final.hook_in': this.blocks.at(-1)?.hookResidPost, 'ln_final.hook_out': this.hookUnembedIn };
   }
 
   protected get finalNorm(): LayerNorm {
@@ -164,16 +97,5 @@ export class HookedGPT2 extends HookedTransformerRoot<TokenInput, PreparedTokens
     const embed = ctx.apply(this.hookEmbed, tf.gather(this.W_E, ids));
     const posEmbed = ctx.apply(this.hookPosEmbed, tf.gather(this.W_pos, positionIds(batch, pos, p.attentionMask)));
     return { resid: tf.add(embed, posEmbed), inputs: { mask: buildAttentionMask(pos, { causal: true, attentionMask: p.attentionMask }) } };
-  }
-
-  protected head(resid: tf.Tensor, _p: PreparedTokens, ctx: RunContext): tf.Tensor {
-    // unembed.hook_in / hook_out are identities (no allocation) unless the run asks for them.
-    return ctx.apply(this.hookUnembedOut, this.unembed(ctx.apply(this.hookUnembedIn, this.lnFinal.forward(resid, ctx))));
-  }
-
-  /** Frees every weight tensor. */
-  override dispose(): void {
-    this.tlStack.dispose();
-    super.dispose();
   }
 }

@@ -40,4 +40,6 @@ export abstract class HookedTransformerRoot<Input, Prepared> extends HookedRoot<
   get b_in(): tf.Tensor { return this.tlStack.get('b_in'); }
   /** `[L, dModel]` */
   get b_out(): tf.Tensor { return this.tlStack.get('b_out'); }
+  /** `[L, dModel, dMlp]` (gated MLPs only) */
+  get W_gate(): tf.Tensor { return this.tlStack.get('W_gate'); }
 }

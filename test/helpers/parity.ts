@@ -13,8 +13,8 @@ import { fixtureDir, readFixture, realRows, relError } from './fixtures.js';
  */
 export const PARITY_TOL = 1e-5;
 
-/** The model fixtures with every hook captured (Pythia / Gemma: scripts/fixtures/make_gemma_neox_fixtures.py). */
-export const FIXTURE_MODELS = ['gpt2-tiny', 'vit-tiny', 'whisper-tiny', 'bert-tiny', 'pythia-tiny', 'pythia-seq-tiny', 'gemma2-tiny', 'gemma3-tiny'] as const;
+/** The model fixtures with every hook captured (Llama family: scripts/fixtures/make_llama_fixtures.py; Pythia / Gemma: scripts/fixtures/make_gemma_neox_fixtures.py). */
+export const FIXTURE_MODELS = ['gpt2-tiny', 'vit-tiny', 'whisper-tiny', 'bert-tiny', 'llama-tiny', 'llama-mha', 'mistral-tiny', 'qwen2-tiny', 'pythia-tiny', 'pythia-seq-tiny', 'gemma2-tiny', 'gemma3-tiny'] as const;
 
 function toTensor(h: HostTensor): tf.Tensor {
   return tf.tensor(h.data, h.shape, h.dtype);

@@ -34,6 +34,7 @@ export interface MlpWeights {
 /** Weights of a gated MLP (Llama's SwiGLU, Gemma's GeGLU), input-major: `W_gate`, `W_in [dModel, dMlp]`, `W_out [dMlp, dModel]`. */
 export interface GatedMlpWeights {
   W_gate: tf.Tensor2D;
+  b_gate?: tf.Tensor1D;
   W_in: tf.Tensor2D;
   W_out: tf.Tensor2D;
   b_in?: tf.Tensor1D;

@@ -9,6 +9,7 @@ import { HookedGPTNeoX } from '../../../lib/nn/gpt-neox.js';
 import { HookedGemma } from '../../../lib/nn/gemma.js';
 import type { HookedWhisper } from '../../../lib/nn/whisper.js';
 import type { HookedViT } from '../../../lib/nn/vit.js';
+import { HookedLlama } from '../../../lib/nn/llama.js';
 import { ConfigError, NotCachedError, UnknownHookError } from '../../../lib/errors.js';
 import { fixtureDir } from '../../helpers/fixtures.js';
 import { testBackend } from '../../helpers/backend.js';
@@ -18,7 +19,7 @@ before(async () => {
 });
 
 test('registry: one entry per model_type; loadModel with modelType is typed and checks the checkpoint', async () => {
-  assert.deepEqual(Object.keys(MODEL_FAMILIES).sort(), ['bert', 'gemma2', 'gemma3', 'gemma3_text', 'gpt2', 'gpt_neox', 'vit', 'whisper']);
+  assert.deepEqual(Object.keys(MODEL_FAMILIES).sort(), ['bert', 'gemma2', 'gemma3', 'gemma3_text', 'gpt2', 'gpt_neox', 'llama', 'mistral', 'qwen2', 'vit', 'whisper']);
   const gpt2: HookedGPT2 = await loadModel(fixtureDir('gpt2-tiny'), { modelType: 'gpt2' }); // no cast needed
   assert.ok(gpt2 instanceof HookedGPT2);
   gpt2.dispose();
@@ -33,6 +34,9 @@ test('registry: one entry per model_type; loadModel with modelType is typed and 
     assert.ok(gemma instanceof HookedGemma && gemma.cfg.modelType === type);
     gemma.dispose();
   }
+  const llama: HookedLlama = await loadModel(fixtureDir('qwen2-tiny'), { modelType: 'qwen2' });
+  assert.ok(llama instanceof HookedLlama);
+  llama.dispose();
   await assert.rejects(loadModel(fixtureDir('gpt2-tiny'), { modelType: 'vit' }), (err: unknown) => err instanceof ConfigError && /'gpt2', not the 'vit'/.test(err.message));
 });
 

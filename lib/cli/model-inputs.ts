@@ -6,6 +6,7 @@ import { HookedGPT2 } from '../nn/gpt2.js';
 import { HookedViT } from '../nn/vit.js';
 import { HookedWhisper } from '../nn/whisper.js';
 import { HookedBert } from '../nn/bert.js';
+import { HookedLlama } from '../nn/llama.js';
 import { HookedGPTNeoX } from '../nn/gpt-neox.js';
 import { HookedGemma } from '../nn/gemma.js';
 import { HookedRotaryLM, type RotaryLmConfig } from '../nn/rotary-lm.js';
@@ -14,7 +15,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { intOption } from './text-input.js';
 
 /** The model families of tfjs-lens, as messages name them. */
-export type ModelFamily = 'GPT-2' | 'BERT' | 'ViT' | 'Whisper' | 'GPT-NeoX' | 'Gemma';
+export type ModelFamily = 'GPT-2' | 'Llama' | 'BERT' | 'ViT' | 'Whisper' | 'GPT-NeoX' | 'Gemma';
 
 /** Input flags of `lens`. */
 export type InputFlag = '--text' | '--ids' | '--image' | '--audio' | '--position';
@@ -22,6 +23,7 @@ export type InputFlag = '--text' | '--ids' | '--image' | '--audio' | '--position
 /** The flags each family reads, and how its usage is described. */
 const READS: Record<ModelFamily, { flags: readonly InputFlag[]; usage: string }> = {
   'GPT-2': { flags: ['--text', '--ids', '--position'], usage: '--text "…" or --ids 1,2,3' },
+  Llama: { flags: ['--text', '--ids', '--position'], usage: '--text "…" or --ids 1,2,3' },
   BERT: { flags: ['--text', '--ids', '--position'], usage: '--text "…" or --ids 1,2,3' },
   ViT: { flags: ['--image'], usage: '--image PATH (the lens reads the CLS token)' },
   Whisper: { flags: ['--audio', '--text', '--ids', '--position'], usage: '--audio PATH.wav, with --text or --ids for the decoder prefix' },
@@ -42,6 +44,7 @@ export function modelFamily(model: HookedModel): ModelFamily {
   if (model instanceof HookedWhisper) return 'Whisper';
   if (model instanceof HookedBert) return 'BERT';
   if (model instanceof HookedGPT2) return 'GPT-2';
+  if (model instanceof HookedLlama) return 'Llama';
   if (model instanceof HookedGPTNeoX) return 'GPT-NeoX';
   if (model instanceof HookedGemma) return 'Gemma';
   throw new InvalidArgumentError(`unsupported model class ${(model as object).constructor.name}`);
@@ -51,7 +54,7 @@ export function modelFamily(model: HookedModel): ModelFamily {
 export type CausalLm = HookedGPT2 | HookedRotaryLM<RotaryLmConfig>;
 
 /** The causal language models the analyses of `heads`, `patch`, `saturation` and `probe` run on. */
-export const CAUSAL_LMS = 'GPT-2, GPT-NeoX or Gemma';
+export const CAUSAL_LMS = 'GPT-2, Llama, Mistral, Qwen2, GPT-NeoX or Gemma';
 
 /** True for a causal language model. */
 export function isCausalLm(model: unknown): model is CausalLm {

@@ -41,7 +41,7 @@ export { parseGptNeoXConfig, type GptNeoXConfig } from './io/config/gpt-neox.js'
 export { type GptNeoXWeights } from './io/convert/gpt-neox.js';
 export { parseGemmaConfig, parseGemma3MultimodalConfig, type GemmaConfig, type GemmaLayerType } from './io/config/gemma.js';
 export { type GemmaWeights, type GemmaBlockWeights } from './io/convert/gemma.js';
-export { randomGpt2Weights, randomVitWeights, randomWhisperWeights } from './io/convert/random.js';
+export { randomGpt2Weights, randomVitWeights, randomWhisperWeights, randomLlamaWeights } from './io/convert/random.js';
 export { saveGpt2Checkpoint, gpt2StateDict, gpt2ConfigJson } from './io/export/gpt2.js';
 
 // models and hooks
@@ -52,7 +52,7 @@ export { HookedViT, type ImageInput } from './nn/vit.js';
 export { HookedWhisper, type WhisperInput, type FeatureInput, type WhisperGenerateOptions } from './nn/whisper.js';
 export { HookedBert, type BertInput } from './nn/bert.js';
 export { HookedLlama } from './nn/llama.js';
-export { CausalLmRoot } from './nn/causal-lm.js';
+export { CausalLmRoot, type CausalLmConfig } from './nn/causal-lm.js';
 export { HookedRotaryLM, type RotaryLmConfig, type RotaryLmParts } from './nn/rotary-lm.js';
 export { HookedGPTNeoX } from './nn/gpt-neox.js';
 export { HookedGemma } from './nn/gemma.js';
@@ -92,6 +92,7 @@ export { ablationHook, ablateScan, type AblationKind, type AblationOptions, type
 export { repeatedRandomTokens, inductionScores, previousTokenScores, headDetector, detectionPattern, repeatedSequenceStats, reducePatterns, type RepeatedTokensOptions, type HeadDetectorOptions, type RepeatedSequenceStats } from './lens/attention.js';
 export { FactoredMatrix, type FactoredSvd, type Eigenvalues } from './lens/factored-matrix.js';
 export { processWeights, type ProcessWeightsOptions } from './lens/process-weights.js';
+export { processLlamaWeights, type ProcessLlamaWeightsOptions } from './lens/process-weights-llama.js';
 export { headOV, headQK, circuitTop1Accuracy, kCompositionFullCircuit, kCompositionFullCircuitAccuracy, ovCopyingCircuit, ovCopyingAccuracy, compositionScore, headCompositionScore, allCompositionScores, type HeadRef, type KCompositionOptions, type CompositionMode, type CompositionScores } from './lens/circuits.js';
 export { tokenLogProbs, lmLoss, logitDiff, meanLogProb, nextTokenAccuracy, meanLogProbMetric, logitDiffMetric } from './lens/metrics.js';
 export * from './lens/intervention.js';

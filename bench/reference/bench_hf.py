@@ -104,6 +104,8 @@ def build_model(config_dict, device, attn_implementation=None):
         config, cls = transformers.ViTConfig(**kwargs), transformers.ViTForImageClassification
     elif family == "whisper":
         config, cls = transformers.WhisperConfig(**kwargs), transformers.WhisperForConditionalGeneration
+    elif family == "llama":
+        config, cls = transformers.LlamaConfig(**kwargs), transformers.LlamaForCausalLM
     else:
         raise SystemExit(f"unsupported model_type {family!r}")
     with torch.device(device):
@@ -115,7 +117,7 @@ def make_inputs(family, model, batch, seq, seed, device):
     """Random inputs of the requested shape, and the positions the blocks process per item."""
     cfg = model.config
     gen = torch.Generator(device="cpu").manual_seed(seed)
-    if family == "gpt2":
+    if family in ("gpt2", "llama"):
         ids = torch.randint(0, cfg.vocab_size, (batch, seq), generator=gen).to(device)
         return {"input_ids": ids, "use_cache": False}, seq
     if family == "vit":
@@ -131,6 +133,8 @@ def block_stacks(family, model, batch, seq):
     cfg = model.config
     if family == "gpt2":
         return [("", list(model.transformer.h), batch * seq)]
+    if family == "llama":
+        return [("", list(model.model.layers), batch * seq)]
     if family == "vit":
         encoder = model.vit.encoder
         layers = first_attr(encoder, ["layer", "layers"], "ViT encoder layers")
@@ -145,6 +149,8 @@ def part_modules(family, layer):
     """{part: (module whose pre-hook starts it, module whose hook ends it)} for one block."""
     if family == "gpt2":
         return {"attn": (layer.ln_1, layer.attn), "mlp": (layer.ln_2, layer.mlp)}
+    if family == "llama":
+        return {"attn": (layer.input_layernorm, layer.self_attn), "mlp": (layer.post_attention_layernorm, layer.mlp)}
     if family == "vit":
         return {
             "attn": (first_attr(layer, ["layernorm_before", "layer_norm1", "norm1"], "ViT attention norm"),

@@ -1,7 +1,8 @@
 """Hugging Face config dicts of the benchmark models: the same values as lib/bench/configs.ts.
 
 GPT-2 small/medium/large/xl, ViT-L/16 (google/vit-large-patch16-224), Whisper large-v3
-(openai/whisper-large-v3) and the 2-layer tiny GPT-2 used by the unit tests.
+(openai/whisper-large-v3), Llama 3.2 1B (meta-llama/Llama-3.2-1B: GQA 32/8 heads, llama3 rope, tied embeddings)
+and the 2-layer tiny GPT-2 used by the unit tests.
 """
 
 GPT2_SIZES = {
@@ -12,7 +13,7 @@ GPT2_SIZES = {
     "gpt2-xl": (48, 1600, 25),
 }
 
-MODEL_NAMES = [*GPT2_SIZES, "vit-l16", "whisper-large", "tiny-gpt2"]
+MODEL_NAMES = [*GPT2_SIZES, "vit-l16", "whisper-large", "tiny-gpt2", "llama-3.2-1b"]
 
 
 def bench_config(name, n_layers=None):
@@ -42,5 +43,14 @@ def bench_config(name, n_layers=None):
             "num_mel_bins": 128, "max_source_positions": 1500, "max_target_positions": 448, "vocab_size": 51866,
             "activation_function": "gelu", "scale_embedding": False, "tie_word_embeddings": True,
             "decoder_start_token_id": 50258, "eos_token_id": 50257, "pad_token_id": 50256,
+        }
+    if name == "llama-3.2-1b":
+        return {
+            "model_type": "llama", "hidden_size": 2048, "intermediate_size": 8192, "num_hidden_layers": n_layers or 16,
+            "num_attention_heads": 32, "num_key_value_heads": 8, "head_dim": 64, "vocab_size": 128256,
+            "max_position_embeddings": 131072, "rms_norm_eps": 1e-5, "hidden_act": "silu",
+            "rope_parameters": {"rope_type": "llama3", "rope_theta": 500000.0, "factor": 32.0, "low_freq_factor": 1.0,
+                                "high_freq_factor": 4.0, "original_max_position_embeddings": 8192},
+            "tie_word_embeddings": True, "bos_token_id": 128000, "eos_token_id": 128001,
         }
     raise SystemExit(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")

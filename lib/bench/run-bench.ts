@@ -14,7 +14,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { NO_HOOKS } from '../nn/hook-point.js';
-import type { TransformerBlock } from '../nn/components/block.js';
+import { TransformerBlock } from '../nn/components/block.js';
+import { RotaryBlock } from '../nn/components/rotary-block.js';
 import type { NamesFilter } from '../nn/hooked-root.js';
 import { activeBackend } from '../backend/index.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -83,19 +84,26 @@ function seriesStats(s: Series): { ms: Stats; kernelMs: Stats | null } {
   return { ms: summarize(s.ms), kernelMs: s.kernelMs.length === s.ms.length ? summarize(s.kernelMs) : null };
 }
 
+/** True for decoder blocks with cross-attention (Whisper). */
+function hasCross(block: TransformerBlock | RotaryBlock): boolean {
+  return block instanceof TransformerBlock && block.crossAttn !== undefined;
+}
+
 /** Replayable calls of one block on captured inputs. */
-function blockCalls(block: TransformerBlock, stack: BlockStack, residPre: tf.Tensor, residMid: tf.Tensor, residMidCross: tf.Tensor | undefined) {
+function blockCalls(block: TransformerBlock | RotaryBlock, stack: BlockStack, residPre: tf.Tensor, residMid: tf.Tensor, residMidCross: tf.Tensor | undefined) {
   const calls: { part: 'block' | BlockPart; fn: () => tf.Tensor }[] = [
     { part: 'block', fn: () => block.forward(residPre, stack.mask, NO_HOOKS, stack.crossInput) },
     {
       part: 'attn',
       fn: () => {
+        // Rotary blocks: the cos/sin tables are computed inside (HF computes them once per forward, outside the layers).
+        if (block instanceof RotaryBlock) return tf.add(residPre, block.attentionOut(residPre, stack.mask, NO_HOOKS));
         const x = block.ln1.forward(residPre, NO_HOOKS);
         return tf.add(residPre, block.attn.forward(x, x, stack.mask, NO_HOOKS));
       },
     },
   ];
-  if (block.crossAttn && block.lnCross && stack.crossInput) {
+  if (block instanceof TransformerBlock && block.crossAttn && block.lnCross && stack.crossInput) {
     const crossAttn = block.crossAttn;
     const lnCross = block.lnCross;
     const crossInput = stack.crossInput;
@@ -199,7 +207,7 @@ export async function runBench(target: BenchTarget, settings: BenchSettings, opt
       tick(`capture ${stack.prefix}blocks`);
       const wanted = indices.flatMap((i) => {
         const p = `${stack.prefix}blocks.${i}.`;
-        return [`${p}hook_resid_pre`, `${p}hook_resid_mid`, ...(stack.blocks[i]!.crossAttn ? [`${p}hook_resid_mid_cross`] : [])];
+        return [`${p}hook_resid_pre`, `${p}hook_resid_mid`, ...(hasCross(stack.blocks[i]!) ? [`${p}hook_resid_mid_cross`] : [])];
       });
       const captured = await wl.runWithCache(wanted);
       captured.output.dispose();
@@ -208,7 +216,7 @@ export async function runBench(target: BenchTarget, settings: BenchSettings, opt
           const p = `${stack.prefix}blocks.${i}.`;
           const block = stack.blocks[i]!;
           const calls = blockCalls(block, stack, captured.cache.get(`${p}hook_resid_pre`), captured.cache.get(`${p}hook_resid_mid`),
-            block.crossAttn ? captured.cache.get(`${p}hook_resid_mid_cross`) : undefined);
+            hasCross(block) ? captured.cache.get(`${p}hook_resid_mid_cross`) : undefined);
           const series = new Map<string, Series>();
           for (const call of calls) {
             const s: Series = { ms: [], kernelMs: [] };

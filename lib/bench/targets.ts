@@ -9,6 +9,8 @@ import { parseVitConfig } from '../io/config/vit.js';
 import { parseWhisperConfig } from '../io/config/whisper.js';
 import { readConfigJson } from '../io/checkpoint.js';
 import { HookedGPT2 } from '../nn/gpt2.js';
+import { HookedLlama } from '../nn/llama.js';
+import { parseLlamaConfig } from '../io/config/llama.js';
 import { HookedViT } from '../nn/vit.js';
 import { HookedWhisper } from '../nn/whisper.js';
 import { loadModel } from '../nn/load.js';
@@ -16,10 +18,10 @@ import { InvalidArgumentError } from '../errors.js';
 import { checkMemoryFor } from '../backend/memory-budget.js';
 import { activeBackend } from '../backend/index.js';
 import { benchConfig, isBenchModelName, BENCH_MODEL_NAMES } from './configs.js';
-import { randomGpt2Weights, randomVitWeights, randomWhisperWeights } from '../io/convert/random.js';
+import { randomGpt2Weights, randomLlamaWeights, randomVitWeights, randomWhisperWeights } from '../io/convert/random.js';
 
 /** Model families the benchmark runs. */
-export type BenchFamily = 'gpt2' | 'vit' | 'whisper';
+export type BenchFamily = 'gpt2' | 'vit' | 'whisper' | 'llama';
 
 /** A model ready to benchmark, with what the result file records about it. */
 export interface BenchTarget {
@@ -29,7 +31,7 @@ export interface BenchTarget {
   source: 'random' | 'checkpoint';
   /** The Hugging Face config the model was built from. */
   config: Record<string, unknown>;
-  model: HookedGPT2 | HookedViT | HookedWhisper;
+  model: HookedGPT2 | HookedViT | HookedWhisper | HookedLlama;
   /** Number of float32 weight values on the backend. */
   params: number;
   /** Backend bytes the weights occupy. */
@@ -68,6 +70,16 @@ export function estimateParams(config: Record<string, unknown>): number {
       return n('encoder_layers') * (4 * d * d + 2 * d * n('encoder_ffn_dim')) + n('decoder_layers') * (8 * d * d + 2 * d * n('decoder_ffn_dim'))
         + (n('vocab_size') + n('max_target_positions') + n('max_source_positions')) * d + 3 * d * (n('num_mel_bins') + d);
     }
+    case 'llama':
+    case 'mistral':
+    case 'qwen2': {
+      const d = n('hidden_size');
+      const heads = n('num_attention_heads');
+      const dHead = Number(config.head_dim ?? d / heads);
+      const kv = Number(config.num_key_value_heads ?? heads) * dHead;
+      const untied = config.tie_word_embeddings === false ? 2 : 1;
+      return n('num_hidden_layers') * (2 * d * heads * dHead + 2 * d * kv + 3 * d * n('intermediate_size') + 2 * d) + untied * n('vocab_size') * d + d;
+    }
     default:
       return 0;
   }
@@ -100,8 +112,14 @@ export function modelFromConfig(config: Record<string, unknown>, seed = 0, where
       const cfg = parseWhisperConfig(config, where);
       return { family: 'whisper', model: new HookedWhisper(cfg, randomWhisperWeights(cfg, seed)) };
     }
+    case 'llama':
+    case 'mistral':
+    case 'qwen2': {
+      const cfg = parseLlamaConfig(config, where);
+      return { family: 'llama', model: new HookedLlama(cfg, randomLlamaWeights(cfg, seed)) };
+    }
     default:
-      throw new InvalidArgumentError(`${where}: bench runs gpt2, vit and whisper models, not model_type '${String(config.model_type)}'`);
+      throw new InvalidArgumentError(`${where}: bench runs gpt2, vit, whisper and llama-family models, not model_type '${String(config.model_type)}'`);
   }
 }
 
@@ -138,15 +156,15 @@ export async function buildBenchTarget(nameOrDir: string, opts: BuildTargetOptio
   }
   const before = tf.memory().numBytes;
   const model = await loadModel(nameOrDir);
-  if (!(model instanceof HookedGPT2 || model instanceof HookedViT || model instanceof HookedWhisper)) {
+  if (!(model instanceof HookedGPT2 || model instanceof HookedViT || model instanceof HookedWhisper || model instanceof HookedLlama)) {
     model.dispose();
-    throw new InvalidArgumentError(`${nameOrDir}: bench runs GPT-2, ViT and Whisper checkpoints`, 'BERT is not benchmarked yet');
+    throw new InvalidArgumentError(`${nameOrDir}: bench runs GPT-2, ViT, Whisper and Llama-family checkpoints`, 'BERT is not benchmarked yet');
   }
   const weightsBytes = tf.memory().numBytes - before;
   const config = existsSync(nameOrDir) ? await readConfigJson(nameOrDir) : { model_type: model.cfg.modelType };
   return {
     name: nameOrDir,
-    family: model.cfg.modelType,
+    family: model instanceof HookedLlama ? 'llama' : model.cfg.modelType,
     source: 'checkpoint',
     config,
     model,

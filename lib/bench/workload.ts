@@ -4,11 +4,12 @@
  * replayed one by one.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { HookedGPT2 } from '../nn/gpt2.js';
+import { CausalLmRoot } from '../nn/causal-lm.js';
 import { HookedViT } from '../nn/vit.js';
 import { HookedWhisper } from '../nn/whisper.js';
 import { buildAttentionMask, type AttentionMask } from '../nn/components/attention.js';
 import type { TransformerBlock } from '../nn/components/block.js';
+import type { RotaryBlock } from '../nn/components/rotary-block.js';
 import type { CacheRun, NamesFilter } from '../nn/hooked-root.js';
 import { createRng } from '../math/rng.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -27,7 +28,7 @@ export interface WorkloadShape {
 export interface BlockStack {
   /** Hook-name prefix: `''`, `'encoder.'` or `'decoder.'`. */
   prefix: string;
-  blocks: readonly TransformerBlock[];
+  blocks: readonly (TransformerBlock | RotaryBlock)[];
   /** Positions one block call processes: batch × sequence length. */
   tokens: number;
   /** Self-attention mask (causal stacks), built once and disposed with the workload. */
@@ -88,8 +89,8 @@ export function makeWorkload(target: BenchTarget, shape: WorkloadShape): Workloa
     const mask = buildAttentionMask(pos, { causal: true })!;
     return { additive: tf.keep(mask.additive), hasEmptyRows: mask.hasEmptyRows };
   });
-  if (model instanceof HookedGPT2) {
-    checkShape(shape, model.cfg.nCtx, "the model's n_positions");
+  if (model instanceof CausalLmRoot) {
+    checkShape(shape, model.cfg.nCtx, "the model's n_positions / max_position_embeddings");
     const ids = randomIds(batch, seq, model.cfg.dVocab, seed);
     owned.push(ids);
     return {

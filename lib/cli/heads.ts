@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { join, resolve } from 'node:path';
-import { CAUSAL_LMS, isCausalLm, type CausalLm } from './model-inputs.js';
+import { CausalLmRoot } from '../nn/causal-lm.js';
 import { headDetector, inductionScores, previousTokenScores, repeatedRandomTokens, repeatedSequenceStats, type RepeatedSequenceStats } from '../lens/attention.js';
 import { heatmapSpec, writeChart } from '../plot/index.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -70,7 +70,7 @@ function ranked(scores: number[][], n: number): { layer: number; head: number; s
 }
 
 /** The BOS id: `--bos`, else the config's bos_token_id when it is inside the vocabulary, else vocab−1. */
-function bosOption(value: string | undefined, model: CausalLm): number {
+function bosOption(value: string | undefined, model: CausalLmRoot): number {
   const vocab = model.cfg.dVocab;
   if (value !== undefined) return intOption(value, 'bos', { min: 0, max: vocab - 1 });
   const bos = model.cfg.bosTokenId;
@@ -85,7 +85,7 @@ async function runHeads(opts: HeadsOptions): Promise<HeadsReport> {
   ensureOutputDir(outDir);
   const { model, dir, backend } = await setup(opts);
   try {
-    if (!isCausalLm(model)) throw new InvalidArgumentError(`heads needs a ${CAUSAL_LMS} checkpoint (causal attention); ${dir} is not one`);
+    if (!(model instanceof CausalLmRoot)) throw new InvalidArgumentError(`heads needs a decoder language model (GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma); ${dir} is not one`);
     const bos = bosOption(opts.bos, model);
     const fits = Math.floor((model.cfg.nCtx - 1) / 2);
     const nTokens = opts.nTokens === undefined ? Math.min(50, fits) : intOption(opts.nTokens, 'n-tokens', { min: 2 });
@@ -148,7 +148,7 @@ export function registerHeads(program: Command): void {
   program
     .command('heads')
     .description('induction, previous-token and head-detector scores of every head on repeated random tokens')
-    .option('-m, --model <dir|hubId>', 'a GPT-2 checkpoint (default: the shipped tiny GPT-2)')
+    .option('-m, --model <dir|hubId>', 'a GPT-2, Llama, Mistral or Qwen2 checkpoint (default: the shipped tiny GPT-2)')
     .option('--n-tokens <n>', 'length N of the random sequence (default 50, or what fits the context)')
     .option('--batch <n>', 'number of sequences', '10')
     .option('--seed <n>', 'seed of the random tokens', '0')

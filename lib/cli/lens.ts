@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { topKPerLayer, type TopKResult } from '../lens/topk.js';
-import { HookedGPT2 } from '../nn/gpt2.js';
+import { CausalLmRoot } from '../nn/causal-lm.js';
 import { HookedViT } from '../nn/vit.js';
 import { HookedWhisper } from '../nn/whisper.js';
 import { HookedBert } from '../nn/bert.js';
@@ -16,7 +16,7 @@ import type { Tokenizer } from '../data/tokenizer.js';
 import { InvalidArgumentError } from '../errors.js';
 import { BACKEND_HELP, formatTable, readOptionalJson, setup, showToken, type CommonOptions } from './common.js';
 import { intOption, promptIds } from './text-input.js';
-import { checkInputFlags, modelFamily, resolvePosition, type CausalLm, type InputFlag } from './model-inputs.js';
+import { checkInputFlags, modelFamily, resolvePosition, type InputFlag } from './model-inputs.js';
 
 interface LensOptions extends CommonOptions {
   text?: string;
@@ -88,13 +88,14 @@ async function runLens(opts: LensOptions): Promise<LensTable> {
       }
       label = (id) => (tokenizer ? tokenizer.decode([id]) : String(id));
     } else {
-      const lm = model as CausalLm | HookedBert;
+      const lm = model as CausalLmRoot | HookedBert;
       const tokenizer = lm.tokenizer as Tokenizer | undefined;
       const ids = promptIds({ text: opts.text, ids: opts.ids, tokenizer, vocabSize: lm.cfg.dVocab, modelDir: dir });
       position = resolvePosition(opts.position, ids.length);
-      result = await topKPerLayer(lm as CausalLm, [ids], { k, includeEmbedding: true, positions: [position] });
+      result = await topKPerLayer(lm as CausalLmRoot, [ids], { k, includeEmbedding: true, positions: [position] });
       tokens = ids.map((id) => (tokenizer ? tokenizer.decode([id]) : String(id)));
-      label = (id) => (tokenizer ? tokenizer.decode([id]) : String(id));
+      // Embedding rows past the tokenizer's vocabulary (padded vocabularies, e.g. Qwen2) are labelled by id.
+      label = (id) => (tokenizer && id < tokenizer.vocabSize ? tokenizer.decode([id]) : String(id));
     }
     const [nLayers, , , kk] = result.shape;
     const layers = Array.from({ length: nLayers }, (_, row) => ({

@@ -2,20 +2,19 @@
  * Which input flags of `lens` each model family reads, so that a flag the model cannot use is an error
  * that says which models take it (instead of being silently ignored), and the `--position` check.
  */
-import { HookedGPT2 } from '../nn/gpt2.js';
-import { HookedViT } from '../nn/vit.js';
-import { HookedWhisper } from '../nn/whisper.js';
-import { HookedBert } from '../nn/bert.js';
+import { CausalLmRoot } from '../nn/causal-lm.js';
 import { HookedLlama } from '../nn/llama.js';
 import { HookedGPTNeoX } from '../nn/gpt-neox.js';
 import { HookedGemma } from '../nn/gemma.js';
-import { HookedRotaryLM, type RotaryLmConfig } from '../nn/rotary-lm.js';
+import { HookedViT } from '../nn/vit.js';
+import { HookedWhisper } from '../nn/whisper.js';
+import { HookedBert } from '../nn/bert.js';
 import type { HookedModel } from '../nn/load.js';
 import { InvalidArgumentError } from '../errors.js';
 import { intOption } from './text-input.js';
 
 /** The model families of tfjs-lens, as messages name them. */
-export type ModelFamily = 'GPT-2' | 'Llama' | 'BERT' | 'ViT' | 'Whisper' | 'GPT-NeoX' | 'Gemma';
+export type ModelFamily = 'GPT-2' | 'Llama' | 'GPT-NeoX' | 'Gemma' | 'BERT' | 'ViT' | 'Whisper';
 
 /** Input flags of `lens`. */
 export type InputFlag = '--text' | '--ids' | '--image' | '--audio' | '--position';
@@ -24,11 +23,11 @@ export type InputFlag = '--text' | '--ids' | '--image' | '--audio' | '--position
 const READS: Record<ModelFamily, { flags: readonly InputFlag[]; usage: string }> = {
   'GPT-2': { flags: ['--text', '--ids', '--position'], usage: '--text "…" or --ids 1,2,3' },
   Llama: { flags: ['--text', '--ids', '--position'], usage: '--text "…" or --ids 1,2,3' },
+  'GPT-NeoX': { flags: ['--text', '--ids', '--position'], usage: '--text "…" or --ids 1,2,3' },
+  Gemma: { flags: ['--text', '--ids', '--position'], usage: '--text "…" or --ids 1,2,3' },
   BERT: { flags: ['--text', '--ids', '--position'], usage: '--text "…" or --ids 1,2,3' },
   ViT: { flags: ['--image'], usage: '--image PATH (the lens reads the CLS token)' },
   Whisper: { flags: ['--audio', '--text', '--ids', '--position'], usage: '--audio PATH.wav, with --text or --ids for the decoder prefix' },
-  'GPT-NeoX': { flags: ['--text', '--ids', '--position'], usage: '--text "…" or --ids 1,2,3' },
-  Gemma: { flags: ['--text', '--ids', '--position'], usage: '--text "…" or --ids 1,2,3' },
 };
 
 const WHAT: Partial<Record<InputFlag, string>> = { '--image': 'images', '--audio': 'audio' };
@@ -43,22 +42,11 @@ export function modelFamily(model: HookedModel): ModelFamily {
   if (model instanceof HookedViT) return 'ViT';
   if (model instanceof HookedWhisper) return 'Whisper';
   if (model instanceof HookedBert) return 'BERT';
-  if (model instanceof HookedGPT2) return 'GPT-2';
   if (model instanceof HookedLlama) return 'Llama';
   if (model instanceof HookedGPTNeoX) return 'GPT-NeoX';
   if (model instanceof HookedGemma) return 'Gemma';
+  if (model instanceof CausalLmRoot) return 'GPT-2';
   throw new InvalidArgumentError(`unsupported model class ${(model as object).constructor.name}`);
-}
-
-/** A causal language model (next-token logits at every position): GPT-2 and the rotary decoders. */
-export type CausalLm = HookedGPT2 | HookedRotaryLM<RotaryLmConfig>;
-
-/** The causal language models the analyses of `heads`, `patch`, `saturation` and `probe` run on. */
-export const CAUSAL_LMS = 'GPT-2, Llama, Mistral, Qwen2, GPT-NeoX or Gemma';
-
-/** True for a causal language model. */
-export function isCausalLm(model: unknown): model is CausalLm {
-  return model instanceof HookedGPT2 || model instanceof HookedRotaryLM;
 }
 
 /**

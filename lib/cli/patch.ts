@@ -8,7 +8,7 @@
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { join, resolve } from 'node:path';
-import { CAUSAL_LMS, isCausalLm } from './model-inputs.js';
+import { CausalLmRoot } from '../nn/causal-lm.js';
 import { defaultScanBy, normalizedMetric, patchScan, type ScanBy, type ScanHook } from '../lens/patching.js';
 import { logitDiffMetric } from '../lens/metrics.js';
 import { heatmapSpec, writeChart } from '../plot/index.js';
@@ -70,7 +70,7 @@ async function runPatch(opts: PatchOptions): Promise<PatchReport> {
   if (by === 'head' && defaultScanBy(hook) !== 'head') throw new InvalidArgumentError(`--by head needs a per-head hook; '${hook}' has no head axis`, 'use --hook z, q, k, v, pattern or result, or --by pos');
   const { model, dir, backend } = await setup(opts);
   try {
-    if (!isCausalLm(model)) throw new InvalidArgumentError(`patch needs a ${CAUSAL_LMS} checkpoint; ${dir} is not one`);
+    if (!(model instanceof CausalLmRoot)) throw new InvalidArgumentError(`patch needs a decoder language model (GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma); ${dir} is not one`);
     const tokenizer = model.tokenizer;
     const vocab = model.cfg.dVocab;
     const prompt = (text: string | undefined, ids: string | undefined, what: 'clean' | 'corrupt'): number[] =>
@@ -173,7 +173,7 @@ export function registerPatch(program: Command): void {
   program
     .command('patch')
     .description('activation patching: restore one slice of a clean run inside a corrupted run, per block × position (or head)')
-    .option('-m, --model <dir|hubId>', 'a GPT-2 checkpoint (default: the shipped tiny GPT-2)')
+    .option('-m, --model <dir|hubId>', 'a GPT-2, Llama, Mistral or Qwen2 checkpoint (default: the shipped tiny GPT-2)')
     .option('--clean <text>', 'the clean prompt')
     .option('--corrupt <text>', 'the corrupted prompt (same number of tokens)')
     .option('--ids-clean <ids>', 'clean prompt as token ids, comma-separated (models without a tokenizer)')

@@ -7,7 +7,7 @@
  */
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
-import { CAUSAL_LMS, isCausalLm } from './model-inputs.js';
+import { CausalLmRoot } from '../nn/causal-lm.js';
 import { runProbeExperiment, type FeatureSpace, type ModelProbeReport } from '../probes/index.js';
 import type { CrossValidationResult } from '../probes/kfold.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -72,7 +72,7 @@ async function runProbe(opts: ProbeOptions): Promise<ProbeCliReport> {
   if (!['resid', 'lnFinal', 'original'].includes(opts.featureSpace)) throw new InvalidArgumentError(`--feature-space '${opts.featureSpace}' must be resid, lnFinal or original`);
   const { model, dir, backend } = await setup(opts);
   try {
-    if (!isCausalLm(model)) throw new InvalidArgumentError(`probe needs a ${CAUSAL_LMS} checkpoint (one example per token position); ${dir} is not one`);
+    if (!(model instanceof CausalLmRoot)) throw new InvalidArgumentError(`probe needs a decoder language model (GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma), one example per token position; ${dir} is not one`);
     if (J0 > model.cfg.nLayers - 1) throw new InvalidArgumentError(`--J0 ${J0} must be at most L−1 = ${model.cfg.nLayers - 1} (j = 0 … L−1 means h_{j+1})`, `this model has ${model.cfg.nLayers} blocks; try --J0 ${Math.max(0, Math.floor(model.cfg.nLayers / 4))}`);
     const input = readTokenSequences({ textFile: opts.textFile, idsFile: opts.idsFile, tokenizer: model.tokenizer, vocabSize: model.cfg.dVocab, maxLength: model.cfg.nCtx, maxExamples, modelDir: dir });
     // One sentence per chunk: sentences differ in length, and a chunk must be one [batch, T] block.
@@ -124,7 +124,7 @@ export function registerProbe(program: Command): void {
   program
     .command('probe')
     .description('task-transition probe: can a linear probe tell which rank a layer is fixing? (vs random-embedding and shuffled-label controls)')
-    .option('-m, --model <dir|hubId>', 'a GPT-2 checkpoint (default: the shipped tiny GPT-2)')
+    .option('-m, --model <dir|hubId>', 'a GPT-2, Llama, Mistral or Qwen2 checkpoint (default: the shipped tiny GPT-2)')
     .option('--text-file <file>', 'text, one sentence per line (tokenised with the model\'s tokenizer)')
     .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line')
     .option('--max-examples <n>', 'use only the first n sequences')

@@ -11,7 +11,7 @@
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { join, resolve } from 'node:path';
-import { CAUSAL_LMS, isCausalLm, type CausalLm } from './model-inputs.js';
+import { CausalLmRoot } from '../nn/causal-lm.js';
 import { topKPerLayer } from '../lens/topk.js';
 import { filterBySaturation, saturationLayers } from '../lens/saturation.js';
 import { meanTauPermutationTest, rankCorrespondence, type RankCorrespondenceResult } from '../lens/order.js';
@@ -49,7 +49,7 @@ export interface RankTables {
  * pass (at most `batchSize` per pass), so nothing is padded.
  * @param sequences token ids per sequence (each within the model's n_ctx).
  */
-export async function lensRankTables(model: CausalLm, sequences: readonly (readonly number[])[], k: number, batchSize = 16): Promise<RankTables> {
+export async function lensRankTables(model: CausalLmRoot, sequences: readonly (readonly number[])[], k: number, batchSize = 16): Promise<RankTables> {
   const L = model.cfg.nLayers;
   // Per sequence: [T, L, k] ids.
   const tables: Int32Array[] = new Array(sequences.length);
@@ -118,7 +118,7 @@ async function runSaturation(opts: SaturationOptions): Promise<SaturationReport>
   const quirk = !!opts.quirkAllAgreeIsL;
   const { model, dir, backend } = await setup(opts);
   try {
-    if (!isCausalLm(model)) throw new InvalidArgumentError(`saturation needs a ${CAUSAL_LMS} checkpoint (next-token lens); ${dir} is not one`);
+    if (!(model instanceof CausalLmRoot)) throw new InvalidArgumentError(`saturation needs a decoder language model (GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma) for the next-token lens; ${dir} is not one`);
     if (k > model.cfg.dVocab) throw new InvalidArgumentError(`--k ${k} is larger than the vocabulary (${model.cfg.dVocab})`);
     const input = readTokenSequences({ textFile: opts.textFile, idsFile: opts.idsFile, tokenizer: model.tokenizer, vocabSize: model.cfg.dVocab, maxLength: model.cfg.nCtx, maxExamples, modelDir: dir });
     const seqs = input.sequences;
@@ -216,7 +216,7 @@ export function registerSaturation(program: Command): void {
   program
     .command('saturation')
     .description('saturation layers of the top-k lens ranks, their order (rank correspondence, Kendall τ) and the better-LM test')
-    .option('-m, --model <dir|hubId>', 'a GPT-2 checkpoint (default: the shipped tiny GPT-2)')
+    .option('-m, --model <dir|hubId>', 'a GPT-2, Llama, Mistral or Qwen2 checkpoint (default: the shipped tiny GPT-2)')
     .option('--text-file <file>', 'text, one sentence per line (tokenised with the model\'s tokenizer)')
     .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line')
     .option('--max-examples <n>', 'use only the first n sequences')

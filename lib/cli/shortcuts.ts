@@ -10,7 +10,7 @@
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { join, resolve } from 'node:path';
-import { HookedGPT2 } from '../nn/gpt2.js';
+import { CausalLmRoot } from '../nn/causal-lm.js';
 import { HookedBert } from '../nn/bert.js';
 import { runMatPipeline, type MatPipelineReport, type MappingName } from '../shortcuts/index.js';
 import { heatmapSpec, lineChartSpec, writeChart } from '../plot/index.js';
@@ -62,7 +62,7 @@ async function runShortcuts(opts: ShortcutsOptions): Promise<ShortcutsReport> {
   const batch = intOption(opts.batch, 'batch', { min: 1 });
   const { model, dir, backend } = await setup(opts);
   try {
-    if (!(model instanceof HookedGPT2) && !(model instanceof HookedBert)) throw new InvalidArgumentError(`shortcuts runs on GPT-2 and BERT checkpoints; ${dir} is neither`);
+    if (!(model instanceof CausalLmRoot) && !(model instanceof HookedBert)) throw new InvalidArgumentError(`shortcuts runs on decoder language models (GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma) and BERT; ${dir} is none of them`);
     const nTrainOpt = opts.nTrain === undefined ? undefined : intOption(opts.nTrain, 'n-train', { min: 2 });
     const nValOpt = opts.nVal === undefined ? undefined : intOption(opts.nVal, 'n-val', { min: 2 });
     const wanted = nTrainOpt !== undefined && nValOpt !== undefined ? nTrainOpt + nValOpt : undefined;
@@ -132,7 +132,7 @@ export function registerShortcuts(program: Command): void {
   program
     .command('shortcuts')
     .description('linear shortcuts between layers (mat vs id): r² heatmaps and Precision@1 per exit layer, maps saved as safetensors')
-    .option('-m, --model <dir|hubId>', 'a GPT-2 or BERT checkpoint (default: the shipped tiny GPT-2)')
+    .option('-m, --model <dir|hubId>', 'a GPT-2, Llama-family or BERT checkpoint (default: the shipped tiny GPT-2)')
     .option('--text-file <file>', 'text, one sentence per line (tokenised with the model\'s tokenizer)')
     .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line')
     .option('--n-train <n>', 'training sentences, the first ones of the file (default: 3/4 of the file, at most 9000)')

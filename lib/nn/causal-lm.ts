@@ -11,8 +11,11 @@ import { HookPoint, NO_HOOKS, type RunContext } from './hook-point.js';
 import type { LensModel } from './lens-model.js';
 import { requireTokenizer, strTokens, type LmTokenizer } from './text.js';
 import type { Unembed } from './components/unembed.js';
+import type { TransformerBlock } from './components/block.js';
+import type { RotaryBlock } from './components/rotary-block.js';
 import type { LayerNorm } from './components/layer-norm.js';
 import type { RmsNorm } from './components/rms-norm.js';
+import type { DecoderLmDims } from '../io/config/decoder.js';
 import { prepareTokens, type PreparedTokens, type TokenInput, type TokenInputOptions } from './token-input.js';
 
 /** Options of `toTokens`. */
@@ -21,12 +24,18 @@ export interface ToTokensOptions {
   prependBos?: boolean;
 }
 
+/** The config fields every causal language model has (TransformerLens names). */
+export type CausalLmConfig = DecoderLmDims;
+
 /** A decoder-only language model with hooks. Subclasses declare their hook points and blocks. */
 export abstract class CausalLmRoot extends HookedTransformerRoot<TokenInput, PreparedTokens> implements LensModel {
   readonly residPrefix = '';
   readonly lensPositions = 'all' as const;
   /** Tokenizer for text input (set by `loadModel` from the checkpoint's tokenizer files). */
   tokenizer?: LmTokenizer;
+  abstract readonly cfg: CausalLmConfig;
+  /** The decoder blocks. */
+  abstract readonly blocks: readonly (TransformerBlock | RotaryBlock)[];
   /** The unembedding (tied to the token embedding unless the checkpoint has its own `lm_head`). */
   abstract readonly unembedding: Unembed;
   /** `[batch, pos, dModel]` what the unembedding reads (opt-in). */

@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Embedded } from './hooked-root.js';
-import { CausalLmRoot } from './causal-lm.js';
+import { CausalLmRoot, type CausalLmConfig } from './causal-lm.js';
 import { HookPoint, type RunContext } from './hook-point.js';
 import { buildAttentionMask } from './components/attention.js';
 import type { RotaryBlock, BlockNorm } from './components/rotary-block.js';
@@ -21,16 +21,7 @@ import { positionIds, type PreparedTokens, type TokenInputOptions } from './toke
 import { applyTokenHook } from './input-checks.js';
 
 /** What the base (and the analyses) read of a family's config (TransformerLens names). */
-export interface RotaryLmConfig {
-  nLayers: number;
-  dModel: number;
-  nHeads: number;
-  dHead: number;
-  /** Longest input accepted (`max_position_embeddings`). */
-  nCtx: number;
-  dVocab: number;
-  bosTokenId?: number;
-  eosTokenId?: number;
+export interface RotaryLmConfig extends CausalLmConfig {
   padTokenId?: number;
 }
 

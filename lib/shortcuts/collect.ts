@@ -8,8 +8,8 @@
  * What is collected per sample:
  * - `states[ℓ]`, ℓ = 0 … L: h_0 = `blocks.0.hook_resid_pre`, h_ℓ = `blocks.{ℓ−1}.hook_resid_post`
  *   (before the final LN; the model's unembedding is never run).
- * - with `registries` (GPT-2 only), per block b the seven registries of §8:
- *   0 block input (`hook_resid_pre`), 1 ln_1 output with gain and bias (`ln1.hook_normalized`·w + b),
+ * - with `registries` (pre-norm decoders: GPT-2, the Llama family), per block b the seven registries of §8:
+ *   0 block input (`hook_resid_pre`), 1 ln_1 output with gain and bias (`ln1.hook_normalized`·w + b; RMS norms: ·gain),
  *   2 attention output (`hook_attn_out`), 3 = 0 + 2 (`hook_resid_mid`), 4 ln_2 output with gain and bias,
  *   5 MLP output (`hook_mlp_out`), 6 = 3 + 5 (`hook_resid_post`). Registries 0 and 6 are the same
  *   arrays as `states[b]` and `states[b+1]`.
@@ -22,6 +22,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '../errors.js';
 import { TransformerBlock } from '../nn/components/block.js';
 import type { PostLnBlock } from '../nn/components/post-ln-block.js';
+import { RotaryBlock } from '../nn/components/rotary-block.js';
+import { LayerNorm } from '../nn/components/layer-norm.js';
+import type { RmsNorm } from '../nn/components/rms-norm.js';
 import type { HookFn, HookPoint } from '../nn/hook-point.js';
 import type { ShardedCacheWriter } from '../io/cache-writer.js';
 import { batchGroups, buildBatch, checkSamples, deviceBatch, matModelInfo, type BatchOptions, type MatModel } from './model-adapter.js';
@@ -81,6 +84,11 @@ function registrySlot(L: number, b: number, a: number): number {
   return L + 1 + b * 5 + (a - 1);
 }
 
+/** A norm's output from its normalized input: `x·w + b` (layer norm) or `x·gain` (RMS norm). */
+function normAffine(norm: LayerNorm | RmsNorm, normalized: tf.Tensor): tf.Tensor {
+  return norm instanceof LayerNorm ? tf.add(tf.mul(normalized, norm.w), norm.b) : tf.mul(normalized, norm.gain());
+}
+
 /**
  * Collects h_0 … h_L (and, with `registries`, the sub-module registries) at one position per sentence.
  * @param model `HookedGPT2` or `HookedBert`.
@@ -91,9 +99,9 @@ export async function collectStates(model: MatModel, sentences: readonly ArrayLi
   const info = matModelInfo(model);
   checkSamples(info, sentences, positions, opts);
   const withRegistries = opts.registries ?? false;
-  const blocks: readonly (TransformerBlock | PostLnBlock)[] = model.blocks;
-  if (withRegistries && !blocks.every((b) => b instanceof TransformerBlock)) {
-    throw new InvalidArgumentError('collectStates: registries (the sub-module maps of §8) are defined for pre-LN GPT-2 blocks only', 'collect BERT states without { registries: true }');
+  const blocks: readonly (TransformerBlock | PostLnBlock | RotaryBlock)[] = model.blocks;
+  if (withRegistries && !blocks.every((b) => b instanceof TransformerBlock || b instanceof RotaryBlock)) {
+    throw new InvalidArgumentError('collectStates: registries (the sub-module maps of §8) are defined for pre-norm decoder blocks only (GPT-2, Llama family)', 'collect BERT states without { registries: true }');
   }
   const L = info.nLayers;
   const d = info.dModel;
@@ -114,23 +122,24 @@ export async function collectStates(model: MatModel, sentences: readonly ArrayLi
     let values: Float32Array;
     try {
       const hooks: [string, HookFn][] = [];
-      const capture = (point: HookPoint, slot: number, affine?: { w: tf.Tensor; b: tf.Tensor }): void => {
+      const capture = (point: HookPoint, slot: number, norm?: LayerNorm | RmsNorm): void => {
         hooks.push([
           point.name,
           (activation) => {
             const atT = tf.gatherND(activation, device.gatherIndices);
             slots[slot]?.dispose();
-            slots[slot] = tf.keep(affine ? tf.add(tf.mul(atT, affine.w), affine.b) : atT);
+            slots[slot] = tf.keep(norm ? normAffine(norm, atT) : atT);
           },
         ]);
       };
       capture(blocks[0]!.hookResidPre, 0);
       blocks.forEach((block, b) => {
         capture(block.hookResidPost, b + 1);
-        if (withRegistries && block instanceof TransformerBlock) {
+        if (withRegistries && (block instanceof TransformerBlock || block instanceof RotaryBlock)) {
           capture(block.ln1.hookNormalized, registrySlot(L, b, 1), block.ln1);
           capture(block.hookAttnOut, registrySlot(L, b, 2));
-          capture(block.hookResidMid, registrySlot(L, b, 3));
+          // Parallel-residual blocks (GPT-NeoX) have no resid_mid: their ln2 reads resid_pre.
+          capture(block.hookResidMid ?? block.hookResidPre, registrySlot(L, b, 3));
           capture(block.ln2.hookNormalized, registrySlot(L, b, 4), block.ln2);
           capture(block.hookMlpOut, registrySlot(L, b, 5));
         }

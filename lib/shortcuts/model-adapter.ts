@@ -1,5 +1,5 @@
 /**
- * What the mat pipeline needs from a model, for GPT-2 (`HookedGPT2`, causal, prefixes x_0 … x_t) and
+ * What the mat pipeline needs from a model, for GPT-2 and the Llama family (`CausalLmRoot`, causal, prefixes x_0 … x_t) and
  * BERT (`HookedBert`, bidirectional, the whole sentence with x_t replaced by [MASK], docs/methods.md §10):
  * building right-padded batches, and the embedding h_0 with the attention mask of the batch
  * (`model.embed(input)`; the blocks then run with `model.runBlocks`).
@@ -10,12 +10,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
 import { HookedBert } from '../nn/bert.js';
-import { HookedGPT2 } from '../nn/gpt2.js';
+import { CausalLmRoot } from '../nn/causal-lm.js';
 import type { BlockInputs } from '../nn/hooked-root.js';
 import { padSequences } from '../nn/token-input.js';
 
 /** Models the mat pipeline runs on. */
-export type MatModel = HookedGPT2 | HookedBert;
+export type MatModel = CausalLmRoot | HookedBert;
 
 /** Default [MASK] id of the BERT variant (bert-base-uncased). */
 export const BERT_MASK_TOKEN_ID = 103;
@@ -31,9 +31,9 @@ export interface MatModelInfo {
 
 /** Kind and sizes of a model; throws for models the pipeline does not support. */
 export function matModelInfo(model: MatModel): MatModelInfo {
-  if (model instanceof HookedGPT2) return { kind: 'gpt2', nLayers: model.cfg.nLayers, dModel: model.cfg.dModel, dVocab: model.cfg.dVocab, nCtx: model.cfg.nCtx };
+  if (model instanceof CausalLmRoot) return { kind: 'gpt2', nLayers: model.cfg.nLayers, dModel: model.cfg.dModel, dVocab: model.cfg.dVocab, nCtx: model.cfg.nCtx };
   if (model instanceof HookedBert) return { kind: 'bert', nLayers: model.cfg.nLayers, dModel: model.cfg.dModel, dVocab: model.cfg.dVocab, nCtx: model.cfg.nCtx };
-  throw new InvalidArgumentError(`the mat pipeline runs on HookedGPT2 and HookedBert, got ${String((model as object)?.constructor?.name)}`);
+  throw new InvalidArgumentError(`the mat pipeline runs on decoder language models (HookedGPT2, HookedLlama) and HookedBert, got ${String((model as object)?.constructor?.name)}`);
 }
 
 /** Token-level options of a batch. */

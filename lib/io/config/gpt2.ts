@@ -3,17 +3,11 @@ import { z } from 'zod';
 import { ConfigError } from '../../errors.js';
 import { parseConfig } from './parse.js';
 import { parseActivation, type ActivationName } from './activation.js';
+import type { DecoderLmDims } from './decoder.js';
 
 /** GPT-2 hyper-parameters (TransformerLens names). */
-export interface GPT2Config {
+export interface GPT2Config extends DecoderLmDims {
   modelType: 'gpt2';
-  nLayers: number;
-  dModel: number;
-  nHeads: number;
-  dHead: number;
-  dMlp: number;
-  nCtx: number;
-  dVocab: number;
   eps: number;
   act: ActivationName;
   /** Divide attention scores by √dHead (HF `scale_attn_weights`, default true). */
@@ -21,8 +15,6 @@ export interface GPT2Config {
   /** Also divide scores of block i by (i + 1) (HF `scale_attn_by_inverse_layer_idx`). */
   scaleAttnByInverseLayerIdx: boolean;
   tieWordEmbeddings: boolean;
-  bosTokenId?: number;
-  eosTokenId?: number;
 }
 
 const schema = z.looseObject({

@@ -8,23 +8,16 @@ import { ConfigError } from '../../errors.js';
 import { parseConfig } from './parse.js';
 import { parseActivation, type ActivationName } from './activation.js';
 import { parseRopeScaling, type RopeParams } from './rope.js';
+import type { DecoderLmDims } from './decoder.js';
 
 /** The `model_type`s of the Llama family. */
 export type LlamaModelType = 'llama' | 'mistral' | 'qwen2';
 
 /** Llama-family hyper-parameters (TransformerLens names). */
-export interface LlamaConfig {
+export interface LlamaConfig extends DecoderLmDims {
   modelType: LlamaModelType;
-  nLayers: number;
-  dModel: number;
-  nHeads: number;
   /** Key/value heads (`num_key_value_heads`; = nHeads without grouped-query attention). */
   nKvHeads: number;
-  dHead: number;
-  dMlp: number;
-  /** `max_position_embeddings`. */
-  nCtx: number;
-  dVocab: number;
   /** `rms_norm_eps`. */
   eps: number;
   act: ActivationName;
@@ -38,8 +31,6 @@ export interface LlamaConfig {
   /** Sliding attention window per layer (undefined: full causal attention). */
   slidingWindows: (number | undefined)[];
   tieWordEmbeddings: boolean;
-  bosTokenId?: number;
-  eosTokenId?: number;
   padTokenId?: number;
 }
 

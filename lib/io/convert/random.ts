@@ -14,6 +14,8 @@ import type { GPT2Weights } from './gpt2.js';
 import type { ViTWeights } from './vit.js';
 import { whisperSinusoids, type WhisperBlockWeights, type WhisperWeights } from './whisper.js';
 import type { AttentionWeights, LnWeights, MlpWeights } from './weights.js';
+import type { LlamaConfig } from '../config/llama.js';
+import type { LlamaWeights } from './llama.js';
 
 const STD = 0.02;
 
@@ -127,6 +129,35 @@ export function randomGpt2Weights(cfg: GPT2Config, seed = 0): GPT2Weights {
       mlp: {
         W_in: normal([d, cfg.dMlp], std) as tf.Tensor2D, b_in: tf.zeros([cfg.dMlp]) as tf.Tensor1D,
         W_out: normal([cfg.dMlp, d], projStd) as tf.Tensor2D, b_out: tf.zeros([d]) as tf.Tensor1D,
+      },
+    })),
+  };
+}
+
+/**
+ * Random Llama-family weights for `cfg` (benchmarks: timings do not depend on the values): `N(0, 0.02²)` matrices,
+ * RMS gains 1, zero biases where the config has them; `lm_head` only when the embeddings are untied.
+ */
+export function randomLlamaWeights(cfg: LlamaConfig, seed = 0): LlamaWeights {
+  const normal = normalSource(seed);
+  const d = cfg.dModel;
+  const q = cfg.nHeads * cfg.dHead;
+  const kv = cfg.nKvHeads * cfg.dHead;
+  const bias = (on: boolean, n: number) => (on ? (tf.zeros([n]) as tf.Tensor1D) : undefined);
+  return {
+    W_E: matrix(normal, cfg.dVocab, d),
+    lnFinal: tf.ones([d]) as tf.Tensor1D,
+    unembed: cfg.tieWordEmbeddings ? undefined : matrix(normal, cfg.dVocab, d),
+    blocks: Array.from({ length: cfg.nLayers }, () => ({
+      ln1: tf.ones([d]) as tf.Tensor1D,
+      attn: {
+        W_Q: matrix(normal, d, q), b_Q: bias(cfg.qkvBias, q), W_K: matrix(normal, d, kv), b_K: bias(cfg.qkvBias, kv),
+        W_V: matrix(normal, d, kv), b_V: bias(cfg.qkvBias, kv), W_O: matrix(normal, q, d), b_O: bias(cfg.oBias, d),
+      },
+      ln2: tf.ones([d]) as tf.Tensor1D,
+      mlp: {
+        W_gate: matrix(normal, d, cfg.dMlp), b_gate: bias(cfg.mlpBias, cfg.dMlp), W_in: matrix(normal, d, cfg.dMlp), b_in: bias(cfg.mlpBias, cfg.dMlp),
+        W_out: matrix(normal, cfg.dMlp, d), b_out: bias(cfg.mlpBias, d),
       },
     })),
   };

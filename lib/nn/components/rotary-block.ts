@@ -82,17 +82,26 @@ export class RotaryBlock extends HookedModule {
   }
 
   /**
-   * `residPre [batch, pos, dModel]` → `residPost`. `positions [batch, pos]` are the input's position ids (default
-   * 0 … pos−1 in every row); the block's rotary tables are computed from them.
+   * The attention sub-block without the residual add: ln1 → attention at this block's rope (tables from
+   * `positions [batch, pos]`, default 0 … pos−1 per row) → ln1_post when present. `[batch, pos, dModel]` →
+   * `[batch, pos, dModel]` (before `hook_attn_out`).
+   */
+  attentionOut(residPre: tf.Tensor, mask: AttentionMask | undefined, ctx: RunContext, positions?: tf.Tensor2D): tf.Tensor {
+    const [batch, pos] = residPre.shape as [number, number];
+    const tables = rotaryTables(positions ?? positionIds(batch, pos), ropeFrequencies(this.rope, pos));
+    const normalized = ctx.call(this.ln1, residPre, () => this.ln1.forward(residPre, ctx));
+    const attnOut = ctx.call(this.attn, normalized, () => this.attn.forward(normalized, mask, ctx, tables));
+    return this.ln1Post ? this.ln1Post.forward(attnOut, ctx) : attnOut;
+  }
+
+  /**
+   * `residPre [batch, pos, dModel]` → `residPost [batch, pos, dModel]`. `positions [batch, pos]` are the position ids
+   * the rotary embedding reads (default 0 … pos−1 in every row; left-padded inputs pass theirs).
    */
   forward(residPre: tf.Tensor, mask: AttentionMask | undefined, ctx: RunContext, _encoderOut?: tf.Tensor, positions?: tf.Tensor2D): tf.Tensor {
-    const [batch, pos] = residPre.shape as [number, number];
-    const rotary = rotaryTables(positions ?? positionIds(batch, pos), ropeFrequencies(this.rope, pos));
     residPre = ctx.apply(this.hookResidPre, residPre);
-    const { ln1, attn, ln2, mlp, ln1Post, ln2Post } = this;
-    const normalized = ctx.call(ln1, residPre, () => ln1.forward(residPre, ctx));
-    const attnRaw = ctx.call(attn, normalized, () => attn.forward(normalized, mask, ctx, rotary));
-    const attnOut = ctx.apply(this.hookAttnOut, ln1Post ? ln1Post.forward(attnRaw, ctx) : attnRaw);
+    const { ln2, mlp, ln2Post } = this;
+    const attnOut = ctx.apply(this.hookAttnOut, this.attentionOut(residPre, mask, ctx, positions));
     const resid = this.hookResidMid ? ctx.apply(this.hookResidMid, tf.add(residPre, attnOut)) : residPre;
     // TransformerLens's hook_mlp_in: what ln2 reads; a replacement does not change the residual sum.
     const mlpInput = ctx.wants(this.hookMlpIn.name) ? ctx.apply(this.hookMlpIn, resid) : resid;

@@ -110,7 +110,7 @@ export class CheckpointError extends TfjsLensError {
 
 /** A config.json that is missing fields or describes an unsupported model. */
 export class ConfigError extends TfjsLensError {
-  constructor(message: string, hint = 'supported model_type: gpt2, vit, whisper, bert, llama, mistral, qwen2') {
+  constructor(message: string, hint = 'supported model_type: gpt2, vit, whisper, bert, llama, mistral, qwen2, gpt_neox, gemma2, gemma3_text, gemma3') {
     super('E_CONFIG', message, hint);
   }
 }

@@ -39,11 +39,15 @@ export { type GPT2Weights } from './io/convert/gpt2.js';
 export { parseLlamaConfig, type LlamaConfig, type LlamaModelType } from './io/config/llama.js';
 export { type RopeParams, type RopeScaling } from './io/config/rope.js';
 export { type LlamaWeights } from './io/convert/llama.js';
+export { parseGptNeoXConfig, type GptNeoXConfig } from './io/config/gpt-neox.js';
+export { type GptNeoXWeights } from './io/convert/gpt-neox.js';
+export { parseGemmaConfig, parseGemma3MultimodalConfig, type GemmaConfig, type GemmaLayerType } from './io/config/gemma.js';
+export { type GemmaWeights, type GemmaBlockWeights } from './io/convert/gemma.js';
 export { randomGpt2Weights, randomVitWeights, randomWhisperWeights, randomLlamaWeights } from './io/convert/random.js';
 export { saveGpt2Checkpoint, gpt2StateDict, gpt2ConfigJson } from './io/export/gpt2.js';
 
 // models and hooks
-export { loadModel, modelTypeOfName, type LoadModelOptions, type HookedModel, type ModelType, type ModelOf, type Gpt2HubId, type WhisperHubId, type VitHubId, type BertHubId } from './nn/load.js';
+export { loadModel, modelTypeOfName, type LoadModelOptions, type HookedModel, type ModelType, type ModelOf, type Gpt2HubId, type WhisperHubId, type VitHubId, type BertHubId, type PythiaHubId, type Gemma2HubId } from './nn/load.js';
 export { MODEL_FAMILIES, isModelType, type ModelFamily, type TokenizerPolicy } from './nn/registry.js';
 export { HookedGPT2, type LmTokenizer, type ToTokensOptions } from './nn/gpt2.js';
 export { HookedViT, type ImageInput } from './nn/vit.js';
@@ -51,6 +55,9 @@ export { HookedWhisper, type WhisperInput, type FeatureInput, type WhisperGenera
 export { HookedBert, type BertInput } from './nn/bert.js';
 export { HookedLlama } from './nn/llama.js';
 export { CausalLmRoot, type CausalLmConfig } from './nn/causal-lm.js';
+export { HookedRotaryLM, type RotaryLmConfig, type RotaryLmParts } from './nn/rotary-lm.js';
+export { HookedGPTNeoX } from './nn/gpt-neox.js';
+export { HookedGemma } from './nn/gemma.js';
 export { HookPoint, RunContext, type HookFn, type HookInfo, type ModuleOverride } from './nn/hook-point.js';
 export { HookedRoot, type NamesFilter, type ForwardOptions, type RunWithCacheOptions, type RunWithHooksOptions, type CacheRun, type ModuleOverrides, type RunBlocksOptions, type BlockInputs, type EmbeddedInput } from './nn/hooked-root.js';
 export { ActivationCache } from './nn/activation-cache.js';

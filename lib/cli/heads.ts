@@ -86,7 +86,7 @@ async function runHeads(opts: HeadsOptions): Promise<HeadsReport> {
   ensureOutputDir(outDir);
   const { model, dir, backend } = await setup(opts);
   try {
-    if (!(model instanceof CausalLmRoot)) throw new InvalidArgumentError(`heads needs a decoder language model (GPT-2, Llama, Mistral, Qwen2); ${dir} is not one`);
+    if (!(model instanceof CausalLmRoot)) throw new InvalidArgumentError(`heads needs a decoder language model (GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma); ${dir} is not one`);
     const bos = bosOption(opts.bos, model);
     const fits = Math.floor((model.cfg.nCtx - 1) / 2);
     const nTokens = opts.nTokens === undefined ? Math.min(50, fits) : intOption(opts.nTokens, 'n-tokens', { min: 2 });

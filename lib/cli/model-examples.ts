@@ -18,6 +18,8 @@ import { audioExamples } from './audio-examples.js';
 export const COLLECT_FLAGS: FlagTable = {
   'GPT-2': { flags: ['--text-file', '--ids-file'], usage: '--text-file FILE or --ids-file FILE' },
   Llama: { flags: ['--text-file', '--ids-file'], usage: '--text-file FILE or --ids-file FILE' },
+  'GPT-NeoX': { flags: ['--text-file', '--ids-file'], usage: '--text-file FILE or --ids-file FILE' },
+  Gemma: { flags: ['--text-file', '--ids-file'], usage: '--text-file FILE or --ids-file FILE' },
   BERT: { flags: [], usage: 'no input of these commands (BERT has no next-token lens)' },
   ViT: { flags: ['--images'], usage: '--images DIR (image folder, class folders or CIFAR batches)' },
   Whisper: { flags: ['--audio'], usage: '--audio DIR (LibriSpeech folder or transcripts.tsv)' },

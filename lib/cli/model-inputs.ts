@@ -4,6 +4,8 @@
  */
 import { CausalLmRoot } from '../nn/causal-lm.js';
 import { HookedLlama } from '../nn/llama.js';
+import { HookedGPTNeoX } from '../nn/gpt-neox.js';
+import { HookedGemma } from '../nn/gemma.js';
 import { HookedViT } from '../nn/vit.js';
 import { HookedWhisper } from '../nn/whisper.js';
 import { HookedBert } from '../nn/bert.js';
@@ -12,7 +14,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { intOption } from './text-input.js';
 
 /** The model families of tfjs-lens, as messages name them. */
-export type ModelFamily = 'GPT-2' | 'Llama' | 'BERT' | 'ViT' | 'Whisper';
+export type ModelFamily = 'GPT-2' | 'Llama' | 'GPT-NeoX' | 'Gemma' | 'BERT' | 'ViT' | 'Whisper';
 
 /** Input flags of `lens`. */
 export type InputFlag = '--text' | '--ids' | '--image' | '--audio' | '--position';
@@ -24,6 +26,8 @@ export type FlagTable = Record<ModelFamily, { flags: readonly string[]; usage: s
 const READS: FlagTable = {
   'GPT-2': { flags: ['--text', '--ids', '--position'], usage: '--text "…" or --ids 1,2,3' },
   Llama: { flags: ['--text', '--ids', '--position'], usage: '--text "…" or --ids 1,2,3' },
+  'GPT-NeoX': { flags: ['--text', '--ids', '--position'], usage: '--text "…" or --ids 1,2,3' },
+  Gemma: { flags: ['--text', '--ids', '--position'], usage: '--text "…" or --ids 1,2,3' },
   BERT: { flags: ['--text', '--ids', '--position'], usage: '--text "…" or --ids 1,2,3' },
   ViT: { flags: ['--image'], usage: '--image PATH (the lens reads the CLS token)' },
   Whisper: { flags: ['--audio', '--text', '--ids', '--position'], usage: '--audio PATH.wav, with --text or --ids for the decoder prefix' },
@@ -42,6 +46,8 @@ export function modelFamily(model: HookedModel): ModelFamily {
   if (model instanceof HookedWhisper) return 'Whisper';
   if (model instanceof HookedBert) return 'BERT';
   if (model instanceof HookedLlama) return 'Llama';
+  if (model instanceof HookedGPTNeoX) return 'GPT-NeoX';
+  if (model instanceof HookedGemma) return 'Gemma';
   if (model instanceof CausalLmRoot) return 'GPT-2';
   throw new InvalidArgumentError(`unsupported model class ${(model as object).constructor.name}`);
 }

@@ -70,7 +70,7 @@ async function runPatch(opts: PatchOptions): Promise<PatchReport> {
   if (by === 'head' && defaultScanBy(hook) !== 'head') throw new InvalidArgumentError(`--by head needs a per-head hook; '${hook}' has no head axis`, 'use --hook z, q, k, v, pattern or result, or --by pos');
   const { model, dir, backend } = await setup(opts);
   try {
-    if (!(model instanceof CausalLmRoot)) throw new InvalidArgumentError(`patch needs a decoder language model (GPT-2, Llama, Mistral, Qwen2); ${dir} is not one`);
+    if (!(model instanceof CausalLmRoot)) throw new InvalidArgumentError(`patch needs a decoder language model (GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma); ${dir} is not one`);
     const tokenizer = model.tokenizer;
     const vocab = model.cfg.dVocab;
     const prompt = (text: string | undefined, ids: string | undefined, what: 'clean' | 'corrupt'): number[] =>

@@ -70,7 +70,7 @@ export async function runShortcuts(opts: ShortcutsOptions, statistics?: Shortcut
   const batch = intOption(opts.batch, 'batch', { min: 1 });
   const { model, dir, backend } = await setup(opts);
   try {
-    if (!(model instanceof CausalLmRoot) && !(model instanceof HookedBert)) throw new InvalidArgumentError(`shortcuts runs on decoder language models (GPT-2, Llama, Mistral, Qwen2) and BERT; ${dir} is none of them`);
+    if (!(model instanceof CausalLmRoot) && !(model instanceof HookedBert)) throw new InvalidArgumentError(`shortcuts runs on decoder language models (GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma) and BERT; ${dir} is none of them`);
     const nTrainOpt = opts.nTrain === undefined ? undefined : intOption(opts.nTrain, 'n-train', { min: 2 });
     const nValOpt = opts.nVal === undefined ? undefined : intOption(opts.nVal, 'n-val', { min: 2 });
     const wanted = nTrainOpt !== undefined && nValOpt !== undefined ? nTrainOpt + nValOpt : undefined;

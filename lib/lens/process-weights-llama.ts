@@ -15,6 +15,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { HookedLlama } from '../nn/llama.js';
 import type { LlamaWeights } from '../io/convert/llama.js';
+import { GatedMlp } from '../nn/components/gated-mlp.js';
 import { InvalidArgumentError } from '../errors.js';
 
 /** Which steps to apply (defaults as TransformerLens `from_pretrained` on an RMS-norm model). */
@@ -52,6 +53,7 @@ export function processLlamaWeights(model: HookedLlama, opts: ProcessLlamaWeight
   const weights = tf.tidy(() => {
     const blocks: LlamaWeights['blocks'] = model.blocks.map((block) => {
       const { attn, mlp } = block;
+      if (!(mlp instanceof GatedMlp)) throw new InvalidArgumentError('processLlamaWeights: a Llama block without a gated MLP');
       const g1 = foldLn ? block.ln1.w : undefined;
       const g2 = foldLn ? block.ln2.w : undefined;
       const read = (W: tf.Tensor2D, g: tf.Tensor | undefined) => (g ? foldGain(g, W) : (tf.clone(W) as tf.Tensor2D));

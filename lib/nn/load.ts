@@ -44,6 +44,10 @@ export type WhisperHubId = `openai/whisper-${string}`;
 export type VitHubId = `google/vit-${string}`;
 /** Hub ids typed as BERT. */
 export type BertHubId = `bert-base-${string}` | `bert-large-${string}` | `google-bert/${string}`;
+/** Hub ids typed as GPT-NeoX (Pythia). */
+export type PythiaHubId = `EleutherAI/pythia-${string}`;
+/** Hub ids typed as Gemma 2. */
+export type Gemma2HubId = `google/gemma-2-${string}`;
 
 /** The family a hub id of the typed patterns names (checked against `config.json` at load time). */
 export function modelTypeOfName(name: string): ModelType | undefined {
@@ -51,6 +55,8 @@ export function modelTypeOfName(name: string): ModelType | undefined {
   if (/^openai\/whisper-/.test(name)) return 'whisper';
   if (/^google\/vit-/.test(name)) return 'vit';
   if (/^(bert-(base|large)-|google-bert\/)/.test(name)) return 'bert';
+  if (/^EleutherAI\/pythia-/.test(name)) return 'gpt_neox';
+  if (/^google\/gemma-2-/.test(name)) return 'gemma2';
   return undefined;
 }
 
@@ -64,6 +70,10 @@ export function loadModel(name: WhisperHubId, opts?: LoadModelOptions): Promise<
 export function loadModel(name: VitHubId, opts?: LoadModelOptions): Promise<ModelOf<'vit'>>;
 /** Loads a BERT hub model. */
 export function loadModel(name: BertHubId, opts?: LoadModelOptions): Promise<ModelOf<'bert'>>;
+/** Loads a Pythia hub model. */
+export function loadModel(name: PythiaHubId, opts?: LoadModelOptions): Promise<ModelOf<'gpt_neox'>>;
+/** Loads a Gemma 2 hub model. */
+export function loadModel(name: Gemma2HubId, opts?: LoadModelOptions): Promise<ModelOf<'gemma2'>>;
 /** Loads a hooked model from a checkpoint directory or hub id (the union of all families). */
 export function loadModel(dirOrName: string, opts?: LoadModelOptions): Promise<HookedModel>;
 export async function loadModel(dirOrName: string, opts: LoadModelOptions = {}): Promise<HookedModel> {

@@ -10,17 +10,23 @@ import { parseGpt2Config } from '../io/config/gpt2.js';
 import { parseVitConfig } from '../io/config/vit.js';
 import { parseWhisperConfig } from '../io/config/whisper.js';
 import { parseBertConfig } from '../io/config/bert.js';
+import { parseGptNeoXConfig } from '../io/config/gpt-neox.js';
+import { parseGemmaConfig, parseGemma3MultimodalConfig } from '../io/config/gemma.js';
 import { parseLlamaConfig } from '../io/config/llama.js';
 import { convertGpt2, gpt2IgnorableKey } from '../io/convert/gpt2.js';
 import { convertVit, vitIgnorableKey } from '../io/convert/vit.js';
 import { convertWhisper, whisperIgnorableKey } from '../io/convert/whisper.js';
 import { convertBert, bertIgnorableKey } from '../io/convert/bert.js';
+import { convertGptNeoX, gptNeoXIgnorableKey } from '../io/convert/gpt-neox.js';
+import { convertGemma, gemmaIgnorableKey } from '../io/convert/gemma.js';
 import { convertLlama, llamaIgnorableKey } from '../io/convert/llama.js';
 import type { Tokenizer } from '../data/tokenizer-types.js';
 import { HookedGPT2 } from './gpt2.js';
 import { HookedViT } from './vit.js';
 import { HookedWhisper } from './whisper.js';
 import { HookedBert } from './bert.js';
+import { HookedGPTNeoX } from './gpt-neox.js';
+import { HookedGemma } from './gemma.js';
 import { HookedLlama } from './llama.js';
 
 /** How a family gets its tokenizer: none (pixel input), or the checkpoint's files (optionally the offline GPT-2 BPE). */
@@ -50,6 +56,10 @@ export const MODEL_FAMILIES = {
   vit: family({ parseConfig: parseVitConfig, convert: convertVit, ignorableKey: vitIgnorableKey, Model: HookedViT, tokenizer: 'none' }),
   whisper: family({ parseConfig: parseWhisperConfig, convert: convertWhisper, ignorableKey: whisperIgnorableKey, Model: HookedWhisper, tokenizer: {} }),
   bert: family({ parseConfig: parseBertConfig, convert: convertBert, ignorableKey: bertIgnorableKey, Model: HookedBert, tokenizer: {} }),
+  gpt_neox: family({ parseConfig: parseGptNeoXConfig, convert: convertGptNeoX, ignorableKey: gptNeoXIgnorableKey, Model: HookedGPTNeoX, tokenizer: {} }),
+  gemma2: family({ parseConfig: parseGemmaConfig, convert: convertGemma, ignorableKey: gemmaIgnorableKey, Model: HookedGemma, tokenizer: {} }),
+  gemma3_text: family({ parseConfig: parseGemmaConfig, convert: convertGemma, ignorableKey: gemmaIgnorableKey, Model: HookedGemma, tokenizer: {} }),
+  gemma3: family({ parseConfig: parseGemma3MultimodalConfig, convert: convertGemma, ignorableKey: gemmaIgnorableKey, Model: HookedGemma, tokenizer: {} }),
   llama: family({ parseConfig: parseLlamaConfig, convert: convertLlama, ignorableKey: llamaIgnorableKey, Model: HookedLlama, tokenizer: {} }),
   mistral: family({ parseConfig: parseLlamaConfig, convert: convertLlama, ignorableKey: llamaIgnorableKey, Model: HookedLlama, tokenizer: {} }),
   qwen2: family({ parseConfig: parseLlamaConfig, convert: convertLlama, ignorableKey: llamaIgnorableKey, Model: HookedLlama, tokenizer: {} }),

@@ -154,7 +154,8 @@ export async function collectStates(model: MatModel, sentences: readonly ArrayLi
         if (withRegistries && (block instanceof TransformerBlock || block instanceof RotaryBlock)) {
           capture(block.ln1.hookNormalized, registrySlot(L, b, 1), block.ln1);
           capture(block.hookAttnOut, registrySlot(L, b, 2));
-          capture(block.hookResidMid, registrySlot(L, b, 3));
+          // Parallel-residual blocks (GPT-NeoX) have no resid_mid: their ln2 reads resid_pre.
+          capture(block.hookResidMid ?? block.hookResidPre, registrySlot(L, b, 3));
           capture(block.ln2.hookNormalized, registrySlot(L, b, 4), block.ln2);
           capture(block.hookMlpOut, registrySlot(L, b, 5));
         }

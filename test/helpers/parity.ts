@@ -4,7 +4,7 @@ import { loadModel, type HookedModel } from '../../lib/nn/load.js';
 import { logitLens } from '../../lib/lens/logit-lens.js';
 import type { ActivationCache } from '../../lib/nn/activation-cache.js';
 import type { HostTensor } from '../../lib/io/safetensors.js';
-import { fixtureDir, readFixture, relError } from './fixtures.js';
+import { fixtureDir, readFixture, realRows, relError } from './fixtures.js';
 
 /**
  * Relative-error bar of every HF parity test on the CPU backends (models and preprocessing). The measured worst
@@ -13,8 +13,8 @@ import { fixtureDir, readFixture, relError } from './fixtures.js';
  */
 export const PARITY_TOL = 1e-5;
 
-/** The model fixtures (the Llama family's: scripts/fixtures/make_llama_fixtures.py). */
-export const FIXTURE_MODELS = ['gpt2-tiny', 'vit-tiny', 'whisper-tiny', 'bert-tiny', 'llama-tiny', 'llama-mha', 'mistral-tiny', 'qwen2-tiny'] as const;
+/** The model fixtures with every hook captured (Llama family: scripts/fixtures/make_llama_fixtures.py; Pythia / Gemma: scripts/fixtures/make_gemma_neox_fixtures.py). */
+export const FIXTURE_MODELS = ['gpt2-tiny', 'vit-tiny', 'whisper-tiny', 'bert-tiny', 'llama-tiny', 'llama-mha', 'mistral-tiny', 'qwen2-tiny', 'pythia-tiny', 'pythia-seq-tiny', 'gemma2-tiny', 'gemma3-tiny'] as const;
 
 function toTensor(h: HostTensor): tf.Tensor {
   return tf.tensor(h.data, h.shape, h.dtype);
@@ -68,3 +68,19 @@ export async function fixtureErrors(name: string, dir = fixtureDir(name)): Promi
   return errors;
 }
 
+
+/**
+ * Relative errors of a padded run against a `padded.safetensors` reference, at the real positions (mask 1) only:
+ * `logits` and `hidden_states.0 … hidden_states.{states − 1}` (the cache's `blocks.0.hook_resid_pre` and each
+ * `hook_resid_post`). Padded query rows attend to no real key, so their values are left out.
+ */
+export async function paddedErrors(output: tf.Tensor, cache: ActivationCache, ref: Map<string, HostTensor>, mask: number[][], states: number): Promise<Record<string, number>> {
+  const V = output.shape[2]!;
+  const errors: Record<string, number> = { logits: relError(realRows(await output.data(), mask, V), realRows(ref.get('logits')!.data, mask, V)) };
+  for (let n = 0; n < states; n++) {
+    const ours = cache.get(n === 0 ? 'blocks.0.hook_resid_pre' : `blocks.${n - 1}.hook_resid_post`);
+    const d = ours.shape[2]!;
+    errors[`hidden_states.${n}`] = relError(realRows(await ours.data(), mask, d), realRows(ref.get(`hidden_states.${n}`)!.data, mask, d));
+  }
+  return errors;
+}

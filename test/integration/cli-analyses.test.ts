@@ -26,6 +26,7 @@ import { runProbeExperiment } from '../../lib/probes/index.js';
 import { readAllSafetensors } from '../../lib/io/safetensors.js';
 import { createRng } from '../../lib/math/rng.js';
 import { ROOT, fixtureDir } from '../helpers/fixtures.js';
+import { patternScores } from '../helpers/lens-reference.js';
 import { cli, cliJson } from '../helpers/cli.js';
 import { testBackend } from '../helpers/backend.js';
 
@@ -177,18 +178,12 @@ test('heads --json: induction / previous-token scores equal the cached attention
   const tokens = repeatedRandomTokens({ nTokens: N, batch: 3, vocab, bos: vocab - 1, seed: 5 });
   const names = Array.from({ length: L }, (_, l) => `blocks.${l}.attn.hook_pattern`);
   const { output, cache } = await model.runWithCache(tokens, { namesFilter: names });
-  const T = 2 * N + 1;
   for (let l = 0; l < L; l++) {
     const pattern = (await cache.get(names[l]!).array()) as number[][][][]; // [batch, H, T, T]
     for (let h = 0; h < H; h++) {
-      let induction = 0;
-      let prev = 0;
-      for (const row of pattern) {
-        for (let q = N - 1; q <= 2 * N; q++) induction += row[h]![q]![q - N + 1]!;
-        for (let q = 1; q < T; q++) prev += row[h]![q]![q - 1]!;
-      }
-      close(r.scores.induction[l]![h]!, induction / (3 * (N + 2)), 1e-5, `induction L${l}H${h}`);
-      close(r.scores.previousToken[l]![h]!, prev / (3 * (T - 1)), 1e-5, `previous-token L${l}H${h}`);
+      const ref = patternScores(pattern, h, N);
+      close(r.scores.induction[l]![h]!, ref.induction, 1e-5, `induction L${l}H${h}`);
+      close(r.scores.previousToken[l]![h]!, ref.previousToken, 1e-5, `previous-token L${l}H${h}`);
     }
   }
   tf.dispose(output);

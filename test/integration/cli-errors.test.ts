@@ -66,8 +66,8 @@ test('lens --position is checked and reported as given', () => {
 test('--audio and --image on a text model, --text on an image model: say which models take them', () => {
   assertFails(runCli(['lens', '--model', GPT2, '--ids', '1,2', '--audio', 'speech.wav']), /--audio is for Whisper models \(audio\); .*gpt2-tiny is a GPT-2 model, which takes --text "…" or --ids 1,2,3/);
   assertFails(runCli(['lens', '--model', GPT2, '--image', IMAGE]), /--image is for ViT models \(images\); .*gpt2-tiny is a GPT-2 model/);
-  assertFails(runCli(['lens', '--model', VIT, '--image', IMAGE, '--text', 'a cat']), /--text is for GPT-2, Llama, BERT and Whisper models; .*vit-tiny is a ViT model, which takes --image PATH/);
-  assertFails(runCli(['lens', '--model', VIT, '--image', IMAGE, '--position', '0']), /--position is for GPT-2, Llama, BERT and Whisper models/);
+  assertFails(runCli(['lens', '--model', VIT, '--image', IMAGE, '--text', 'a cat']), /--text is for GPT-2, Llama, GPT-NeoX, Gemma, BERT and Whisper models; .*vit-tiny is a ViT model, which takes --image PATH/);
+  assertFails(runCli(['lens', '--model', VIT, '--image', IMAGE, '--position', '0']), /--position is for GPT-2, Llama, GPT-NeoX, Gemma, BERT and Whisper models/);
 });
 
 test('a PNG or WAV given as --text-file / --ids-file is rejected, not analysed as text', () => {

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../../lib/backend/index.js';
 import { loadModel } from '../../lib/nn/load.js';
 import type { HookedGPT2 } from '../../lib/nn/gpt2.js';
-import { residNamesFilter, logitLens } from '../../lib/lens/logit-lens.js';
+import { hostLensTopK } from '../helpers/lens-reference.js';
 import { ROOT, fixtureDir } from '../helpers/fixtures.js';
 import { runCli, type CliRun } from '../helpers/cli.js';
 import { testBackend } from '../helpers/backend.js';
@@ -25,16 +25,11 @@ test('tfjs-lens lens --json prints the per-layer top-k that the library computes
   // independent reference: the full logit lens from a cache, softmax and sort on the host
   await setBackend(testBackend('cpu'));
   const model = (await loadModel(fixtureDir('gpt2-tiny'))) as HookedGPT2;
-  const { output, cache } = await model.runWithCache([ids], { namesFilter: residNamesFilter(model) });
-  const lens = logitLens(model, cache);
-  const probs = tf.tidy(() => tf.softmax(tf.squeeze(tf.slice(lens, [0, 0, 4, 0], [-1, 1, 1, -1]), [1, 2])).arraySync()) as number[][];
-  probs.forEach((row, l) => {
-    const order = row.map((p, id) => ({ p, id })).sort((a, b) => b.p - a.p || a.id - b.id).slice(0, 3);
+  const expected = await hostLensTopK(model, ids, 4, 3);
+  expected.forEach((order, l) => {
     assert.deepEqual(table.layers[l]!.top.map((t) => t.id), order.map((o) => o.id), `layer ${l}`);
     table.layers[l]!.top.forEach((t, r) => assert.ok(Math.abs(t.prob - order[r]!.p) < 1e-5));
   });
-  tf.dispose([output, lens]);
-  cache.dispose();
   model.dispose();
 });
 

@@ -12,7 +12,7 @@ import { loadModel } from '../../lib/nn/load.js';
 import type { HookedGPT2 } from '../../lib/nn/gpt2.js';
 import { readAllSafetensors } from '../../lib/io/safetensors.js';
 import { fixtureDir, intRows, realRows, relError } from '../helpers/fixtures.js';
-import { PARITY_TOL } from '../helpers/parity.js';
+import { PARITY_TOL, paddedErrors } from '../helpers/parity.js';
 import { testBackends } from '../helpers/backend.js';
 
 for (const backend of testBackends(['wasm', 'cpu'] as const)) {
@@ -27,11 +27,7 @@ for (const backend of testBackends(['wasm', 'cpu'] as const)) {
     const { output, cache } = await model.runWithCache({ inputIds: rows('input_ids'), attentionMask: mask }, { namesFilter: (n) => /hook_resid_(pre|post)$/.test(n) || n === 'hook_pos_embed' });
     const V = output.shape[2]!;
     const d = model.cfg.dModel;
-    const errors: Record<string, number> = { logits: relError(realRows(await output.data(), mask, V), realRows(ref.get('logits')!.data, mask, V)) };
-    for (let n = 0; n < model.nLayers; n++) {
-      const ours = cache.get(n === 0 ? 'blocks.0.hook_resid_pre' : `blocks.${n - 1}.hook_resid_post`);
-      errors[`hidden_states.${n}`] = relError(realRows(await ours.data(), mask, d), realRows(ref.get(`hidden_states.${n}`)!.data, mask, d));
-    }
+    const errors = await paddedErrors(output, cache, ref, mask, model.nLayers);
     // Position ids as HF's: the padded row's first real token gets the position embedding of 0.
     const pos = cache.get('hook_pos_embed');
     const row1First = tf.tidy(() => tf.slice(pos, [1, 3, 0], [1, 1, d]));

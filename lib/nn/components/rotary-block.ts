@@ -1,56 +1,72 @@
 /**
- * Pre-RMS-norm decoder block with rotary grouped-query attention and a gated MLP (Llama, Mistral, Qwen2; Gemma adds
- * the optional post-norms): resid_pre → ln1 → attn (rotary at this block's rope) → [ln1_post] → attn_out;
- * resid_mid = resid_pre + attn_out; ln2 → mlp → [ln2_post] → mlp_out; resid_post = resid_mid + mlp_out.
- * Sub-modules run through `ctx.call`, so a run can override `blocks.{i}.ln1`, `.attn`, `.ln2`, `.mlp` or the block.
+ * Pre-norm decoder block with rotary grouped-query attention, in the layouts of the modern decoder families:
+ * - sequential (GPT-NeoX with `use_parallel_residual: false`, Gemma): resid_pre → ln1 → attn → [ln1_post] →
+ *   attn_out; resid_mid = resid_pre + attn_out; ln2 → mlp → [ln2_post] → mlp_out; resid_post = resid_mid + mlp_out;
+ * - parallel (GPT-NeoX / Pythia): attention and MLP both read resid_pre (through ln1 and ln2);
+ *   resid_post = resid_pre + attn_out + mlp_out, and there is no resid_mid (as TransformerLens).
+ * Gemma's sandwich norms `ln1_post` / `ln2_post` normalize each sub-layer's output before it joins the residual;
+ * `hook_attn_out` / `hook_mlp_out` hold what is added (after them), as TransformerLens names them.
+ * ln1, attn, ln2 and mlp run through `ctx.call`, so a run can override them (`blocks.{i}.attn`, …).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { HookedModule } from '../hooked-module.js';
 import { HookPoint, type RunContext } from '../hook-point.js';
 import type { AttentionMask } from './attention.js';
-import type { RmsNorm } from './rms-norm.js';
 import type { GroupedQueryAttention } from './gqa-attention.js';
-import type { GatedMlp } from './gated-mlp.js';
 import { ropeFrequencies, rotaryTables, type RopeParams } from './rotary.js';
+import type { LayerNorm } from './layer-norm.js';
+import type { RmsNorm } from './rms-norm.js';
+import type { Mlp } from './mlp.js';
+import type { GatedMlp } from './gated-mlp.js';
 import { positionIds } from '../token-input.js';
 
-/** The parts of a rotary block. `ln1Post`/`ln2Post` normalize the attention and MLP outputs (Gemma 2/3). */
+/** A norm a block applies: LayerNorm (GPT-NeoX) or RMSNorm (Gemma, Llama). */
+export type BlockNorm = LayerNorm | RmsNorm;
+
+/** The parts of a `RotaryBlock`. */
 export interface RotaryBlockParts {
-  ln1: RmsNorm;
+  ln1: BlockNorm;
   attn: GroupedQueryAttention;
-  ln1Post?: RmsNorm;
-  ln2: RmsNorm;
-  mlp: GatedMlp;
-  ln2Post?: RmsNorm;
-  /** The rotary embedding of this block's attention (Gemma 3: its local or global base). */
+  /** Gemma's post-attention norm (`post_attention_layernorm`). */
+  ln1Post?: BlockNorm;
+  ln2: BlockNorm;
+  mlp: Mlp | GatedMlp;
+  /** Gemma's post-MLP norm (`post_feedforward_layernorm`). */
+  ln2Post?: BlockNorm;
+  /** Attention and MLP read resid_pre side by side (GPT-NeoX `use_parallel_residual`). */
+  parallel?: boolean;
+  /** This layer's rotary embedding (Gemma 3: local or global base by layer kind). */
   rope: RopeParams;
 }
 
-/** A pre-RMS-norm rotary block. Field order = forward order = hook order. */
+/** A decoder block. Field order = forward order = hook order. */
 export class RotaryBlock extends HookedModule {
   readonly hookResidPre = new HookPoint(); // [batch, pos, dModel]
-  readonly ln1: RmsNorm;
+  readonly ln1: BlockNorm;
   readonly attn: GroupedQueryAttention;
-  readonly ln1Post?: RmsNorm;
+  readonly ln1Post?: BlockNorm;
   readonly hookAttnOut = new HookPoint(); // [batch, pos, dModel]
-  readonly hookResidMid = new HookPoint(); // [batch, pos, dModel]
+  readonly hookResidMid?: HookPoint; // [batch, pos, dModel] (sequential blocks only)
   readonly hookMlpIn = new HookPoint(); // [batch, pos, dModel] what ln2 reads (opt-in)
-  readonly ln2: RmsNorm;
-  readonly mlp: GatedMlp;
-  readonly ln2Post?: RmsNorm;
+  readonly ln2: BlockNorm;
+  readonly mlp: Mlp | GatedMlp;
+  readonly ln2Post?: BlockNorm;
   readonly hookMlpOut = new HookPoint(); // [batch, pos, dModel]
   readonly hookResidPost = new HookPoint(); // [batch, pos, dModel]
+  readonly parallel: boolean;
   readonly rope: RopeParams;
 
   constructor(parts: RotaryBlockParts) {
     super();
+    this.rope = parts.rope;
     this.ln1 = parts.ln1;
     this.attn = parts.attn;
     this.ln1Post = parts.ln1Post;
+    this.parallel = parts.parallel ?? false;
+    if (!this.parallel) this.hookResidMid = new HookPoint();
     this.ln2 = parts.ln2;
     this.mlp = parts.mlp;
     this.ln2Post = parts.ln2Post;
-    this.rope = parts.rope;
   }
 
   /** TransformerLens 3.x names: the block's and its norms' `hook_in`/`hook_out`. */
@@ -58,9 +74,9 @@ export class RotaryBlock extends HookedModule {
     return {
       hook_in: this.hookResidPre,
       'ln1.hook_in': this.hookResidPre,
-      'attn.hook_out': this.hookAttnOut,
-      'ln2.hook_in': this.hookResidMid,
-      'mlp.hook_out': this.hookMlpOut,
+      'attn.hook_out': this.ln1Post ? undefined : this.hookAttnOut,
+      'ln2.hook_in': this.hookResidMid ?? this.hookResidPre,
+      'mlp.hook_out': this.ln2Post ? undefined : this.hookMlpOut,
       hook_out: this.hookResidPost,
     };
   }
@@ -84,14 +100,15 @@ export class RotaryBlock extends HookedModule {
    */
   forward(residPre: tf.Tensor, mask: AttentionMask | undefined, ctx: RunContext, _encoderOut?: tf.Tensor, positions?: tf.Tensor2D): tf.Tensor {
     residPre = ctx.apply(this.hookResidPre, residPre);
+    const { ln2, mlp, ln2Post } = this;
     const attnOut = ctx.apply(this.hookAttnOut, this.attentionOut(residPre, mask, ctx, positions));
-    const resid = ctx.apply(this.hookResidMid, tf.add(residPre, attnOut));
+    const resid = this.hookResidMid ? ctx.apply(this.hookResidMid, tf.add(residPre, attnOut)) : residPre;
     // TransformerLens's hook_mlp_in: what ln2 reads; a replacement does not change the residual sum.
     const mlpInput = ctx.wants(this.hookMlpIn.name) ? ctx.apply(this.hookMlpIn, resid) : resid;
-    const mlpIn = ctx.call(this.ln2, mlpInput, () => this.ln2.forward(mlpInput, ctx));
-    let mlpOut = ctx.call(this.mlp, mlpIn, () => this.mlp.forward(mlpIn, ctx));
-    if (this.ln2Post) mlpOut = this.ln2Post.forward(mlpOut, ctx);
-    mlpOut = ctx.apply(this.hookMlpOut, mlpOut);
-    return ctx.apply(this.hookResidPost, tf.add(resid, mlpOut));
+    const mlpIn = ctx.call(ln2, mlpInput, () => ln2.forward(mlpInput, ctx));
+    const mlpRaw = ctx.call(mlp, mlpIn, () => mlp.forward(mlpIn, ctx));
+    const mlpOut = ctx.apply(this.hookMlpOut, ln2Post ? ln2Post.forward(mlpRaw, ctx) : mlpRaw);
+    const sum = this.parallel ? tf.add(tf.add(residPre, attnOut), mlpOut) : tf.add(resid, mlpOut);
+    return ctx.apply(this.hookResidPost, sum);
   }
 }

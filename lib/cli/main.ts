@@ -15,6 +15,7 @@ import { registerShortcuts } from './shortcuts.js';
 import { registerProbe } from './probe.js';
 import { registerBench } from './bench.js';
 import { registerSetup } from './setup.js';
+import { registerExplore } from './explore.js';
 
 installFailureHandlers();
 const program = new Command();
@@ -34,6 +35,7 @@ registerShortcuts(program);
 registerProbe(program);
 registerBench(program);
 registerSetup(program);
+registerExplore(program);
 
 try {
   await program.parseAsync(process.argv);

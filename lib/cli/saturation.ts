@@ -14,13 +14,14 @@ import { join, resolve } from 'node:path';
 import { HookedGPT2 } from '../nn/gpt2.js';
 import { topKPerLayer } from '../lens/topk.js';
 import { filterBySaturation, saturationLayers } from '../lens/saturation.js';
-import { meanTauPermutationTest, rankCorrespondence, type RankCorrespondenceResult } from '../lens/order.js';
+import { meanTauPermutationTest, rankCorrespondence } from '../lens/order.js';
 import { betterLmExample, betterLmGroups, type BetterLmExample, type BetterLmResult } from '../lens/better-lm.js';
 import { mean } from '../math/stats.js';
 import { barChartSpec, writeChart } from '../plot/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import { BACKEND_HELP, formatTable, setup, type CommonOptions } from './common.js';
 import { intOption, numberOption, readTokenSequences } from './text-input.js';
+import type { SaturationSummary } from '../explore/api-saturation.js';
 
 interface SaturationOptions extends CommonOptions {
   textFile?: string;
@@ -83,7 +84,7 @@ export async function lensRankTables(model: HookedGPT2, sequences: readonly (rea
 }
 
 /** What `saturation --json` prints. */
-export interface SaturationReport {
+export interface SaturationReport extends SaturationSummary {
   model: string;
   backend: string;
   input: { file: string; source: 'text' | 'ids'; sequences: number; truncated: number; dropped: number };
@@ -91,18 +92,6 @@ export interface SaturationReport {
   L: number;
   k: number;
   quirkAllAgreeIsL: boolean;
-  /** Every position of every sequence. */
-  positions: number;
-  /** Mean s_r per rank r over all positions. */
-  meanSaturation: number[];
-  /** Histogram of s_0 over all positions: `s0Histogram[j]` = positions with s_0 = j (j = 0 … L, L only with the quirk). */
-  s0Histogram: number[];
-  /** The §1 filter: keep iff s_0 ≤ maxS0 = floor(fraction·L). */
-  filter: { fraction: number; maxS0: number; kept: number };
-  /** §2a on the kept positions (per-rank positions arrays left out). */
-  rankCorrespondence: { perRank: { rank: number; n: number; meanPosition: number; sem: number }[]; tests: RankCorrespondenceResult['tests'] };
-  /** §2b on the kept positions (permuted means left out). */
-  kendall: { meanTau: number; p: number; pLabel: string; nUsed: number; nSkipped: number; reps: number; seed: number };
   /** §6 on all positions with a next token (null for id input without next tokens, never here; k ≥ 2 needed). */
   betterLm: (BetterLmResult & { positions: number }) | null;
   files: string[];

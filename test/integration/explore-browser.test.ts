@@ -1,0 +1,137 @@
+/**
+ * The explorer end to end in a real browser: Debian's Chromium (`/usr/bin/chromium`) driven by
+ * playwright-core, against a server on the shipped tiny GPT-2. Type a prompt → the grid shows the model's
+ * top-1 (computed here with `topKPerLayer`); click a cell → its token's trace; score heads and click one →
+ * its pattern; a patching run and a saturation run complete; a probe log upload is plotted; a chart exports
+ * PNG and SVG; the demo report opens from file:// and shows its figures. Screenshots go to
+ * `$TFJS_LENS_E2E_SCREENSHOTS` (else the test's temp folder). Skipped, saying why, without Chromium.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { startExploreServer, type ExploreServer } from '../../lib/explore/server.js';
+import { topKPerLayer } from '../../lib/lens/topk.js';
+import { patchScan } from '../../lib/lens/patching.js';
+import { logitDiffMetric } from '../../lib/lens/metrics.js';
+import { testBackend } from '../helpers/backend.js';
+import { ensureExploreApp } from '../helpers/explore.js';
+
+const CHROMIUM = process.env.TFJS_LENS_CHROMIUM ?? '/usr/bin/chromium';
+const SKIP = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set TFJS_LENS_CHROMIUM)`;
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'];
+
+let server: ExploreServer;
+let browser: Browser;
+let page: Page;
+let tmp: string;
+let shots: string;
+
+before(async () => {
+  if (SKIP) return;
+  ensureExploreApp();
+  tmp = mkdtempSync(join(tmpdir(), 'explore-e2e-'));
+  shots = process.env.TFJS_LENS_E2E_SCREENSHOTS ?? join(tmp, 'screenshots');
+  mkdirSync(shots, { recursive: true });
+  server = await startExploreServer({ backend: testBackend('wasm') });
+  const { chromium } = await import('playwright-core');
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
+  page.setDefaultTimeout(20_000);
+  await page.goto(server.url);
+  await page.waitForSelector('#app[data-ready="true"]');
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+  if (tmp && !process.env.TFJS_LENS_E2E_SCREENSHOTS) rmSync(tmp, { recursive: true, force: true });
+});
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+test('type a prompt → the grid shows the model\'s top-1; click it → its trace across layers; export PNG and SVG', { skip: SKIP }, async () => {
+  const m = server.model;
+  const prompt = 'The capital city of France is';
+  const ids = m.tokenizer.encode(prompt);
+  const ref = await topKPerLayer(m.model, [ids], { k: 1 });
+  const L = m.model.cfg.nLayers;
+  const expected = ref.ids[(L - 1) * ids.length + ids.length - 1]!;
+  const token = m.tokenizer.decode([expected]);
+  await page.fill('#lens-text', prompt);
+  await page.click('#lens-run');
+  const top1 = await page.waitForSelector('#lens-top1');
+  assert.equal(await top1.getAttribute('data-token-id'), String(expected));
+  assert.ok((await top1.textContent())!.includes(JSON.stringify(token)), await top1.textContent() ?? '');
+  const texts = await page.$$eval('#lens-grid svg text', (nodes) => nodes.map((n) => n.textContent ?? ''));
+  assert.ok(texts.some((t) => t.trim() === JSON.stringify(token).slice(1, -1).trim()), `the grid shows '${token}'`);
+  await shot('lens-grid');
+  // click the last position's cell at the top layer (its text mark): the trace of that token appears
+  const cells = page.locator('#lens-grid svg g.mark-text.role-mark text');
+  const n = await cells.count();
+  assert.equal(n, (L + 1) * ids.length);
+  await cells.nth((L + 1) * ids.length - 1).click({ force: true });
+  await page.waitForSelector('#lens-trace-table');
+  const lastRow = await page.$$eval('#lens-trace-table tr', (rows) => rows[rows.length - 1]!.textContent ?? '');
+  assert.match(lastRow, new RegExp(`^h${L}1`), `rank 1 at h_L: ${lastRow}`);
+  const [png] = await Promise.all([page.waitForEvent('download'), page.click('#lens-grid .export-png')]);
+  assert.equal(png.suggestedFilename(), 'logit-lens.png');
+  const pngBytes = readFileSync((await png.path())!);
+  assert.deepEqual([...pngBytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+  const [svg] = await Promise.all([page.waitForEvent('download'), page.click('#lens-grid .export-svg')]);
+  assert.match(readFileSync((await svg.path())!, 'utf8'), /^<svg/);
+  await shot('lens-trace');
+});
+
+test('score heads → click a head → its pattern and token view appear', { skip: SKIP }, async () => {
+  await page.click('#tab-attention');
+  await page.fill('#heads-batch', '4');
+  await page.click('#heads-run');
+  await page.waitForSelector('#heads-tables button.head');
+  assert.equal(await page.locator('#heads-tables button.head[data-kind="induction"]').count(), server.model.model.cfg.nLayers * server.model.model.cfg.nHeads);
+  await page.click('#heads-tables button.head[data-kind="previousToken"][data-layer="1"][data-head="2"]');
+  await page.waitForFunction(() => document.querySelector('#attn-pattern-title')?.textContent?.startsWith('L1H2'));
+  await page.waitForSelector('#attn-pattern-chart svg');
+  const tokens = server.model.tokenizer.encode(await page.inputValue('#attn-text'));
+  assert.equal(await page.locator('#attn-tokens .tok').count(), tokens.length);
+  await page.hover('#attn-tokens .tok >> nth=3');
+  const title = await page.getAttribute('#attn-tokens .tok >> nth=0', 'title');
+  assert.match(title ?? '', /^attention 3 → 0: \d\.\d{3}$/);
+  await shot('attention');
+});
+
+test('a patching run completes and shows the clean and corrupt logit differences of the library', { skip: SKIP }, async () => {
+  const m = server.model;
+  await page.click('#tab-patching');
+  await page.click('#patch-run');
+  const summary = await page.waitForSelector('#patch-summary');
+  await page.waitForSelector('#patch-chart svg');
+  const enc = (id: string) => page.inputValue(id).then((v) => m.tokenizer.encode(v));
+  const ref = await patchScan(m.model, [await enc('#patch-clean')], [await enc('#patch-corrupt')], { hook: 'resid_pre', layers: [0], metric: logitDiffMetric((await enc('#patch-answer'))[0]!, (await enc('#patch-wrong'))[0]!) });
+  const text = (await summary.textContent())!;
+  assert.ok(text.includes(`clean ${ref.cleanMetric!.toFixed(3)}, corrupt ${ref.baselineMetric.toFixed(3)}`), text);
+  await page.locator('#patch-chart svg g.mark-rect.role-mark path').first().click({ force: true });
+  await page.waitForFunction(() => document.querySelector('#patch-cell')?.textContent?.startsWith('block '));
+  await shot('patching');
+});
+
+test('a saturation run completes; a probe log upload is filtered and plotted', { skip: SKIP }, async () => {
+  await page.click('#tab-saturation');
+  await page.click('#sat-run');
+  await page.waitForSelector('#sat-chart svg');
+  assert.match((await page.textContent('#sat-summary'))!, /positions, L = 4 blocks/);
+  await shot('saturation');
+  await page.click('#tab-probes');
+  const rows = [0, 1, 2, 3].flatMap((layer) => ['mean', 'last'].map((pooler) => JSON.stringify({ layer, pooler, classifier: 'logreg', balancedAccuracy: 0.4 + 0.1 * layer })));
+  await page.setInputFiles('#probe-file', { name: 'probes.jsonl', mimeType: 'application/x-ndjson', buffer: Buffer.from(rows.join('\n')) });
+  await page.waitForSelector('#probe-chart svg');
+  assert.match((await page.textContent('#probe-summary'))!, /^8 experiments/);
+  await page.selectOption('#probe-pooler', 'mean');
+  await page.waitForFunction(() => document.querySelectorAll('#probe-table tr').length === 5);
+  await shot('probes');
+});

@@ -103,3 +103,8 @@ export class JobGate {
     }
   }
 }
+
+/** A job context for running a view's computation outside a request (the demo snapshot): no progress, never cancelled. */
+export function detachedJob(): JobContext {
+  return { signal: new AbortController().signal, step: async () => undefined };
+}

@@ -135,3 +135,29 @@ test('a saturation run completes; a probe log upload is filtered and plotted', {
   await page.waitForFunction(() => document.querySelectorAll('#probe-table tr').length === 5);
   await shot('probes');
 });
+
+test('the demo report is a self-contained snapshot: it opens from file:// and draws its figures', { skip: SKIP }, async () => {
+  const { runDemo } = await import('../../lib/cli/demo.js');
+  const out = join(tmp, 'demo');
+  const result = await runDemo({ text: 'The capital city of France is', out, seed: '0', heldoutTokens: '128', backend: testBackend('wasm') });
+  const report = join(out, 'report.html');
+  const html = readFileSync(report, 'utf8');
+  assert.doesNotMatch(html, /<script[^>]+src=|<link[^>]+href=/, 'no external script or stylesheet');
+  const requests: string[] = [];
+  const snap = await browser.newPage();
+  snap.on('request', (r) => requests.push(r.url()));
+  const errors: string[] = [];
+  snap.on('pageerror', (e) => errors.push(String(e)));
+  await snap.goto(pathToFileURL(report).href);
+  await snap.waitForSelector('#app[data-ready="true"]');
+  assert.deepEqual(errors, []);
+  assert.deepEqual(requests.filter((u) => !u.startsWith('file:') && !u.startsWith('data:') && !u.startsWith('blob:')), [], 'no network request');
+  const best = result.induction[0]!;
+  assert.match((await snap.textContent('#attn-pattern-title'))!, new RegExp(`^L${best.layer}H${best.head}:`));
+  const ids = server.model.tokenizer.encode('The capital city of France is');
+  const top = await topKPerLayer(server.model.model, [ids], { k: 1, positions: [ids.length - 1] });
+  assert.equal(await snap.getAttribute('#lens-top1', 'data-token-id'), String(top.ids[top.ids.length - 1]));
+  assert.ok((await snap.locator('svg').count()) >= 3, 'lens grid, head heatmap and pattern are drawn');
+  await snap.screenshot({ path: join(shots, 'demo-report.png'), fullPage: true });
+  await snap.close();
+});

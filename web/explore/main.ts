@@ -63,7 +63,7 @@ async function mountSnapshot(app: HTMLElement, s: Snapshot): Promise<void> {
     header(s.info, s.title),
     ...s.notes.map((n) => el('p', { class: 'note', text: n })),
     el('section', { class: 'view', id: 'view-lens' }, el('h2', { text: 'Logit lens' }), el('p', {}, 'Prompt: ', el('code', { text: s.lens.text })), lens),
-    el('section', { class: 'view', id: 'view-attention' }, el('h2', { text: 'Attention heads on repeated random tokens' }), heads, pattern),
+    el('section', { class: 'view', id: 'view-attention' }, el('h2', { text: 'Induction and previous-token heads on repeated random tokens' }), heads, pattern),
   );
   await renderLensGrid(lens, s.lens.grid);
   await renderHeadScores(heads, s.heads);

@@ -81,7 +81,7 @@ export { repeatedRandomTokens, inductionScores, previousTokenScores, headDetecto
 export { FactoredMatrix, type FactoredSvd, type Eigenvalues } from './lens/factored-matrix.js';
 export { processWeights, type ProcessWeightsOptions } from './lens/process-weights.js';
 export { headOV, headQK, circuitTop1Accuracy, kCompositionFullCircuit, kCompositionFullCircuitAccuracy, ovCopyingCircuit, ovCopyingAccuracy, compositionScore, headCompositionScore, allCompositionScores, type HeadRef, type KCompositionOptions, type CompositionMode, type CompositionScores } from './lens/circuits.js';
-export { tokenLogProbs, lmLoss, logitDiff, meanLogProb, nextTokenAccuracy, meanLogProbMetric, logitDiffMetric } from './lens/metrics.js';
+export { tokenLogProbs, lmLoss, logitDiff, meanLogProb, nextTokenAccuracy, meanLogProbAsync, nextTokenAccuracyAsync, meanLogProbMetric, logitDiffMetric } from './lens/metrics.js';
 export * from './lens/intervention.js';
 export * from './lens/early-exit.js';
 export * from './lens/calm-exit.js';

@@ -108,8 +108,10 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       const best = induction[0]!;
       const first = tf.slice(tokens, [0, 0], [1, tokens.shape[1]]);
       const { output, cache } = await model.runWithCache(first, { namesFilter: [`blocks.${best.layer}.attn.hook_pattern`] });
-      bestPattern = (tf.tidy(() => tf.squeeze(tf.slice(cache.get(`blocks.${best.layer}.attn.hook_pattern`), [0, best.head, 0, 0], [1, 1, -1, -1]))).arraySync() as number[][]);
-      tf.dispose([first, output]);
+      // read asynchronously: synchronous reads need a browser canvas on the webgpu backend in Node
+      const head = tf.tidy(() => tf.squeeze(tf.slice(cache.get(`blocks.${best.layer}.attn.hook_pattern`), [0, best.head, 0, 0], [1, 1, -1, -1])));
+      bestPattern = (await head.array()) as number[][];
+      tf.dispose([first, output, head]);
       cache.dispose();
     } finally {
       tokens.dispose();

@@ -19,7 +19,7 @@ import { Mlp } from './components/mlp.js';
 import { TransformerBlock } from './components/block.js';
 import { Unembed } from './components/unembed.js';
 import { StackedWeights } from './tl-weights.js';
-import { prepareTokens, positionIds, type PreparedTokens, type TokenInput } from './token-input.js';
+import { prepareTokens, prepareTokensAsync, positionIds, type PreparedTokens, type TokenInput } from './token-input.js';
 import { applyTokenHook } from './input-checks.js';
 import type { GPT2Config } from '../io/config/gpt2.js';
 import type { GPT2Weights } from '../io/convert/gpt2.js';
@@ -137,8 +137,8 @@ export class HookedGPT2 extends HookedTransformerRoot<TokenInput, PreparedTokens
     return this.run({ inputIds, attentionMask, owned: [] }, NO_HOOKS, {});
   }
 
-  protected prepare(input: TokenInput): PreparedTokens {
-    return prepareTokens(input, this.tokenOptions());
+  protected prepare(input: TokenInput): Promise<PreparedTokens> {
+    return prepareTokensAsync(input, this.tokenOptions());
   }
 
   protected release(prepared: PreparedTokens): void {

@@ -2,7 +2,7 @@
  * The explorer end to end in a real browser: Debian's Chromium (`/usr/bin/chromium`) driven by
  * playwright-core, against a server on the shipped tiny GPT-2. Type a prompt → the grid shows the model's
  * top-1 (computed here with `topKPerLayer`); click a cell → its token's trace; score heads and click one →
- * its pattern; a patching run and a saturation run complete; a probe log upload is plotted; a chart exports
+ * its pattern; a patching run and a saturation run complete; a probe log and a shortcuts run upload are plotted; a chart exports
  * PNG and SVG; the demo report opens from file:// and shows its figures. Screenshots go to
  * `$TFJS_LENS_E2E_SCREENSHOTS` (else the test's temp folder). Skipped, saying why, without Chromium.
  */
@@ -17,6 +17,8 @@ import { startExploreServer, type ExploreServer } from '../../lib/explore/server
 import { topKPerLayer } from '../../lib/lens/topk.js';
 import { patchScan } from '../../lib/lens/patching.js';
 import { logitDiffMetric } from '../../lib/lens/metrics.js';
+import { runMatPipeline } from '../../lib/shortcuts/index.js';
+import { ROOT } from '../helpers/fixtures.js';
 import { testBackend } from '../helpers/backend.js';
 import { ensureExploreApp } from '../helpers/explore.js';
 
@@ -134,6 +136,19 @@ test('a saturation run completes; a probe log upload is filtered and plotted', {
   await page.selectOption('#probe-pooler', 'mean');
   await page.waitForFunction(() => document.querySelectorAll('#probe-table tr').length === 5);
   await shot('probes');
+});
+
+test('a saved shortcuts run (report.json of runMatPipeline) loads into the r² heatmaps and Precision@k chart', { skip: SKIP }, async () => {
+  const m = server.model;
+  const lines = readFileSync(join(ROOT, 'data', 'text', 'heldout.txt'), 'utf8').split('\n').filter((l) => l.trim().length > 20).slice(0, 24);
+  const dir = join(tmp, 'shortcuts');
+  const report = await runMatPipeline(m.model, lines.map((l) => m.tokenizer.encode(l).slice(0, 32)), { nTrain: 16, nVal: 8, seed: 0, outDir: dir, mappings: ['id', 'mat'] });
+  await page.click('#tab-shortcuts');
+  await page.setInputFiles('#sc-file', join(dir, 'report.json'));
+  await page.waitForSelector('#sc-precision svg');
+  assert.equal(await page.locator('#sc-r2-mat svg g.mark-rect.role-mark path').count(), report.r2.mat.flat().filter(Number.isFinite).length);
+  assert.match((await page.textContent('#sc-summary'))!, /^gpt2, L = 4, 16 training and 8 validation sentences/);
+  await shot('shortcuts');
 });
 
 test('the demo report is a self-contained snapshot: it opens from file:// and draws its figures', { skip: SKIP }, async () => {

@@ -18,6 +18,7 @@ import { loadModel } from '../../lib/nn/load.js';
 import { inductionScores, repeatedRandomTokens, repeatedSequenceStats } from '../../lib/lens/attention.js';
 import { patchScan } from '../../lib/lens/patching.js';
 import { logitDiffMetric } from '../../lib/lens/metrics.js';
+import { topKPerLayer } from '../../lib/lens/topk.js';
 import { ROOT } from '../helpers/fixtures.js';
 import { testBackend } from '../helpers/backend.js';
 
@@ -65,5 +66,31 @@ test('head scores, repeated-sequence stats and patching read asynchronously (no 
   } finally {
     tokens.dispose();
     model.dispose();
+  }
+});
+
+test("the explorer's server answers its lens and pattern routes on the tier's backend (webgpu by default)", async (t) => {
+  const backend = testBackend('webgpu');
+  const { startExploreServer } = await import('../../lib/explore/server.js');
+  const { ensureExploreApp, jobResult } = await import('../helpers/explore.js');
+  ensureExploreApp();
+  let server;
+  try {
+    server = await startExploreServer({ backend });
+  } catch (err) {
+    if (err instanceof BackendUnavailableError) return t.skip(err.message.split('\n')[0]);
+    throw err;
+  }
+  try {
+    t.diagnostic(server.model.backend);
+    const text = 'The capital city of France is';
+    const ids = server.model.tokenizer.encode(text);
+    const grid = await jobResult<{ top: { id: number; prob: number }[][][] }>(server.url, '/api/lens', { text, k: 3 });
+    const ref = await topKPerLayer(server.model.model, [ids], { k: 3, includeEmbedding: true });
+    assert.deepEqual(grid.top.flat(2).map((e) => e.id), Array.from(ref.ids));
+    const p = await jobResult<{ pattern: number[][] }>(server.url, '/api/attention/pattern', { text, layer: 1, head: 1 });
+    for (const row of p.pattern) assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-5);
+  } finally {
+    await server.close();
   }
 });

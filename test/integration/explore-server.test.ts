@@ -10,6 +10,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { startExploreServer, type ExploreServer } from '../../lib/explore/server.js';
@@ -242,4 +243,29 @@ test('one heavy job at a time (409), and a cancelled job stops at its next step'
   assert.ok(state.last!.done < state.last!.total, `stopped at ${state.last!.done} of ${state.last!.total}`);
   const after = await jobResult<LensGrid>(base, '/api/lens', { text: PROMPT });
   assert.equal(after.tokens.length, server.model.tokenizer.encode(PROMPT).length);
+});
+
+test('`tfjs-lens explore` prints its URL and serves; a non-loopback --host prints a warning', async () => {
+  const child = spawn(process.execPath, [join(ROOT, 'dist', 'lib', 'cli', 'main.js'), 'explore', '--host', '0.0.0.0', '--backend', testBackend('wasm')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        const m = /^(http:\/\/\S+\/)$/m.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      child.on('exit', (code) => reject(new Error(`explore exited with ${code}: ${err}`)));
+    });
+    assert.match(url, /^http:\/\/0\.0\.0\.0:\d+\/$/);
+    assert.match(err, /warning: listening on 0\.0\.0\.0, not loopback/);
+    const port = Number(/:(\d+)\/$/.exec(url)![1]);
+    const info = await rawRequest(port, { path: '/api/info' });
+    assert.equal(info.status, 200);
+    assert.equal((JSON.parse(info.body) as { nLayers: number }).nLayers, server.model.model.cfg.nLayers);
+  } finally {
+    child.kill('SIGTERM');
+  }
 });

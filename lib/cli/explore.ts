@@ -16,6 +16,7 @@ interface ExploreOptions {
   port: string;
   open?: boolean;
   maxUpload: string;
+  vitModel?: string;
 }
 
 /** Best effort: opens `url` with the platform's opener; failures are ignored (the URL is printed anyway). */
@@ -40,12 +41,13 @@ export function registerExplore(program: Command): void {
     .option('--port <n>', 'port (0: a free one)', '0')
     .option('--open', 'open the page in the default browser (best effort)')
     .option('--max-upload <bytes>', 'largest uploaded file (shortcuts report, probe log)', String(8 * 1024 * 1024))
+    .option('--vit-model <dir|hubId>', 'a ViT checkpoint for the image view (patch-level class lens of an uploaded image)')
     .option('-b, --backend <name>', BACKEND_HELP)
     .action(async (opts: ExploreOptions) => {
       const port = intOption(opts.port, 'port', { min: 0, max: 65535 });
       const maxUploadBytes = intOption(opts.maxUpload, 'max-upload', { min: 1 });
       if (!isLoopback(opts.host)) process.stderr.write(`explore: warning: listening on ${opts.host}, not loopback — anyone who can reach this address can use the explorer (it has no authentication)\n`);
-      const server = await startExploreServer({ model: opts.model, backend: opts.backend, host: opts.host, port, limits: { maxUploadBytes } });
+      const server = await startExploreServer({ model: opts.model, backend: opts.backend, host: opts.host, port, limits: { maxUploadBytes }, vitModel: opts.vitModel });
       process.stdout.write(`tfjs-lens explore: ${server.model.dir} on ${server.model.backend}\n${server.url}\n`);
       if (opts.open) openBrowser(server.url);
       const stop = () => {

@@ -13,12 +13,15 @@ import { attentionPattern, headScores } from './api-attention.js';
 import { patching } from './api-patching.js';
 import { saturation } from './api-saturation.js';
 import { probeLogView, shortcutsView } from './api-uploads.js';
+import { vitPatchLens, type ExploreVit } from './api-vit.js';
 
 /** Everything a handler needs. */
 export interface RouteContext {
   model: ExploreModel;
   jobs: JobGate;
   limits: ExploreLimits;
+  /** The ViT checkpoint of the image view, when the server was started with one. */
+  vit?: ExploreVit;
 }
 
 /** A heavy route: checks the body (throwing 4xx errors before any reply is written), then returns the job. */
@@ -53,6 +56,16 @@ export async function handleApi(req: IncomingMessage, res: ServerResponse, path:
     sendJson(res, 200, path === '/api/info' ? info(ctx) : ctx.jobs.state());
     return true;
   }
+  if (path === '/api/vit/lens') {
+    if (req.method !== 'POST') throw new ExploreRequestError(405, `${path} takes POST, not ${req.method}`);
+    if (!ctx.vit) throw new ExploreRequestError(404, 'this explorer has no ViT model', 'start it with --vit-model DIR|hubId');
+    const type = String(req.headers['content-type'] ?? '');
+    if (!/^(image\/(png|jpeg)|application\/octet-stream)\b/i.test(type)) throw new ExploreRequestError(415, `an image must be sent as image/png, image/jpeg or application/octet-stream, not '${type || 'none'}'`);
+    ctx.jobs.check();
+    const bytes = await readBody(req, ctx.limits.maxUploadBytes);
+    await ctx.jobs.run('vit/lens', req, res, vitPatchLens(ctx.vit, bytes));
+    return true;
+  }
   if (!job && !upload) throw new ExploreRequestError(404, `no API route ${JSON.stringify(path.slice(0, 200))}`, 'see docs/explore.md for the routes');
   if (req.method !== 'POST') throw new ExploreRequestError(405, `${path} takes POST, not ${req.method}`);
   if (upload) {
@@ -80,6 +93,7 @@ function info(ctx: RouteContext): unknown {
     dVocab: cfg.dVocab,
     nCtx: cfg.nCtx,
     limits: ctx.limits,
-    routes: { jobs: Object.keys(JOB_ROUTES), uploads: Object.keys(UPLOAD_ROUTES) },
+    vit: ctx.vit ? { model: ctx.vit.dir, nLayers: ctx.vit.model.cfg.nLayers, numLabels: ctx.vit.model.cfg.numLabels, imageSize: [ctx.vit.model.cfg.imageHeight, ctx.vit.model.cfg.imageWidth], patchSize: ctx.vit.model.cfg.patchSize } : null,
+    routes: { jobs: [...Object.keys(JOB_ROUTES), '/api/vit/lens'], uploads: Object.keys(UPLOAD_ROUTES) },
   };
 }

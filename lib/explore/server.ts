@@ -17,6 +17,7 @@ import { sendError } from './http.js';
 import { JobGate } from './jobs.js';
 import { serveStatic } from './static-files.js';
 import { handleApi, type RouteContext } from './routes.js';
+import { loadExploreVit, type ExploreVit } from './api-vit.js';
 import { DEFAULT_LIMITS, type ExploreLimits, type ExploreModel } from './context.js';
 
 /** Package root (dist/lib/explore → ../../..). */
@@ -43,6 +44,8 @@ export interface ExploreServerOptions {
   port?: number;
   /** Request limits (default `DEFAULT_LIMITS`). */
   limits?: Partial<ExploreLimits>;
+  /** A ViT checkpoint (directory or hub id) for the image view; none by default. */
+  vitModel?: string;
   /** Folder of the app files (default `EXPLORE_APP_DIR`). */
   appDir?: string;
 }
@@ -84,7 +87,14 @@ export async function startExploreServer(opts: ExploreServerOptions = {}): Promi
   const appDir = opts.appDir ?? EXPLORE_APP_DIR;
   if (!existsSync(join(appDir, 'index.html'))) throw new InvalidArgumentError(`the explorer app is not built (${appDir} has no index.html)`, 'run `npm run build`');
   const model = await loadExploreModel(opts);
-  const ctx: RouteContext = { model, jobs: new JobGate(), limits: { ...DEFAULT_LIMITS, ...opts.limits } };
+  let vit: ExploreVit | undefined;
+  try {
+    vit = opts.vitModel ? await loadExploreVit(opts.vitModel) : undefined;
+  } catch (err) {
+    model.model.dispose();
+    throw err;
+  }
+  const ctx: RouteContext = { model, jobs: new JobGate(), limits: { ...DEFAULT_LIMITS, ...opts.limits }, vit };
   let allowedHosts: Set<string> = new Set();
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     try {
@@ -123,6 +133,7 @@ export async function startExploreServer(opts: ExploreServerOptions = {}): Promi
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       model.model.dispose();
+      vit?.model.dispose();
     },
   };
 }

@@ -2,7 +2,7 @@
  * The explorer end to end in a real browser: Debian's Chromium (`/usr/bin/chromium`) driven by
  * playwright-core, against a server on the shipped tiny GPT-2. Type a prompt → the grid shows the model's
  * top-1 (computed here with `topKPerLayer`); click a cell → its token's trace; score heads and click one →
- * its pattern; a patching run and a saturation run complete; a probe log and a shortcuts run upload are plotted; a chart exports
+ * its pattern; a patching run and a saturation run complete; a probe log and a shortcuts run upload are plotted; an image upload gives the ViT patch lens (the tiny random ViT fixture); a chart exports
  * PNG and SVG; the demo report opens from file:// and shows its figures. Screenshots go to
  * `$TFJS_LENS_E2E_SCREENSHOTS` (else the test's temp folder). Skipped, saying why, without Chromium.
  */
@@ -38,7 +38,7 @@ before(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'explore-e2e-'));
   shots = process.env.TFJS_LENS_E2E_SCREENSHOTS ?? join(tmp, 'screenshots');
   mkdirSync(shots, { recursive: true });
-  server = await startExploreServer({ backend: testBackend('wasm') });
+  server = await startExploreServer({ backend: testBackend('wasm'), vitModel: join(ROOT, 'test', 'fixtures', 'hf', 'vit-tiny') });
   const { chromium } = await import('playwright-core');
   browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
@@ -149,6 +149,19 @@ test('a saved shortcuts run (report.json of runMatPipeline) loads into the r² h
   assert.equal(await page.locator('#sc-r2-mat svg g.mark-rect.role-mark path').count(), report.r2.mat.flat().filter(Number.isFinite).length);
   assert.match((await page.textContent('#sc-summary'))!, /^gpt2, L = 4, 16 training and 8 validation sentences/);
   await shot('shortcuts');
+});
+
+test('upload an image → the ViT patch-level class lens grid and the CLS table appear', { skip: SKIP }, async () => {
+  await page.click('#tab-vit');
+  await page.setInputFiles('#vit-file', join(ROOT, 'test', 'fixtures', 'hf', 'vit-preprocess', 'image.png'));
+  await page.waitForSelector('#vit-grid svg');
+  const vit = server.model;
+  assert.ok(vit);
+  const info = (await (await fetch(new URL('/api/info', server.url))).json()) as { vit: { nLayers: number; imageSize: number[]; patchSize: number } };
+  const patches = (info.vit.imageSize[0]! / info.vit.patchSize) * (info.vit.imageSize[1]! / info.vit.patchSize);
+  assert.equal(await page.locator('#vit-grid svg g.mark-rect.role-mark path').count(), patches);
+  assert.equal(await page.locator('#vit-cls tr').count(), info.vit.nLayers + 2);
+  await shot('vit');
 });
 
 test('the demo report is a self-contained snapshot: it opens from file:// and draws its figures', { skip: SKIP }, async () => {

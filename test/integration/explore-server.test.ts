@@ -25,6 +25,11 @@ import type { HeadScoresReply, PatternReply } from '../../lib/explore/api-attent
 import type { PatchingReply } from '../../lib/explore/api-patching.js';
 import type { SaturationReply } from '../../lib/explore/api-saturation.js';
 import type { ProbeLogView, ShortcutsView } from '../../lib/explore/api-uploads.js';
+import type { VitLensReply } from '../../lib/explore/api-vit.js';
+import { loadModel } from '../../lib/nn/load.js';
+import type { HookedViT } from '../../lib/nn/vit.js';
+import { vitPixelValues } from '../../lib/data/image.js';
+import { residNamesFilter } from '../../lib/lens/logit-lens.js';
 import { ROOT, relError } from '../helpers/fixtures.js';
 import { testBackend } from '../helpers/backend.js';
 import { ensureExploreApp, jobResult, postJob, rawRequest } from '../helpers/explore.js';
@@ -267,5 +272,43 @@ test('`tfjs-lens explore` prints its URL and serves; a non-loopback --host print
     assert.equal((JSON.parse(info.body) as { nLayers: number }).nLayers, server.model.model.cfg.nLayers);
   } finally {
     child.kill('SIGTERM');
+  }
+});
+
+test('ViT image view (--vit-model): the patch-level class lens equals lensLogits of every cached residual state', async () => {
+  const vitDir = join(ROOT, 'test', 'fixtures', 'hf', 'vit-tiny');
+  const image = readFileSync(join(ROOT, 'test', 'fixtures', 'hf', 'vit-preprocess', 'image.png'));
+  const none = await fetch(new URL('/api/vit/lens', base), { method: 'POST', headers: { 'content-type': 'image/png' }, body: image });
+  assert.equal(none.status, 404, 'no ViT model: 404 with a hint');
+  const s = await startExploreServer({ backend: testBackend('wasm'), vitModel: vitDir });
+  try {
+    const vit = (await loadModel(vitDir)) as HookedViT;
+    const res = await fetch(new URL('/api/vit/lens', s.url), { method: 'POST', headers: { 'content-type': 'image/png' }, body: image });
+    assert.equal(res.status, 200);
+    const lines = (await res.text()).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; data?: VitLensReply });
+    const r = lines[lines.length - 1]!.data!;
+    const cfg = vit.cfg;
+    assert.equal(r.gridH * r.gridW, (cfg.imageHeight / cfg.patchSize) * (cfg.imageWidth / cfg.patchSize));
+    const pixels = vitPixelValues(new Uint8Array(image), { size: { height: cfg.imageHeight, width: cfg.imageWidth } });
+    const names = residNamesFilter(vit);
+    const { output, cache } = await vit.runWithCache(pixels, { namesFilter: names });
+    for (const [l, name] of names.entries()) {
+      const logits = tf.tidy(() => tf.softmax(vit.lensLogits(cache.get(name))));
+      const probs = (await logits.array()) as number[][][];
+      logits.dispose();
+      probs[0]!.forEach((p, tok) => {
+        const best = p.indexOf(Math.max(...p));
+        assert.equal(r.classes[l]![tok], best, `h${l} token ${tok}`);
+        assert.ok(Math.abs(r.probs[l]![tok]! - p[best]!) <= 1e-5, `h${l} token ${tok} prob`);
+      });
+    }
+    tf.dispose([output, pixels]);
+    cache.dispose();
+    vit.dispose();
+    const bad = await fetch(new URL('/api/vit/lens', s.url), { method: 'POST', headers: { 'content-type': 'image/png' }, body: Buffer.from('not an image') });
+    assert.equal(bad.status, 400);
+    assert.equal(((await bad.json()) as { error: { code: string } }).error.code, 'E_INVALID_INPUT');
+  } finally {
+    await s.close();
   }
 });

@@ -47,9 +47,10 @@ export async function upload<T>(path: string, file: Blob, type = 'application/oc
   return (await res.json()) as T;
 }
 
-/** Runs a heavy job: POSTs `body`, calls `onProgress` per progress line, resolves with the result. */
+/** Runs a heavy job: POSTs `body` (JSON, or a file's bytes), calls `onProgress` per progress line, resolves with the result. */
 export async function runJob<T>(path: string, body: unknown, onProgress: (p: Progress) => void, signal?: AbortSignal): Promise<T> {
-  const res = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal });
+  const file = body instanceof Blob;
+  const res = await fetch(path, { method: 'POST', headers: { 'content-type': file ? body.type || 'application/octet-stream' : 'application/json' }, body: file ? body : JSON.stringify(body), signal });
   if (!res.ok) throw await failure(res);
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();

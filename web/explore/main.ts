@@ -11,6 +11,7 @@ import { mountAttention, renderHeadScores, renderPattern } from './views/attenti
 import { mountPatching } from './views/patching.js';
 import { mountSaturation } from './views/saturation.js';
 import { mountProbes, mountShortcuts } from './views/files.js';
+import { mountVit } from './views/vit.js';
 
 declare global {
   interface Window {
@@ -18,13 +19,14 @@ declare global {
   }
 }
 
-const VIEWS: [string, string, (root: HTMLElement) => void][] = [
+const VIEWS: [string, string, (root: HTMLElement, info: Info) => void][] = [
   ['lens', 'Logit lens', mountLens],
   ['attention', 'Attention', mountAttention],
   ['patching', 'Patching', mountPatching],
   ['saturation', 'Saturation', mountSaturation],
   ['shortcuts', 'Shortcuts', mountShortcuts],
   ['probes', 'Probes', mountProbes],
+  ['vit', 'ViT image', mountVit],
 ];
 
 function header(info: Info, title: string): HTMLElement {
@@ -39,7 +41,7 @@ async function mountApp(app: HTMLElement): Promise<void> {
   for (const [id, title, mount] of VIEWS) {
     const pane = el('section', { id: `view-${id}`, class: 'view' }, el('h2', { text: title }));
     pane.hidden = id !== 'lens';
-    mount(pane);
+    mount(pane, info);
     const tab = el('button', { type: 'button', id: `tab-${id}`, class: 'tab', text: title });
     tab.addEventListener('click', () => {
       for (const p of Array.from(panes.children)) (p as HTMLElement).hidden = p !== pane;

@@ -4,6 +4,7 @@ export type { PatternReply, HeadScoresReply } from '../../lib/explore/api-attent
 export type { PatchingReply } from '../../lib/explore/api-patching.js';
 export type { SaturationReply } from '../../lib/explore/api-saturation.js';
 export type { ShortcutsView, ProbeLogView } from '../../lib/explore/api-uploads.js';
+export type { VitLensReply } from '../../lib/explore/api-vit.js';
 
 /** `GET /api/info`. */
 export interface Info {
@@ -13,6 +14,8 @@ export interface Info {
   nHeads: number;
   dVocab: number;
   nCtx: number;
+  /** The image view's ViT, when the server has one. */
+  vit?: { model: string; nLayers: number; numLabels: number; imageSize: [number, number]; patchSize: number } | null;
 }
 
 /** Data of a static snapshot (the demo report): what the views show without a server. */

@@ -17,6 +17,7 @@ interface ExploreOptions {
   open?: boolean;
   maxUpload: string;
   vitModel?: string;
+  whisperModel?: string;
 }
 
 /** Best effort: opens `url` with the platform's opener; failures are ignored (the URL is printed anyway). */
@@ -42,12 +43,13 @@ export function registerExplore(program: Command): void {
     .option('--open', 'open the page in the default browser (best effort)')
     .option('--max-upload <bytes>', 'largest uploaded file (shortcuts report, probe log)', String(8 * 1024 * 1024))
     .option('--vit-model <dir|hubId>', 'a ViT checkpoint for the image view (patch-level class lens of an uploaded image)')
+    .option('--whisper-model <dir|hubId>', 'a Whisper checkpoint for the audio view (decoder lens of an uploaded WAV file)')
     .option('-b, --backend <name>', BACKEND_HELP)
     .action(async (opts: ExploreOptions) => {
       const port = intOption(opts.port, 'port', { min: 0, max: 65535 });
       const maxUploadBytes = intOption(opts.maxUpload, 'max-upload', { min: 1 });
       if (!isLoopback(opts.host)) process.stderr.write(`explore: warning: listening on ${opts.host}, not loopback — anyone who can reach this address can use the explorer (it has no authentication)\n`);
-      const server = await startExploreServer({ model: opts.model, backend: opts.backend, host: opts.host, port, limits: { maxUploadBytes }, vitModel: opts.vitModel });
+      const server = await startExploreServer({ model: opts.model, backend: opts.backend, host: opts.host, port, limits: { maxUploadBytes }, vitModel: opts.vitModel, whisperModel: opts.whisperModel });
       process.stdout.write(`tfjs-lens explore: ${server.model.dir} on ${server.model.backend}\n${server.url}\n`);
       if (opts.open) openBrowser(server.url);
       const stop = () => {

@@ -14,6 +14,7 @@ import { patching } from './api-patching.js';
 import { saturation } from './api-saturation.js';
 import { probeLogView, shortcutsView } from './api-uploads.js';
 import { vitPatchLens, type ExploreVit } from './api-vit.js';
+import { whisperLens, type ExploreWhisper } from './api-whisper.js';
 
 /** Everything a handler needs. */
 export interface RouteContext {
@@ -22,6 +23,8 @@ export interface RouteContext {
   limits: ExploreLimits;
   /** The ViT checkpoint of the image view, when the server was started with one. */
   vit?: ExploreVit;
+  /** The Whisper checkpoint of the audio view, when the server was started with one. */
+  whisper?: ExploreWhisper;
 }
 
 /** A heavy route: checks the body (throwing 4xx errors before any reply is written), then returns the job. */
@@ -43,11 +46,17 @@ export const UPLOAD_ROUTES: Readonly<Record<string, (bytes: Buffer) => unknown>>
   '/api/probes/log': probeLogView,
 });
 
+/** File-backed heavy routes (POST, the file as the body, parameters in the query, NDJSON reply): the ViT and Whisper views. */
+const FILE_JOB_ROUTES: Readonly<Record<string, { needs: string; option: string; types: RegExp; typeNames: string; job: (ctx: RouteContext) => ((bytes: Buffer, query: URLSearchParams) => (job: JobContext) => Promise<unknown>) | undefined }>> = Object.freeze({
+  '/api/vit/lens': { needs: 'ViT', option: '--vit-model', types: /^(image\/(png|jpeg)|application\/octet-stream)\b/i, typeNames: 'image/png, image/jpeg or application/octet-stream', job: (ctx) => ctx.vit && ((bytes) => vitPatchLens(ctx.vit!, bytes)) },
+  '/api/whisper/lens': { needs: 'Whisper', option: '--whisper-model', types: /^(audio\/(wav|x-wav|wave)|application\/octet-stream)\b/i, typeNames: 'audio/wav or application/octet-stream', job: (ctx) => ctx.whisper && ((bytes, query) => whisperLens(ctx.whisper!, bytes, query)) },
+});
+
 /** Content types an upload may have: none of them is one a cross-site form can send without a preflight. */
 const UPLOAD_TYPES = /^(application\/(json|x-ndjson|jsonl|octet-stream))\b/i;
 
 /** Handles an `/api/…` request; returns false when the path is not an API route. */
-export async function handleApi(req: IncomingMessage, res: ServerResponse, path: string, ctx: RouteContext): Promise<boolean> {
+export async function handleApi(req: IncomingMessage, res: ServerResponse, path: string, ctx: RouteContext, query: URLSearchParams = new URLSearchParams()): Promise<boolean> {
   if (!path.startsWith('/api/')) return false;
   const job = JOB_ROUTES[path];
   const upload = UPLOAD_ROUTES[path];
@@ -56,14 +65,16 @@ export async function handleApi(req: IncomingMessage, res: ServerResponse, path:
     sendJson(res, 200, path === '/api/info' ? info(ctx) : ctx.jobs.state());
     return true;
   }
-  if (path === '/api/vit/lens') {
+  const fileJob = FILE_JOB_ROUTES[path];
+  if (fileJob) {
     if (req.method !== 'POST') throw new ExploreRequestError(405, `${path} takes POST, not ${req.method}`);
-    if (!ctx.vit) throw new ExploreRequestError(404, 'this explorer has no ViT model', 'start it with --vit-model DIR|hubId');
+    const make = fileJob.job(ctx);
+    if (!make) throw new ExploreRequestError(404, `this explorer has no ${fileJob.needs} model`, `start it with ${fileJob.option} DIR|hubId`);
     const type = String(req.headers['content-type'] ?? '');
-    if (!/^(image\/(png|jpeg)|application\/octet-stream)\b/i.test(type)) throw new ExploreRequestError(415, `an image must be sent as image/png, image/jpeg or application/octet-stream, not '${type || 'none'}'`);
+    if (!fileJob.types.test(type)) throw new ExploreRequestError(415, `${path} takes ${fileJob.typeNames}, not '${type || 'none'}'`);
     ctx.jobs.check();
     const bytes = await readBody(req, ctx.limits.maxUploadBytes);
-    await ctx.jobs.run('vit/lens', req, res, vitPatchLens(ctx.vit, bytes));
+    await ctx.jobs.run(path.slice(5), req, res, make(bytes, query));
     return true;
   }
   if (!job && !upload) throw new ExploreRequestError(404, `no API route ${JSON.stringify(path.slice(0, 200))}`, 'see docs/explore.md for the routes');
@@ -94,6 +105,7 @@ function info(ctx: RouteContext): unknown {
     nCtx: cfg.nCtx,
     limits: ctx.limits,
     vit: ctx.vit ? { model: ctx.vit.dir, nLayers: ctx.vit.model.cfg.nLayers, numLabels: ctx.vit.model.cfg.numLabels, imageSize: [ctx.vit.model.cfg.imageHeight, ctx.vit.model.cfg.imageWidth], patchSize: ctx.vit.model.cfg.patchSize } : null,
-    routes: { jobs: [...Object.keys(JOB_ROUTES), '/api/vit/lens'], uploads: Object.keys(UPLOAD_ROUTES) },
+    whisper: ctx.whisper ? { model: ctx.whisper.dir, nLayers: ctx.whisper.model.cfg.nLayers, tokenizer: !!ctx.whisper.model.tokenizer, decoderStartTokenId: ctx.whisper.model.cfg.decoderStartTokenId } : null,
+    routes: { jobs: [...Object.keys(JOB_ROUTES), ...Object.keys(FILE_JOB_ROUTES)], uploads: Object.keys(UPLOAD_ROUTES) },
   };
 }

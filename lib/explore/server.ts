@@ -18,6 +18,7 @@ import { JobGate } from './jobs.js';
 import { serveStatic } from './static-files.js';
 import { handleApi, type RouteContext } from './routes.js';
 import { loadExploreVit, type ExploreVit } from './api-vit.js';
+import { loadExploreWhisper, type ExploreWhisper } from './api-whisper.js';
 import { DEFAULT_LIMITS, type ExploreLimits, type ExploreModel } from './context.js';
 
 /** Package root (dist/lib/explore → ../../..). */
@@ -46,6 +47,8 @@ export interface ExploreServerOptions {
   limits?: Partial<ExploreLimits>;
   /** A ViT checkpoint (directory or hub id) for the image view; none by default. */
   vitModel?: string;
+  /** A Whisper checkpoint (directory or hub id) for the audio view; none by default. */
+  whisperModel?: string;
   /** Folder of the app files (default `EXPLORE_APP_DIR`). */
   appDir?: string;
 }
@@ -88,20 +91,23 @@ export async function startExploreServer(opts: ExploreServerOptions = {}): Promi
   if (!existsSync(join(appDir, 'index.html'))) throw new InvalidArgumentError(`the explorer app is not built (${appDir} has no index.html)`, 'run `npm run build`');
   const model = await loadExploreModel(opts);
   let vit: ExploreVit | undefined;
+  let whisper: ExploreWhisper | undefined;
   try {
     vit = opts.vitModel ? await loadExploreVit(opts.vitModel) : undefined;
+    whisper = opts.whisperModel ? await loadExploreWhisper(opts.whisperModel) : undefined;
   } catch (err) {
     model.model.dispose();
+    vit?.model.dispose();
     throw err;
   }
-  const ctx: RouteContext = { model, jobs: new JobGate(), limits: { ...DEFAULT_LIMITS, ...opts.limits }, vit };
+  const ctx: RouteContext = { model, jobs: new JobGate(), limits: { ...DEFAULT_LIMITS, ...opts.limits }, vit, whisper };
   let allowedHosts: Set<string> = new Set();
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     try {
       const hostHeader = String(req.headers.host ?? '');
       if (isLoopback(host) && !allowedHosts.has(hostHeader.toLowerCase())) throw new ExploreRequestError(421, `Host '${hostHeader.slice(0, 100)}' is not this server`, 'open the URL the server printed');
       const url = new URL(req.url ?? '/', 'http://explore.invalid');
-      if (await handleApi(req, res, url.pathname, ctx)) return;
+      if (await handleApi(req, res, url.pathname, ctx, url.searchParams)) return;
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new ExploreRequestError(405, `static files take GET, not ${req.method}`);
       // the raw path (still percent-encoded): URL() would already have resolved `..` segments
       const rawPath = (req.url ?? '/').split(/[?#]/)[0]!;
@@ -134,6 +140,7 @@ export async function startExploreServer(opts: ExploreServerOptions = {}): Promi
       await new Promise<void>((resolve) => server.close(() => resolve()));
       model.model.dispose();
       vit?.model.dispose();
+      whisper?.model.dispose();
     },
   };
 }

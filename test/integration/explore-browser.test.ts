@@ -2,7 +2,7 @@
  * The explorer end to end in a real browser: Debian's Chromium (`/usr/bin/chromium`) driven by
  * playwright-core, against a server on the shipped tiny GPT-2. Type a prompt → the grid shows the model's
  * top-1 (computed here with `topKPerLayer`); click a cell → its token's trace; score heads and click one →
- * its pattern; a patching run and a saturation run complete; a probe log and a shortcuts run upload are plotted; an image upload gives the ViT patch lens (the tiny random ViT fixture); a chart exports
+ * its pattern; a patching run and a saturation run complete; a probe log and a shortcuts run upload are plotted; an image upload gives the ViT patch lens and a WAV upload the Whisper decoder lens (the tiny random fixtures); a chart exports
  * PNG and SVG; the demo report opens from file:// and shows its figures. Screenshots go to
  * `$TFJS_LENS_E2E_SCREENSHOTS` (else the test's temp folder). Skipped, saying why, without Chromium.
  */
@@ -18,6 +18,10 @@ import { topKPerLayer } from '../../lib/lens/topk.js';
 import { patchScan } from '../../lib/lens/patching.js';
 import { logitDiffMetric } from '../../lib/lens/metrics.js';
 import { runMatPipeline } from '../../lib/shortcuts/index.js';
+import { loadModel } from '../../lib/nn/load.js';
+import type { HookedWhisper } from '../../lib/nn/whisper.js';
+import { decodeWav } from '../../lib/data/wav.js';
+import { whisperFeatures } from '../../lib/data/audio.js';
 import { ROOT } from '../helpers/fixtures.js';
 import { testBackend } from '../helpers/backend.js';
 import { ensureExploreApp } from '../helpers/explore.js';
@@ -38,7 +42,7 @@ before(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'explore-e2e-'));
   shots = process.env.TFJS_LENS_E2E_SCREENSHOTS ?? join(tmp, 'screenshots');
   mkdirSync(shots, { recursive: true });
-  server = await startExploreServer({ backend: testBackend('wasm'), vitModel: join(ROOT, 'test', 'fixtures', 'hf', 'vit-tiny') });
+  server = await startExploreServer({ backend: testBackend('wasm'), vitModel: join(ROOT, 'test', 'fixtures', 'hf', 'vit-tiny'), whisperModel: join(ROOT, 'test', 'fixtures', 'hf', 'whisper-tiny') });
   const { chromium } = await import('playwright-core');
   browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
@@ -162,6 +166,23 @@ test('upload an image → the ViT patch-level class lens grid and the CLS table 
   assert.equal(await page.locator('#vit-grid svg g.mark-rect.role-mark path').count(), patches);
   assert.equal(await page.locator('#vit-cls tr').count(), info.vit.nLayers + 2);
   await shot('vit');
+});
+
+test('upload a WAV file → the Whisper decoder-lens grid shows the top-1 of topKPerLayer', { skip: SKIP }, async () => {
+  await page.click('#tab-whisper');
+  await page.fill('#whisper-prefix', '7, 42');
+  await page.setInputFiles('#whisper-file', join(ROOT, 'data', 'audio', 'hello-how-are-you.wav'));
+  const top1 = await page.waitForSelector('#whisper-top1');
+  await page.waitForSelector('#whisper-grid svg');
+  const w = (await loadModel(join(ROOT, 'test', 'fixtures', 'hf', 'whisper-tiny'))) as HookedWhisper;
+  const audio = decodeWav(readFileSync(join(ROOT, 'data', 'audio', 'hello-how-are-you.wav')));
+  const features = whisperFeatures(audio.samples, { samplingRate: audio.sampleRate, nMels: w.cfg.nMels, nSamples: 2 * w.cfg.maxSourcePositions * 160 });
+  const prefix = [w.cfg.decoderStartTokenId, 7, 42];
+  const ref = await topKPerLayer(w, { inputFeatures: features, decoderInputIds: [prefix] }, { k: 1, positions: [2] });
+  features.dispose();
+  w.dispose();
+  assert.equal(await top1.getAttribute('data-token-id'), String(ref.ids[ref.ids.length - 1]));
+  await shot('whisper');
 });
 
 test('the demo report is a self-contained snapshot: it opens from file:// and draws its figures', { skip: SKIP }, async () => {

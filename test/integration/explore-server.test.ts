@@ -30,6 +30,9 @@ import { loadModel } from '../../lib/nn/load.js';
 import type { HookedViT } from '../../lib/nn/vit.js';
 import { vitPixelValues } from '../../lib/data/image.js';
 import { residNamesFilter } from '../../lib/lens/logit-lens.js';
+import type { HookedWhisper } from '../../lib/nn/whisper.js';
+import { decodeWav } from '../../lib/data/wav.js';
+import { whisperFeatures } from '../../lib/data/audio.js';
 import { ROOT, relError } from '../helpers/fixtures.js';
 import { testBackend } from '../helpers/backend.js';
 import { ensureExploreApp, jobResult, postJob, rawRequest } from '../helpers/explore.js';
@@ -308,6 +311,34 @@ test('ViT image view (--vit-model): the patch-level class lens equals lensLogits
     const bad = await fetch(new URL('/api/vit/lens', s.url), { method: 'POST', headers: { 'content-type': 'image/png' }, body: Buffer.from('not an image') });
     assert.equal(bad.status, 400);
     assert.equal(((await bad.json()) as { error: { code: string } }).error.code, 'E_INVALID_INPUT');
+  } finally {
+    await s.close();
+  }
+});
+
+test('Whisper audio view (--whisper-model): the decoder lens grid equals topKPerLayer on the same features and prefix', async () => {
+  const dir = join(ROOT, 'test', 'fixtures', 'hf', 'whisper-tiny');
+  const wav = readFileSync(join(ROOT, 'data', 'audio', 'hello-how-are-you.wav'));
+  const s = await startExploreServer({ backend: testBackend('wasm'), whisperModel: dir });
+  try {
+    const w = (await loadModel(dir)) as HookedWhisper;
+    const prefix = [w.cfg.decoderStartTokenId, 7, 42];
+    const res = await fetch(new URL(`/api/whisper/lens?ids=${prefix.join(',')}&k=3`, s.url), { method: 'POST', headers: { 'content-type': 'audio/wav' }, body: wav });
+    assert.equal(res.status, 200);
+    const lines = (await res.text()).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; data?: LensGrid });
+    const grid = lines[lines.length - 1]!.data!;
+    const audio = decodeWav(new Uint8Array(wav));
+    const features = whisperFeatures(audio.samples, { samplingRate: audio.sampleRate, nMels: w.cfg.nMels, nSamples: 2 * w.cfg.maxSourcePositions * 160 });
+    const ref = await topKPerLayer(w, { inputFeatures: features, decoderInputIds: [prefix] }, { k: 3, includeEmbedding: true });
+    features.dispose();
+    w.dispose();
+    assert.deepEqual(grid.ids, prefix);
+    assert.deepEqual(grid.top.flat(2).map((e) => e.id), Array.from(ref.ids));
+    assert.ok(relError(grid.top.flat(2).map((e) => e.prob), ref.probs) <= 1e-6);
+    const bad = await fetch(new URL('/api/whisper/lens?ids=1,99999', s.url), { method: 'POST', headers: { 'content-type': 'audio/wav' }, body: wav });
+    assert.equal(bad.status, 400);
+    const notWav = await fetch(new URL('/api/whisper/lens', s.url), { method: 'POST', headers: { 'content-type': 'audio/wav' }, body: Buffer.from('RIFF....') });
+    assert.equal(notWav.status, 400);
   } finally {
     await s.close();
   }

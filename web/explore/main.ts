@@ -12,6 +12,7 @@ import { mountPatching } from './views/patching.js';
 import { mountSaturation } from './views/saturation.js';
 import { mountProbes, mountShortcuts } from './views/files.js';
 import { mountVit } from './views/vit.js';
+import { mountWhisper } from './views/whisper.js';
 
 declare global {
   interface Window {
@@ -27,6 +28,7 @@ const VIEWS: [string, string, (root: HTMLElement, info: Info) => void][] = [
   ['shortcuts', 'Shortcuts', mountShortcuts],
   ['probes', 'Probes', mountProbes],
   ['vit', 'ViT image', mountVit],
+  ['whisper', 'Whisper audio', mountWhisper],
 ];
 
 function header(info: Info, title: string): HTMLElement {

@@ -16,6 +16,8 @@ export interface Info {
   nCtx: number;
   /** The image view's ViT, when the server has one. */
   vit?: { model: string; nLayers: number; numLabels: number; imageSize: [number, number]; patchSize: number } | null;
+  /** The audio view's Whisper, when the server has one. */
+  whisper?: { model: string; nLayers: number; tokenizer: boolean; decoderStartTokenId: number } | null;
 }
 
 /** Data of a static snapshot (the demo report): what the views show without a server. */

@@ -34,11 +34,11 @@ export function lensGridSpec(grid: LensGrid): TopLevelSpec {
 }
 
 /** Renders a grid result into `out` (also used by the static snapshot); `onPick` traces a token. */
-export async function renderLensGrid(out: HTMLElement, grid: LensGrid, onPick?: (pos: number, id: number) => void): Promise<void> {
+export async function renderLensGrid(out: HTMLElement, grid: LensGrid, onPick?: (pos: number, id: number) => void, prefix = 'lens'): Promise<void> {
   const last = grid.top[grid.top.length - 1]![grid.tokens.length - 1]![0]!;
-  const summary = el('p', { id: 'lens-top1', 'data-token-id': String(last.id) }, `final prediction after '${showToken(grid.tokens[grid.tokens.length - 1]!)}': `, el('code', { text: `"${showToken(last.token)}"` }), ` (p = ${(100 * last.prob).toFixed(1)}%)`);
-  const chart = el('div', { id: 'lens-grid', class: 'chart' });
-  const details = el('div', { id: 'lens-details', class: 'details' }, 'hover a cell for its top-k; click it to trace a token across the layers');
+  const summary = el('p', { id: `${prefix}-top1`, 'data-token-id': String(last.id) }, `final prediction after '${showToken(grid.tokens[grid.tokens.length - 1]!)}': `, el('code', { text: `"${showToken(last.token)}"` }), ` (p = ${(100 * last.prob).toFixed(1)}%)`);
+  const chart = el('div', { id: `${prefix}-grid`, class: 'chart' });
+  const details = el('div', { id: `${prefix}-details`, class: 'details' }, onPick ? 'hover a cell for its top-k; click it to trace a token across the layers' : 'hover a cell for its top-k');
   out.replaceChildren(summary, chart, details);
   const describe = (d: Record<string, unknown>) => {
     const row = d.row as number;
@@ -53,7 +53,7 @@ export async function renderLensGrid(out: HTMLElement, grid: LensGrid, onPick?: 
       })),
     );
   };
-  await showChart(chart, lensGridSpec(grid), 'logit-lens', grid, {
+  await showChart(chart, lensGridSpec(grid), prefix === 'lens' ? 'logit-lens' : `${prefix}-lens`, grid, {
     hover: describe,
     click: (d) => {
       describe(d);

@@ -2,13 +2,13 @@
  * The explorer's ViT view: an uploaded image → the patch-level class lens. Every residual state h_0 … h_L
  * of every token (CLS and each patch) is read through the model's own readout (`lensLogits`: final layer
  * norm with that state's statistics, then the classifier), giving the top-1 class and its probability per
- * layer and patch. The image is preprocessed as the CLI does (`vitPixelValues`, the checkpoint's
+ * layer and patch. The image is preprocessed as the CLI does (`vitPixelArray`, the values of `vitPixelValues`, the checkpoint's
  * `preprocessor_config.json` mean/std). One layer per job step.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { vitPixelValues } from '../data/image.js';
+import { vitPixelArray } from '../data/image.js';
 import { loadModel } from '../nn/load.js';
 import { HookedViT } from '../nn/vit.js';
 import { residNamesFilter } from '../lens/logit-lens.js';
@@ -53,8 +53,10 @@ export interface VitLensReply {
 /** Checks the upload and returns the job computing the patch-level class lens of the image. */
 export function vitPatchLens(v: ExploreVit, bytes: Buffer): (job: JobContext) => Promise<VitLensReply> {
   const cfg = v.model.cfg;
-  const pixels = vitPixelValues(new Uint8Array(bytes), { size: { height: cfg.imageHeight, width: cfg.imageWidth }, mean: v.mean, std: v.std });
+  // decoded and checked before the job starts (a bad image is a 400); the tensor is made inside the job
+  const values = vitPixelArray(new Uint8Array(bytes), { size: { height: cfg.imageHeight, width: cfg.imageWidth }, mean: v.mean, std: v.std });
   return async (job) => {
+    const pixels = tf.tensor4d(values, [1, 3, cfg.imageHeight, cfg.imageWidth]);
     const gridH = cfg.imageHeight / cfg.patchSize;
     const gridW = cfg.imageWidth / cfg.patchSize;
     const names = residNamesFilter(v.model);

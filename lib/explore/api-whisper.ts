@@ -52,11 +52,11 @@ export function whisperLens(w: ExploreWhisper, bytes: Buffer, query: URLSearchPa
   const bad = prefix.find((id) => id >= cfg.dVocab);
   if (bad !== undefined) throw new InvalidArgumentError(`decoder id ${bad} is outside the vocabulary (${cfg.dVocab})`);
   if (prefix.length > cfg.maxTargetPositions) throw new InvalidArgumentError(`the decoder prefix is ${prefix.length} tokens, more than ${cfg.maxTargetPositions}`);
-  const wav = decodeWav(new Uint8Array(bytes));
-  // the encoder takes 2·max_source_positions frames of 160 samples (3000 frames = 30 s for the released models)
-  const features = whisperFeatures(wav.samples, { samplingRate: wav.sampleRate, nMels: cfg.nMels, nSamples: 2 * cfg.maxSourcePositions * 160 });
+  const wav = decodeWav(new Uint8Array(bytes)); // checked before the job starts: a bad file is a 400
   const show = (id: number) => (tokenizer ? tokenizer.decode([id]) : String(id));
   return async (job) => {
+    // the encoder takes 2·max_source_positions frames of 160 samples (3000 frames = 30 s for the released models)
+    const features = whisperFeatures(wav.samples, { samplingRate: wav.sampleRate, nMels: cfg.nMels, nSamples: 2 * cfg.maxSourcePositions * 160 });
     try {
       await job.step('decoder lens', 0, 1);
       const r = await topKPerLayer(w.model, { inputFeatures: features, decoderInputIds: [prefix] }, { k: q.k, includeEmbedding: true });

@@ -190,3 +190,15 @@ export class ShardMergeError extends TfjsLensError {
     this.shards = [...shards];
   }
 }
+
+/**
+ * A request the `tfjs-lens explore` server refuses: `status` is its HTTP status (400 malformed, 404 no such
+ * route or file, 405 wrong method, 409 another job is running, 413 too large, 415 not JSON).
+ */
+export class ExploreRequestError extends TfjsLensError {
+  readonly status: number;
+  constructor(status: number, message: string, hint = '') {
+    super('E_EXPLORE_REQUEST', message, hint);
+    this.status = status;
+  }
+}

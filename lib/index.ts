@@ -101,7 +101,7 @@ export { FactoredMatrix, type FactoredSvd, type Eigenvalues } from './lens/facto
 export { processWeights, type ProcessWeightsOptions } from './lens/process-weights.js';
 export { processLlamaWeights, type ProcessLlamaWeightsOptions } from './lens/process-weights-llama.js';
 export { headOV, headQK, circuitTop1Accuracy, kCompositionFullCircuit, kCompositionFullCircuitAccuracy, ovCopyingCircuit, ovCopyingAccuracy, compositionScore, headCompositionScore, allCompositionScores, type HeadRef, type KCompositionOptions, type CompositionMode, type CompositionScores } from './lens/circuits.js';
-export { tokenLogProbs, lmLoss, logitDiff, meanLogProb, nextTokenAccuracy, meanLogProbMetric, logitDiffMetric } from './lens/metrics.js';
+export { tokenLogProbs, lmLoss, logitDiff, meanLogProb, nextTokenAccuracy, meanLogProbAsync, nextTokenAccuracyAsync, meanLogProbMetric, logitDiffMetric } from './lens/metrics.js';
 export * from './lens/intervention.js';
 export * from './lens/early-exit.js';
 export * from './lens/calm-exit.js';

@@ -13,6 +13,7 @@ import { topKPerLayer } from '../lens/topk.js';
 import { inductionScores, previousTokenScores, repeatedRandomTokens, repeatedSequenceStats, type HeadScores as AttentionHeadScores, type RepeatedSequenceStats } from '../lens/attention.js';
 import { top1SaturationLayer } from '../lens/saturation.js';
 import { heatmapSpec, renderSvg, svgToPng } from '../plot/index.js';
+import { snapshotData, snapshotHtml } from '../explore/snapshot.js';
 import { InvalidArgumentError } from '../errors.js';
 import { BACKEND_HELP, formatTable, PACKAGE_ROOT, setup, showToken, type CommonOptions } from './common.js';
 import { intOption, promptIds } from './text-input.js';
@@ -108,8 +109,10 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       const best = induction[0]!;
       const first = tf.slice(tokens, [0, 0], [1, tokens.shape[1]]);
       const { output, cache } = await model.runWithCache(first, { namesFilter: [`blocks.${best.layer}.attn.hook_pattern`] });
-      bestPattern = (tf.tidy(() => tf.squeeze(tf.slice(cache.get(`blocks.${best.layer}.attn.hook_pattern`), [0, best.head, 0, 0], [1, 1, -1, -1]))).arraySync() as number[][]);
-      tf.dispose([first, output]);
+      // read asynchronously: synchronous reads need a browser canvas on the webgpu backend in Node
+      const head = tf.tidy(() => tf.squeeze(tf.slice(cache.get(`blocks.${best.layer}.attn.hook_pattern`), [0, best.head, 0, 0], [1, 1, -1, -1])));
+      bestPattern = (await head.array()) as number[][];
+      tf.dispose([first, output, head]);
       cache.dispose();
     } finally {
       tokens.dispose();
@@ -131,19 +134,12 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     writeFileAtomic(files[1]!, svgToPng(inductionSvg));
     writeFileAtomic(files[2]!, svgToPng(prevSvg));
     const result: DemoResult = { model: dir, backend, lens, induction, previousToken, repeated: { ...repeated, nTokens, batch, seed }, settling: settled, files };
-    writeFileAtomic(files[3]!, reportHtml(result, [patternSvg, inductionSvg, prevSvg]));
+    const snapshot = await snapshotData({ model, tokenizer, dir, backend }, { text: opts.text, k: 3, batch, seed, title: 'tfjs-lens demo', notes: reportNotes(result) });
+    writeFileAtomic(files[3]!, snapshotHtml(snapshot));
     return result;
   } finally {
     model.dispose();
   }
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
-}
-
-function htmlTable(header: string[], rows: string[][]): string {
-  return `<table><tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>${rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('')}</table>`;
 }
 
 function lensRows(r: DemoResult): string[][] {
@@ -154,18 +150,14 @@ function headRows(scores: HeadScore[], n = 5): string[][] {
   return scores.slice(0, n).map((s) => [`L${s.layer}H${s.head}`, s.score.toFixed(3)]);
 }
 
-function reportHtml(r: DemoResult, svgs: string[]): string {
+/** The report's paragraphs above the views (the snapshot draws the lens grid, head tables and pattern). */
+function reportNotes(r: DemoResult): string[] {
   const rep = r.repeated;
-  return `<!doctype html><html><head><meta charset="utf-8"><title>tfjs-lens demo report</title>
-<style>body{font-family:sans-serif;max-width:960px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;font-family:monospace}th{background:#eee}figure{margin:1em 0}</style></head><body>
-<h1>tfjs-lens demo</h1><p>model <code>${escapeHtml(r.model)}</code> on backend <code>${escapeHtml(r.backend)}</code></p>
-<h2>Logit lens</h2><p>Input: <code>${escapeHtml(r.lens.tokens.map(showToken).join('|'))}</code>. Top-3 next-token predictions read from each residual state (final layer norm with that state's own statistics, then the unembedding).</p>
-${htmlTable(['layer', 'top-1', 'top-2', 'top-3'], lensRows(r))}
-<h2>Induction and previous-token heads</h2><p>${rep.batch} sequences of BOS + ${rep.nTokens} random tokens repeated twice (seed ${rep.seed}). Mean log-prob of the next token: first half ${rep.logProbFirstHalf.toFixed(2)}, second half ${rep.logProbSecondHalf.toFixed(2)}; top-1 accuracy ${rep.accFirstHalf.toFixed(2)} vs ${rep.accSecondHalf.toFixed(2)}.</p>
-${htmlTable(['induction head', 'score'], headRows(r.induction))}<p>${escapeHtml(verdict(r))}</p>${htmlTable(['previous-token head', 'score'], headRows(r.previousToken))}
-${svgs.map((s) => `<figure>${s}</figure>`).join('\n')}
-<h2>Where the lens settles</h2><p>On ${r.settling.positions} held-out positions, the lens's top-1 was final before the last block at ${(100 * r.settling.decidedBeforeLastLayer).toFixed(0)}% of positions (mean top-1 saturation layer ${r.settling.meanSaturationLayer.toFixed(2)} of 0…${r.settling.nLayers - 1}).</p>
-</body></html>\n`;
+  return [
+    `Induction and previous-token heads: ${rep.batch} sequences of BOS + ${rep.nTokens} random tokens repeated twice (seed ${rep.seed}). Mean log-prob of the next token: first half ${rep.logProbFirstHalf.toFixed(2)}, second half ${rep.logProbSecondHalf.toFixed(2)}; top-1 accuracy ${rep.accFirstHalf.toFixed(2)} vs ${rep.accSecondHalf.toFixed(2)}.`,
+    verdict(r),
+    `Where the lens settles: on ${r.settling.positions} held-out positions, the lens's top-1 was final before the last block at ${(100 * r.settling.decidedBeforeLastLayer).toFixed(0)}% of positions (mean top-1 saturation layer ${r.settling.meanSaturationLayer.toFixed(2)} of 0…${r.settling.nLayers - 1}).`,
+  ];
 }
 
 /** One line saying whether any head qualifies as an induction head (score ≥ 0.5, the usual threshold). */

@@ -16,6 +16,7 @@ import { registerProbe } from './probe.js';
 import { registerBench } from './bench.js';
 import { registerSetup } from './setup.js';
 import { registerMerge } from './merge.js';
+import { registerExplore } from './explore.js';
 
 installFailureHandlers();
 const program = new Command();
@@ -36,6 +37,7 @@ registerProbe(program);
 registerBench(program);
 registerSetup(program);
 registerMerge(program);
+registerExplore(program);
 
 try {
   await program.parseAsync(process.argv);

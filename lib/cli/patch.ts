@@ -15,6 +15,7 @@ import { heatmapSpec, writeChart } from '../plot/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import { BACKEND_HELP, formatTable, setup, showToken, type CommonOptions } from './common.js';
 import { promptIds, singleTokenId } from './text-input.js';
+import type { PatchingReply } from '../explore/api-patching.js';
 
 interface PatchOptions extends CommonOptions {
   clean?: string;
@@ -33,33 +34,13 @@ interface PatchOptions extends CommonOptions {
 /** Hooks `patch` scans. */
 export const PATCH_HOOKS: readonly ScanHook[] = ['resid_pre', 'resid_mid', 'resid_post', 'attn_out', 'mlp_out', 'z', 'q', 'k', 'v', 'pattern', 'result'];
 
-/** What `patch --json` prints. */
-export interface PatchReport {
+/** What `patch --json` prints: the explorer's patching reply plus the model, the ids and the files. */
+export interface PatchReport extends PatchingReply {
   model: string;
   backend: string;
-  hook: ScanHook;
-  by: 'pos' | 'head';
-  /** Token strings (ids as text for tokenizer-less models) of both prompts. */
-  cleanTokens: string[];
-  corruptTokens: string[];
   cleanIds: number[];
   corruptIds: number[];
-  answer: { id: number; token: string };
-  wrong: { id: number; token: string };
-  /** Logit difference answer − wrong at the last position. */
-  cleanLogitDiff: number;
-  corruptLogitDiff: number;
-  /** Blocks of the rows. */
-  layers: number[];
-  /** Column labels: positions (by pos) or heads (by head). */
-  columns: number[];
-  /** Raw patched logit differences `[layers][columns]`. */
-  values: number[][];
-  /** Normalised `(v − corrupt)/(clean − corrupt)`, same layout. */
-  normalized: number[][];
   files: string[];
-  /** Problems with the set-up that do not stop the scan (e.g. the clean prompt does not prefer the answer). */
-  warnings: string[];
 }
 
 async function runPatch(opts: PatchOptions): Promise<PatchReport> {

@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { CausalLmRoot } from '../nn/causal-lm.js';
 import { topKPerLayer } from '../lens/topk.js';
 import { filterBySaturation } from '../lens/saturation.js';
-import { meanTauPermutationTest, rankCorrespondence, type RankCorrespondenceResult } from '../lens/order.js';
+import { meanTauPermutationTest, rankCorrespondence } from '../lens/order.js';
 import { betterLmGroups, type BetterLmExample, type BetterLmResult } from '../lens/better-lm.js';
 import { mean } from '../math/stats.js';
 import { barChartSpec, writeChart } from '../plot/index.js';
@@ -26,6 +26,7 @@ import { chunkedSaturation } from './saturation-chunks.js';
 import { describeInput, type ExampleInput } from './image-examples.js';
 import { addShardOptions, isShardDone, printShardDone, recordedOptions, shardRunFromOptions, type ShardCliOptions, type ShardDone } from './shard.js';
 import { saturationRows, writeSaturationShard, type SaturationRows } from './saturation-shard.js';
+import type { SaturationSummary } from '../explore/api-saturation.js';
 
 /** The options of `saturation` as commander gives them (also rebuilt by `merge` from a shard manifest). */
 export interface SaturationOptions extends CommonOptions, CollectInputOptions, ShardCliOptions {
@@ -87,7 +88,7 @@ export async function lensRankTables(model: CausalLmRoot, sequences: readonly (r
 }
 
 /** What `saturation --json` prints. */
-export interface SaturationReport {
+export interface SaturationReport extends SaturationSummary {
   model: string;
   backend: string;
   /** Where the examples came from (`sequences`: text/id sequences, images or clips). */
@@ -96,19 +97,8 @@ export interface SaturationReport {
   L: number;
   k: number;
   quirkAllAgreeIsL: boolean;
-  /** Every example: every position of every sequence (Whisper: decoder position of every clip), every image (ViT). */
-  positions: number;
-  /** Mean s_r per rank r over all positions. */
-  meanSaturation: number[];
-  /** Histogram of s_0 over all positions: `s0Histogram[j]` = positions with s_0 = j (j = 0 … L, L only with the quirk). */
-  s0Histogram: number[];
-  /** The §1 filter: keep iff s_0 ≤ maxS0 = floor(fraction·L). */
-  filter: { fraction: number; maxS0: number; kept: number };
-  /** §2a on the kept positions (per-rank positions arrays left out). */
-  rankCorrespondence: { perRank: { rank: number; n: number; meanPosition: number; sem: number }[]; tests: RankCorrespondenceResult['tests'] };
-  /** §2b on the kept positions (permuted means left out). */
-  kendall: { meanTau: number; p: number; pLabel: string; nUsed: number; nSkipped: number; reps: number; seed: number };
-  /** §6 on all positions with a next token (null for ViT, which has no next token, and for k < 2). */
+  /** §6 on all positions with a next token (null for ViT, which has no next token, and for k < 2). `positions` counts
+   * every example: every position of every sequence (Whisper: decoder position of every clip), every image (ViT). */
   betterLm: (BetterLmResult & { positions: number }) | null;
   files: string[];
 }

@@ -13,7 +13,7 @@ import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
 import { createRng } from '../math/rng.js';
 import { hostArray, type HostArray } from '../math/host-array.js';
 import type { HookedLensModel } from './logit-lens.js';
-import { meanLogProb, nextTokenAccuracy, tokensTensor, type TokenIds } from './metrics.js';
+import { meanLogProbAsync, nextTokenAccuracyAsync, tokensTensor, type TokenIds } from './metrics.js';
 
 /** One score per head: `[L, H]` (`data[l * H + h]` is layer l, head h). */
 export type HeadScores = HostArray<Float32Array, readonly [number, number]>;
@@ -273,10 +273,10 @@ export async function repeatedSequenceStats<I>(model: HookedLensModel<I>, tokens
     const T = logits.shape[1]!;
     const n = repeatLength(T, opts.nTokens);
     return {
-      logProbFirstHalf: meanLogProb(logits, tokens, { from: 0, to: n }),
-      logProbSecondHalf: meanLogProb(logits, tokens, { from: n, to: 2 * n }),
-      accFirstHalf: nextTokenAccuracy(logits, tokens, { from: 0, to: n }),
-      accSecondHalf: nextTokenAccuracy(logits, tokens, { from: n, to: 2 * n }),
+      logProbFirstHalf: await meanLogProbAsync(logits, tokens, { from: 0, to: n }),
+      logProbSecondHalf: await meanLogProbAsync(logits, tokens, { from: n, to: 2 * n }),
+      accFirstHalf: await nextTokenAccuracyAsync(logits, tokens, { from: 0, to: n }),
+      accSecondHalf: await nextTokenAccuracyAsync(logits, tokens, { from: n, to: 2 * n }),
     };
   } finally {
     logits.dispose();

@@ -97,23 +97,17 @@ function resolveRange(range: TokenRange, n: number): [number, number] {
   return [from, to];
 }
 
-/**
- * Mean next-token log-prob over t ∈ [from, to) and the batch (t indexes `tokenLogProbs`, 0 … T−2).
- * @returns a number (reads the device synchronously).
- */
-export function meanLogProb(logits: tf.Tensor, tokens: TokenIds, range: TokenRange = {}): number {
+/** Mean next-token log-prob over t ∈ [from, to) as a scalar tensor (caller disposes). */
+function meanLogProbTensor(logits: tf.Tensor, tokens: TokenIds, range: TokenRange): tf.Scalar {
   return tf.tidy(() => {
     const lp = tokenLogProbs(logits, tokens);
     const [from, to] = resolveRange(range, lp.shape[1]);
-    return tf.mean(tf.slice(lp, [0, from], [-1, to - from])).dataSync()[0]!;
+    return tf.mean(tf.slice(lp, [0, from], [-1, to - from])) as tf.Scalar;
   });
 }
 
-/**
- * Top-1 accuracy of the next token over t ∈ [from, to) and the batch: `argmax logits[b, t] == tokens[b, t+1]`
- * (argmax ties → lower id).
- */
-export function nextTokenAccuracy(logits: tf.Tensor, tokens: TokenIds, range: TokenRange = {}): number {
+/** Top-1 next-token accuracy over t ∈ [from, to) as a scalar tensor (caller disposes). */
+function nextTokenAccuracyTensor(logits: tf.Tensor, tokens: TokenIds, range: TokenRange): tf.Scalar {
   return tf.tidy(() => {
     const ids = tokensTensor(tokens);
     checkLogits(logits, ids);
@@ -121,16 +115,51 @@ export function nextTokenAccuracy(logits: tf.Tensor, tokens: TokenIds, range: To
     const [from, to] = resolveRange(range, pos - 1);
     const pred = tf.argMax(tf.slice(logits, [0, from, 0], [batch, to - from, -1]), 2);
     const next = tf.slice(ids, [0, from + 1], [batch, to - from]);
-    return tf.mean(tf.cast(tf.equal(pred, next), 'float32')).dataSync()[0]!;
+    return tf.mean(tf.cast(tf.equal(pred, next), 'float32')) as tf.Scalar;
   });
 }
 
-/** A metric for `patchScan`/`ablateScan`: mean next-token log-prob over t ∈ [from, to). */
-export function meanLogProbMetric(tokens: TokenIds, range: TokenRange = {}): (logits: tf.Tensor) => number {
-  return (logits) => meanLogProb(logits, tokens, range);
+/** Reads a scalar tensor asynchronously (every backend, webgpu in Node included) and disposes it. */
+export async function readScalar(t: tf.Tensor): Promise<number> {
+  try {
+    return (await t.data())[0]!;
+  } finally {
+    t.dispose();
+  }
 }
 
-/** A metric for `patchScan`/`ablateScan`: mean logit difference at `position` (default last). */
-export function logitDiffMetric(correct: number | readonly number[], incorrect: number | readonly number[], opts: { position?: number } = {}): (logits: tf.Tensor) => number {
-  return (logits) => tf.tidy(() => logitDiff(logits, correct, incorrect, opts).dataSync()[0]!);
+/**
+ * Mean next-token log-prob over t ∈ [from, to) and the batch (t indexes `tokenLogProbs`, 0 … T−2).
+ * @returns a number (reads the device synchronously: not on webgpu in Node, use `meanLogProbAsync`).
+ */
+export function meanLogProb(logits: tf.Tensor, tokens: TokenIds, range: TokenRange = {}): number {
+  return tf.tidy(() => meanLogProbTensor(logits, tokens, range).dataSync()[0]!);
+}
+
+/** `meanLogProb` read asynchronously (works on every backend). */
+export function meanLogProbAsync(logits: tf.Tensor, tokens: TokenIds, range: TokenRange = {}): Promise<number> {
+  return readScalar(meanLogProbTensor(logits, tokens, range));
+}
+
+/**
+ * Top-1 accuracy of the next token over t ∈ [from, to) and the batch: `argmax logits[b, t] == tokens[b, t+1]`
+ * (argmax ties → lower id). Reads synchronously; `nextTokenAccuracyAsync` works on every backend.
+ */
+export function nextTokenAccuracy(logits: tf.Tensor, tokens: TokenIds, range: TokenRange = {}): number {
+  return tf.tidy(() => nextTokenAccuracyTensor(logits, tokens, range).dataSync()[0]!);
+}
+
+/** `nextTokenAccuracy` read asynchronously (works on every backend). */
+export function nextTokenAccuracyAsync(logits: tf.Tensor, tokens: TokenIds, range: TokenRange = {}): Promise<number> {
+  return readScalar(nextTokenAccuracyTensor(logits, tokens, range));
+}
+
+/** A metric for `patchScan`/`ablateScan`: mean next-token log-prob over t ∈ [from, to) (read asynchronously). */
+export function meanLogProbMetric(tokens: TokenIds, range: TokenRange = {}): (logits: tf.Tensor) => Promise<number> {
+  return (logits) => meanLogProbAsync(logits, tokens, range);
+}
+
+/** A metric for `patchScan`/`ablateScan`: mean logit difference at `position` (default last), read asynchronously. */
+export function logitDiffMetric(correct: number | readonly number[], incorrect: number | readonly number[], opts: { position?: number } = {}): (logits: tf.Tensor) => Promise<number> {
+  return (logits) => readScalar(logitDiff(logits, correct, incorrect, opts));
 }

@@ -16,7 +16,7 @@ import type { RotaryBlock } from './components/rotary-block.js';
 import type { LayerNorm } from './components/layer-norm.js';
 import type { RmsNorm } from './components/rms-norm.js';
 import type { DecoderLmDims } from '../io/config/decoder.js';
-import { prepareTokens, type PreparedTokens, type TokenInput, type TokenInputOptions } from './token-input.js';
+import { prepareTokens, prepareTokensAsync, type PreparedTokens, type TokenInput, type TokenInputOptions } from './token-input.js';
 
 /** Options of `toTokens`. */
 export interface ToTokensOptions {
@@ -90,8 +90,9 @@ export abstract class CausalLmRoot extends HookedTransformerRoot<TokenInput, Pre
     return this.run({ inputIds, attentionMask, owned: [] }, NO_HOOKS, {});
   }
 
-  protected prepare(input: TokenInput): PreparedTokens {
-    return prepareTokens(input, this.tokenOptions());
+  /** Reads tensor ids asynchronously (a synchronous read of a GPU tensor needs a browser canvas on webgpu). */
+  protected prepare(input: TokenInput): Promise<PreparedTokens> {
+    return prepareTokensAsync(input, this.tokenOptions());
   }
 
   protected release(prepared: PreparedTokens): void {

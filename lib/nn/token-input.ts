@@ -74,16 +74,35 @@ export function leftPad(seqs: readonly (readonly number[])[], padId = 0): { ids:
 
 /** Turns any `TokenInput` into int32 ids `[batch, pos]` (+ mask), validating ids and length. */
 export function prepareTokens(input: TokenInput, opts: TokenInputOptions): PreparedTokens {
+  return prepareWith(input, opts, (t) => t.dataSync());
+}
+
+/**
+ * `prepareTokens` that reads tensor inputs (ids, attention mask) from the device asynchronously before
+ * checking them: the webgpu backend in Node cannot read synchronously (its `dataSync` needs a browser
+ * `OffscreenCanvas`), so the hooked models' forward path uses this one.
+ */
+export async function prepareTokensAsync(input: TokenInput, opts: TokenInputOptions): Promise<PreparedTokens> {
+  const host = new Map<tf.Tensor, ArrayLike<number>>();
+  const tensors = input instanceof tf.Tensor ? [input] : typeof input === 'object' && input !== null && !Array.isArray(input) && 'inputIds' in input ? [(input as { inputIds: unknown }).inputIds, (input as { attentionMask?: unknown }).attentionMask] : [];
+  for (const t of tensors) if (t instanceof tf.Tensor && !t.isDisposed && (t.dtype === 'int32' || t.dtype === 'float32' || t.dtype === 'bool')) host.set(t, (await t.data()) as ArrayLike<number>);
+  return prepareWith(input, opts, (t) => host.get(t) ?? t.dataSync());
+}
+
+/** Host values of a tensor input (read before the checks; synchronously or from an earlier async read). */
+type ReadHost = (t: tf.Tensor) => ArrayLike<number>;
+
+function prepareWith(input: TokenInput, opts: TokenInputOptions, read: ReadHost): PreparedTokens {
   const owned: tf.Tensor[] = [];
   try {
-    return buildTokens(input, opts, owned);
+    return buildTokens(input, opts, owned, read);
   } catch (err) {
     for (const t of owned) t.dispose();
     throw err;
   }
 }
 
-function buildTokens(input: TokenInput, opts: TokenInputOptions, owned: tf.Tensor[]): PreparedTokens {
+function buildTokens(input: TokenInput, opts: TokenInputOptions, owned: tf.Tensor[], read: ReadHost): PreparedTokens {
   let ids: tf.Tensor;
   let mask: tf.Tensor | undefined;
   if (typeof input === 'string' || (Array.isArray(input) && input.length > 0 && typeof input[0] === 'string')) {
@@ -113,6 +132,7 @@ function buildTokens(input: TokenInput, opts: TokenInputOptions, owned: tf.Tenso
   } else {
     throw new InvalidArgumentError(`token input must be text, ids ([pos] or [batch][pos] numbers), an int32 tensor or { inputIds, attentionMask? }, got ${describeValue(input)}`);
   }
+  const idsSource = ids;
   if (ids.rank === 1) owned.push((ids = tf.expandDims(ids, 0)));
   if (ids.rank !== 2) throw new ShapeMismatchError('token ids', '[batch, pos]', ids.shape);
   const [, pos] = ids.shape as [number, number];
@@ -122,12 +142,12 @@ function buildTokens(input: TokenInput, opts: TokenInputOptions, owned: tf.Tenso
   }
   // checked before the cast: int32 conversion would turn 1.5 into 1 and NaN into 0
   checkIntegerTensorDtype(ids, 'token ids');
-  checkTokenIds({ flat: ids.dataSync(), cols: pos }, opts.vocabSize);
+  checkTokenIds({ flat: read(idsSource), cols: pos }, opts.vocabSize);
   if (ids.dtype !== 'int32') owned.push((ids = tf.cast(ids, 'int32')));
   if (mask) {
     if (!tf.util.arraysEqual(mask.shape, ids.shape)) throw new ShapeMismatchError('attention mask', `[${ids.shape.join(',')}] like the ids`, mask.shape);
     checkIntegerTensorDtype(mask, 'attention mask');
-    checkAttentionMask({ flat: mask.dataSync(), cols: pos });
+    checkAttentionMask({ flat: read(mask), cols: pos });
     if (mask.dtype !== 'int32') owned.push((mask = tf.cast(mask, 'int32')));
   }
   return { inputIds: ids as tf.Tensor2D, attentionMask: mask as tf.Tensor2D | undefined, owned };

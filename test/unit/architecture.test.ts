@@ -21,8 +21,9 @@ const LAYER: Record<string, number> = {
   nn: 3, linreg: 3, plot: 3, // plot writes its files through io/atomic-write.ts
   lens: 4,
   probes: 5, shortcuts: 5, bench: 5,
-  cli: 6,
-  'index.ts': 7,
+  explore: 6, // the explorer's server, started by cli/explore.ts
+  cli: 7,
+  'index.ts': 8,
 };
 
 /** Circles that another change removes (the backend rewrite adds backend/types.ts); reported, not failed. */

@@ -87,11 +87,11 @@ test('ablateScan: per-head values equal single ablation runs; zeroing a head\'s 
   const byZ = await ablateScan(model, tokens, { hook: 'z', metric });
   assert.deepEqual(byZ.shape, [3, 4]);
   const plain = await model.forward(tokens);
-  assert.equal(byZ.baselineMetric, metric(plain));
+  assert.equal(byZ.baselineMetric, await metric(plain));
   plain.dispose();
   for (const [l, h] of [[0, 2], [2, 1]] as const) {
     const out = await model.runWithHooks(tokens, { fwdHooks: [[`blocks.${l}.attn.hook_z`, ablationHook('zero', { head: h })]] });
-    assert.equal(byZ.values[l * 4 + h], metric(out));
+    assert.equal(byZ.values[l * 4 + h], await metric(out));
     out.dispose();
   }
   const byPattern = await ablateScan(model, tokens, { hook: 'pattern', metric });

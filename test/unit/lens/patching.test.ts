@@ -116,7 +116,8 @@ test('patchHeadZ and patchHeadPattern at the last layer equal a first-principles
     // z of head h from the clean run, everything else corrupted.
     const zMix = tf.tidy(() => tf.add(tf.mul(c.cache.get(names[1]!), headMask), tf.mul(k.cache.get(names[1]!), tf.sub(1, headMask))));
     const logitsZ = lastBlockLogits(model, k.cache.get(names[0]!), zMix);
-    assert.ok(Math.abs(metricFn(logitsZ) - z.values[h]!) < 1e-4, `z head ${h}: ${metricFn(logitsZ)} vs ${z.values[h]}`);
+    const mZ = await metricFn(logitsZ);
+    assert.ok(Math.abs(mZ - z.values[h]!) < 1e-4, `z head ${h}: ${mZ} vs ${z.values[h]}`);
     // Pattern of head h from the clean run: z_h = pattern_clean_h · v_corrupt_h.
     const zPat = tf.tidy(() => {
       const v = tf.transpose(k.cache.get(names[3]!), [0, 2, 1, 3]); // [b, H, pos, dh]
@@ -124,7 +125,7 @@ test('patchHeadZ and patchHeadPattern at the last layer equal a first-principles
       return tf.transpose(tf.matMul(pat, v), [0, 2, 1, 3]);
     });
     const logitsP = lastBlockLogits(model, k.cache.get(names[0]!), zPat);
-    assert.ok(Math.abs(metricFn(logitsP) - pattern.values[h]!) < 1e-4, `pattern head ${h}`);
+    assert.ok(Math.abs((await metricFn(logitsP)) - pattern.values[h]!) < 1e-4, `pattern head ${h}`);
     tf.dispose([headMask, zMix, logitsZ, zPat, logitsP]);
   }
   // head_pos: [L, T, H]; position SWAP_POS−1 of every head at layer 0 is unaffected (causal).

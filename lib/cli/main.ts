@@ -13,6 +13,8 @@ import { registerHeads } from './heads.js';
 import { registerPatch } from './patch.js';
 import { registerShortcuts } from './shortcuts.js';
 import { registerProbe } from './probe.js';
+import { registerIntervene } from './intervene.js';
+import { registerEarlyExit } from './early-exit.js';
 import { registerBench } from './bench.js';
 import { registerSetup } from './setup.js';
 
@@ -32,6 +34,8 @@ registerHeads(program);
 registerPatch(program);
 registerShortcuts(program);
 registerProbe(program);
+registerIntervene(program);
+registerEarlyExit(program);
 registerBench(program);
 registerSetup(program);
 

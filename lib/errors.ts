@@ -170,3 +170,23 @@ export class OutputWriteError extends TfjsLensError {
     this.path = path;
   }
 }
+
+/** What is wrong with a run folder's shards (`ShardMergeError.problem`). */
+export type ShardMergeProblem = 'no-shards' | 'incomplete' | 'invalid' | 'missing' | 'duplicate' | 'mismatch';
+
+/**
+ * The shards of a run folder do not make one run (`tfjs-lens merge`): no shards, a shard folder without its
+ * manifest (the task did not finish) or with an unreadable one, a shard missing or present twice, or manifests
+ * that disagree (command, options, input hash, shard count, software). `shards` names the shard folders concerned.
+ */
+export class ShardMergeError extends TfjsLensError {
+  readonly runDir: string;
+  readonly problem: ShardMergeProblem;
+  readonly shards: string[];
+  constructor(runDir: string, problem: ShardMergeProblem, shards: readonly string[], message: string, hint = 'rerun the shards named above with the same command and options, then merge again') {
+    super('E_SHARD_MERGE', `${runDir}: ${message}`, hint);
+    this.runDir = runDir;
+    this.problem = problem;
+    this.shards = [...shards];
+  }
+}

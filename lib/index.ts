@@ -32,6 +32,8 @@ export { openCheckpoint, readConfigJson, type Checkpoint } from './io/checkpoint
 export { resolveModelDir, hubRepoId, LEGACY_MODEL_IDS, type ResolveOptions } from './io/resolve.js';
 export { hubCacheDir, hfHome, type HubOptions, type DownloadProgress } from './io/hub.js';
 export { ShardedCacheWriter, readCacheIndex, readCacheTensor, type CacheWriterOptions, type CacheIndex } from './io/cache-writer.js';
+export { parseShard, resolveShard, slurmShard, kubernetesShard, shardRange, shardLabel, SHARD_COUNT_ENV, type Shard, type ShardSource, type ResolvedShard, type ShardFlags } from './io/shard.js';
+export { readRunShards, writeShardManifest, hashFiles, shardDir, shardsDir, SHARD_MANIFEST_FORMAT, SHARD_MANIFEST_FILE, type ShardManifest, type RunShard } from './io/shard-run.js';
 export { parseGpt2Config, GPT2_SIZES, type GPT2Config } from './io/config/gpt2.js';
 export { type GPT2Weights } from './io/convert/gpt2.js';
 export { randomGpt2Weights, randomVitWeights, randomWhisperWeights } from './io/convert/random.js';

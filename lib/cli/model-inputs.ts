@@ -16,15 +16,18 @@ export type ModelFamily = 'GPT-2' | 'BERT' | 'ViT' | 'Whisper';
 /** Input flags of `lens`. */
 export type InputFlag = '--text' | '--ids' | '--image' | '--audio' | '--position';
 
-/** The flags each family reads, and how its usage is described. */
-const READS: Record<ModelFamily, { flags: readonly InputFlag[]; usage: string }> = {
+/** The input flags each family reads in one command, and how its usage is described. */
+export type FlagTable = Record<ModelFamily, { flags: readonly string[]; usage: string }>;
+
+/** The flags each family reads in `lens`. */
+const READS: FlagTable = {
   'GPT-2': { flags: ['--text', '--ids', '--position'], usage: '--text "…" or --ids 1,2,3' },
   BERT: { flags: ['--text', '--ids', '--position'], usage: '--text "…" or --ids 1,2,3' },
   ViT: { flags: ['--image'], usage: '--image PATH (the lens reads the CLS token)' },
   Whisper: { flags: ['--audio', '--text', '--ids', '--position'], usage: '--audio PATH.wav, with --text or --ids for the decoder prefix' },
 };
 
-const WHAT: Partial<Record<InputFlag, string>> = { '--image': 'images', '--audio': 'audio' };
+const WHAT: Partial<Record<string, string>> = { '--image': 'images', '--images': 'images', '--audio': 'audio' };
 
 /** `['a', 'b', 'c']` → `'a, b and c'`. */
 function listed(items: readonly string[], conjunction: 'and' | 'or'): string {
@@ -43,13 +46,14 @@ export function modelFamily(model: HookedModel): ModelFamily {
 /**
  * Rejects input flags the model does not read, naming the models that do.
  * @param given the flags that were passed (value !== undefined).
+ * @param table the command's flags per family (default: those of `lens`).
  */
-export function checkInputFlags(family: ModelFamily, given: readonly InputFlag[], modelDir: string): void {
+export function checkInputFlags(family: ModelFamily, given: readonly string[], modelDir: string, table: FlagTable = READS): void {
   for (const flag of given) {
-    if (READS[family].flags.includes(flag)) continue;
-    const takers = (Object.keys(READS) as ModelFamily[]).filter((f) => READS[f].flags.includes(flag));
+    if (table[family].flags.includes(flag)) continue;
+    const takers = (Object.keys(table) as ModelFamily[]).filter((f) => table[f].flags.includes(flag));
     const what = WHAT[flag] ? ` (${WHAT[flag]})` : '';
-    throw new InvalidArgumentError(`${flag} is for ${listed(takers, 'and')} models${what}; ${modelDir} is a ${family} model, which takes ${READS[family].usage}`, `pass a ${listed(takers, 'or')} checkpoint with --model, or drop ${flag}`);
+    throw new InvalidArgumentError(`${flag} is for ${listed(takers, 'and')} models${what}; ${modelDir} is a ${family} model, which takes ${table[family].usage}`, `pass a ${listed(takers, 'or')} checkpoint with --model, or drop ${flag}`);
   }
 }
 

@@ -21,10 +21,11 @@ import { barChartSpec, writeChart } from '../plot/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import { BACKEND_HELP, formatTable, setup, type CommonOptions } from './common.js';
 import { intOption, numberOption, readTokenSequences } from './text-input.js';
+import { checkCollectFlags, chunkedExamples, type CollectInputOptions } from './model-examples.js';
+import { chunkedSaturation } from './saturation-chunks.js';
+import { describeInput, type ExampleInput } from './image-examples.js';
 
-interface SaturationOptions extends CommonOptions {
-  textFile?: string;
-  idsFile?: string;
+interface SaturationOptions extends CommonOptions, CollectInputOptions {
   maxExamples?: string;
   k: string;
   filter: string;
@@ -86,12 +87,13 @@ export async function lensRankTables(model: HookedGPT2, sequences: readonly (rea
 export interface SaturationReport {
   model: string;
   backend: string;
-  input: { file: string; source: 'text' | 'ids'; sequences: number; truncated: number; dropped: number };
+  /** Where the examples came from (`sequences`: text/id sequences, images or clips). */
+  input: ExampleInput;
   /** Number of blocks L (layers j = 0 … L−1 mean h_{j+1}). */
   L: number;
   k: number;
   quirkAllAgreeIsL: boolean;
-  /** Every position of every sequence. */
+  /** Every example: every position of every sequence (Whisper: decoder position of every clip), every image (ViT). */
   positions: number;
   /** Mean s_r per rank r over all positions. */
   meanSaturation: number[];
@@ -103,7 +105,7 @@ export interface SaturationReport {
   rankCorrespondence: { perRank: { rank: number; n: number; meanPosition: number; sem: number }[]; tests: RankCorrespondenceResult['tests'] };
   /** §2b on the kept positions (permuted means left out). */
   kendall: { meanTau: number; p: number; pLabel: string; nUsed: number; nSkipped: number; reps: number; seed: number };
-  /** §6 on all positions with a next token (null for id input without next tokens, never here; k ≥ 2 needed). */
+  /** §6 on all positions with a next token (null for ViT, which has no next token, and for k < 2). */
   betterLm: (BetterLmResult & { positions: number }) | null;
   files: string[];
 }
@@ -118,23 +120,33 @@ async function runSaturation(opts: SaturationOptions): Promise<SaturationReport>
   const quirk = !!opts.quirkAllAgreeIsL;
   const { model, dir, backend } = await setup(opts);
   try {
-    if (!(model instanceof HookedGPT2)) throw new InvalidArgumentError(`saturation needs a GPT-2 checkpoint (next-token lens); ${dir} is not one`);
-    if (k > model.cfg.dVocab) throw new InvalidArgumentError(`--k ${k} is larger than the vocabulary (${model.cfg.dVocab})`);
-    const input = readTokenSequences({ textFile: opts.textFile, idsFile: opts.idsFile, tokenizer: model.tokenizer, vocabSize: model.cfg.dVocab, maxLength: model.cfg.nCtx, maxExamples, modelDir: dir });
-    const seqs = input.sequences;
-    const tables = await lensRankTables(model, seqs, k, batch);
-    const L = tables.L;
-
+    checkCollectFlags(model, opts, dir);
+    const chunked = await chunkedExamples(model, dir, { ...opts, maxExamples, batch });
+    let input: ExampleInput;
+    let L: number;
     // §1 saturation layers of every position; §6 records of positions with a next token.
-    const S: number[][] = [];
-    const lmRecords: BetterLmExample[] = [];
-    seqs.forEach((ids, s) => {
-      for (let p = 0; p < ids.length; p++) {
-        const ranks = tables.ranks(s, p);
-        S.push(saturationLayers(ranks, { quirkAllAgreeIsL: quirk }));
-        if (k >= 2 && p + 1 < ids.length) lmRecords.push(betterLmExample(ranks, ids[p + 1]!, { quirkAllAgreeIsL: quirk }));
-      }
-    });
+    let S: number[][] = [];
+    let lmRecords: BetterLmExample[] = [];
+    if (chunked) {
+      // ViT images (CLS position), Whisper clips (teacher-forced decoder positions).
+      input = chunked.input;
+      ({ L, S, lmRecords } = await chunkedSaturation(chunked, k, quirk));
+    } else {
+      if (!(model instanceof HookedGPT2)) throw new InvalidArgumentError(`saturation needs a GPT-2, ViT or Whisper checkpoint (a next-token or class lens); ${dir} is not one`);
+      if (k > model.cfg.dVocab) throw new InvalidArgumentError(`--k ${k} is larger than the vocabulary (${model.cfg.dVocab})`);
+      const tokens = readTokenSequences({ textFile: opts.textFile, idsFile: opts.idsFile, tokenizer: model.tokenizer, vocabSize: model.cfg.dVocab, maxLength: model.cfg.nCtx, maxExamples, modelDir: dir });
+      input = { file: tokens.file, source: tokens.source, sequences: tokens.sequences.length, truncated: tokens.truncated, dropped: tokens.dropped };
+      const seqs = tokens.sequences;
+      const tables = await lensRankTables(model, seqs, k, batch);
+      L = tables.L;
+      seqs.forEach((ids, s) => {
+        for (let p = 0; p < ids.length; p++) {
+          const ranks = tables.ranks(s, p);
+          S.push(saturationLayers(ranks, { quirkAllAgreeIsL: quirk }));
+          if (k >= 2 && p + 1 < ids.length) lmRecords.push(betterLmExample(ranks, ids[p + 1]!, { quirkAllAgreeIsL: quirk }));
+        }
+      });
+    }
     const s0Histogram = new Array<number>(L + 1).fill(0);
     for (const row of S) s0Histogram[row[0]!]!++;
     if (!quirk) s0Histogram.pop();
@@ -143,7 +155,7 @@ async function runSaturation(opts: SaturationOptions): Promise<SaturationReport>
     const filtered = filterBySaturation(S, L, { fraction });
     const rc = rankCorrespondence(filtered.kept, L);
     const tau = meanTauPermutationTest(filtered.kept, L, { reps, seed });
-    const betterLm = k >= 2 ? { ...betterLmGroups(lmRecords, L), positions: lmRecords.length } : null;
+    const betterLm = k >= 2 && lmRecords.length ? { ...betterLmGroups(lmRecords, L), positions: lmRecords.length } : null;
 
     // Figure.
     const outDir = resolve(opts.out);
@@ -154,7 +166,7 @@ async function runSaturation(opts: SaturationOptions): Promise<SaturationReport>
     return {
       model: dir,
       backend,
-      input: { file: input.file, source: input.source, sequences: seqs.length, truncated: input.truncated, dropped: input.dropped },
+      input,
       L,
       k,
       quirkAllAgreeIsL: quirk,
@@ -180,7 +192,7 @@ function fmt(x: number, digits = 3): string {
 export function printSaturation(r: SaturationReport): string {
   const out: string[] = [];
   out.push(`model ${r.model} on ${r.backend}`);
-  out.push(`${r.input.sequences} sequences from ${r.input.file} (${r.input.source}${r.input.truncated ? `, ${r.input.truncated} cut to n_ctx` : ''}), ${r.positions} positions, L = ${r.L} blocks, k = ${r.k}${r.quirkAllAgreeIsL ? ', all-agree ranks → s = L' : ''}`);
+  out.push(`${describeInput(r.input, r.positions)}, L = ${r.L} blocks, k = ${r.k}${r.quirkAllAgreeIsL ? ', all-agree ranks → s = L' : ''}`);
   out.push('');
   out.push('§1 saturation layers (j = 0 … L−1 means h_{j+1}; s = L−1: fixed only at the last layer)');
   out.push(formatTable(['rank', 'mean s_r'], r.meanSaturation.map((m, i) => [String(i + 1), fmt(m, 2)])));
@@ -216,16 +228,19 @@ export function registerSaturation(program: Command): void {
   program
     .command('saturation')
     .description('saturation layers of the top-k lens ranks, their order (rank correspondence, Kendall τ) and the better-LM test')
-    .option('-m, --model <dir|hubId>', 'a GPT-2 checkpoint (default: the shipped tiny GPT-2)')
+    .option('-m, --model <dir|hubId>', 'a GPT-2, ViT or Whisper checkpoint (default: the shipped tiny GPT-2)')
     .option('--text-file <file>', 'text, one sentence per line (tokenised with the model\'s tokenizer)')
     .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line')
-    .option('--max-examples <n>', 'use only the first n sequences')
+    .option('--images <path>', 'ViT: a folder of images or of class folders (root/<class>/*.png), a CIFAR batch (.bin) or a folder of CIFAR batches')
+    .option('--synsets <file>', 'ViT class folders: label = line of this synset list (default: sorted folder names)')
+    .option('--audio <dir>', 'Whisper: a LibriSpeech-style folder (*.trans.txt + .flac/.wav) or one with transcripts.tsv; the decoder is teacher-forced on the transcripts')
+    .option('--max-examples <n>', 'use only the first n sequences (images, clips)')
     .option('-k, --k <k>', 'ranks whose saturation layers are computed', '5')
     .option('--filter <fraction>', 'order analysis keeps positions with s_0 ≤ floor(fraction·L)', '0.85')
     .option('--quirk-all-agree-is-l', 'a rank that agrees at every layer gets s = L (the original top-k routine) instead of 0')
     .option('--reps <n>', 'permutations of the Kendall τ test', '1000')
     .option('--seed <n>', 'seed of the permutation test', '0')
-    .option('--batch <n>', 'sequences per forward pass (equal lengths are batched)', '16')
+    .option('--batch <n>', 'sequences (images) per forward pass (equal lengths are batched; Whisper: one clip)', '16')
     .option('-o, --out <dir>', 'where the bar chart PNG goes', 'tfjs-lens-saturation')
     .option('-b, --backend <name>', BACKEND_HELP)
     .option('--json', 'print JSON instead of tables')

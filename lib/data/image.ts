@@ -62,9 +62,21 @@ function resolveOptions(opts: VitPreprocessOptions): ResolvedOptions {
   return { height, width, mean, std, rescale, resize };
 }
 
-function loadImage(pathOrBytes: string | Uint8Array): RgbImage {
+/** An image input: a PNG/JPEG path, the file's bytes, or an already decoded `RgbImage` (e.g. a CIFAR record). */
+export type ImageSource = string | Uint8Array | RgbImage;
+
+function loadImage(pathOrBytes: ImageSource): RgbImage {
+  if (typeof pathOrBytes === 'object' && !(pathOrBytes instanceof Uint8Array)) return checkRgb(pathOrBytes);
   if (typeof pathOrBytes === 'string') return decodeImage(readInputFile(pathOrBytes, 'image'), pathOrBytes);
   return decodeImage(pathOrBytes, BYTES_SOURCE);
+}
+
+function checkRgb(image: RgbImage): RgbImage {
+  const { width, height, rgb } = image;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || !(rgb instanceof Uint8Array) || rgb.length !== width * height * 3) {
+    throw new InvalidArgumentError(`vitPixelValues: an RgbImage needs positive integer width/height and width·height·3 = ${width * height * 3} bytes of rgb, got ${rgb?.length ?? 'none'}`);
+  }
+  return image;
 }
 
 /** Writes one preprocessed image, `[3, height, width]`, into `out` at `offset`. */
@@ -91,11 +103,11 @@ export function vitPixelValues(pathOrBytes: string | Uint8Array, opts: VitPrepro
 
 /**
  * `pixel_values` of several images, stacked in order.
- * @param inputs PNG/JPEG file paths or file bytes (may be mixed).
+ * @param inputs PNG/JPEG file paths, file bytes or decoded `RgbImage`s (may be mixed).
  * @returns float32 `[batch, 3, height, width]` (the caller disposes it).
  * @throws InvalidInputError for a missing, corrupt or unsupported image; InvalidArgumentError for bad options or no input.
  */
-export function vitPixelValuesBatch(inputs: readonly (string | Uint8Array)[], opts: VitPreprocessOptions): tf.Tensor4D {
+export function vitPixelValuesBatch(inputs: readonly ImageSource[], opts: VitPreprocessOptions): tf.Tensor4D {
   const o = resolveOptions(opts);
   if (inputs.length === 0) throw new InvalidArgumentError('vitPixelValuesBatch: no images given');
   const perImage = 3 * o.height * o.width;

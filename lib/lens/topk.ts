@@ -50,6 +50,16 @@ export interface TopKResult {
   layers: number[];
 }
 
+/**
+ * The `[nLayers][k]` rank table of batch row `b`, position `p` of a top-k result (the input of
+ * `saturationLayers`): row j holds the ids of layer row j, rank 0 first.
+ */
+export function rankTable(top: Pick<TopKResult, 'ids' | 'shape'>, b: number, p: number): number[][] {
+  const [nLayers, batch, nPos, k] = top.shape;
+  if (!Number.isInteger(b) || b < 0 || b >= batch || !Number.isInteger(p) || p < 0 || p >= nPos) throw new InvalidArgumentError(`rankTable: (row ${b}, position ${p}) is outside the result's [${batch}, ${nPos}]`);
+  return Array.from({ length: nLayers }, (_, j) => Array.from(top.ids.subarray(((j * batch + b) * nPos + p) * k, ((j * batch + b) * nPos + p + 1) * k)));
+}
+
 /** Device-side top-k of one layer (all `[rows, k]`, `lse` `[rows]`). */
 type DeviceTopK = {
   values: tf.Tensor;
@@ -201,10 +211,35 @@ export async function lensTopK(model: LensModel, cache: ActivationCache, opts: T
 }
 
 /**
- * Splits a batchable input (tensor or array of examples) into chunks of `batchSize` along axis 0
- * (`undefined`: one chunk). Tensor chunks are `owned`: the caller disposes them.
+ * An input given as separate forward passes: `count` chunks, chunk i made on demand by `make(i)` (an image
+ * batch decoded and preprocessed, one audio clip with its decoder ids, …). A tensor it returns as `owned` is
+ * disposed after that chunk's pass. For inputs that cannot be one batch (decoder sequences of different
+ * lengths) or should not be in memory all at once.
  */
-export function* batchChunks<I>(input: I, batchSize: number | undefined): Generator<{ chunk: I; owned?: tf.Tensor }> {
+export class InputChunks<I> {
+  /**
+   * @param count number of chunks.
+   * @param make chunk i → the model input and the tensor to dispose after its pass.
+   */
+  constructor(
+    readonly count: number,
+    readonly make: (i: number) => { chunk: I; owned?: tf.Tensor },
+  ) {
+    if (!Number.isInteger(count) || count < 0) throw new InvalidArgumentError(`InputChunks: count must be an integer ≥ 0, got ${count}`);
+  }
+}
+
+/**
+ * Splits a batchable input (tensor or array of examples) into chunks of `batchSize` along axis 0
+ * (`undefined`: one chunk); `InputChunks` yield their own chunks. Tensor chunks are `owned`: the caller
+ * disposes them.
+ */
+export function* batchChunks<I>(input: I | InputChunks<I>, batchSize: number | undefined): Generator<{ chunk: I; owned?: tf.Tensor }> {
+  if (input instanceof InputChunks) {
+    if (batchSize !== undefined) throw new InvalidArgumentError('batchSize cannot split InputChunks (they are already chunked)', 'choose the chunk size when making the InputChunks');
+    for (let i = 0; i < input.count; i++) yield input.make(i);
+    return;
+  }
   if (batchSize === undefined) {
     yield { chunk: input };
     return;
@@ -228,10 +263,10 @@ export function* batchChunks<I>(input: I, batchSize: number | undefined): Genera
  * inside a hook on its residual state and reducing them to k entries there (no cache, one layer's
  * logits alive at a time).
  *
- * @param input anything `model.forward` accepts (token ids `[batch, pos]`, pixel values, …).
+ * @param input anything `model.forward` accepts (token ids `[batch, pos]`, pixel values, …), or `InputChunks` of it.
  * @returns ids/probs/logits `[nLayers, batch, nPos, k]`; by default nLayers = L, row j = h_{j+1}.
  */
-export async function topKPerLayer<I>(model: HookedLensModel<I>, input: I, opts: TopKPerLayerOptions = {}): Promise<TopKResult> {
+export async function topKPerLayer<I>(model: HookedLensModel<I>, input: I | InputChunks<I>, opts: TopKPerLayerOptions = {}): Promise<TopKResult> {
   const k = opts.k ?? 5;
   const layers = rowLayers(model, opts);
   const names = layers.map((l) => residName(model, l));

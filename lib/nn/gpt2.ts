@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Embedded } from './hooked-root.js';
 import { HookedTransformerRoot } from './hooked-transformer.js';
 import { HookPoint, NO_HOOKS, type RunContext } from './hook-point.js';
-import type { LensModel } from './lens-model.js';
+import type { LensModel, OriginalProbeFeatures } from './lens-model.js';
 import { requireTokenizer, strTokens, type LmTokenizer } from './text.js';
 import { LayerNorm } from './components/layer-norm.js';
 import { Attention, buildAttentionMask } from './components/attention.js';
@@ -36,6 +36,7 @@ export interface ToTokensOptions {
 export class HookedGPT2 extends HookedTransformerRoot<TokenInput, PreparedTokens> implements LensModel {
   readonly residPrefix = '';
   readonly lensPositions = 'all' as const;
+  readonly originalProbeFeatures: OriginalProbeFeatures = { below: 'resid', last: 'lnFinal' };
   readonly hookTokens = new HookPoint(); // [batch, pos] int32 token ids (opt-in)
   readonly hookEmbed = new HookPoint(); // [batch, pos, dModel]
   readonly hookPosEmbed = new HookPoint(); // [batch, pos, dModel]

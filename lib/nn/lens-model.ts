@@ -25,6 +25,20 @@ export interface LensModel {
    * with `mlpInput`) of pre-LN blocks. Undefined where no layer norm reads that state (BERT).
    */
   lensNorm?(layer: number, opts?: { mlpInput?: boolean }): LensNormFn | undefined;
+  /**
+   * Which representation of h_{j+1} the original "Looking Beyond the Top-1" probe reads (the
+   * `featureSpace: 'original'` preset): `below` for j < L−1, `last` for j = L−1; `'lnFinal'` = through the
+   * final layer norm. GPT-2 `{ below: 'resid', last: 'lnFinal' }` (Hugging Face's hidden states), ViT
+   * `{ below: 'lnFinal', last: 'resid' }`, the Whisper decoder `'lnFinal'` at both. Undefined: no original
+   * choice (BERT).
+   */
+  readonly originalProbeFeatures?: OriginalProbeFeatures;
+}
+
+/** The representation the original probe reads below the last layer and at it (see `LensModel.originalProbeFeatures`). */
+export interface OriginalProbeFeatures {
+  below: 'resid' | 'lnFinal';
+  last: 'resid' | 'lnFinal';
 }
 
 /** A layer norm as a function `[..., dModel]` → `[..., dModel]` (returns a new tensor). */

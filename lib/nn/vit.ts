@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Embedded } from './hooked-root.js';
 import { HookedTransformerRoot } from './hooked-transformer.js';
 import { HookPoint, NO_HOOKS, type RunContext } from './hook-point.js';
-import type { LensModel } from './lens-model.js';
+import type { LensModel, OriginalProbeFeatures } from './lens-model.js';
 import { LayerNorm } from './components/layer-norm.js';
 import { Attention } from './components/attention.js';
 import { Mlp } from './components/mlp.js';
@@ -42,6 +42,7 @@ export interface PreparedImage {
 export class HookedViT extends HookedTransformerRoot<ImageInput, PreparedImage> implements LensModel {
   readonly residPrefix = '';
   readonly lensPositions = 'cls' as const;
+  readonly originalProbeFeatures: OriginalProbeFeatures = { below: 'lnFinal', last: 'resid' };
   readonly patchEmbed: PatchEmbed;
   readonly hookPatchEmbed = new HookPoint(); // [batch, nPatches, dModel]
   readonly blocks: TransformerBlock[];

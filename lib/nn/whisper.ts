@@ -16,7 +16,7 @@ import type { Embedded } from './hooked-root.js';
 import { HookedTransformerRoot } from './hooked-transformer.js';
 import { HookedModule } from './hooked-module.js';
 import { HookPoint, NO_HOOKS, type RunContext } from './hook-point.js';
-import type { LensModel } from './lens-model.js';
+import type { LensModel, OriginalProbeFeatures } from './lens-model.js';
 import { requireTokenizer, strTokens } from './text.js';
 import { LayerNorm } from './components/layer-norm.js';
 import { Attention, buildAttentionMask } from './components/attention.js';
@@ -146,6 +146,7 @@ export class WhisperDecoder extends HookedModule {
 export class HookedWhisper extends HookedTransformerRoot<WhisperInput, PreparedWhisper> implements LensModel {
   readonly residPrefix = 'decoder.';
   readonly lensPositions = 'all' as const;
+  readonly originalProbeFeatures: OriginalProbeFeatures = { below: 'lnFinal', last: 'lnFinal' };
   readonly encoder: WhisperEncoder;
   readonly decoder: WhisperDecoder;
   private readonly stackedDecoder: StackedWeights;

@@ -24,7 +24,7 @@ import type { HostMatrix } from '../linreg/types.js';
 import type { ActivationCache } from '../nn/activation-cache.js';
 import { residName } from '../nn/lens-model.js';
 import { residNamesFilter, type HookedLensModel } from '../lens/logit-lens.js';
-import { topKPerLayer, batchChunks } from '../lens/topk.js';
+import { topKPerLayer, batchChunks, rankTable, type InputChunks } from '../lens/topk.js';
 import { filterBySaturation, saturationLayers } from '../lens/saturation.js';
 
 /** Options of the §3 bucket construction. */
@@ -230,9 +230,9 @@ function lnAtLayer(model: HookedLensModel<unknown>, space: FeatureSpace, j: numb
   const last = j === model.nLayers - 1;
   if (space === 'resid') return false;
   if (space === 'lnFinal') return true;
-  if (model.lensPositions === 'cls') return !last; // ViT: LN_f, raw h_L at the last layer
-  if (model.residPrefix === 'decoder.') return true; // Whisper decoder
-  return last; // GPT-2: raw, HF's last hidden state LN_f(h_L) at j = L−1
+  const original = model.originalProbeFeatures;
+  if (!original) throw new InvalidArgumentError("buildProbeDataset: featureSpace 'original' has no preset for this model (no originalProbeFeatures)", "use featureSpace: 'resid' or 'lnFinal'");
+  return (last ? original.last : original.below) === 'lnFinal';
 }
 
 
@@ -246,10 +246,10 @@ function lnAtLayer(model: HookedLensModel<unknown>, space: FeatureSpace, j: numb
  * rows (through LN_f where the feature space says so) to the host.
  *
  * @param inputs token ids `[N, T]` (tensor or equal-length arrays), pixel values, … — what the model's
- *   `forward` accepts; with `batchSize`, a tensor or an array of examples.
+ *   `forward` accepts; with `batchSize`, a tensor or an array of examples; or `InputChunks` (one pass each).
  * @returns the dataset with features `[n, dModel]` float32 and the per-example saturation table.
  */
-export async function buildProbeDataset<I>(model: HookedLensModel<I>, inputs: I, opts: BuildProbeDatasetOptions = {}): Promise<ModelProbeDataset> {
+export async function buildProbeDataset<I>(model: HookedLensModel<I>, inputs: I | InputChunks<I>, opts: BuildProbeDatasetOptions = {}): Promise<ModelProbeDataset> {
   const L = model.nLayers;
   const k = opts.k ?? 5;
   const K = opts.K ?? 5;
@@ -274,12 +274,11 @@ export async function buildProbeDataset<I>(model: HookedLensModel<I>, inputs: I,
   for (const { chunk, owned } of batchChunks(inputs, opts.batchSize)) {
     try {
       const top = await topKPerLayer(model, chunk, { k, positions: opts.positions });
-      const [nL, batch, nPos] = top.shape;
+      const [, batch, nPos] = top.shape;
       chunkStart.push(rowBase);
       for (let b = 0; b < batch; b++) {
         for (let p = 0; p < nPos; p++) {
-          const ranks = Array.from({ length: nL }, (_, j) => Array.from(top.ids.subarray(((j * batch + b) * nPos + p) * k, ((j * batch + b) * nPos + p + 1) * k)));
-          saturation.push(saturationLayers(ranks, { quirkAllAgreeIsL: opts.quirkAllAgreeIsL }));
+          saturation.push(saturationLayers(rankTable(top, b, p), { quirkAllAgreeIsL: opts.quirkAllAgreeIsL }));
           rowOf.push(rowBase + b);
           posOf.push(model.lensPositions === 'cls' ? 0 : (opts.positions?.[p] ?? p));
           chunkOf.push(chunkIndex);

@@ -9,6 +9,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { HostMatrix } from '../linreg/types.js';
 import type { HookedLensModel } from '../lens/logit-lens.js';
+import type { InputChunks } from '../lens/topk.js';
 import { crossValidateProbe, randomEmbeddingControl, selectRows, shuffleLabels, type CrossValidationOptions, type CrossValidationResult } from './kfold.js';
 import { buildProbeDataset, type BuildProbeDatasetOptions, type LayerBalance, type ProbeDataset } from './dataset.js';
 
@@ -99,7 +100,7 @@ export interface ModelProbeReport extends ProbeReport {
  * The §3 experiment on a model: `buildProbeDataset(model, inputs, opts)` then `probeDatasetExperiment`.
  * README-style defaults: data with K = 5 tasks, `probeK: 4`, 5 folds.
  */
-export async function runProbeExperiment<I>(model: HookedLensModel<I>, inputs: I, opts: RunProbeExperimentOptions = {}): Promise<ModelProbeReport> {
+export async function runProbeExperiment<I>(model: HookedLensModel<I>, inputs: I | InputChunks<I>, opts: RunProbeExperimentOptions = {}): Promise<ModelProbeReport> {
   const dataset = await buildProbeDataset(model, inputs, opts);
   const report = probeDatasetExperiment(dataset, opts);
   return { ...report, examples: { total: dataset.saturation.length, kept: dataset.nKeptExamples }, featureSpace: dataset.featureSpace };

@@ -1,0 +1,67 @@
+/**
+ * The examples of the collecting commands (`saturation`, `probe`) for the models that are not read from a
+ * text file: ViT from `--images PATH` (one example per image, the CLS position) and Whisper from
+ * `--audio DIR` (every decoder position of every clip, teacher-forced on the transcript). A flag the model
+ * does not read is an error naming the models that read it.
+ */
+import { HookedViT } from '../nn/vit.js';
+import { HookedWhisper } from '../nn/whisper.js';
+import type { HookedModel } from '../nn/load.js';
+import type { HookedLensModel } from '../lens/logit-lens.js';
+import type { InputChunks } from '../lens/topk.js';
+import { InvalidArgumentError } from '../errors.js';
+import { checkInputFlags, modelFamily, type FlagTable } from './model-inputs.js';
+import { imageExamples, type ExampleInput } from './image-examples.js';
+import { audioExamples } from './audio-examples.js';
+
+/** Input flags of `saturation` and `probe`, per model family. */
+export const COLLECT_FLAGS: FlagTable = {
+  'GPT-2': { flags: ['--text-file', '--ids-file'], usage: '--text-file FILE or --ids-file FILE' },
+  BERT: { flags: [], usage: 'no input of these commands (BERT has no next-token lens)' },
+  ViT: { flags: ['--images'], usage: '--images DIR (image folder, class folders or CIFAR batches)' },
+  Whisper: { flags: ['--audio'], usage: '--audio DIR (LibriSpeech folder or transcripts.tsv)' },
+};
+
+/** Input options of the collecting commands. */
+export interface CollectInputOptions {
+  textFile?: string;
+  idsFile?: string;
+  images?: string;
+  audio?: string;
+  /** Synset list for `--images` class folders. */
+  synsets?: string;
+}
+
+/** Examples of a ViT or Whisper model: chunks to run and the next token of a position. */
+export interface ChunkedExamples {
+  model: HookedLensModel<unknown>;
+  input: ExampleInput;
+  chunks: InputChunks<unknown>;
+  /** The token after position `pos` of chunk `chunk`'s row `row` (Whisper's transcript), or undefined. */
+  nextToken(chunk: number, row: number, pos: number): number | undefined;
+}
+
+/** Checks the input flags of a collecting command against the model. */
+export function checkCollectFlags(model: HookedModel, opts: CollectInputOptions, modelDir: string): void {
+  const given: [string, string | undefined][] = [['--text-file', opts.textFile], ['--ids-file', opts.idsFile], ['--images', opts.images], ['--audio', opts.audio]];
+  checkInputFlags(modelFamily(model), given.filter(([, v]) => v !== undefined).map(([f]) => f), modelDir, COLLECT_FLAGS);
+  if (opts.synsets !== undefined && opts.images === undefined) throw new InvalidArgumentError('--synsets names the classes of --images class folders; pass --images too');
+}
+
+/**
+ * The examples of a ViT (`--images`) or Whisper (`--audio`) model; undefined for the text models.
+ * @param batch images per forward pass (Whisper: always one clip).
+ */
+export async function chunkedExamples(model: HookedModel, modelDir: string, opts: CollectInputOptions & { maxExamples?: number; batch: number }): Promise<ChunkedExamples | undefined> {
+  if (model instanceof HookedViT) {
+    if (!opts.images) throw new InvalidArgumentError(`${modelDir} is a ViT model: pass --images PATH (a folder of images or class folders, or CIFAR batches)`);
+    const ex = imageExamples(model, modelDir, opts.images, { maxExamples: opts.maxExamples, batch: opts.batch, synsets: opts.synsets });
+    return { model: model as HookedLensModel<unknown>, input: ex.input, chunks: ex.chunks as InputChunks<unknown>, nextToken: () => undefined };
+  }
+  if (model instanceof HookedWhisper) {
+    if (!opts.audio) throw new InvalidArgumentError(`${modelDir} is a Whisper model: pass --audio DIR (a LibriSpeech-style folder, or one with transcripts.tsv)`);
+    const ex = await audioExamples(model, opts.audio, { maxExamples: opts.maxExamples });
+    return { model: model as HookedLensModel<unknown>, input: ex.input, chunks: ex.chunks as InputChunks<unknown>, nextToken: (c, _row, p) => ex.decoderIds[c]![p + 1] };
+  }
+  return undefined;
+}

@@ -15,6 +15,7 @@ import { registerShortcuts } from './shortcuts.js';
 import { registerProbe } from './probe.js';
 import { registerIntervene } from './intervene.js';
 import { registerEarlyExit } from './early-exit.js';
+import { registerProbeGrid } from './probe-grid.js';
 import { registerBench } from './bench.js';
 import { registerSetup } from './setup.js';
 
@@ -36,6 +37,7 @@ registerShortcuts(program);
 registerProbe(program);
 registerIntervene(program);
 registerEarlyExit(program);
+registerProbeGrid(program);
 registerBench(program);
 registerSetup(program);
 

@@ -49,7 +49,7 @@ function argmax(v: ArrayLike<number>): number {
 
 test('intervene: success per d recomputed from the pairs, each run\'s lens redone with a hook here', async () => {
   const out = tmp();
-  const r = cliJson<InterveneReport>('intervene', '--text-file', SENTENCES, '--max-examples', '40', '--delta', '2', '--half-width', '1', '--min-s', '1', '--n-pairs', '4', '--out', out);
+  const r = cliJson<InterveneReport>('intervene', '--text-file', SENTENCES, '--max-examples', '40', '--delta', '2', '--half-width', '1', '--min-s', '1', '--n-pairs', '3', '--out', out);
   const L = model.cfg.nLayers;
   assert.equal(r.L, L);
   assert.ok(r.pairs.length >= 2, `pairs found: ${r.pairs.length}`);
@@ -104,7 +104,7 @@ test('intervene: success per d recomputed from the pairs, each run\'s lens redon
 
 test('early-exit: oracle = baseline predictions, baseline accuracy from the model\'s logits, CALM curves equal those of a shortcuts run', async () => {
   const out = tmp();
-  const r = cliJson<EarlyExitReport>('early-exit', '--text-file', SENTENCES, '--articles', '6', '--probe-articles', '30', '--J0', '0', '--K', '3', '--n-train', '150', '--n-val', '60', '--out', out);
+  const r = cliJson<EarlyExitReport>('early-exit', '--text-file', SENTENCES, '--articles', '6', '--probe-articles', '30', '--J0', '0', '--K', '3', '--n-train', '60', '--n-val', '30', '--out', out);
   const t = r.tokens!;
   assert.equal(t.oracleAgreement, 1);
   assert.equal(t.oracle.accuracy, t.baseline.accuracy);
@@ -139,7 +139,7 @@ test('early-exit: oracle = baseline predictions, baseline accuracy from the mode
     assert.equal(last(curve.precisionAt1), 1);
   }
   const sc = tmp();
-  cliJson('shortcuts', '--text-file', SENTENCES, '--n-train', '150', '--n-val', '60', '--out', sc);
+  cliJson('shortcuts', '--text-file', SENTENCES, '--n-train', '60', '--n-val', '30', '--out', sc);
   const fromRun = cliJson<EarlyExitReport>('early-exit', '--text-file', SENTENCES, '--articles', '0', '--calm', sc, '--out', out);
   assert.equal(fromRun.tokens, null);
   assert.deepEqual(fromRun.calm!.curves, c.curves);

@@ -15,6 +15,7 @@ import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { join, resolve } from 'node:path';
 import { HookedGPT2 } from '../nn/gpt2.js';
+import { HookedBert } from '../nn/bert.js';
 import {
   COSINE_THRESHOLDS, SOFTMAX_MARGIN_THRESHOLDS, earlyExit, earlyExitInputs, summarizeEarlyExit, type EarlyExitSummary, type ProbeFn,
 } from '../lens/early-exit.js';
@@ -47,6 +48,7 @@ interface EarlyExitCliOptions extends CommonOptions {
   nVal?: string;
   lambdasId?: string;
   lambdasMat?: string;
+  bertFixedPos3?: boolean;
   seed: string;
   batch: string;
   out: string;
@@ -112,7 +114,10 @@ async function runEarlyExitCli(opts: EarlyExitCliOptions): Promise<EarlyExitRepo
   const lambdasMat = opts.lambdasMat ? numberListOption(opts.lambdasMat, 'lambdas-mat') : [...LAMBDA_GRID_MAT];
   const { model, dir, backend } = await setup(opts);
   try {
-    if (!(model instanceof HookedGPT2)) throw new InvalidArgumentError(`early-exit runs on GPT-2 checkpoints; ${dir} is not one`);
+    const bert = model instanceof HookedBert;
+    if (!(model instanceof HookedGPT2) && !(bert && articles === 0)) {
+      throw new InvalidArgumentError(`early-exit runs on GPT-2 checkpoints (BERT: the CALM curves only, with --articles 0); ${dir} is ${bert ? 'a BERT model' : 'neither'}`, bert ? 'add --articles 0' : undefined);
+    }
     const L = model.cfg.nLayers;
     if (opts.probe && articles > 0 && J0 > L - 1) throw new InvalidArgumentError(`--J0 ${J0} must be at most L−1 = ${L - 1} (j = 0 … L−1 means h_{j+1})`, `this model has ${L} blocks; try --J0 0, or --no-probe`);
     const input = readTokenSequences({ textFile: opts.textFile, idsFile: opts.idsFile, tokenizer: model.tokenizer, vocabSize: model.cfg.dVocab, maxLength: model.cfg.nCtx, modelDir: dir });
@@ -123,7 +128,7 @@ async function runEarlyExitCli(opts: EarlyExitCliOptions): Promise<EarlyExitRepo
 
     // ---- §5 token-level exits
     let tokens: EarlyExitReport['tokens'] = null;
-    if (articles > 0) {
+    if (articles > 0 && model instanceof HookedGPT2) {
       const usedForProbe = opts.probe ? probeArticles : 0;
       const evalArticles = all.slice(usedForProbe).filter((s) => s.length >= 2).slice(0, articles);
       if (opts.probe && all.length <= probeArticles) throw new InvalidArgumentError(`${input.file} has ${all.length} sequences; --probe-articles ${probeArticles} leaves none to evaluate`, 'use a smaller --probe-articles or --no-probe');
@@ -170,7 +175,7 @@ async function runEarlyExitCli(opts: EarlyExitCliOptions): Promise<EarlyExitRepo
         const nTrain = opts.nTrain === undefined ? Math.min(9000, Math.floor(0.75 * n)) : intOption(opts.nTrain, 'n-train', { min: 2 });
         const nVal = opts.nVal === undefined ? Math.min(3000, n - nTrain) : intOption(opts.nVal, 'n-val', { min: 2 });
         if (nTrain < 2 || nVal < 2 || nTrain + nVal > n) throw new InvalidArgumentError(`${input.file} has ${n} usable sequences, but --n-train ${nTrain} + --n-val ${nVal} need ${nTrain + nVal} (each ≥ 2)`, 'use a larger file or smaller --n-train / --n-val');
-        const report = await runMatPipeline(model, all, { nTrain, nVal, seed, batchSize: batch, mappings: ['id', 'mat'], lambdasId, lambdasMat });
+        const report = await runMatPipeline(model, all, { nTrain, nVal, seed, batchSize: batch, mappings: ['id', 'mat'], lambdasId, lambdasMat, bertFixedPos3: !!opts.bertFixedPos3 });
         calm = calmFromReport(report, 'computed');
       } else {
         const path = opts.calm.endsWith('.json') ? resolve(opts.calm) : join(resolve(opts.calm), 'report.json');
@@ -252,7 +257,7 @@ export function registerEarlyExit(program: Command): void {
   program
     .command('early-exit')
     .description('early exit: probe / softmax-margin / state / oracle exits per token (Looking Beyond the Top-1) and CALM-style λ curves of id and mat (Jump to Conclusions)')
-    .option('-m, --model <dir|hubId>', 'a GPT-2 checkpoint (default: the shipped tiny GPT-2)')
+    .option('-m, --model <dir|hubId>', 'a GPT-2 checkpoint, or BERT with --articles 0 (default: the shipped tiny GPT-2)')
     .option('--text-file <file>', 'text, one article (token exits) or sentence (CALM) per line')
     .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line')
     .option('--articles <n>', 'articles evaluated by the token-level exits (after the probe\'s; 0 skips them)', '20')
@@ -270,6 +275,7 @@ export function registerEarlyExit(program: Command): void {
     .option('--n-val <n>', 'CALM compute: validation sentences, the next ones (default the rest, at most 3000)')
     .option('--lambdas-id <list>', 'CALM compute: λ grid of id (default the original 22 values)')
     .option('--lambdas-mat <list>', 'CALM compute: λ grid of mat (default the original 13 values)')
+    .option('--bert-fixed-pos3', 'CALM compute on BERT: t = 3 in every threshold (the original BERT code)')
     .option('--seed <n>', 'seed of the CALM position sampling', '0')
     .option('--batch <n>', 'samples per forward pass (CALM compute)', '16')
     .option('-o, --out <dir>', 'where the figures go', 'tfjs-lens-early-exit')

@@ -16,6 +16,7 @@ import { parsePooler, type Pooler } from '../probes/pooling.js';
 import { pooledResidFeatures, type PooledFeatures } from '../probes/pooled-features.js';
 import { GRID_CLASSIFIERS, enumerateGridCells, gridCellKey, runProbeGrid, type GridAxes, type GridClassifier, type GridRecord } from '../probes/grid.js';
 import { openJsonlLog } from '../io/jsonl-log.js';
+import { PROBE_GRID_LOG } from '../probes/grid-merge.js';
 import { readTextDataset } from '../data/text-dataset.js';
 import { mean, semDdof0 } from '../math/stats.js';
 import { lineChartSpec, writeChart } from '../plot/index.js';
@@ -56,15 +57,17 @@ export const SHIPPED_GRID_DATASETS = ['source', 'topic'] as const;
 interface GridDataset {
   name: string;
   file: string;
+  /** Every file the dataset reads (hashed into a shard's manifest). */
+  inputs: string[];
   texts: string[];
   /** Label names, sorted; `y` indexes them. */
   labels: string[];
   y: Int32Array;
 }
 
-function withLabelIds(name: string, file: string, texts: string[], names: string[]): GridDataset {
+function withLabelIds(name: string, inputs: string[], texts: string[], names: string[]): GridDataset {
   const labels = [...new Set(names)].sort();
-  return { name, file, texts, labels, y: Int32Array.from(names, (l) => labels.indexOf(l)) };
+  return { name, file: inputs[0]!, inputs, texts, labels, y: Int32Array.from(names, (l) => labels.indexOf(l)) };
 }
 
 /** The shipped sentences with their labels (data/text/sentences-labels.tsv, one row per sentence). */
@@ -81,14 +84,14 @@ function shippedDataset(name: 'source' | 'topic'): GridDataset {
     if (name === 'source') [texts[texts.length], names[names.length]] = [text, source!];
     else if (source === 'synthetic') [texts[texts.length], names[names.length]] = [text, kind!];
   });
-  return withLabelIds(name, file, texts, names);
+  return withLabelIds(name, [file, labelFile], texts, names);
 }
 
 async function loadDataset(spec: string, opts: ProbeGridOptions): Promise<GridDataset> {
   if ((SHIPPED_GRID_DATASETS as readonly string[]).includes(spec)) return shippedDataset(spec as 'source' | 'topic');
   const data = await readTextDataset(spec, { textField: opts.textField, labelField: opts.labelField });
   if (!data.labels || !data.labelIds) throw new InvalidInputError(spec, 'has no labels', `a probe-grid dataset needs a label field (--label-field, now '${opts.labelField}') in a JSONL, CSV, TSV or parquet file`);
-  return { name: basename(spec), file: spec, texts: data.records.map((r) => r.text), labels: data.labels, y: data.labelIds };
+  return { name: basename(spec), file: spec, inputs: [spec], texts: data.records.map((r) => r.text), labels: data.labels, y: data.labelIds };
 }
 
 /** Mean ± SEM over folds of one (dataset, layer, pooler, classifier). */
@@ -185,7 +188,7 @@ async function runProbeGridCli(opts: ProbeGridOptions): Promise<ProbeGridReport>
     }
     const axes: GridAxes = { datasets: datasets.map((d) => d.name), layers, poolers: poolers.map((p) => p.name), classifiers, folds };
     const outDir = resolve(opts.out);
-    const logPath = shardRun ? join(shardRun.dir, 'probe-grid.jsonl') : resolve(opts.log ?? join(outDir, 'probe-grid.jsonl'));
+    const logPath = shardRun ? join(shardRun.dir, PROBE_GRID_LOG) : resolve(opts.log ?? join(outDir, 'probe-grid.jsonl'));
     const log = openJsonlLog<GridRecord>(logPath);
     const featureCache = new Map<string, { pooled: PooledFeatures; ds: GridDataset; y: Int32Array; nClasses: number }>();
     const featuresOf = async (name: string) => {
@@ -228,7 +231,7 @@ async function runProbeGridCli(opts: ProbeGridOptions): Promise<ProbeGridReport>
     const summary = summarizeGrid(records, axes);
     const files: string[] = [];
     if (shardRun) {
-      process.stderr.write(`${finishShard(shardRun, { command: 'probe-grid', options: { axes, seed, params, maxExamples, model: dir }, inputFiles: datasets.map((d) => d.file), total: run.range.total, files: ['probe-grid.jsonl'], backend })}\n`);
+      process.stderr.write(`${finishShard(shardRun, { command: 'probe-grid', options: { axes, seed, params, maxExamples, model: dir }, inputFiles: [...new Set(datasets.flatMap((d) => d.inputs))], total: run.range.total, files: [PROBE_GRID_LOG], backend })}\n`);
     } else if (summary.length) {
       ensureOutputDir(outDir);
       for (const ds of axes.datasets) {

@@ -32,3 +32,4 @@ export {
   GRID_CLASSIFIERS, gridCellKey, enumerateGridCells, evaluateGridCell, runProbeGrid,
   type GridClassifier, type GridClassifierParams, type GridCell, type GridAxes, type GridRecord, type GridFeatures, type RunProbeGridOptions, type ProbeGridRun,
 } from './grid.js';
+export { mergeProbeGridShards, PROBE_GRID_LOG } from './grid-merge.js';

@@ -24,6 +24,7 @@ import type { InterveneReport } from '../../lib/cli/intervene.js';
 import type { EarlyExitReport } from '../../lib/cli/early-exit.js';
 import type { ProbeGridReport } from '../../lib/cli/probe-grid.js';
 import type { GridRecord } from '../../lib/probes/grid.js';
+import { mergeProbeGridShards } from '../../lib/probes/grid-merge.js';
 import { ROOT } from '../helpers/fixtures.js';
 import { CLI, cliJson } from '../helpers/cli.js';
 import { testBackend } from '../helpers/backend.js';
@@ -240,4 +241,6 @@ test('probe-grid: a killed run resumes (torn last line cut off) and two shards g
   }
   assert.deepEqual(shardLines.map(key), full.map(key), 'the shards cover the cells in order, once each');
   assert.deepEqual(scoresOf(shardLines), scoresOf(full));
+  const merged = mergeProbeGridShards(runDir);
+  assert.deepEqual(readLog(merged.path).map(key), full.map(key));
 });

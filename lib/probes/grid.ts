@@ -100,6 +100,22 @@ export interface GridFeatures {
   nClasses: number;
 }
 
+/** The parameters a classifier runs with (defaults filled in), as recorded in `GridRecord.params`. */
+export function requestedParams(classifier: GridClassifier, params: GridClassifierParams): Record<string, number | boolean> {
+  const n = params.neural ?? {};
+  switch (classifier) {
+    case 'logistic':
+      return { C: params.C ?? 1, tol: 1e-4, maxIter: 1000, standardize: true };
+    case 'lda':
+      return { shrinkage: params.shrinkage ?? 1e-3, standardize: true };
+    default:
+      return {
+        ...(classifier === 'mlp' ? { hidden: n.hidden ?? 64 } : {}),
+        learningRate: n.learningRate ?? 0.01, l2: n.l2 ?? 1e-4, batchSize: n.batchSize ?? 64, maxEpochs: n.epochs ?? 200, patience: n.patience ?? 10, valFraction: n.valFraction ?? 0.2, standardize: true,
+      };
+  }
+}
+
 function accuracy(y: ArrayLike<number>, p: ArrayLike<number>): number {
   let hits = 0;
   for (let i = 0; i < y.length; i++) if (y[i] === p[i]) hits++;
@@ -125,25 +141,18 @@ export async function evaluateGridCell(
     const scaler = fitStandardScaler(trainX);
     const xs = transformStandard(scaler, trainX);
     if (classifier === 'logistic') {
-      const C = params.C ?? 1;
-      const model = fitLogisticOvR(xs, yTrain, { C, nClasses: K });
+      const model = fitLogisticOvR(xs, yTrain, { C: params.C ?? 1, nClasses: K });
       predict = (X) => predictLogistic(model, transformStandard(scaler, X));
-      used = { C, tol: 1e-4, maxIter: 1000, standardize: true };
+      used = requestedParams(classifier, params);
     } else {
-      const shrinkage = params.shrinkage ?? 1e-3;
-      const model = fitLda(xs, yTrain, { shrinkage, nClasses: K });
+      const model = fitLda(xs, yTrain, { shrinkage: params.shrinkage ?? 1e-3, nClasses: K });
       predict = (X) => predictLda(model, transformStandard(scaler, X));
-      used = { shrinkage, standardize: true };
+      used = requestedParams(classifier, params);
     }
   } else if (classifier === 'linear' || classifier === 'mlp') {
     const probe = await trainNeuralProbe(trainX, yTrain, { ...params.neural, kind: classifier, seed, nClasses: K });
     predict = (X) => predictNeuralProbe(probe, X);
-    used = {
-      ...(classifier === 'mlp' ? { hidden: params.neural?.hidden ?? 64 } : {}),
-      learningRate: params.neural?.learningRate ?? 0.01, l2: params.neural?.l2 ?? 1e-4, batchSize: params.neural?.batchSize ?? 64,
-      maxEpochs: params.neural?.epochs ?? 200, patience: params.neural?.patience ?? 10, valFraction: params.neural?.valFraction ?? 0.2,
-      epochs: probe.epochs, bestEpoch: probe.bestEpoch, nVal: probe.nVal, standardize: true,
-    };
+    used = { ...requestedParams(classifier, params), epochs: probe.epochs, bestEpoch: probe.bestEpoch, nVal: probe.nVal };
   } else {
     throw new InvalidArgumentError(`probe grid: unknown classifier '${String(classifier)}'`, `use ${GRID_CLASSIFIERS.join(', ')}`);
   }
@@ -192,6 +201,18 @@ export async function runProbeGrid(opts: RunProbeGridOptions): Promise<ProbeGrid
   const all = enumerateGridCells(opts.axes);
   const range = opts.shard ? shardRange(all.length, opts.shard) : { start: 0, end: all.length };
   const mine = all.slice(range.start, range.end);
+  const wanted = new Set(all.map(gridCellKey));
+  for (const r of opts.log.records) {
+    if (!wanted.has(gridCellKey(r))) continue;
+    const expected = requestedParams(r.classifier, opts.params);
+    const differs = r.seed !== opts.seed || r.folds !== opts.axes.folds || Object.entries(expected).some(([k, v]) => r.params[k] !== v);
+    if (differs) {
+      throw new InvalidArgumentError(
+        `the log ${opts.log.path} already holds cell ${gridCellKey(r)} computed with other settings (seed ${r.seed}, ${r.folds} folds, ${JSON.stringify(r.params)})`,
+        'resume with the same options, or start a new log (--log FILE or another --out)',
+      );
+    }
+  }
   const done = new Set(opts.log.records.map((r) => gridCellKey(r)));
   const todo = mine.filter((c) => !done.has(gridCellKey(c)));
   const added: GridRecord[] = [];

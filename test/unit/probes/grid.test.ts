@@ -88,3 +88,20 @@ test('a resumed run adds only the missing cells; three shards partition the grid
     assert.ok(m(3) > m(0) + 0.2, `${c}: layer 3 ${m(3)} vs layer 0 ${m(0)}`);
   }
 });
+
+test('resuming a log written with other settings is an error, not a silent mix', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tfjs-lens-grid-'));
+  const small: GridAxes = { datasets: ['a'], layers: [0], poolers: ['mean'], classifiers: ['lda'], folds: 2 };
+  const log = openJsonlLog<GridRecord>(join(dir, 'log.jsonl'));
+  await runProbeGrid({ axes: small, seed: 0, params: { shrinkage: 0.01 }, features, log });
+  log.close();
+  for (const [params, seed] of [[{ shrinkage: 0.1 }, 0], [{ shrinkage: 0.01 }, 1]] as const) {
+    const again = openJsonlLog<GridRecord>(join(dir, 'log.jsonl'));
+    await assert.rejects(runProbeGrid({ axes: small, seed, params, features, log: again }), /computed with other settings/);
+    again.close();
+  }
+  const same = openJsonlLog<GridRecord>(join(dir, 'log.jsonl'));
+  const r = await runProbeGrid({ axes: small, seed: 0, params: { shrinkage: 0.01 }, features, log: same });
+  same.close();
+  assert.equal(r.skipped, 2);
+});

@@ -301,7 +301,7 @@ export function registerProbeGrid(program: Command): void {
     .option('--dataset <name|file>', `a dataset: ${SHIPPED_GRID_DATASETS.join(' | ')} (shipped sentences) or a JSONL/CSV/TSV/parquet file with text and label fields; repeatable`, (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--text-field <name>', 'text field of a dataset file', 'text')
     .option('--label-field <name>', 'label field of a dataset file', 'label')
-    .option('--max-examples <n>', 'first n examples of each dataset', '600')
+    .option('--max-examples <n>', 'first n examples of each dataset', '300')
     .option('--layers <list>', 'residual states ℓ (h_ℓ, 0 = embedding … L), comma-separated (default all)')
     .option('--poolers <list>', 'token poolers: mean, first, last, max, min, quantile:q[:linear|lower|higher|nearest|midpoint]', 'mean,last,max,quantile:0.5')
     .option('--classifiers <list>', `classifiers: ${GRID_CLASSIFIERS.join(', ')}`, GRID_CLASSIFIERS.join(','))

@@ -34,6 +34,7 @@ export { hubCacheDir, hfHome, type HubOptions, type DownloadProgress } from './i
 export { ShardedCacheWriter, readCacheIndex, readCacheTensor, type CacheWriterOptions, type CacheIndex } from './io/cache-writer.js';
 export { parseShard, resolveShard, slurmShard, kubernetesShard, shardRange, shardLabel, SHARD_COUNT_ENV, type Shard, type ShardSource, type ResolvedShard, type ShardFlags } from './io/shard.js';
 export { readRunShards, writeShardManifest, hashFiles, shardDir, shardsDir, SHARD_MANIFEST_FORMAT, SHARD_MANIFEST_FILE, type ShardManifest, type RunShard } from './io/shard-run.js';
+export { openJsonlLog, type JsonlLog } from './io/jsonl-log.js';
 export { parseGpt2Config, GPT2_SIZES, type GPT2Config } from './io/config/gpt2.js';
 export { type GPT2Weights } from './io/convert/gpt2.js';
 export { parseLlamaConfig, type LlamaConfig, type LlamaModelType } from './io/config/llama.js';

@@ -13,7 +13,10 @@ import { join, resolve } from 'node:path';
 import { ShardMergeError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { hashFiles, readRunShards, type RunShard } from '../io/shard-run.js';
-import { BACKEND_HELP } from './common.js';
+import { BACKEND_HELP, formatTable } from './common.js';
+import { mergeProbeGridShards } from '../probes/grid-merge.js';
+import { summarizeGrid } from './probe-grid.js';
+import type { GridAxes } from '../probes/grid.js';
 import { mergeShortcutStatistics } from './shortcuts-shard.js';
 import { printShortcuts, runShortcuts, type ShortcutsOptions } from './shortcuts.js';
 import { isShardDone } from './shard.js';
@@ -57,6 +60,13 @@ export const MERGERS: Record<string, Merger> = {
     const report = await runSaturation({ ...(ctx.options as unknown as SaturationOptions), out: ctx.out, backend: ctx.backend, json: ctx.json }, rows);
     if (isShardDone(report)) throw new ShardMergeError(ctx.runDir, 'invalid', [], 'the merged run was sharded again');
     return ctx.json ? JSON.stringify(report, null, 2) : printSaturation(report);
+  },
+  'probe-grid': async (ctx) => {
+    const { records, path } = mergeProbeGridShards(ctx.runDir);
+    const summary = summarizeGrid(records, (ctx.options as { axes: GridAxes }).axes);
+    if (ctx.json) return JSON.stringify({ log: path, cells: records.length, summary }, null, 2);
+    const rows = summary.map((r) => [r.dataset, String(r.layer), r.pooler, r.classifier, String(r.folds), `${r.balancedAccuracy.mean.toFixed(3)} ± ${r.balancedAccuracy.sem.toFixed(3)}`]);
+    return `merged ${records.length} cells into ${path}\n${formatTable(['dataset', 'layer', 'pooler', 'classifier', 'folds', 'balanced accuracy'], rows)}`;
   },
   probe: async (ctx) => {
     const report = await runProbe({ ...(ctx.options as unknown as ProbeOptions), backend: ctx.backend, json: ctx.json }, (o) => mergeProbeData(ctx.runDir, ctx.shards, o));

@@ -177,3 +177,10 @@ export function numberOption(value: string | undefined, name: string, range: { m
   if (range.max !== undefined && n > range.max) throw new InvalidArgumentError(`--${name} must be at most ${range.max}, got ${n}`);
   return n;
 }
+
+/** Parses a comma-separated list of numbers (`--thetas 0.5,0.9`); at least one, each finite. */
+export function numberListOption(value: string, name: string): number[] {
+  const parts = value.split(',').map((s) => s.trim());
+  if (!parts.length || parts.some((s) => s === '' || !Number.isFinite(Number(s)))) throw new InvalidArgumentError(`--${name} must be comma-separated numbers, got '${value}'`, `e.g. --${name} 0.5,0.9`);
+  return parts.map(Number);
+}

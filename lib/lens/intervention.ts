@@ -61,6 +61,10 @@ export interface SelectPairsOptions {
   n?: number;
   /** Override the family's minimum saturation gap Δ (GPT-2 10, ViT 5, Whisper 5). */
   delta?: number;
+  /** GPT-2: override the minimum of min(s_a, s_b) (default 10). */
+  minSaturation?: number;
+  /** GPT-2: override the largest position gap |pos_a − pos_b| inside an article (default 30). */
+  maxPositionGap?: number;
 }
 
 /** A selected (early, late) pair. */
@@ -84,7 +88,7 @@ export const WHISPER_SOT_ID = 50258;
 /**
  * Pair selection of §4. Scans all pairs (a, b), a < b in input order, and keeps the first `nPairs`
  * that satisfy: y_a = y_b, |s_a − s_b| ≥ Δ, s_early = min(s_a, s_b) ≥ n, and per family
- * - gpt2: same group (article), |pos_a − pos_b| ≤ 30, min(s_a, s_b) ≥ 10;
+ * - gpt2: same group (article), |pos_a − pos_b| ≤ 30, min(s_a, s_b) ≥ 10 (`maxPositionGap`, `minSaturation`);
  * - vit: different groups (images);
  * - whisper: any two examples (pooled clips), y ≠ 50258, max(s_a, s_b) ≤ L − 5.
  * early = the example with the smaller s (late the larger; they differ since Δ ≥ 1).
@@ -101,6 +105,8 @@ export function selectPairs<E extends InterventionExample>(examples: readonly E[
   const delta = opts.delta ?? INTERVENTION_DELTA[family];
   const n = opts.n ?? INTERVENTION_HALF_WIDTH[family];
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`selectPairs: n must be a non-negative integer, got ${n}`);
+  const minS = opts.minSaturation ?? 10;
+  const maxGap = opts.maxPositionGap ?? 30;
   const pairs: InterventionPair<E>[] = [];
   if (nPairs === 0) return pairs;
   for (let a = 0; a < examples.length; a++) {
@@ -112,7 +118,7 @@ export function selectPairs<E extends InterventionExample>(examples: readonly E[
       const sEarly = Math.min(ea.s, eb.s);
       if (sEarly < n) continue;
       if (family === 'gpt2') {
-        if (ea.group !== eb.group || Math.abs(ea.position - eb.position) > 30 || sEarly < 10) continue;
+        if (ea.group !== eb.group || Math.abs(ea.position - eb.position) > maxGap || sEarly < minS) continue;
       } else if (family === 'vit') {
         if (ea.group === eb.group) continue;
       } else if (eb.s > L - 5) {

@@ -24,3 +24,12 @@ export {
   probeDatasetExperiment, runProbeExperiment,
   type ProbeControl, type ProbeExperimentOptions, type ProbeReport, type RunProbeExperimentOptions, type ModelProbeReport,
 } from './experiment.js';
+export { parsePooler, poolTokens, quantileSorted, QUANTILE_METHODS, type Pooler, type QuantileMethod } from './pooling.js';
+export { pooledResidFeatures, type PooledFeatures } from './pooled-features.js';
+export { fitLda, ldaDecision, ldaProba, predictLda, type LdaModel, type LdaOptions } from './lda.js';
+export { trainNeuralProbe, probeGradients, neuralProbeProba, predictNeuralProbe, type NeuralProbe, type NeuralProbeOptions } from './neural.js';
+export {
+  GRID_CLASSIFIERS, gridCellKey, enumerateGridCells, evaluateGridCell, runProbeGrid,
+  type GridClassifier, type GridClassifierParams, type GridCell, type GridAxes, type GridRecord, type GridFeatures, type RunProbeGridOptions, type ProbeGridRun,
+} from './grid.js';
+export { mergeProbeGridShards, PROBE_GRID_LOG } from './grid-merge.js';

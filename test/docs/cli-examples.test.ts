@@ -4,7 +4,8 @@
  * fast examples (about 16 s on 2 cores): a retrained model, a changed table or message makes it fail until
  * docs/cli.md is regenerated. The examples marked `slow` (saturation, shortcuts, probe: about 45 s together, which
  * would take the whole check to 50–70 s, measured, past the minute a test may take) are skipped here with `--fast`;
- * `node scripts/docs/cli-examples.mjs --check` checks all of them.
+ * `node scripts/docs/cli-examples.mjs --check` checks all of them (also the slow intervene, early-exit and probe-grid
+ * examples, several minutes more).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,7 +23,7 @@ test('docs/cli.md: every example block sits between markers, and the slow ones a
   const closes = md.match(/^<!-- \/cli-example -->$/gm) ?? [];
   assert.ok(opens.length >= 10, `expected the examples of every subcommand, found ${opens.length} markers`);
   assert.equal(closes.length, opens.length, 'each <!-- cli-example: … --> has its <!-- /cli-example -->');
-  for (const cmd of ['saturation', 'shortcuts', 'probe --text-file data/text/sentences.txt --max-examples']) {
+  for (const cmd of ['saturation', 'shortcuts', 'probe --text-file data/text/sentences.txt --max-examples', 'intervene', 'early-exit', 'probe-grid']) {
     assert.ok(opens.some((m) => m.includes(`cli-example: ${cmd}`) && m.includes('| slow')), `${cmd} is marked slow`);
   }
 });

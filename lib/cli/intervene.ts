@@ -1,0 +1,205 @@
+/**
+ * `tfjs-lens intervene`: the task-switch intervention of "Looking Beyond the Top-1" (docs/methods.md §4)
+ * on GPT-2 — every line of the text file is an article; positions of one article with the same final
+ * top-1 and top-1 saturation layers at least Δ apart form (early, late) pairs; the early position's
+ * residual states around its saturation layer are implanted into the late position (`runIntervention`,
+ * intended or original mode), and the success rate (final top-1 unchanged and the new saturation layer
+ * where the implant sits) is reported per distance d with a figure.
+ *
+ * Layer convention (beyond_top1): j = 0 … L−1 means h_{j+1}; the implant schedule uses block indices m.
+ */
+import type { Command } from 'commander';
+import * as tf from '@tensorflow/tfjs-core';
+import { join, resolve } from 'node:path';
+import { HookedGPT2 } from '../nn/gpt2.js';
+import { top1SaturationLayer } from '../lens/saturation.js';
+import {
+  INTERVENTION_DELTA, INTERVENTION_HALF_WIDTH, interventionSuccessByDistance, runIntervention, selectPairs,
+  type InterventionExample, type InterventionRunResult, type SuccessByDistance,
+} from '../lens/intervention.js';
+import { barChartSpec, writeChart } from '../plot/index.js';
+import { ensureOutputDir } from '../io/atomic-write.js';
+import { InvalidArgumentError } from '../errors.js';
+import { BACKEND_HELP, formatTable, setup, type CommonOptions } from './common.js';
+import { intOption, readTokenSequences } from './text-input.js';
+import { lensRankTables } from './saturation.js';
+
+interface InterveneOptions extends CommonOptions {
+  textFile?: string;
+  idsFile?: string;
+  maxExamples?: string;
+  nPairs: string;
+  delta?: string;
+  halfWidth?: string;
+  minS: string;
+  maxGap: string;
+  mode: string;
+  implantSpace: string;
+  batch: string;
+  out: string;
+}
+
+/** One run of one pair, as `--json` prints it. */
+export interface InterveneRun {
+  d: number;
+  m: number;
+  newSaturation: number;
+  newTop1: number;
+  unchanged: boolean;
+  success: boolean;
+  /** Lens top-1 of the late position at h_1 … h_L of the intervened run. */
+  lensTop1: number[];
+}
+
+/** One pair and its runs. */
+export interface IntervenePair {
+  /** Article (0-based index of the sequence in the file) and positions of the two examples. */
+  article: number;
+  early: { position: number; s: number };
+  late: { position: number; s: number };
+  /** The shared final top-1 y. */
+  y: number;
+  runs: InterveneRun[];
+  /** Distances of the schedule the model cannot host (m beyond the last block). */
+  skipped: number[];
+}
+
+/** What `intervene --json` prints. */
+export interface InterveneReport {
+  model: string;
+  backend: string;
+  input: { file: string; source: 'text' | 'ids'; sequences: number; truncated: number; dropped: number };
+  L: number;
+  mode: 'intended' | 'original';
+  implantSpace: 'resid' | 'lnFinal';
+  /** Selection rules used (Δ, half-width n, min(s), position window). */
+  selection: { delta: number; n: number; minS: number; maxGap: number; nPairs: number };
+  /** Positions considered (every position of every article) and pairs found. */
+  examples: number;
+  pairs: IntervenePair[];
+  /** Success rate per distance d over all runs (`interventionSuccessByDistance`). */
+  byDistance: SuccessByDistance;
+  files: string[];
+}
+
+function stripRun(r: InterventionRunResult): InterveneRun {
+  return { d: r.d, m: r.m, newSaturation: r.newSaturation, newTop1: r.newTop1, unchanged: r.unchanged, success: r.success, lensTop1: r.lensTop1 };
+}
+
+async function runIntervene(opts: InterveneOptions): Promise<InterveneReport> {
+  const mode = opts.mode;
+  if (mode !== 'intended' && mode !== 'original') throw new InvalidArgumentError(`--mode '${mode}' must be intended or original`);
+  const implantSpace = opts.implantSpace;
+  if (implantSpace !== 'resid' && implantSpace !== 'lnFinal') throw new InvalidArgumentError(`--implant-space '${implantSpace}' must be resid or lnFinal`);
+  const nPairs = intOption(opts.nPairs, 'n-pairs', { min: 1 });
+  const delta = opts.delta === undefined ? INTERVENTION_DELTA.gpt2 : intOption(opts.delta, 'delta', { min: 1 });
+  const n = opts.halfWidth === undefined ? INTERVENTION_HALF_WIDTH.gpt2 : intOption(opts.halfWidth, 'half-width', { min: 0 });
+  const minS = intOption(opts.minS, 'min-s', { min: 0 });
+  const maxGap = intOption(opts.maxGap, 'max-gap', { min: 1 });
+  const batch = intOption(opts.batch, 'batch', { min: 1 });
+  const maxExamples = opts.maxExamples === undefined ? undefined : intOption(opts.maxExamples, 'max-examples', { min: 1 });
+  const { model, dir, backend } = await setup(opts);
+  try {
+    if (!(model instanceof HookedGPT2)) throw new InvalidArgumentError(`intervene runs on GPT-2 checkpoints (token positions of an article); ${dir} is not one`);
+    const L = model.cfg.nLayers;
+    if (Math.max(n, minS) + delta > L - 1) {
+      throw new InvalidArgumentError(
+        `Δ = ${delta}, half-width n = ${n} and min(s) = ${minS} leave no pair on a model with L = ${L} blocks (s = 0 … ${L - 1}; pairs need s_late − s_early ≥ Δ and s_early ≥ max(n, min(s)))`,
+        `the paper's values (Δ 10, n 5, min(s) 10) are for GPT-2 XL (48 blocks); for ${L} blocks try --delta ${Math.max(1, Math.floor(L / 2))} --half-width 1 --min-s 1`,
+      );
+    }
+    const input = readTokenSequences({ textFile: opts.textFile, idsFile: opts.idsFile, tokenizer: model.tokenizer, vocabSize: model.cfg.dVocab, maxLength: model.cfg.nCtx, maxExamples, modelDir: dir });
+    const tables = await lensRankTables(model, input.sequences, 1, batch);
+    const examples: (InterventionExample & { article: number })[] = [];
+    input.sequences.forEach((seq, a) => {
+      for (let p = 0; p < seq.length; p++) {
+        const top1 = tables.ranks(a, p).map((row) => row[0]!);
+        examples.push({ id: examples.length, group: a, article: a, position: p, s: top1SaturationLayer(top1), y: top1[L - 1]! });
+      }
+    });
+    const selected = selectPairs(examples, { family: 'gpt2', nPairs, L, n, delta, minSaturation: minS, maxPositionGap: maxGap });
+    const pairs: IntervenePair[] = [];
+    for (const pair of selected) {
+      const ids = [input.sequences[pair.early.article]!];
+      const out = await runIntervention(model, {
+        earlyInput: ids, earlyPos: pair.early.position, lateInput: ids, latePos: pair.late.position, sEarly: pair.early.s, n,
+        mode, implantSpace, y: pair.early.y, outOfRange: 'skip',
+      });
+      pairs.push({
+        article: pair.early.article, early: { position: pair.early.position, s: pair.early.s }, late: { position: pair.late.position, s: pair.late.s },
+        y: out.y, runs: out.runs.map(stripRun), skipped: out.skipped.map((s) => s.d),
+      });
+    }
+    const byDistance = interventionSuccessByDistance(pairs.map((p) => p.runs as InterventionRunResult[]));
+    const outDir = resolve(opts.out);
+    const files: string[] = [];
+    if (byDistance.d.length) {
+      ensureOutputDir(outDir);
+      const figure = join(outDir, `intervene-${mode}.png`);
+      await writeChart(figure, barChartSpec(byDistance.d.map((d, i) => ({ category: String(d), value: 100 * byDistance.rate[i]! })), {
+        title: `Implanting a saturated state (${mode} mode, ${pairs.length} pairs): success per distance`, xTitle: 'distance d = m − 1 − s_early', yTitle: 'successful runs (%)',
+      }));
+      files.push(figure);
+    }
+    return {
+      model: dir, backend,
+      input: { file: input.file, source: input.source, sequences: input.sequences.length, truncated: input.truncated, dropped: input.dropped },
+      L, mode, implantSpace, selection: { delta, n, minS, maxGap, nPairs }, examples: examples.length, pairs, byDistance, files,
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+function pct(x: number): string {
+  return Number.isFinite(x) ? `${(100 * x).toFixed(1)}` : 'n/a';
+}
+
+/** The plain-text report of `intervene`. */
+export function printIntervene(r: InterveneReport): string {
+  const s = r.selection;
+  const out: string[] = [];
+  out.push(`model ${r.model} on ${r.backend}`);
+  out.push(`${r.input.sequences} articles from ${r.input.file}: ${r.examples} positions, L = ${r.L} blocks`);
+  out.push(`pairs: same article, same final top-1, |s_late − s_early| ≥ Δ = ${s.delta}, s_early ≥ max(n = ${s.n}, ${s.minS}), positions ≤ ${s.maxGap} apart: ${r.pairs.length} of at most ${s.nPairs}`);
+  out.push(`implant: the early position's h_m (${r.implantSpace}) into the late position, ${r.mode} mode, m = s_early − n + i + 1, d = m − 1 − s_early`);
+  if (!r.pairs.length) {
+    out.push('no pair found: try a larger file (--max-examples), a smaller --delta or --min-s');
+    return out.join('\n');
+  }
+  out.push('');
+  const b = r.byDistance;
+  out.push(formatTable(['d', 'runs', 'success %'], b.d.map((d, i) => [String(d), String(b.count[i]), pct(b.rate[i]!)])));
+  out.push(`max success: d < 0 ${pct(b.maxBelow)} %, d ≥ 0 ${pct(b.maxAtOrAbove)} %`);
+  const skipped = r.pairs.reduce((acc, p) => acc + p.skipped.length, 0);
+  if (skipped) out.push(`${skipped} implants skipped: their block m lies beyond the last block of this ${r.L}-block model`);
+  if (r.files.length) out.push(`\nwrote ${r.files.join(', ')}`);
+  return out.join('\n');
+}
+
+/** Registers `intervene`. */
+export function registerIntervene(program: Command): void {
+  program
+    .command('intervene')
+    .description('task-switch intervention: implant a state that has passed its top-1 saturation into a later-saturating position (success per distance)')
+    .option('-m, --model <dir|hubId>', 'a GPT-2 checkpoint (default: the shipped tiny GPT-2)')
+    .option('--text-file <file>', 'articles, one per line (tokenised with the model\'s tokenizer)')
+    .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line')
+    .option('--max-examples <n>', 'use only the first n articles')
+    .option('--n-pairs <n>', 'keep the first n pairs found', '100')
+    .option('--delta <n>', `minimum saturation gap Δ between the two positions (default ${INTERVENTION_DELTA.gpt2})`)
+    .option('--half-width <n>', `implant half-width n: d = −n … n (default ${INTERVENTION_HALF_WIDTH.gpt2})`)
+    .option('--min-s <n>', 'minimum top-1 saturation layer of the early position', '10')
+    .option('--max-gap <n>', 'maximum distance between the two positions in the article', '30')
+    .option('--mode <mode>', 'intended (replace h_m at blocks.m.hook_resid_pre) | original (skip block m, then set h_{m+1})', 'intended')
+    .option('--implant-space <space>', 'resid (raw h_m) | lnFinal (LN_f(h_m), what the original GPT-2 script implants)', 'resid')
+    .option('--batch <n>', 'sequences of equal length per forward pass for the saturation layers', '16')
+    .option('-o, --out <dir>', 'where the figure goes', 'tfjs-lens-intervene')
+    .option('-b, --backend <name>', BACKEND_HELP)
+    .option('--json', 'print JSON instead of a table')
+    .action(async (opts: InterveneOptions) => {
+      const report = await runIntervene(opts);
+      process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${printIntervene(report)}\n`);
+      tf.disposeVariables();
+    });
+}

@@ -136,7 +136,8 @@ def block_stacks(family, model, batch, seq):
     if family == "llama":
         return [("", list(model.model.layers), batch * seq)]
     if family == "vit":
-        encoder = model.vit.encoder
+        # transformers 4.x: model.vit.encoder.layer; 5.x: model.vit.layers
+        encoder = getattr(model.vit, "encoder", model.vit)
         layers = first_attr(encoder, ["layer", "layers"], "ViT encoder layers")
         return [("", list(layers), batch * ((cfg.image_size // cfg.patch_size) ** 2 + 1))]
     return [
@@ -156,7 +157,7 @@ def part_modules(family, layer):
             "attn": (first_attr(layer, ["layernorm_before", "layer_norm1", "norm1"], "ViT attention norm"),
                      first_attr(layer, ["attention", "self_attn"], "ViT attention")),
             "mlp": (first_attr(layer, ["layernorm_after", "layer_norm2", "norm2"], "ViT MLP norm"),
-                    first_attr(layer, ["output", "mlp"], "ViT MLP output")),
+                    first_attr(layer, ["mlp", "output"], "ViT MLP output")),
         }
     parts = {"attn": (layer.self_attn_layer_norm, layer.self_attn)}
     if hasattr(layer, "encoder_attn"):

@@ -27,7 +27,7 @@ import type { GridRecord } from '../../lib/probes/grid.js';
 import { mergeProbeGridShards } from '../../lib/probes/grid-merge.js';
 import { ROOT } from '../helpers/fixtures.js';
 import { CLI, cliJson } from '../helpers/cli.js';
-import { testBackend } from '../helpers/backend.js';
+import { defaultTierOnly, testBackend } from '../helpers/backend.js';
 
 const SENTENCES = join(ROOT, 'data', 'text', 'sentences.txt');
 const lines = readFileSync(SENTENCES, 'utf8').split('\n').filter((l) => l.trim());
@@ -48,7 +48,7 @@ function argmax(v: ArrayLike<number>): number {
   return best;
 }
 
-test('intervene: success per d recomputed from the pairs, each run\'s lens redone with a hook here', async () => {
+test('intervene: success per d recomputed from the pairs, each run\'s lens redone with a hook here', defaultTierOnly(), async () => {
   const out = tmp();
   const r = cliJson<InterveneReport>('intervene', '--text-file', SENTENCES, '--max-examples', '40', '--delta', '2', '--half-width', '1', '--min-s', '1', '--n-pairs', '3', '--out', out);
   const L = model.cfg.nLayers;
@@ -103,7 +103,7 @@ test('intervene: success per d recomputed from the pairs, each run\'s lens redon
   assert.ok(existsSync(r.files[0]!));
 });
 
-test('early-exit: oracle = baseline predictions, baseline accuracy from the model\'s logits, CALM curves equal those of a shortcuts run', async () => {
+test('early-exit: oracle = baseline predictions, baseline accuracy from the model\'s logits, CALM curves equal those of a shortcuts run', defaultTierOnly(), async () => {
   const out = tmp();
   const r = cliJson<EarlyExitReport>('early-exit', '--text-file', SENTENCES, '--articles', '6', '--probe-articles', '30', '--J0', '0', '--K', '3', '--n-train', '60', '--n-val', '30', '--out', out);
   const t = r.tokens!;
@@ -155,7 +155,7 @@ const readLog = (path: string): GridRecord[] => readFileSync(path, 'utf8').split
 const key = (r: GridRecord) => JSON.stringify([r.dataset, r.layer, r.pooler, r.classifier, r.fold]);
 const scoresOf = (rs: GridRecord[]) => new Map(rs.map((r) => [key(r), r.scores]));
 
-test('probe-grid: one log line per cell; logistic and LDA lines equal the classifiers run here on features pooled here', async () => {
+test('probe-grid: one log line per cell; logistic and LDA lines equal the classifiers run here on features pooled here', defaultTierOnly(), async () => {
   const out = tmp();
   const r = cliJson<ProbeGridReport>('probe-grid', ...GRID, '--out', out);
   full = readLog(r.log);
@@ -208,7 +208,7 @@ test('probe-grid: one log line per cell; logistic and LDA lines equal the classi
   }
 });
 
-test('probe-grid: a killed run resumes (torn last line cut off) and two shards give the same lines as one run', async () => {
+test('probe-grid: a killed run resumes (torn last line cut off) and two shards give the same lines as one run', defaultTierOnly(), async () => {
   assert.ok(full.length, 'needs the full run of the previous test');
   const out = tmp();
   const log = join(out, 'probe-grid.jsonl');

@@ -238,7 +238,7 @@ test('collecting commands name the input each model takes', () => {
   writeFileSync(text, 'hello\n');
   const vitText = cli('saturation', '--model', VIT, '--text-file', text);
   assert.equal(vitText.status, 1);
-  assert.match(vitText.stderr, /--text-file is for GPT-2 models; .*vit-tiny is a ViT model, which takes --images DIR/);
+  assert.match(vitText.stderr, /--text-file is for GPT-2, Llama, GPT-NeoX and Gemma models; .*vit-tiny is a ViT model, which takes --images DIR/);
   const gptImages = cli('probe', '--model', fixtureDir('gpt2-tiny'), '--images', join(dir, 'cifar'));
   assert.equal(gptImages.status, 1);
   assert.match(gptImages.stderr, /--images is for ViT models \(images\); .*gpt2-tiny is a GPT-2 model/);

@@ -23,11 +23,12 @@ import type { HookedWhisper } from '../../lib/nn/whisper.js';
 import { decodeWav } from '../../lib/data/wav.js';
 import { whisperFeatures } from '../../lib/data/audio.js';
 import { ROOT } from '../helpers/fixtures.js';
-import { testBackend } from '../helpers/backend.js';
+import { defaultTierOnly, testBackend } from '../helpers/backend.js';
 import { ensureExploreApp } from '../helpers/explore.js';
 
 const CHROMIUM = process.env.TFJS_LENS_CHROMIUM ?? '/usr/bin/chromium';
-const SKIP = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set TFJS_LENS_CHROMIUM)`;
+// The browser half is backend-independent (the server's numbers are checked per backend in explore-server.test.ts).
+const SKIP = defaultTierOnly().skip ?? (existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set TFJS_LENS_CHROMIUM)`);
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'];
 
 let server: ExploreServer;

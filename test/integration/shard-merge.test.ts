@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { ROOT } from '../helpers/fixtures.js';
-import { testBackend } from '../helpers/backend.js';
+import { defaultTierOnly, testBackend } from '../helpers/backend.js';
 import { runShortcuts, type ShortcutsOptions } from '../../lib/cli/shortcuts.js';
 import { runSaturation, type SaturationOptions } from '../../lib/cli/saturation.js';
 import { runProbe, type ProbeOptions } from '../../lib/cli/probe.js';
@@ -106,7 +106,7 @@ async function shipped(maxExamples: number) {
 
 const shortcutsOpts = (extra: Partial<ShortcutsOptions> = {}): ShortcutsOptions => ({ model: MODEL, textFile: TEXT, nTrain: '24', nVal: '6', seed: '0', batch: '4', out: join(dir, 'shortcuts-single'), backend: BACKEND, ...extra });
 
-test('shortcuts: 1, 3 and 4 shards merged = one process (Gram sums ≤ 1e-12 relative, Precision@1 equal, r² ≤ 1e-9)', async () => {
+test('shortcuts: 1, 3 and 4 shards merged = one process (Gram sums ≤ 1e-12 relative, Precision@1 equal, r² ≤ 1e-9)', defaultTierOnly(), async () => {
   const single = await runShortcuts(shortcutsOpts());
   assert.ok(!isShardDone(single));
   const { model, input } = await shipped(30);
@@ -128,7 +128,7 @@ test('shortcuts: 1, 3 and 4 shards merged = one process (Gram sums ≤ 1e-12 rel
 
 const saturationOpts = (extra: Partial<SaturationOptions> = {}): SaturationOptions => ({ model: MODEL, textFile: TEXT, maxExamples: '24', k: '5', filter: '0.85', reps: '100', seed: '0', batch: '4', out: join(dir, 'saturation-single'), backend: BACKEND, ...extra });
 
-test('saturation: 1, 3 and 4 shards merged = one process (rows and report identical)', async () => {
+test('saturation: 1, 3 and 4 shards merged = one process (rows and report identical)', defaultTierOnly(), async () => {
   const single = await runSaturation(saturationOpts());
   assert.ok(!isShardDone(single));
   const { model, input } = await shipped(24);
@@ -146,7 +146,7 @@ test('saturation: 1, 3 and 4 shards merged = one process (rows and report identi
 
 const probeOpts = (extra: Partial<ProbeOptions> = {}): ProbeOptions => ({ model: MODEL, textFile: TEXT, maxExamples: '16', J0: '0', K: '3', probeK: '3', folds: '3', minPerLayer: '5', filter: '0.85', featureSpace: 'resid', seed: '0', batch: '16', backend: BACKEND, ...extra });
 
-test('probe: 1, 3 and 4 shards merged = one process (dataset rows and report identical)', async () => {
+test('probe: 1, 3 and 4 shards merged = one process (dataset rows and report identical)', defaultTierOnly(), async () => {
   const single = await runProbe(probeOpts());
   assert.ok(!isShardDone(single));
   const { model, input } = await shipped(16);
@@ -174,7 +174,7 @@ function mergeFails(runDir: string, problem: string, pattern: RegExp) {
   });
 }
 
-test('merge refuses a missing shard, shards with other options, and input that changed; a shard needs --run-dir', async () => {
+test('merge refuses a missing shard, shards with other options, and input that changed; a shard needs --run-dir', defaultTierOnly(), async () => {
   const runDir = join(dir, 'errors');
   const opts = (extra: Partial<SaturationOptions>) => saturationOpts({ maxExamples: '12', reps: '10', ...extra });
   await runSaturation(opts({ shard: '0/3', runDir }));

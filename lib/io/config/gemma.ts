@@ -9,23 +9,17 @@ import { ConfigError } from '../../errors.js';
 import { parseConfig } from './parse.js';
 import { parseActivation, type ActivationName } from './activation.js';
 import { parseRopeScaling, type RopeParams } from './rope.js';
+import type { DecoderLmDims } from './decoder.js';
 
 /** Attention kind of one layer: a sliding window of `slidingWindow` keys, or every earlier key. */
 export type GemmaLayerType = 'sliding_attention' | 'full_attention';
 
 /** Gemma hyper-parameters (TransformerLens names where they exist). */
-export interface GemmaConfig {
+/** `dHead` is `head_dim` (Gemma: nHeads · dHead need not equal dModel). */
+export interface GemmaConfig extends DecoderLmDims {
   modelType: 'gemma2' | 'gemma3_text';
-  nLayers: number;
-  dModel: number;
-  nHeads: number;
   /** Key/value heads (grouped-query attention). */
   nKvHeads: number;
-  /** `head_dim` (Gemma: nHeads · dHead need not equal dModel). */
-  dHead: number;
-  dMlp: number;
-  nCtx: number;
-  dVocab: number;
   eps: number;
   /** GeGLU gate activation (`hidden_activation`, gelu_pytorch_tanh). */
   act: ActivationName;
@@ -44,8 +38,6 @@ export interface GemmaConfig {
   /** Rotary embedding of each layer kind (Gemma 3: a local base for sliding layers; Gemma 2: the same). */
   rope: Record<GemmaLayerType, RopeParams>;
   tieWordEmbeddings: boolean;
-  bosTokenId?: number;
-  eosTokenId?: number;
   padTokenId?: number;
 }
 

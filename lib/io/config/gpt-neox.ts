@@ -8,18 +8,11 @@ import { ConfigError } from '../../errors.js';
 import { parseConfig } from './parse.js';
 import { parseActivation, type ActivationName } from './activation.js';
 import { parseRopeScaling, type RopeParams } from './rope.js';
+import type { DecoderLmDims } from './decoder.js';
 
 /** GPT-NeoX hyper-parameters (TransformerLens names). */
-export interface GptNeoXConfig {
+export interface GptNeoXConfig extends DecoderLmDims {
   modelType: 'gpt_neox';
-  nLayers: number;
-  dModel: number;
-  nHeads: number;
-  dHead: number;
-  dMlp: number;
-  /** `max_position_embeddings` (rotary: no learned table; the limit of the tokenised input). */
-  nCtx: number;
-  dVocab: number;
   eps: number;
   act: ActivationName;
   /** The rotary embedding: the first `rotaryDim = ⌊dHead · rotary_pct⌋` dims of each head rotate. */
@@ -29,8 +22,6 @@ export interface GptNeoXConfig {
   /** q/k/v and output projections have biases (`attention_bias`, default true). */
   attentionBias: boolean;
   tieWordEmbeddings: boolean;
-  bosTokenId?: number;
-  eosTokenId?: number;
 }
 
 const ropeDict = z.looseObject({ rope_theta: z.number().positive().optional(), partial_rotary_factor: z.number().positive().max(1).optional() });

@@ -20,12 +20,14 @@ import { registerBench } from './bench.js';
 import { registerSetup } from './setup.js';
 import { registerMerge } from './merge.js';
 import { registerExplore } from './explore.js';
+import { versions } from '../bench/host.js';
 
 installFailureHandlers();
 const program = new Command();
 program
   .name('tfjs-lens')
   .description('Mechanistic interpretability on TensorFlow.js (runs offline on the shipped tiny GPT-2 by default)')
+  .version(versions()['tfjs-lens'] ?? 'unknown', '-V, --version', 'print the tfjs-lens version')
   // usage errors (unknown option, missing argument) also read as one `tfjs-lens:` line and a hint
   .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'tfjs-lens: ')) })
   .showHelpAfterError('  hint: add --help for the commands and their options');

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../../lib/backend/index.js';
 import { loadModel } from '../../lib/nn/load.js';
@@ -8,7 +10,7 @@ import type { HookedGPT2 } from '../../lib/nn/gpt2.js';
 import { hostLensTopK } from '../helpers/lens-reference.js';
 import { ROOT, fixtureDir } from '../helpers/fixtures.js';
 import { runCli, type CliRun } from '../helpers/cli.js';
-import { testBackend } from '../helpers/backend.js';
+import { defaultTierOnly, testBackend } from '../helpers/backend.js';
 
 
 function cli(...args: string[]): CliRun {
@@ -70,4 +72,15 @@ test('CLI errors are typed messages with a hint and exit code 1, not stack trace
   const badCount = cli('demo', '--heldout-tokens', '12.5', '--out', join(ROOT, 'scratch', 'demo-bad-count'));
   assert.equal(badCount.status, 1);
   assert.match(badCount.stderr, /--heldout-tokens must be an integer, got '12\.5'/);
+});
+
+test('the README\'s `npx tfjs-lens` resolves the package bin: built executable, runs, prints the version', defaultTierOnly(), () => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
+  const bin = join(ROOT, pkg.bin['tfjs-lens']!);
+  // npm links the bin before `prepare` builds it, so the build itself must set the mode (scripts/bin-executable.mjs)
+  assert.equal(statSync(bin).mode & 0o111, 0o111, `${bin} is not executable`);
+  assert.ok(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n'));
+  const viaNpx = spawnSync('npx', ['--no-install', 'tfjs-lens', '--version'], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(viaNpx.status, 0, viaNpx.stderr);
+  assert.equal(viaNpx.stdout.trim(), pkg.version);
 });

@@ -5,7 +5,7 @@
 import { access } from 'node:fs/promises';
 import { join, isAbsolute } from 'node:path';
 import { CheckpointError } from '../errors.js';
-import { SafetensorsFile, type HostTensor, type TensorInfo } from './safetensors.js';
+import { SafetensorsFile, type HostTensor, type ReadOptions, type TensorInfo } from './safetensors.js';
 import { readRegularText } from './regular-file.js';
 
 /** An open checkpoint: a name → tensor view over one or more safetensors files. */
@@ -17,8 +17,8 @@ export interface Checkpoint {
   has(name: string): boolean;
   /** Header entry (dtype, shape) of a tensor. */
   info(name: string): TensorInfo;
-  /** Reads one tensor to host memory. */
-  read(name: string): Promise<HostTensor>;
+  /** Reads one tensor to host memory (`opts.allocate`: where its float32 values go). */
+  read(name: string, opts?: ReadOptions): Promise<HostTensor>;
   close(): Promise<void>;
 }
 
@@ -107,7 +107,7 @@ export async function openCheckpoint(dir: string): Promise<Checkpoint> {
     keys: () => [...owner.keys()],
     has: (name) => owner.has(name),
     info: (name) => get(name).info(name),
-    read: async (name) => get(name).read(name), // async: an unknown name rejects rather than throwing synchronously
+    read: async (name, opts) => get(name).read(name, opts), // async: an unknown name rejects rather than throwing synchronously
     close: async () => {
       for (const f of files.values()) await f.close();
     },

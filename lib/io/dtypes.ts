@@ -119,39 +119,52 @@ function int32Overflow(what: string, dtype: SafetensorsDtype, value: bigint | nu
 }
 
 /** Maps each element (a byte or a little-endian 16-bit word) through a lookup table of floats. */
-function lookup(view: DataView, n: number, width: 1 | 2, table: Float32Array): Float32Array {
-  const out = new Float32Array(n);
+function lookup(view: DataView, n: number, width: 1 | 2, table: Float32Array, out: Float32Array): Float32Array {
   for (let i = 0; i < n; i++) out[i] = table[width === 1 ? view.getUint8(i) : view.getUint16(i * 2, true)]!;
   return out;
+}
+
+/** Allocates the bytes of a decoded array (zero-filled); `decodeBytes` places its float32 output there. */
+export type ByteAllocator = (byteLength: number) => Uint8Array;
+
+const newBytes: ByteAllocator = (byteLength) => new Uint8Array(byteLength);
+
+/** A float32 array of `n` elements over bytes from `allocate`. */
+function floats(n: number, allocate: ByteAllocator): Float32Array {
+  const bytes = allocate(n * 4);
+  return new Float32Array(bytes.buffer, bytes.byteOffset, n);
 }
 
 /**
  * Decodes little-endian raw bytes of `dtype` into float32 / int32 / bool storage.
  * I64 and U32 values outside the int32 range raise (never silently wrapped); F8 formats decode exactly;
- * BOOL bytes other than 0 read as true (1).
+ * BOOL bytes other than 0 read as true (1). F32 bytes at a 4-byte offset are returned as a view (no copy);
+ * every other float32 result is written into memory from `allocate` (default: a new array).
  */
-export function decodeBytes(bytes: Uint8Array, dtype: SafetensorsDtype, what: string): DecodedData {
+export function decodeBytes(bytes: Uint8Array, dtype: SafetensorsDtype, what: string, allocate: ByteAllocator = newBytes): DecodedData {
   const n = bytes.byteLength / DTYPE_SIZE[dtype];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   switch (dtype) {
     case 'F32': {
       if (bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, n);
-      return new Float32Array(bytes.slice().buffer);
+      const out = floats(n, allocate);
+      new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(bytes);
+      return out;
     }
     case 'F64': {
-      const out = new Float32Array(n);
+      const out = floats(n, allocate);
       for (let i = 0; i < n; i++) out[i] = view.getFloat64(i * 8, true);
       return out;
     }
     case 'F16':
-      return lookup(view, n, 2, halfTable());
+      return lookup(view, n, 2, halfTable(), floats(n, allocate));
     case 'F8_E4M3':
-      return lookup(view, n, 1, float8Table(e4m3ToFloat));
+      return lookup(view, n, 1, float8Table(e4m3ToFloat), floats(n, allocate));
     case 'F8_E5M2':
-      return lookup(view, n, 1, float8Table(e5m2ToFloat));
+      return lookup(view, n, 1, float8Table(e5m2ToFloat), floats(n, allocate));
     case 'BF16': {
-      const out = new Float32Array(n);
-      const outBits = new Uint32Array(out.buffer);
+      const out = floats(n, allocate);
+      const outBits = new Uint32Array(out.buffer, out.byteOffset, n);
       for (let i = 0; i < n; i++) outBits[i] = view.getUint16(i * 2, true) << 16;
       return out;
     }

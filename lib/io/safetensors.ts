@@ -10,13 +10,15 @@
  * __metadata__?: {string: string}}`, then the byte buffer; offsets are relative to the buffer start.
  */
 import type { FileHandle } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { SafetensorsFormatError, UnsupportedDtypeError, CheckpointError, TfjsLensError } from '../errors.js';
-import { isSupportedDtype, decodeBytes, tfDtypeOf, type DecodedData } from './dtypes.js';
+import { isSupportedDtype, decodeBytes, tfDtypeOf, type ByteAllocator, type DecodedData } from './dtypes.js';
 import { parseHeaderText } from './safetensors-header.js';
 import { layoutTensors, type TensorInfo } from './safetensors-layout.js';
 import { openRegularFile } from './regular-file.js';
 
 export type { TensorInfo } from './safetensors-layout.js';
+export type { ByteAllocator } from './dtypes.js';
 
 /** Largest header accepted (the reference implementation's bound). */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -27,6 +29,15 @@ export interface SafetensorsHeader {
   metadata: Record<string, string>;
   /** Byte offset where the data buffer starts (8 + header length). */
   dataStart: number;
+}
+
+/** Options of `read`. */
+export interface ReadOptions {
+  /**
+   * Where decoded float32 values go: F32 tensors are read straight into it, other float dtypes are decoded into
+   * it (e.g. memory a backend adopts without a copy, `lib/backend/adoptable-memory.ts`). Default: new arrays.
+   */
+  allocate?: ByteAllocator;
 }
 
 /** Raw values of one tensor, decoded to tfjs storage. */
@@ -128,10 +139,10 @@ export class SafetensorsFile {
     return info;
   }
 
-  /** Raw little-endian bytes of one tensor. */
-  async readBytes(name: string): Promise<Uint8Array> {
+  /** Raw little-endian bytes of one tensor (into memory from `allocate` when given). */
+  async readBytes(name: string, allocate?: ByteAllocator): Promise<Uint8Array> {
     const info = this.info(name);
-    const bytes = new Uint8Array(info.byteLength);
+    const bytes = allocate ? allocate(info.byteLength) : new Uint8Array(info.byteLength);
     await readExactly(this.handle, bytes, info.start, this.path);
     return bytes;
   }
@@ -140,15 +151,16 @@ export class SafetensorsFile {
    * One tensor decoded to float32 / int32 / bool host storage.
    * @throws UnsupportedDtypeError for a valid dtype this library does not decode (F4, C64, U64, …).
    */
-  async read(name: string): Promise<HostTensor> {
+  async read(name: string, opts: ReadOptions = {}): Promise<HostTensor> {
     const info = this.info(name);
     const { dtype, shape } = info;
     if (!isSupportedDtype(dtype)) throw new UnsupportedDtypeError(dtype, `${this.path}: tensor '${name}'`);
     if (!shape.every(Number.isSafeInteger)) {
       throw new SafetensorsFormatError(this.path, `tensor '${name}' has a dimension above 2^53, which a JavaScript number cannot hold exactly (the tensor is empty)`);
     }
-    const bytes = await this.readBytes(name);
-    return { dtype: tfDtypeOf(dtype), shape, data: decodeBytes(bytes, dtype, `${this.path}: ${name}`) };
+    // F32 is used as read: straight into the caller's memory. Other dtypes are decoded into it.
+    const bytes = await this.readBytes(name, dtype === 'F32' ? opts.allocate : undefined);
+    return { dtype: tfDtypeOf(dtype), shape, data: decodeBytes(bytes, dtype, `${this.path}: ${name}`, opts.allocate) };
   }
 
   /** Closes the file handle. */
@@ -157,10 +169,29 @@ export class SafetensorsFile {
   }
 }
 
+/** Reads at least this many bytes in parallel parts (one per core, up to four). */
+export const PARALLEL_READ_BYTES = 16 * 2 ** 20;
+const READ_PARTS = Math.max(1, Math.min(4, availableParallelism()));
+
+/**
+ * Fills `target` from `position`. A large read is split into page-aligned parts read concurrently: most of a
+ * cold weight read is the kernel touching fresh pages, which then runs on every core instead of one.
+ */
 async function readExactly(handle: FileHandle, target: Uint8Array, position: number, path: string): Promise<void> {
-  let done = 0;
-  while (done < target.byteLength) {
-    const chunk = Math.min(target.byteLength - done, 1 << 30);
+  const parts = target.byteLength >= PARALLEL_READ_BYTES ? READ_PARTS : 1;
+  const step = Math.ceil(target.byteLength / parts / 4096) * 4096;
+  const reads: Promise<void>[] = [];
+  for (let begin = 0; begin < target.byteLength; begin += step) {
+    reads.push(readRange(handle, target, begin, Math.min(begin + step, target.byteLength), position, path));
+  }
+  await Promise.all(reads);
+}
+
+/** Fills `target[begin, end)` from file bytes `position + begin …`. */
+async function readRange(handle: FileHandle, target: Uint8Array, begin: number, end: number, position: number, path: string): Promise<void> {
+  let done = begin;
+  while (done < end) {
+    const chunk = Math.min(end - done, 1 << 30);
     const { bytesRead } = await handle.read(target, done, chunk, position + done);
     if (bytesRead === 0) throw new SafetensorsFormatError(path, `unexpected end of file at byte ${position + done}`);
     done += bytesRead;

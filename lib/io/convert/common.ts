@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, ShapeMismatchError } from '../../errors.js';
 import type { Checkpoint } from '../checkpoint.js';
 import { materialize } from '../../backend/materialize.js';
+import { adoptableAllocator } from '../../backend/adoptable-memory.js';
 import { TrackedCheckpoint } from './key-check.js';
 
 /** Reads tensors from a checkpoint by name, trying each prefix in turn (e.g. `transformer.` and none). */
@@ -54,7 +55,8 @@ export class WeightReader {
         'is this checkpoint of the model type its config.json says?',
       );
     }
-    const host = await this.ckpt.read(key);
+    // Read into memory the backend keeps as the weight's storage where it can (tensorflow: no second copy).
+    const host = await this.ckpt.read(key, { allocate: adoptableAllocator() });
     if (!tf.util.arraysEqual(host.shape, shape as number[])) throw new ShapeMismatchError(`tensor '${key}' in ${this.ckpt.dir}`, `[${shape.join(',')}]`, host.shape);
     if (host.dtype !== 'float32') throw new CheckpointError(`tensor '${key}' has dtype ${host.dtype}, expected a float type`);
     // Into the backend now (tfjs-node would keep the host array until the first forward: 2× the weights).

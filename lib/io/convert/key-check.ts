@@ -7,7 +7,7 @@
  */
 import { CheckpointError } from '../../errors.js';
 import type { Checkpoint } from '../checkpoint.js';
-import type { HostTensor, TensorInfo } from '../safetensors.js';
+import type { HostTensor, ReadOptions, TensorInfo } from '../safetensors.js';
 
 /** How many key names an error lists before it says how many more there are. */
 export const LISTED_KEYS = 8;
@@ -44,8 +44,8 @@ export class TrackedCheckpoint implements Checkpoint {
   info(name: string): TensorInfo {
     return this.inner.info(name);
   }
-  async read(name: string): Promise<HostTensor> {
-    const tensor = await this.inner.read(name);
+  async read(name: string, opts?: ReadOptions): Promise<HostTensor> {
+    const tensor = await this.inner.read(name, opts);
     this.used.add(name);
     return tensor;
   }

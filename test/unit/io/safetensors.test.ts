@@ -9,7 +9,7 @@ import { mkdtemp, rm, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SafetensorsFile, readAllSafetensors, withSafetensors, parseHeaderLength, parseHeaderJson, MAX_HEADER_BYTES } from '../../../lib/io/safetensors.js';
+import { SafetensorsFile, readAllSafetensors, withSafetensors, parseHeaderLength, parseHeaderJson, MAX_HEADER_BYTES, PARALLEL_READ_BYTES } from '../../../lib/io/safetensors.js';
 import { saveSafetensors } from '../../../lib/io/safetensors-writer.js';
 import { DTYPE_SIZE, type SafetensorsDtype } from '../../../lib/io/dtypes.js';
 import { makeFifo, rejectionWithoutBlocking } from '../../helpers/fifo.js';
@@ -289,4 +289,20 @@ test('a dimension of 21 or more digits is above 2^64 - 1 (decided by length: Big
     const json = header(dim);
     assert.throws(() => parseHeaderJson(json, 8 + json.byteLength, 'digits'), (err: unknown) => err instanceof SafetensorsFormatError && /is above 2\^64 - 1/.test(err.message), dim.slice(0, 30));
   }
+});
+
+test('a tensor past PARALLEL_READ_BYTES is read in parallel parts with every byte in place', async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, 'big.safetensors');
+    const n = PARALLEL_READ_BYTES / 4 + 12_345; // parts of unequal length, the last not page-sized
+    const data = Array.from({ length: n }, (_, i) => (i % 65_521) - i / n);
+    await saveSafetensors(path, { small: { shape: [3], data: [1, 2, 3], dtype: 'F32' }, big: { shape: [n], data, dtype: 'F32' } });
+    await withSafetensors(path, async (file) => {
+      const big = await file.read('big');
+      assert.equal(big.data.length, n);
+      const expected = Float32Array.from(data);
+      for (let i = 0; i < n; i++) if (big.data[i] !== expected[i]) assert.fail(`element ${i}: ${big.data[i]} ≠ ${expected[i]}`);
+      assert.deepEqual([...(await file.read('small')).data], [1, 2, 3]);
+    });
+  });
 });

@@ -63,6 +63,46 @@ export class WeightReader {
     return materialize(tf.tensor(host.data as Float32Array, host.shape, 'float32'));
   }
 
+  /**
+   * Reads a float tensor of `shape` (`[cols]` or `[rows, cols]`, row-major) and returns its last axis cut into
+   * `parts` equal blocks (GPT-2's fused `c_attn` → W_Q, W_K, W_V and their biases). The cut is made on the host
+   * from one staging buffer reused across calls, straight into memory the backend adopts: a backend split op
+   * would write the fused matrix into fresh memory a second time.
+   */
+  async floatLastAxisBlocks(name: string, shape: readonly number[], parts: number): Promise<tf.Tensor[]> {
+    const cols = shape[shape.length - 1]!;
+    const rows = shape.length === 2 ? shape[0]! : 1;
+    const width = cols / parts;
+    if (shape.length < 1 || shape.length > 2 || !Number.isInteger(width)) throw new ShapeMismatchError(`blocks of '${name}'`, `[cols] or [rows, cols] with cols a multiple of ${parts}`, [...shape]);
+    const key = this.find(name);
+    if (!key) {
+      const whole = await this.float(name, shape); // missing: the error, or the tracked checkpoint's zeros
+      const blocks = tf.split(whole, parts, shape.length - 1);
+      whole.dispose();
+      return blocks;
+    }
+    const host = await this.ckpt.read(key, { allocate: (bytes) => this.staging(bytes) });
+    if (!tf.util.arraysEqual(host.shape, shape as number[])) throw new ShapeMismatchError(`tensor '${key}' in ${this.ckpt.dir}`, `[${shape.join(',')}]`, host.shape);
+    if (host.dtype !== 'float32') throw new CheckpointError(`tensor '${key}' has dtype ${host.dtype}, expected a float type`);
+    const src = host.data as Float32Array;
+    const blockShape = shape.length === 2 ? [rows, width] : [width];
+    const allocate = adoptableAllocator();
+    return Array.from({ length: parts }, (_, p) => {
+      const bytes = allocate(rows * width * 4);
+      const block = new Float32Array(bytes.buffer, bytes.byteOffset, rows * width);
+      for (let r = 0; r < rows; r++) block.set(src.subarray(r * cols + p * width, r * cols + (p + 1) * width), r * width);
+      return materialize(tf.tensor(block, blockShape, 'float32'));
+    });
+  }
+
+  private stagingBytes?: Uint8Array;
+
+  /** A host buffer of `byteLength` bytes reused across reads (grown when too small); never handed to a tensor. */
+  private staging(byteLength: number): Uint8Array {
+    if (!this.stagingBytes || this.stagingBytes.byteLength < byteLength) this.stagingBytes = new Uint8Array(byteLength);
+    return this.stagingBytes.subarray(0, byteLength);
+  }
+
   /** Reads a PyTorch `nn.Linear` weight `[out, in]` and returns it input-major `[in, out]`. */
   async linearWeight(name: string, dOut: number, dIn: number): Promise<tf.Tensor2D> {
     const w = await this.float(name, [dOut, dIn]);

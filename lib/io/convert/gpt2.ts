@@ -40,12 +40,8 @@ export async function convertGpt2(ckpt: Checkpoint, cfg: GPT2Config): Promise<GP
   const blocks: GPT2Weights['blocks'] = [];
   for (let i = 0; i < cfg.nLayers; i++) {
     const p = `h.${i}`;
-    const qkv = await r.float(`${p}.attn.c_attn.weight`, [d, 3 * d]);
-    const qkvBias = await r.float(`${p}.attn.c_attn.bias`, [3 * d]);
-    const [W_Q, W_K, W_V] = tf.split(qkv, 3, 1) as tf.Tensor2D[];
-    const [b_Q, b_K, b_V] = tf.split(qkvBias, 3, 0) as tf.Tensor1D[];
-    qkv.dispose();
-    qkvBias.dispose();
+    const [W_Q, W_K, W_V] = (await r.floatLastAxisBlocks(`${p}.attn.c_attn.weight`, [d, 3 * d], 3)) as tf.Tensor2D[];
+    const [b_Q, b_K, b_V] = (await r.floatLastAxisBlocks(`${p}.attn.c_attn.bias`, [3 * d], 3)) as tf.Tensor1D[];
     blocks.push({
       ln1: await readLayerNorm(r, `${p}.ln_1`, d),
       attn: {

@@ -87,7 +87,7 @@ test('safetensors read with the allocator: every float dtype lands in the alloca
   }
 });
 
-test('the shipped tiny GPT-2 converted through adopted memory: weights equal the checkpoint bytes, nothing left behind', async () => {
+test('the shipped tiny GPT-2 converted through adopted memory: weights (c_attn cut on the host) equal the checkpoint bytes, nothing left behind', async () => {
   const ckpt = await openCheckpoint(join(ROOT, 'weights', 'tiny-gpt2'));
   const start = tf.memory().numTensors;
   try {
@@ -100,6 +100,18 @@ test('the shipped tiny GPT-2 converted through adopted memory: weights equal the
       assert.deepEqual(await weights.blocks[i]!.mlp.W_in.data(), await raw(`h.${i}.mlp.c_fc.weight`), `block ${i} W_in`);
       assert.deepEqual(await weights.blocks[i]!.mlp.W_out.data(), await raw(`h.${i}.mlp.c_proj.weight`), `block ${i} W_out`);
       assert.deepEqual(await weights.blocks[i]!.mlp.b_in.data(), await raw(`h.${i}.mlp.c_fc.bias`), `block ${i} b_in`);
+      // c_attn [d, 3d] is cut into W_Q | W_K | W_V on the host: column blocks of the stored matrix
+      const d = cfg.dModel;
+      const cAttn = await raw(`h.${i}.attn.c_attn.weight`);
+      const cAttnBias = await raw(`h.${i}.attn.c_attn.bias`);
+      const { W_Q, W_K, W_V, b_Q, b_K, b_V } = weights.blocks[i]!.attn;
+      for (const [p, W, b] of [[0, W_Q, b_Q], [1, W_K, b_K], [2, W_V, b_V]] as const) {
+        assert.deepEqual(W.shape, [d, d]);
+        const expected = new Float32Array(d * d);
+        for (let r = 0; r < d; r++) expected.set(cAttn.subarray(r * 3 * d + p * d, r * 3 * d + (p + 1) * d), r * d);
+        assert.deepEqual(await W.data(), expected, `block ${i} part ${p}`);
+        assert.deepEqual(await b!.data(), cAttnBias.subarray(p * d, (p + 1) * d), `block ${i} bias part ${p}`);
+      }
     }
     tf.dispose(weights as unknown as tf.TensorContainer);
   } finally {

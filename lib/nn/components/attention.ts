@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { HookedModule } from '../hooked-module.js';
-import { HookPoint, type RunContext } from '../hook-point.js';
+import { HookPoint, NO_HOOKS, type RunContext } from '../hook-point.js';
 import { linear } from './linear.js';
 import type { AttentionWeights } from '../../io/convert/weights.js';
 
@@ -37,18 +37,53 @@ export interface SplitInputHooks {
   v: HookPoint;
 }
 
+/** Head counts of the split inputs: `q` query heads; `kv` key/value heads (fewer in grouped-query attention). */
+export interface SplitInputHeads {
+  q: number;
+  kv: number;
+}
+
 /**
- * TransformerLens's opt-in split inputs, only when the run reads one of them (undefined otherwise): the
- * residual repeated per head `[batch, pos, head, dModel]` passes through `hook_attn_in` (when given) and
- * then through each of `hook_q/k/v_input`; returns the inputs a hook replaced (undefined where unchanged).
+ * TransformerLens's opt-in split inputs, only when the run reads one of them (undefined otherwise): the residual
+ * repeated per query head `[batch, pos, head, dModel]` passes through `hook_attn_in` (when given) and then through
+ * `hook_q_input`; `hook_k_input` and `hook_v_input` hold it per key/value head `[batch, pos, kvHead, dModel]`
+ * (TransformerLens's `use_split_qkv_input` with `n_key_value_heads`). With as many key/value heads as query heads
+ * they start from `hook_attn_in` too; a grouped layer has no `hook_attn_in` (its k/v inputs have other heads).
+ * Returns the inputs a hook replaced (undefined where unchanged).
  */
-export function splitInputs(ctx: RunContext, resid: tf.Tensor, nHeads: number, hooks: SplitInputHooks): PerHeadInputs | undefined {
+export function splitInputs(ctx: RunContext, resid: tf.Tensor, heads: SplitInputHeads, hooks: SplitInputHooks): PerHeadInputs | undefined {
   if (![hooks.attnIn, hooks.q, hooks.k, hooks.v].some((h) => h && ctx.wants(h.name))) return undefined;
-  const repeated = tf.tile(tf.expandDims(resid, 2), [1, 1, nHeads, 1]);
+  const repeat = (n: number): tf.Tensor => tf.tile(tf.expandDims(resid, 2), [1, 1, n, 1]);
+  const repeated = repeat(heads.q);
   const attnIn = hooks.attnIn ? ctx.apply(hooks.attnIn, repeated) : repeated;
-  const [q, k, v] = [hooks.q, hooks.k, hooks.v].map((h) => ctx.apply(h, attnIn));
-  const changed = (x: tf.Tensor): tf.Tensor | undefined => (x === repeated ? undefined : x);
-  return { q: changed(q!), k: changed(k!), v: changed(v!) };
+  const kvRepeated = heads.kv === heads.q ? undefined : repeat(heads.kv);
+  const kvIn = kvRepeated ?? attnIn;
+  const changed = (x: tf.Tensor): tf.Tensor | undefined => (x === repeated || x === kvRepeated ? undefined : x);
+  return { q: changed(ctx.apply(hooks.q, attnIn)), k: changed(ctx.apply(hooks.k, kvIn)), v: changed(ctx.apply(hooks.v, kvIn)) };
+}
+
+/**
+ * `splitInputs` followed by the block's pre-attention norm, head by head, on the inputs a hook replaced: `norm(x, ctx)`
+ * runs the norm (through `ctx.call`, so an override applies); the per-head calls get `NO_HOOKS`, so the norm's own
+ * hooks fire once, on the residual, as in TransformerLens's blocks.
+ */
+export function normalizedSplitInputs(ctx: RunContext, resid: tf.Tensor, heads: SplitInputHeads, hooks: SplitInputHooks, norm: (x: tf.Tensor, c: RunContext) => tf.Tensor): PerHeadInputs | undefined {
+  const split = splitInputs(ctx, resid, heads, hooks);
+  const own = (x: tf.Tensor | undefined): tf.Tensor | undefined => x && norm(x, NO_HOOKS);
+  return split && { q: own(split.q), k: own(split.k), v: own(split.v) };
+}
+
+/**
+ * TransformerLens's split-input projection: `x [batch, pos, head, dModel]` → head h's projection of x[:, :, h]
+ * `[batch, pos, head, dHead]`, with `W [dModel, head·dHead]` and `b [head·dHead]` (the head count is x's).
+ */
+export function projectPerHead(x: tf.Tensor, W: tf.Tensor2D, b: tf.Tensor1D | undefined): tf.Tensor4D {
+  const [batch, pos, H, d] = x.shape as [number, number, number, number];
+  const dHead = W.shape[1] / H;
+  const byHead = tf.reshape(tf.transpose(x, [2, 0, 1, 3]), [H, batch * pos, d]);
+  const perHeadW = tf.transpose(tf.reshape(W, [d, H, dHead]), [1, 0, 2]); // [H, d, dHead]
+  const out = tf.transpose(tf.reshape(tf.matMul(byHead, perHeadW), [H, batch, pos, dHead]), [1, 2, 0, 3]);
+  return (b ? tf.add(out, tf.reshape(b, [H, dHead])) : out) as tf.Tensor4D;
 }
 
 /** Multi-head attention. */
@@ -94,24 +129,15 @@ export class Attention extends HookedModule {
     return { 'q.hook_out': this.hookQ, 'k.hook_out': this.hookK, 'v.hook_out': this.hookV, 'o.hook_in': this.hookZ };
   }
 
-  /** `x [batch, pos, head, dModel]` → head h's projection of x[:, :, h] `[batch, pos, head, dHead]` (TL's split inputs). */
-  private projectPerHead(x: tf.Tensor, W: tf.Tensor2D, b: tf.Tensor1D | undefined): tf.Tensor4D {
-    const [batch, pos, H, d] = x.shape as [number, number, number, number];
-    const byHead = tf.reshape(tf.transpose(x, [2, 0, 1, 3]), [H, batch * pos, d]);
-    const perHeadW = tf.transpose(tf.reshape(W, [d, H, this.dHead]), [1, 0, 2]); // [H, d, dHead]
-    const out = tf.transpose(tf.reshape(tf.matMul(byHead, perHeadW), [H, batch, pos, this.dHead]), [1, 2, 0, 3]);
-    return (b ? tf.add(out, tf.reshape(b, [H, this.dHead])) : out) as tf.Tensor4D;
-  }
-
   /**
    * `query [batch, pos, dModel]`, `keyValue [batch, keyPos, dModel]` (= query for self-attention) →
    * attention output `[batch, pos, dModel]` (the block applies `hook_attn_out`). `perHead` gives head-specific
    * (already normalized) inputs `[batch, pos, head, dModel]` for q, k or v instead of `query`/`keyValue`.
    */
   forward(query: tf.Tensor, keyValue: tf.Tensor, mask: AttentionMask | undefined, ctx: RunContext, perHead: PerHeadInputs = {}): tf.Tensor {
-    const q = ctx.apply(this.hookQ, perHead.q ? this.projectPerHead(perHead.q, this.W_Q, this.b_Q) : this.split(linear(query, this.W_Q, this.b_Q)));
-    const k = ctx.apply(this.hookK, perHead.k ? this.projectPerHead(perHead.k, this.W_K, this.b_K) : this.split(linear(keyValue, this.W_K, this.b_K)));
-    const v = ctx.apply(this.hookV, perHead.v ? this.projectPerHead(perHead.v, this.W_V, this.b_V) : this.split(linear(keyValue, this.W_V, this.b_V)));
+    const q = ctx.apply(this.hookQ, perHead.q ? projectPerHead(perHead.q, this.W_Q, this.b_Q) : this.split(linear(query, this.W_Q, this.b_Q)));
+    const k = ctx.apply(this.hookK, perHead.k ? projectPerHead(perHead.k, this.W_K, this.b_K) : this.split(linear(keyValue, this.W_K, this.b_K)));
+    const v = ctx.apply(this.hookV, perHead.v ? projectPerHead(perHead.v, this.W_V, this.b_V) : this.split(linear(keyValue, this.W_V, this.b_V)));
     const qHeads = tf.transpose(q, [0, 2, 1, 3]);
     const kHeads = tf.transpose(k, [0, 2, 1, 3]);
     let scores = tf.mul(tf.matMul(qHeads, kHeads, false, true), this.scoreScale);

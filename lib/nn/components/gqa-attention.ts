@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { HookedModule } from '../hooked-module.js';
 import { HookPoint, type RunContext } from '../hook-point.js';
 import { linear } from './linear.js';
-import { projectHeads, type AttentionMask, type AttentionWeights } from './attention.js';
+import { projectHeads, projectPerHead, type AttentionMask, type AttentionWeights, type PerHeadInputs } from './attention.js';
 import { applyRotary, type RotaryTables } from './rotary.js';
 import type { RmsNorm } from './rms-norm.js';
 import { InvalidArgumentError } from '../../errors.js';
@@ -124,13 +124,14 @@ export class GroupedQueryAttention extends HookedModule {
   /**
    * `x [batch, pos, dModel]` (the normalized residual) → attention output `[batch, pos, dModel]` (the block applies
    * `hook_attn_out`). `mask` is the causal/padding mask; `rotary` the tables of this layer's rope (none: no rotation,
-   * and hook_rot_q/k do not fire).
+   * and hook_rot_q/k do not fire). `perHead` gives head-specific (already normalized) inputs instead of `x`:
+   * q `[batch, pos, head, dModel]`, k and v `[batch, pos, kvHead, dModel]` (TransformerLens's split inputs).
    */
-  forward(x: tf.Tensor, mask: AttentionMask | undefined, ctx: RunContext, rotary?: RotaryTables): tf.Tensor {
+  forward(x: tf.Tensor, mask: AttentionMask | undefined, ctx: RunContext, rotary?: RotaryTables, perHead: PerHeadInputs = {}): tf.Tensor {
     const [batch, pos] = x.shape as [number, number];
-    let q: tf.Tensor4D = ctx.apply(this.hookQ, this.project(x, this.W_Q, this.b_Q, this.nHeads));
-    let k: tf.Tensor4D = ctx.apply(this.hookK, this.project(x, this.W_K, this.b_K, this.nKvHeads));
-    const v = ctx.apply(this.hookV, this.project(x, this.W_V, this.b_V, this.nKvHeads));
+    let q: tf.Tensor4D = ctx.apply(this.hookQ, perHead.q ? projectPerHead(perHead.q, this.W_Q, this.b_Q) : this.project(x, this.W_Q, this.b_Q, this.nHeads));
+    let k: tf.Tensor4D = ctx.apply(this.hookK, perHead.k ? projectPerHead(perHead.k, this.W_K, this.b_K) : this.project(x, this.W_K, this.b_K, this.nKvHeads));
+    const v = ctx.apply(this.hookV, perHead.v ? projectPerHead(perHead.v, this.W_V, this.b_V) : this.project(x, this.W_V, this.b_V, this.nKvHeads));
     if (this.qNorm) q = this.qNorm.forward(q, ctx) as tf.Tensor4D;
     if (this.kNorm) k = this.kNorm.forward(k, ctx) as tf.Tensor4D;
     if (rotary) {

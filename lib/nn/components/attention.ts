@@ -8,19 +8,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { HookedModule } from '../hooked-module.js';
 import { HookPoint, NO_HOOKS, type RunContext } from '../hook-point.js';
 import { linear } from './linear.js';
+import { attendHeads, type AttentionMask } from './attention-heads.js';
 import type { AttentionWeights } from '../../io/convert/weights.js';
 
 export type { AttentionWeights } from '../../io/convert/weights.js';
-
-/**
- * Additive attention mask: 0 where a query may attend to a key, −∞ where not; broadcastable to
- * `[batch, head, queryPos, keyPos]`. `hasEmptyRows` says some query row is fully masked (padding), whose
- * pattern is then set to 0 instead of NaN (as TransformerLens does).
- */
-export interface AttentionMask {
-  additive: tf.Tensor;
-  hasEmptyRows: boolean;
-}
+export type { AttentionMask } from './attention-heads.js';
 
 /** Head-specific inputs of q, k, v `[batch, pos, head, dModel]` (TransformerLens `hook_q_input` … after ln1). */
 export interface PerHeadInputs {
@@ -86,7 +78,7 @@ export function projectPerHead(x: tf.Tensor, W: tf.Tensor2D, b: tf.Tensor1D | un
   return (b ? tf.add(out, tf.reshape(b, [H, dHead])) : out) as tf.Tensor4D;
 }
 
-/** Multi-head attention. */
+/** Multi-head attention (the scores → pattern → z → output tail is `attendHeads`, shared with grouped-query attention). */
 export class Attention extends HookedModule {
   readonly hookQ = new HookPoint(); // [batch, pos, head, dHead]
   readonly hookK = new HookPoint(); // [batch, keyPos, head, dHead]
@@ -138,35 +130,8 @@ export class Attention extends HookedModule {
     const q = ctx.apply(this.hookQ, perHead.q ? projectPerHead(perHead.q, this.W_Q, this.b_Q) : this.split(linear(query, this.W_Q, this.b_Q)));
     const k = ctx.apply(this.hookK, perHead.k ? projectPerHead(perHead.k, this.W_K, this.b_K) : this.split(linear(keyValue, this.W_K, this.b_K)));
     const v = ctx.apply(this.hookV, perHead.v ? projectPerHead(perHead.v, this.W_V, this.b_V) : this.split(linear(keyValue, this.W_V, this.b_V)));
-    const qHeads = tf.transpose(q, [0, 2, 1, 3]);
-    const kHeads = tf.transpose(k, [0, 2, 1, 3]);
-    let scores = tf.mul(tf.matMul(qHeads, kHeads, false, true), this.scoreScale);
-    if (mask) scores = tf.add(scores, mask.additive);
-    scores = ctx.apply(this.hookAttnScores, scores);
-    let pattern = tf.softmax(scores);
-    if (mask?.hasEmptyRows) pattern = tf.where(tf.isNaN(pattern), tf.zerosLike(pattern), pattern);
-    pattern = ctx.apply(this.hookPattern, pattern);
-    const zHeads = tf.matMul(pattern, tf.transpose(v, [0, 2, 1, 3]));
-    const z = ctx.apply(this.hookZ, tf.transpose(zHeads, [0, 2, 1, 3]) as tf.Tensor4D);
-    return projectHeads(z, this.W_O, this.b_O, this.hookResult, ctx);
+    return attendHeads(q, k, v, this.W_O, this.b_O, { scale: this.scoreScale, mask }, this, ctx);
   }
-}
-
-/**
- * The output projection of attention: `z [batch, pos, head, dHead]` → `[batch, pos, dModel]` by one matmul, or,
- * when the run reads `hookResult`, per head (`hook_result [batch, pos, head, dModel]`) and then summed.
- */
-export function projectHeads(z: tf.Tensor4D, W_O: tf.Tensor2D, b_O: tf.Tensor1D | undefined, hookResult: HookPoint, ctx: RunContext): tf.Tensor {
-  const [batch, pos, nHeads, dHead] = z.shape;
-  if (ctx.wants(hookResult.name)) {
-    const perHeadWeights = tf.reshape(W_O, [nHeads, dHead, -1]);
-    const zByHead = tf.reshape(tf.transpose(z, [2, 0, 1, 3]), [nHeads, batch * pos, dHead]);
-    const resultByHead = tf.matMul(zByHead, perHeadWeights);
-    const result = ctx.apply(hookResult, tf.transpose(tf.reshape(resultByHead, [nHeads, batch, pos, -1]), [1, 2, 0, 3]));
-    const summed = tf.sum(result, 2);
-    return b_O ? tf.add(summed, b_O) : summed;
-  }
-  return linear(tf.reshape(z, [batch, pos, nHeads * dHead]), W_O, b_O);
 }
 
 /**

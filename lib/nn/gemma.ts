@@ -5,8 +5,9 @@
  * (`layer_types`), attention soft-capping (Gemma 2), per-head q/k norms and a local rope base on sliding layers
  * (Gemma 3); GeGLU MLP (gelu-tanh gate); tied unembedding and final logit soft-capping. Load with `loadModel(dir)`.
  *
- * Hooks (forward order): `hook_embed` (already scaled), per block `blocks.{i}.hook_resid_pre`, `ln1.*`,
- * `attn.hook_q/k/v` (k, v: key/value heads), `attn.q_norm.*`, `attn.k_norm.*` (Gemma 3), `attn.hook_rot_q/k`,
+ * Hooks (forward order): `hook_embed` (already scaled), per block `blocks.{i}.hook_resid_pre`, `hook_q_input`,
+ * `hook_k_input`/`hook_v_input` (opt-in, per key/value head), `ln1.*`, `attn.hook_q/k/v` (k, v: key/value heads),
+ * `attn.q_norm.*`, `attn.hook_q_normed`, `attn.k_norm.*`, `attn.hook_k_normed` (Gemma 3), `attn.hook_rot_q/k`,
  * `attn.hook_attn_scores` (after soft-capping, masked −∞), `attn.hook_pattern`, `attn.hook_z`, `attn.hook_result`
  * (lazy), `ln1_post.*`, `hook_attn_out` (after ln1_post), `hook_resid_mid`, `ln2.*`, `mlp.hook_pre` (gate),
  * `mlp.hook_pre_linear` (up), `mlp.hook_post`, `ln2_post.*`, `hook_mlp_out` (after ln2_post), `hook_resid_post`;

@@ -3,7 +3,8 @@
  * partial rotary attention (the first `rotary_pct` of each head's dims rotate), exact-GELU MLP, parallel residual
  * (`use_parallel_residual`, Pythia) or sequential, untied unembedding. Load with `loadModel(dir)`.
  *
- * Hooks (forward order): `hook_embed`, per block `blocks.{i}.hook_resid_pre`, `ln1.hook_scale`,
+ * Hooks (forward order): `hook_embed`, per block `blocks.{i}.hook_resid_pre`, `hook_attn_in`, `hook_q/k/v_input`
+ * (opt-in), `ln1.hook_scale`,
  * `ln1.hook_normalized`, `attn.hook_q/k/v`, `attn.hook_rot_q/k`, `attn.hook_attn_scores`, `attn.hook_pattern`,
  * `attn.hook_z`, `attn.hook_result` (lazy), `hook_attn_out`, `hook_resid_mid` (sequential blocks only), `ln2.*`,
  * `mlp.hook_pre`, `mlp.hook_post`, `hook_mlp_out`, `hook_resid_post`; then `ln_final.hook_scale`,

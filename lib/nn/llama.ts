@@ -3,7 +3,8 @@
  * hooks: token embedding → blocks (RMS pre-norm, rotary grouped-query attention, gated MLP) → final RMS norm →
  * unembedding. Load with `loadModel(dir)`; the forward pass returns logits `[batch, pos, dVocab]`.
  *
- * Hooks (forward order): `hook_embed`, per block `blocks.{i}.hook_resid_pre`, `ln1.hook_scale`, `ln1.hook_normalized`,
+ * Hooks (forward order): `hook_embed`, per block `blocks.{i}.hook_resid_pre`, `hook_q_input` `[B,T,H,d]`,
+ * `hook_k_input`/`hook_v_input` `[B,T,Hkv,d]` (opt-in; `hook_attn_in` where Hkv = H), `ln1.hook_scale`, `ln1.hook_normalized`,
  * `attn.hook_q` `[B,T,H,dh]`, `attn.hook_k`/`attn.hook_v` `[B,T,Hkv,dh]`, `attn.hook_rot_q`, `attn.hook_rot_k`,
  * `attn.hook_attn_scores`, `attn.hook_pattern`, `attn.hook_z`, `attn.hook_result` (lazy), `hook_attn_out`,
  * `hook_resid_mid`, `hook_mlp_in` (opt-in), `ln2.*`, `mlp.hook_pre` (gate), `mlp.hook_pre_linear`, `mlp.hook_post`,

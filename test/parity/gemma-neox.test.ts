@@ -10,13 +10,11 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../../lib/backend/index.js';
 import { loadModel } from '../../lib/nn/load.js';
 import type { HookedRotaryLM, RotaryLmConfig } from '../../lib/nn/rotary-lm.js';
-import { readAllSafetensors } from '../../lib/io/safetensors.js';
-import { PARITY_TOL, paddedErrors } from '../helpers/parity.js';
-import { fixtureDir, intRows, readFixture, realRows, relError } from '../helpers/fixtures.js';
+import { PARITY_TOL, assertPaddedParity } from '../helpers/parity.js';
+import { fixtureDir, intRows, readFixture, relError } from '../helpers/fixtures.js';
 import { testBackends } from '../helpers/backend.js';
 
 const FIXTURES = ['pythia-tiny', 'pythia-seq-tiny', 'gemma2-tiny', 'gemma3-tiny'] as const;
@@ -24,27 +22,7 @@ const FIXTURES = ['pythia-tiny', 'pythia-seq-tiny', 'gemma2-tiny', 'gemma3-tiny'
 for (const name of FIXTURES) {
   test(`${name}: a left-padded batch with an attention mask matches HF at every real position`, async (t) => {
     await setBackend(testBackends(['cpu'] as const)[0]!);
-    const ref = await readAllSafetensors(join(fixtureDir(name), 'padded.safetensors'));
-    const model = (await loadModel(fixtureDir(name))) as unknown as HookedRotaryLM<RotaryLmConfig>;
-    const rows = (key: string) => intRows(ref.get(key)!);
-    const mask = rows('attention_mask');
-    assert.deepEqual(mask[1], [0, 0, 0, 1, 1, 1, 1, 1, 1]);
-    const before = tf.memory().numTensors;
-    const { output, cache } = await model.runWithCache({ inputIds: rows('input_ids'), attentionMask: mask }, { namesFilter: (n) => /hook_resid_(pre|post)$/.test(n) });
-    const V = output.shape[2]!;
-    const errors = await paddedErrors(output, cache, ref, mask, model.nLayers + 1);
-    output.dispose();
-    cache.dispose();
-    assert.equal(tf.memory().numTensors, before, 'the padded run leaked tensors');
-    const worst = Object.entries(errors).sort((a, b) => b[1] - a[1])[0]!;
-    t.diagnostic(`padded ${name}: worst rel err ${worst[1].toExponential(2)} at ${worst[0]} (real positions only)`);
-    assert.ok(worst[1] <= PARITY_TOL, `worst ${worst[0]} ${worst[1]}`);
-    // Without the mask (and its position ids) the padded row is another sequence: the reference is missed.
-    const unmasked = await model.forward(rows('input_ids'));
-    const err = relError(realRows(await unmasked.data(), mask, V), realRows(ref.get('logits')!.data, mask, V));
-    unmasked.dispose();
-    assert.ok(err > 100 * PARITY_TOL, `without the mask: ${err}`);
-    model.dispose();
+    await assertPaddedParity(t, name, name);
   });
 }
 

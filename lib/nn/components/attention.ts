@@ -6,21 +6,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { HookedModule } from '../hooked-module.js';
-import { HookPoint, type RunContext } from '../hook-point.js';
+import { HookPoint, NO_HOOKS, type RunContext } from '../hook-point.js';
 import { linear } from './linear.js';
+import { attendHeads, type AttentionMask } from './attention-heads.js';
 import type { AttentionWeights } from '../../io/convert/weights.js';
 
 export type { AttentionWeights } from '../../io/convert/weights.js';
-
-/**
- * Additive attention mask: 0 where a query may attend to a key, −∞ where not; broadcastable to
- * `[batch, head, queryPos, keyPos]`. `hasEmptyRows` says some query row is fully masked (padding), whose
- * pattern is then set to 0 instead of NaN (as TransformerLens does).
- */
-export interface AttentionMask {
-  additive: tf.Tensor;
-  hasEmptyRows: boolean;
-}
+export type { AttentionMask } from './attention-heads.js';
 
 /** Head-specific inputs of q, k, v `[batch, pos, head, dModel]` (TransformerLens `hook_q_input` … after ln1). */
 export interface PerHeadInputs {
@@ -37,21 +29,56 @@ export interface SplitInputHooks {
   v: HookPoint;
 }
 
-/**
- * TransformerLens's opt-in split inputs, only when the run reads one of them (undefined otherwise): the
- * residual repeated per head `[batch, pos, head, dModel]` passes through `hook_attn_in` (when given) and
- * then through each of `hook_q/k/v_input`; returns the inputs a hook replaced (undefined where unchanged).
- */
-export function splitInputs(ctx: RunContext, resid: tf.Tensor, nHeads: number, hooks: SplitInputHooks): PerHeadInputs | undefined {
-  if (![hooks.attnIn, hooks.q, hooks.k, hooks.v].some((h) => h && ctx.wants(h.name))) return undefined;
-  const repeated = tf.tile(tf.expandDims(resid, 2), [1, 1, nHeads, 1]);
-  const attnIn = hooks.attnIn ? ctx.apply(hooks.attnIn, repeated) : repeated;
-  const [q, k, v] = [hooks.q, hooks.k, hooks.v].map((h) => ctx.apply(h, attnIn));
-  const changed = (x: tf.Tensor): tf.Tensor | undefined => (x === repeated ? undefined : x);
-  return { q: changed(q!), k: changed(k!), v: changed(v!) };
+/** Head counts of the split inputs: `q` query heads; `kv` key/value heads (fewer in grouped-query attention). */
+export interface SplitInputHeads {
+  q: number;
+  kv: number;
 }
 
-/** Multi-head attention. */
+/**
+ * TransformerLens's opt-in split inputs, only when the run reads one of them (undefined otherwise): the residual
+ * repeated per query head `[batch, pos, head, dModel]` passes through `hook_attn_in` (when given) and then through
+ * `hook_q_input`; `hook_k_input` and `hook_v_input` hold it per key/value head `[batch, pos, kvHead, dModel]`
+ * (TransformerLens's `use_split_qkv_input` with `n_key_value_heads`). With as many key/value heads as query heads
+ * they start from `hook_attn_in` too; a grouped layer has no `hook_attn_in` (its k/v inputs have other heads).
+ * Returns the inputs a hook replaced (undefined where unchanged).
+ */
+export function splitInputs(ctx: RunContext, resid: tf.Tensor, heads: SplitInputHeads, hooks: SplitInputHooks): PerHeadInputs | undefined {
+  if (![hooks.attnIn, hooks.q, hooks.k, hooks.v].some((h) => h && ctx.wants(h.name))) return undefined;
+  const repeat = (n: number): tf.Tensor => tf.tile(tf.expandDims(resid, 2), [1, 1, n, 1]);
+  const repeated = repeat(heads.q);
+  const attnIn = hooks.attnIn ? ctx.apply(hooks.attnIn, repeated) : repeated;
+  const kvRepeated = heads.kv === heads.q ? undefined : repeat(heads.kv);
+  const kvIn = kvRepeated ?? attnIn;
+  const changed = (x: tf.Tensor): tf.Tensor | undefined => (x === repeated || x === kvRepeated ? undefined : x);
+  return { q: changed(ctx.apply(hooks.q, attnIn)), k: changed(ctx.apply(hooks.k, kvIn)), v: changed(ctx.apply(hooks.v, kvIn)) };
+}
+
+/**
+ * `splitInputs` followed by the block's pre-attention norm, head by head, on the inputs a hook replaced: `norm(x, ctx)`
+ * runs the norm (through `ctx.call`, so an override applies); the per-head calls get `NO_HOOKS`, so the norm's own
+ * hooks fire once, on the residual, as in TransformerLens's blocks.
+ */
+export function normalizedSplitInputs(ctx: RunContext, resid: tf.Tensor, heads: SplitInputHeads, hooks: SplitInputHooks, norm: (x: tf.Tensor, c: RunContext) => tf.Tensor): PerHeadInputs | undefined {
+  const split = splitInputs(ctx, resid, heads, hooks);
+  const own = (x: tf.Tensor | undefined): tf.Tensor | undefined => x && norm(x, NO_HOOKS);
+  return split && { q: own(split.q), k: own(split.k), v: own(split.v) };
+}
+
+/**
+ * TransformerLens's split-input projection: `x [batch, pos, head, dModel]` → head h's projection of x[:, :, h]
+ * `[batch, pos, head, dHead]`, with `W [dModel, head·dHead]` and `b [head·dHead]` (the head count is x's).
+ */
+export function projectPerHead(x: tf.Tensor, W: tf.Tensor2D, b: tf.Tensor1D | undefined): tf.Tensor4D {
+  const [batch, pos, H, d] = x.shape as [number, number, number, number];
+  const dHead = W.shape[1] / H;
+  const byHead = tf.reshape(tf.transpose(x, [2, 0, 1, 3]), [H, batch * pos, d]);
+  const perHeadW = tf.transpose(tf.reshape(W, [d, H, dHead]), [1, 0, 2]); // [H, d, dHead]
+  const out = tf.transpose(tf.reshape(tf.matMul(byHead, perHeadW), [H, batch, pos, dHead]), [1, 2, 0, 3]);
+  return (b ? tf.add(out, tf.reshape(b, [H, dHead])) : out) as tf.Tensor4D;
+}
+
+/** Multi-head attention (the scores → pattern → z → output tail is `attendHeads`, shared with grouped-query attention). */
 export class Attention extends HookedModule {
   readonly hookQ = new HookPoint(); // [batch, pos, head, dHead]
   readonly hookK = new HookPoint(); // [batch, keyPos, head, dHead]
@@ -94,53 +121,17 @@ export class Attention extends HookedModule {
     return { 'q.hook_out': this.hookQ, 'k.hook_out': this.hookK, 'v.hook_out': this.hookV, 'o.hook_in': this.hookZ };
   }
 
-  /** `x [batch, pos, head, dModel]` → head h's projection of x[:, :, h] `[batch, pos, head, dHead]` (TL's split inputs). */
-  private projectPerHead(x: tf.Tensor, W: tf.Tensor2D, b: tf.Tensor1D | undefined): tf.Tensor4D {
-    const [batch, pos, H, d] = x.shape as [number, number, number, number];
-    const byHead = tf.reshape(tf.transpose(x, [2, 0, 1, 3]), [H, batch * pos, d]);
-    const perHeadW = tf.transpose(tf.reshape(W, [d, H, this.dHead]), [1, 0, 2]); // [H, d, dHead]
-    const out = tf.transpose(tf.reshape(tf.matMul(byHead, perHeadW), [H, batch, pos, this.dHead]), [1, 2, 0, 3]);
-    return (b ? tf.add(out, tf.reshape(b, [H, this.dHead])) : out) as tf.Tensor4D;
-  }
-
   /**
    * `query [batch, pos, dModel]`, `keyValue [batch, keyPos, dModel]` (= query for self-attention) →
    * attention output `[batch, pos, dModel]` (the block applies `hook_attn_out`). `perHead` gives head-specific
    * (already normalized) inputs `[batch, pos, head, dModel]` for q, k or v instead of `query`/`keyValue`.
    */
   forward(query: tf.Tensor, keyValue: tf.Tensor, mask: AttentionMask | undefined, ctx: RunContext, perHead: PerHeadInputs = {}): tf.Tensor {
-    const q = ctx.apply(this.hookQ, perHead.q ? this.projectPerHead(perHead.q, this.W_Q, this.b_Q) : this.split(linear(query, this.W_Q, this.b_Q)));
-    const k = ctx.apply(this.hookK, perHead.k ? this.projectPerHead(perHead.k, this.W_K, this.b_K) : this.split(linear(keyValue, this.W_K, this.b_K)));
-    const v = ctx.apply(this.hookV, perHead.v ? this.projectPerHead(perHead.v, this.W_V, this.b_V) : this.split(linear(keyValue, this.W_V, this.b_V)));
-    const qHeads = tf.transpose(q, [0, 2, 1, 3]);
-    const kHeads = tf.transpose(k, [0, 2, 1, 3]);
-    let scores = tf.mul(tf.matMul(qHeads, kHeads, false, true), this.scoreScale);
-    if (mask) scores = tf.add(scores, mask.additive);
-    scores = ctx.apply(this.hookAttnScores, scores);
-    let pattern = tf.softmax(scores);
-    if (mask?.hasEmptyRows) pattern = tf.where(tf.isNaN(pattern), tf.zerosLike(pattern), pattern);
-    pattern = ctx.apply(this.hookPattern, pattern);
-    const zHeads = tf.matMul(pattern, tf.transpose(v, [0, 2, 1, 3]));
-    const z = ctx.apply(this.hookZ, tf.transpose(zHeads, [0, 2, 1, 3]) as tf.Tensor4D);
-    return projectHeads(z, this.W_O, this.b_O, this.hookResult, ctx);
+    const q = ctx.apply(this.hookQ, perHead.q ? projectPerHead(perHead.q, this.W_Q, this.b_Q) : this.split(linear(query, this.W_Q, this.b_Q)));
+    const k = ctx.apply(this.hookK, perHead.k ? projectPerHead(perHead.k, this.W_K, this.b_K) : this.split(linear(keyValue, this.W_K, this.b_K)));
+    const v = ctx.apply(this.hookV, perHead.v ? projectPerHead(perHead.v, this.W_V, this.b_V) : this.split(linear(keyValue, this.W_V, this.b_V)));
+    return attendHeads(q, k, v, this.W_O, this.b_O, { scale: this.scoreScale, mask }, this, ctx);
   }
-}
-
-/**
- * The output projection of attention: `z [batch, pos, head, dHead]` → `[batch, pos, dModel]` by one matmul, or,
- * when the run reads `hookResult`, per head (`hook_result [batch, pos, head, dModel]`) and then summed.
- */
-export function projectHeads(z: tf.Tensor4D, W_O: tf.Tensor2D, b_O: tf.Tensor1D | undefined, hookResult: HookPoint, ctx: RunContext): tf.Tensor {
-  const [batch, pos, nHeads, dHead] = z.shape;
-  if (ctx.wants(hookResult.name)) {
-    const perHeadWeights = tf.reshape(W_O, [nHeads, dHead, -1]);
-    const zByHead = tf.reshape(tf.transpose(z, [2, 0, 1, 3]), [nHeads, batch * pos, dHead]);
-    const resultByHead = tf.matMul(zByHead, perHeadWeights);
-    const result = ctx.apply(hookResult, tf.transpose(tf.reshape(resultByHead, [nHeads, batch, pos, -1]), [1, 2, 0, 3]));
-    const summed = tf.sum(result, 2);
-    return b_O ? tf.add(summed, b_O) : summed;
-  }
-  return linear(tf.reshape(z, [batch, pos, nHeads * dHead]), W_O, b_O);
 }
 
 /**

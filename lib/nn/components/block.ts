@@ -7,9 +7,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { HookedModule } from '../hooked-module.js';
-import { HookPoint, NO_HOOKS, type RunContext } from '../hook-point.js';
+import { HookPoint, type RunContext } from '../hook-point.js';
 import type { LayerNorm } from './layer-norm.js';
-import { splitInputs, type Attention, type AttentionMask, type PerHeadInputs } from './attention.js';
+import { normalizedSplitInputs, type Attention, type AttentionMask } from './attention.js';
 import type { Mlp } from './mlp.js';
 import { InvalidArgumentError } from '../../errors.js';
 
@@ -62,10 +62,9 @@ export class TransformerBlock extends HookedModule {
    */
   private selfAttention(residPre: tf.Tensor, mask: AttentionMask | undefined, ctx: RunContext): tf.Tensor {
     const norm = (x: tf.Tensor, c: RunContext): tf.Tensor => ctx.call(this.ln1, x, () => this.ln1.forward(x, c));
-    const split = splitInputs(ctx, residPre, this.attn.nHeads, { attnIn: this.hookAttnIn, q: this.hookQInput, k: this.hookKInput, v: this.hookVInput });
+    const heads = { q: this.attn.nHeads, kv: this.attn.nHeads };
+    const perHead = normalizedSplitInputs(ctx, residPre, heads, { attnIn: this.hookAttnIn, q: this.hookQInput, k: this.hookKInput, v: this.hookVInput }, norm);
     const normalized = norm(residPre, ctx);
-    const own = (x: tf.Tensor | undefined): tf.Tensor | undefined => x && norm(x, NO_HOOKS);
-    const perHead: PerHeadInputs | undefined = split && { q: own(split.q), k: own(split.k), v: own(split.v) };
     return ctx.call(this.attn, normalized, () => this.attn.forward(normalized, normalized, mask, ctx, perHead));
   }
 

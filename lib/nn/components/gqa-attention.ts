@@ -5,15 +5,18 @@
  * `hook_v` (and `hook_rot_k`) hold the `nKvHeads` heads; the expansion happens after the hooks.
  *
  * Hooks (forward order): `hook_q [batch, pos, head, dHead]`, `hook_k`, `hook_v [batch, pos, kvHead, dHead]`,
- * `q_norm.*`/`k_norm.*` (when the layer normalizes q and k per head, Gemma 3), `hook_rot_q`, `hook_rot_k`
+ * `q_norm.*`, `hook_q_normed`, `k_norm.*`, `hook_k_normed` (when the layer normalizes q and k per head, Gemma 3;
+ * TransformerLens 3's names, in this module's `[batch, pos, head, dHead]` layout), `hook_rot_q`, `hook_rot_k`
  * (after the rotary embedding; only when the forward is given rotary tables), `hook_attn_scores`,
- * `hook_pattern [batch, head, queryPos, keyPos]`, `hook_z [batch, pos, head, dHead]`, `hook_result` (lazy).
+ * `hook_pattern [batch, head, queryPos, keyPos]`, `hook_z [batch, pos, head, dHead]`, `hook_result` (lazy); the
+ * scores → output tail is `attendHeads`, shared with multi-head attention.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { HookedModule } from '../hooked-module.js';
 import { HookPoint, type RunContext } from '../hook-point.js';
 import { linear } from './linear.js';
-import { projectHeads, type AttentionMask, type AttentionWeights } from './attention.js';
+import { projectPerHead, type AttentionWeights, type PerHeadInputs } from './attention.js';
+import { attendHeads, type AttentionMask } from './attention-heads.js';
 import { applyRotary, type RotaryTables } from './rotary.js';
 import type { RmsNorm } from './rms-norm.js';
 import { InvalidArgumentError } from '../../errors.js';
@@ -43,7 +46,9 @@ export class GroupedQueryAttention extends HookedModule {
   readonly hookK = new HookPoint(); // [batch, pos, kvHead, dHead]
   readonly hookV = new HookPoint(); // [batch, pos, kvHead, dHead]
   readonly qNorm?: RmsNorm;
+  readonly hookQNormed?: HookPoint; // [batch, pos, head, dHead] q_norm's output (with its gain)
   readonly kNorm?: RmsNorm;
+  readonly hookKNormed?: HookPoint; // [batch, pos, kvHead, dHead]
   readonly hookRotQ = new HookPoint(); // [batch, pos, head, dHead]
   readonly hookRotK = new HookPoint(); // [batch, pos, kvHead, dHead]
   readonly hookAttnScores = new HookPoint(); // [batch, head, queryPos, keyPos]
@@ -81,7 +86,9 @@ export class GroupedQueryAttention extends HookedModule {
     if (weights.W_O.shape[0] !== nHeads * dHead) throw new InvalidArgumentError(`attention W_O has ${weights.W_O.shape[0]} rows, expected ${nHeads * dHead}`);
     ({ W_Q: this.W_Q, b_Q: this.b_Q, W_K: this.W_K, b_K: this.b_K, W_V: this.W_V, b_V: this.b_V, W_O: this.W_O, b_O: this.b_O } = weights);
     this.qNorm = opts.qNorm;
+    if (opts.qNorm) this.hookQNormed = new HookPoint();
     this.kNorm = opts.kNorm;
+    if (opts.kNorm) this.hookKNormed = new HookPoint();
     this.nHeads = nHeads;
     this.nKvHeads = nKvHeads;
     this.dHead = dHead;
@@ -95,20 +102,15 @@ export class GroupedQueryAttention extends HookedModule {
     return this.nHeads / this.nKvHeads;
   }
 
-  /** TransformerLens 3.x names: `q/k/v.hook_out` are hook_q/k/v, `o.hook_in` is hook_z. */
+  /** TransformerLens 3.x names: `q/k/v.hook_out` are hook_q/k/v, `o.hook_in` is hook_z, `q_norm.hook_in/out` hook_q / hook_q_normed. */
   override canonicalHooks(): Record<string, HookPoint | undefined> {
-    return { 'q.hook_out': this.hookQ, 'k.hook_out': this.hookK, 'v.hook_out': this.hookV, 'o.hook_in': this.hookZ };
+    const norms = { 'q_norm.hook_in': this.qNorm && this.hookQ, 'q_norm.hook_out': this.hookQNormed, 'k_norm.hook_in': this.kNorm && this.hookK, 'k_norm.hook_out': this.hookKNormed };
+    return { 'q.hook_out': this.hookQ, 'k.hook_out': this.hookK, 'v.hook_out': this.hookV, 'o.hook_in': this.hookZ, ...norms };
   }
 
   private project(x: tf.Tensor, W: tf.Tensor2D, b: tf.Tensor1D | undefined, heads: number): tf.Tensor4D {
     const [batch, pos] = x.shape as [number, number];
     return tf.reshape(linear(x, W, b), [batch, pos, heads, this.dHead]) as tf.Tensor4D;
-  }
-
-  /** `x [batch, head, pos, n]` → `[batch, kvHead, group·pos, n]`: each kv head's query heads stacked along positions. */
-  private groupHeads(x: tf.Tensor): tf.Tensor {
-    const [batch, , pos, n] = x.shape as [number, number, number, number];
-    return tf.reshape(x, [batch, this.nKvHeads, this.groupSize * pos, n]);
   }
 
   /** Additive band `[1, 1, queryPos, keyPos]`: −∞ where key ≤ query − window (undefined when nothing is cut). */
@@ -124,33 +126,20 @@ export class GroupedQueryAttention extends HookedModule {
   /**
    * `x [batch, pos, dModel]` (the normalized residual) → attention output `[batch, pos, dModel]` (the block applies
    * `hook_attn_out`). `mask` is the causal/padding mask; `rotary` the tables of this layer's rope (none: no rotation,
-   * and hook_rot_q/k do not fire).
+   * and hook_rot_q/k do not fire). `perHead` gives head-specific (already normalized) inputs instead of `x`:
+   * q `[batch, pos, head, dModel]`, k and v `[batch, pos, kvHead, dModel]` (TransformerLens's split inputs).
    */
-  forward(x: tf.Tensor, mask: AttentionMask | undefined, ctx: RunContext, rotary?: RotaryTables): tf.Tensor {
-    const [batch, pos] = x.shape as [number, number];
-    let q: tf.Tensor4D = ctx.apply(this.hookQ, this.project(x, this.W_Q, this.b_Q, this.nHeads));
-    let k: tf.Tensor4D = ctx.apply(this.hookK, this.project(x, this.W_K, this.b_K, this.nKvHeads));
-    const v = ctx.apply(this.hookV, this.project(x, this.W_V, this.b_V, this.nKvHeads));
-    if (this.qNorm) q = this.qNorm.forward(q, ctx) as tf.Tensor4D;
-    if (this.kNorm) k = this.kNorm.forward(k, ctx) as tf.Tensor4D;
+  forward(x: tf.Tensor, mask: AttentionMask | undefined, ctx: RunContext, rotary?: RotaryTables, perHead: PerHeadInputs = {}): tf.Tensor {
+    let q: tf.Tensor4D = ctx.apply(this.hookQ, perHead.q ? projectPerHead(perHead.q, this.W_Q, this.b_Q) : this.project(x, this.W_Q, this.b_Q, this.nHeads));
+    let k: tf.Tensor4D = ctx.apply(this.hookK, perHead.k ? projectPerHead(perHead.k, this.W_K, this.b_K) : this.project(x, this.W_K, this.b_K, this.nKvHeads));
+    const v = ctx.apply(this.hookV, perHead.v ? projectPerHead(perHead.v, this.W_V, this.b_V) : this.project(x, this.W_V, this.b_V, this.nKvHeads));
+    if (this.qNorm && this.hookQNormed) q = ctx.apply(this.hookQNormed, this.qNorm.forward(q, ctx) as tf.Tensor4D);
+    if (this.kNorm && this.hookKNormed) k = ctx.apply(this.hookKNormed, this.kNorm.forward(k, ctx) as tf.Tensor4D);
     if (rotary) {
       q = ctx.apply(this.hookRotQ, applyRotary(q, rotary));
       k = ctx.apply(this.hookRotK, applyRotary(k, rotary));
     }
-    const kHeads = tf.transpose(k, [0, 2, 1, 3]); // [batch, kvHead, keyPos, dHead]
-    const grouped = tf.matMul(this.groupHeads(tf.transpose(q, [0, 2, 1, 3])), kHeads, false, true); // [batch, kvHead, group·pos, keyPos]
-    let scores = tf.mul(tf.reshape(grouped, [batch, this.nHeads, pos, -1]), this.scoreScale);
-    if (this.softcap !== undefined) scores = tf.mul(tf.tanh(tf.div(scores, this.softcap)), this.softcap);
-    if (mask) scores = tf.add(scores, mask.additive);
-    const band = this.windowMask(pos);
-    if (band) scores = tf.add(scores, band);
-    scores = ctx.apply(this.hookAttnScores, scores);
-    let pattern = tf.softmax(scores);
-    if (mask?.hasEmptyRows) pattern = tf.where(tf.isNaN(pattern), tf.zerosLike(pattern), pattern);
-    pattern = ctx.apply(this.hookPattern, pattern);
-    const zGrouped = tf.matMul(this.groupHeads(pattern), tf.transpose(v, [0, 2, 1, 3]));
-    const zHeads = tf.reshape(zGrouped, [batch, this.nHeads, pos, this.dHead]);
-    const z = ctx.apply(this.hookZ, tf.transpose(zHeads, [0, 2, 1, 3]) as tf.Tensor4D);
-    return projectHeads(z, this.W_O, this.b_O, this.hookResult, ctx);
+    const opts = { scale: this.scoreScale, softcap: this.softcap, mask, band: this.windowMask(x.shape[1]!) };
+    return attendHeads(q, k, v, this.W_O, this.b_O, opts, this, ctx);
   }
 }

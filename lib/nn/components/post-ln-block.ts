@@ -55,7 +55,7 @@ export class PostLnBlock extends HookedModule {
     residPre = ctx.apply(this.hookResidPre, residPre);
     const attnIn = residPre;
     // TransformerLens's BertBlock split inputs: per-head residuals straight into the projections (no LN before attention).
-    const perHead = splitInputs(ctx, residPre, this.attn.nHeads, { q: this.hookQInput, k: this.hookKInput, v: this.hookVInput });
+    const perHead = splitInputs(ctx, residPre, { q: this.attn.nHeads, kv: this.attn.nHeads }, { q: this.hookQInput, k: this.hookKInput, v: this.hookVInput });
     const attnOut = ctx.apply(this.hookAttnOut, ctx.call(this.attn, attnIn, () => this.attn.forward(attnIn, attnIn, mask, ctx, perHead)));
     const residMid = ctx.apply(this.hookResidMid, tf.add(residPre, attnOut));
     // hook_mlp_in (TL): what ln1 reads; ln1's output is both the MLP input and the residual, so a replacement reaches both.

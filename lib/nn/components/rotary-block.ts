@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { HookedModule } from '../hooked-module.js';
 import { HookPoint, type RunContext } from '../hook-point.js';
-import type { AttentionMask } from './attention.js';
+import { normalizedSplitInputs, type AttentionMask } from './attention.js';
 import type { GroupedQueryAttention } from './gqa-attention.js';
 import { ropeFrequencies, rotaryTables, type RopeParams } from './rotary.js';
 import type { LayerNorm } from './layer-norm.js';
@@ -42,6 +42,10 @@ export interface RotaryBlockParts {
 /** A decoder block. Field order = forward order = hook order. */
 export class RotaryBlock extends HookedModule {
   readonly hookResidPre = new HookPoint(); // [batch, pos, dModel]
+  readonly hookAttnIn?: HookPoint; // [batch, pos, head, dModel] resid_pre per head (opt-in; not in grouped layers)
+  readonly hookQInput = new HookPoint(); // [batch, pos, head, dModel] (opt-in)
+  readonly hookKInput = new HookPoint(); // [batch, pos, kvHead, dModel] (opt-in)
+  readonly hookVInput = new HookPoint(); // [batch, pos, kvHead, dModel] (opt-in)
   readonly ln1: BlockNorm;
   readonly attn: GroupedQueryAttention;
   readonly ln1Post?: BlockNorm;
@@ -59,6 +63,7 @@ export class RotaryBlock extends HookedModule {
   constructor(parts: RotaryBlockParts) {
     super();
     this.rope = parts.rope;
+    if (parts.attn.nKvHeads === parts.attn.nHeads) this.hookAttnIn = new HookPoint();
     this.ln1 = parts.ln1;
     this.attn = parts.attn;
     this.ln1Post = parts.ln1Post;
@@ -84,13 +89,19 @@ export class RotaryBlock extends HookedModule {
   /**
    * The attention sub-block without the residual add: ln1 → attention at this block's rope (tables from
    * `positions [batch, pos]`, default 0 … pos−1 per row) → ln1_post when present. `[batch, pos, dModel]` →
-   * `[batch, pos, dModel]` (before `hook_attn_out`).
+   * `[batch, pos, dModel]` (before `hook_attn_out`). TransformerLens's opt-in split inputs, only when a run reads
+   * them: `hook_q_input` is resid_pre per query head, `hook_k_input`/`hook_v_input` per key/value head, and
+   * `hook_attn_in` (layers with as many key/value heads as query heads only) feeds all three; a replaced input is
+   * read through ln1 head by head (ln1's hooks fire once, on resid_pre).
    */
   attentionOut(residPre: tf.Tensor, mask: AttentionMask | undefined, ctx: RunContext, positions?: tf.Tensor2D): tf.Tensor {
     const [batch, pos] = residPre.shape as [number, number];
     const tables = rotaryTables(positions ?? positionIds(batch, pos), ropeFrequencies(this.rope, pos));
-    const normalized = ctx.call(this.ln1, residPre, () => this.ln1.forward(residPre, ctx));
-    const attnOut = ctx.call(this.attn, normalized, () => this.attn.forward(normalized, mask, ctx, tables));
+    const norm = (x: tf.Tensor, c: RunContext): tf.Tensor => ctx.call(this.ln1, x, () => this.ln1.forward(x, c));
+    const { nHeads, nKvHeads } = this.attn;
+    const perHead = normalizedSplitInputs(ctx, residPre, { q: nHeads, kv: nKvHeads }, { attnIn: this.hookAttnIn, q: this.hookQInput, k: this.hookKInput, v: this.hookVInput }, norm);
+    const normalized = norm(residPre, ctx);
+    const attnOut = ctx.call(this.attn, normalized, () => this.attn.forward(normalized, mask, ctx, tables, perHead));
     return this.ln1Post ? this.ln1Post.forward(attnOut, ctx) : attnOut;
   }
 

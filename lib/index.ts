@@ -45,6 +45,7 @@ export { type GptNeoXWeights } from './io/convert/gpt-neox.js';
 export { parseGemmaConfig, parseGemma3MultimodalConfig, type GemmaConfig, type GemmaLayerType } from './io/config/gemma.js';
 export { type GemmaWeights, type GemmaBlockWeights } from './io/convert/gemma.js';
 export { randomGpt2Weights, randomVitWeights, randomWhisperWeights, randomLlamaWeights } from './io/convert/random.js';
+export { randomGptNeoXWeights, randomGemmaWeights } from './io/convert/random.js';
 export { saveGpt2Checkpoint, gpt2StateDict, gpt2ConfigJson } from './io/export/gpt2.js';
 
 // models and hooks

@@ -106,6 +106,11 @@ def build_model(config_dict, device, attn_implementation=None):
         config, cls = transformers.WhisperConfig(**kwargs), transformers.WhisperForConditionalGeneration
     elif family == "llama":
         config, cls = transformers.LlamaConfig(**kwargs), transformers.LlamaForCausalLM
+    elif family == "gpt_neox":
+        config, cls = transformers.GPTNeoXConfig(**kwargs), transformers.GPTNeoXForCausalLM
+    elif family == "gemma2":
+        # tfjs-lens records the family as "gemma" (lib/bench/targets.ts)
+        family, (config, cls) = "gemma", (transformers.Gemma2Config(**kwargs), transformers.Gemma2ForCausalLM)
     else:
         raise SystemExit(f"unsupported model_type {family!r}")
     with torch.device(device):
@@ -117,7 +122,7 @@ def make_inputs(family, model, batch, seq, seed, device):
     """Random inputs of the requested shape, and the positions the blocks process per item."""
     cfg = model.config
     gen = torch.Generator(device="cpu").manual_seed(seed)
-    if family in ("gpt2", "llama"):
+    if family in ("gpt2", "llama", "gpt_neox", "gemma"):
         ids = torch.randint(0, cfg.vocab_size, (batch, seq), generator=gen).to(device)
         return {"input_ids": ids, "use_cache": False}, seq
     if family == "vit":
@@ -133,8 +138,10 @@ def block_stacks(family, model, batch, seq):
     cfg = model.config
     if family == "gpt2":
         return [("", list(model.transformer.h), batch * seq)]
-    if family == "llama":
+    if family in ("llama", "gemma"):
         return [("", list(model.model.layers), batch * seq)]
+    if family == "gpt_neox":
+        return [("", list(model.gpt_neox.layers), batch * seq)]
     if family == "vit":
         # transformers 4.x: model.vit.encoder.layer; 5.x: model.vit.layers
         encoder = getattr(model.vit, "encoder", model.vit)
@@ -152,6 +159,11 @@ def part_modules(family, layer):
         return {"attn": (layer.ln_1, layer.attn), "mlp": (layer.ln_2, layer.mlp)}
     if family == "llama":
         return {"attn": (layer.input_layernorm, layer.self_attn), "mlp": (layer.post_attention_layernorm, layer.mlp)}
+    if family == "gpt_neox":
+        return {"attn": (layer.input_layernorm, layer.attention), "mlp": (layer.post_attention_layernorm, layer.mlp)}
+    if family == "gemma":
+        # the sandwich norms after attention / MLP are left out of the parts, as the attention part of tfjs-lens includes ln1_post
+        return {"attn": (layer.input_layernorm, layer.self_attn), "mlp": (layer.pre_feedforward_layernorm, layer.mlp)}
     if family == "vit":
         return {
             "attn": (first_attr(layer, ["layernorm_before", "layer_norm1", "norm1"], "ViT attention norm"),

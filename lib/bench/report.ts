@@ -64,7 +64,7 @@ export function formatBenchReport(r: BenchResult): string {
       lines.push(`note: in ${over.length} block(s) the parts add up to more than the block (up to ${(100 * Math.max(...over)).toFixed(0)}%): each part is timed alone with its own dispatch and read-back, so parts and whole agree only within the timing noise the min–max ranges show (the block also adds the residual stream twice)`);
     }
     const sum = r.blocks.reduce((s, b) => s + b.ms.median, 0);
-    const rest = { gpt2: 'embeddings, final LN, unembedding', llama: 'embedding, final RMS norm, unembedding', vit: 'patch embedding, final LN, classifier', whisper: 'conv stem, embeddings, final LNs, unembedding' }[r.model.family];
+    const rest = { gpt2: 'embeddings, final LN, unembedding', llama: 'embedding, final RMS norm, unembedding', gpt_neox: 'embedding, final LN, unembedding', gemma: 'scaled embedding, final RMS norm, unembedding, soft-capping', vit: 'patch embedding, final LN, classifier', whisper: 'conv stem, embeddings, final LNs, unembedding' }[r.model.family];
     lines.push(`sum of block medians ${fmtMs(sum)} ms = ${((100 * sum) / r.forward.ms.median).toFixed(0)}% of the forward median (the rest: ${rest}${timedAllBlocks(r) ? '' : ', untimed blocks'})`);
   }
   const m = r.memory;

@@ -8,7 +8,8 @@
  * 3. Per block, by replay: one cached forward captures each block's real inputs (`hook_resid_pre`,
  *    `hook_resid_mid`, `hook_resid_mid_cross`); then the block and its sub-blocks are run alone on them —
  *    attention sub-block `resid_pre + attn(ln1(resid_pre))`, cross-attention (Whisper decoder)
- *    `resid_mid + cross_attn(ln_cross(resid_mid), encoder_out)`, MLP sub-block `x + mlp(ln2(x))` — each
+ *    `resid_mid + cross_attn(ln_cross(resid_mid), encoder_out)`, MLP sub-block `x + mlp(ln2(x))` (x = resid_pre in
+ *    parallel blocks; Gemma: `x + ln2_post(mlp(ln2(x)))`) — each
  *    call timed up to a sync (see `timing.ts`; the sync's own cost is measured and reported).
  * 4. Memory: backend high-water marks from `tf.profile` in separate untimed runs, and the process's peak RSS.
  */
@@ -89,8 +90,13 @@ function hasCross(block: TransformerBlock | RotaryBlock): boolean {
   return block instanceof TransformerBlock && block.crossAttn !== undefined;
 }
 
+/** Parallel-residual blocks (Pythia) have no `hook_resid_mid`: attention and MLP both read resid_pre. */
+function hasResidMid(block: TransformerBlock | RotaryBlock): boolean {
+  return !(block instanceof RotaryBlock && block.parallel);
+}
+
 /** Replayable calls of one block on captured inputs. */
-function blockCalls(block: TransformerBlock | RotaryBlock, stack: BlockStack, residPre: tf.Tensor, residMid: tf.Tensor, residMidCross: tf.Tensor | undefined) {
+function blockCalls(block: TransformerBlock | RotaryBlock, stack: BlockStack, residPre: tf.Tensor, residMid: tf.Tensor | undefined, residMidCross: tf.Tensor | undefined) {
   const calls: { part: 'block' | BlockPart; fn: () => tf.Tensor }[] = [
     { part: 'block', fn: () => block.forward(residPre, stack.mask, NO_HOOKS, stack.crossInput) },
     {
@@ -103,14 +109,22 @@ function blockCalls(block: TransformerBlock | RotaryBlock, stack: BlockStack, re
       },
     },
   ];
-  if (block instanceof TransformerBlock && block.crossAttn && block.lnCross && stack.crossInput) {
+  if (block instanceof TransformerBlock && block.crossAttn && block.lnCross && stack.crossInput && residMid) {
     const crossAttn = block.crossAttn;
     const lnCross = block.lnCross;
     const crossInput = stack.crossInput;
     calls.push({ part: 'cross_attn', fn: () => tf.add(residMid, crossAttn.forward(lnCross.forward(residMid, NO_HOOKS), crossInput, undefined, NO_HOOKS)) });
   }
-  const mlpIn = residMidCross ?? residMid;
-  calls.push({ part: 'mlp', fn: () => tf.add(mlpIn, block.mlp.forward(block.ln2.forward(mlpIn, NO_HOOKS), NO_HOOKS)) });
+  // Parallel blocks (Pythia): the MLP reads resid_pre; Gemma's sandwich norm ln2_post follows the MLP.
+  const mlpIn = residMidCross ?? residMid ?? residPre;
+  const post = block instanceof RotaryBlock ? block.ln2Post : undefined;
+  calls.push({
+    part: 'mlp',
+    fn: () => {
+      const out = block.mlp.forward(block.ln2.forward(mlpIn, NO_HOOKS), NO_HOOKS);
+      return tf.add(mlpIn, post ? post.forward(out, NO_HOOKS) : out);
+    },
+  });
   return calls;
 }
 
@@ -207,7 +221,7 @@ export async function runBench(target: BenchTarget, settings: BenchSettings, opt
       tick(`capture ${stack.prefix}blocks`);
       const wanted = indices.flatMap((i) => {
         const p = `${stack.prefix}blocks.${i}.`;
-        return [`${p}hook_resid_pre`, `${p}hook_resid_mid`, ...(hasCross(stack.blocks[i]!) ? [`${p}hook_resid_mid_cross`] : [])];
+        return [`${p}hook_resid_pre`, ...(hasResidMid(stack.blocks[i]!) ? [`${p}hook_resid_mid`] : []), ...(hasCross(stack.blocks[i]!) ? [`${p}hook_resid_mid_cross`] : [])];
       });
       const captured = await wl.runWithCache(wanted);
       captured.output.dispose();
@@ -215,7 +229,7 @@ export async function runBench(target: BenchTarget, settings: BenchSettings, opt
         for (const i of indices) {
           const p = `${stack.prefix}blocks.${i}.`;
           const block = stack.blocks[i]!;
-          const calls = blockCalls(block, stack, captured.cache.get(`${p}hook_resid_pre`), captured.cache.get(`${p}hook_resid_mid`),
+          const calls = blockCalls(block, stack, captured.cache.get(`${p}hook_resid_pre`), hasResidMid(block) ? captured.cache.get(`${p}hook_resid_mid`) : undefined,
             hasCross(block) ? captured.cache.get(`${p}hook_resid_mid_cross`) : undefined);
           const series = new Map<string, Series>();
           for (const call of calls) {

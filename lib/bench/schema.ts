@@ -61,7 +61,7 @@ export const benchResultSchema = z.object({
   model: z.object({
     /** `gpt2`, `gpt2-xl`, `vit-l16`, `whisper-large`, … or the checkpoint directory. */
     name: z.string(),
-    family: z.enum(['gpt2', 'vit', 'whisper', 'llama']),
+    family: z.enum(['gpt2', 'vit', 'whisper', 'llama', 'gpt_neox', 'gemma']),
     source: z.enum(['random', 'checkpoint']),
     params: z.number().int().nonnegative(),
     /** The Hugging Face `config.json` the model was built from. */

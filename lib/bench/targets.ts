@@ -1,6 +1,6 @@
 /**
  * Benchmark targets: a hooked model built from a named config with random weights (GPT-2 sizes,
- * ViT-L/16, Whisper large-v3, tiny GPT-2), or loaded from a checkpoint directory with `loadModel`.
+ * ViT-L/16, Whisper large-v3, tiny GPT-2, Llama 3.2 1B, Pythia 1B, Gemma 2 2B), or loaded from a checkpoint directory with `loadModel`.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
@@ -11,6 +11,10 @@ import { readConfigJson } from '../io/checkpoint.js';
 import { HookedGPT2 } from '../nn/gpt2.js';
 import { HookedLlama } from '../nn/llama.js';
 import { parseLlamaConfig } from '../io/config/llama.js';
+import { HookedGPTNeoX } from '../nn/gpt-neox.js';
+import { parseGptNeoXConfig } from '../io/config/gpt-neox.js';
+import { HookedGemma } from '../nn/gemma.js';
+import { parseGemmaConfig } from '../io/config/gemma.js';
 import { HookedViT } from '../nn/vit.js';
 import { HookedWhisper } from '../nn/whisper.js';
 import { loadModel } from '../nn/load.js';
@@ -18,10 +22,10 @@ import { InvalidArgumentError } from '../errors.js';
 import { checkMemoryFor } from '../backend/memory-budget.js';
 import { activeBackend } from '../backend/index.js';
 import { benchConfig, isBenchModelName, BENCH_MODEL_NAMES } from './configs.js';
-import { randomGpt2Weights, randomLlamaWeights, randomVitWeights, randomWhisperWeights } from '../io/convert/random.js';
+import { randomGemmaWeights, randomGpt2Weights, randomGptNeoXWeights, randomLlamaWeights, randomVitWeights, randomWhisperWeights } from '../io/convert/random.js';
 
 /** Model families the benchmark runs. */
-export type BenchFamily = 'gpt2' | 'vit' | 'whisper' | 'llama';
+export type BenchFamily = 'gpt2' | 'vit' | 'whisper' | 'llama' | 'gpt_neox' | 'gemma';
 
 /** A model ready to benchmark, with what the result file records about it. */
 export interface BenchTarget {
@@ -31,7 +35,7 @@ export interface BenchTarget {
   source: 'random' | 'checkpoint';
   /** The Hugging Face config the model was built from. */
   config: Record<string, unknown>;
-  model: HookedGPT2 | HookedViT | HookedWhisper | HookedLlama;
+  model: HookedGPT2 | HookedViT | HookedWhisper | HookedLlama | HookedGPTNeoX | HookedGemma;
   /** Number of float32 weight values on the backend. */
   params: number;
   /** Backend bytes the weights occupy. */
@@ -80,6 +84,24 @@ export function estimateParams(config: Record<string, unknown>): number {
       const untied = config.tie_word_embeddings === false ? 2 : 1;
       return n('num_hidden_layers') * (2 * d * heads * dHead + 2 * d * kv + 3 * d * n('intermediate_size') + 2 * d) + untied * n('vocab_size') * d + d;
     }
+    case 'gpt_neox': {
+      // attention and MLP biases, two LayerNorms per block (all-bias checkpoints: attention_bias defaults true)
+      const d = n('hidden_size');
+      const dMlp = n('intermediate_size');
+      const untied = config.tie_word_embeddings === true ? 1 : 2;
+      return n('num_hidden_layers') * (4 * d * d + 2 * d * dMlp + 9 * d + dMlp) + untied * n('vocab_size') * d + 2 * d;
+    }
+    case 'gemma2':
+    case 'gemma3_text': {
+      // no biases; four RMS norms per block (ln1, ln1_post, ln2, ln2_post), q/k norms on Gemma 3
+      const d = n('hidden_size');
+      const heads = n('num_attention_heads');
+      const dHead = n('head_dim');
+      const kv = Number(config.num_key_value_heads ?? heads) * dHead;
+      const untied = config.tie_word_embeddings === false ? 2 : 1;
+      const qk = config.model_type === 'gemma3_text' ? 2 * dHead : 0;
+      return n('num_hidden_layers') * (2 * d * heads * dHead + 2 * d * kv + 3 * d * n('intermediate_size') + 4 * d + qk) + untied * n('vocab_size') * d + d;
+    }
     default:
       return 0;
   }
@@ -89,9 +111,12 @@ function refuseTooLarge(name: string, config: Record<string, unknown>): void {
   const bytes = 4 * estimateParams(config);
   // Host memory first (typed error instead of the OOM killer); a GPU backend keeps the weights on the device.
   if (activeBackend()?.device !== 'gpu') checkMemoryFor(bytes, `${name}'s random float32 weights`);
-  if (tf.getBackend() === 'wasm' && bytes > WASM_WEIGHT_LIMIT_BYTES) {
+  // The forward's unembedding matmul makes a transposed float32 copy of the [vocab, d] matrix (Gemma 2 2B: 2.2 GiB).
+  const d = Number(config.hidden_size ?? config.n_embd ?? config.d_model ?? 0);
+  const unembedBytes = 4 * Number(config.vocab_size ?? 0) * d;
+  if (tf.getBackend() === 'wasm' && bytes + unembedBytes > WASM_WEIGHT_LIMIT_BYTES) {
     throw new InvalidArgumentError(
-      `${name} needs about ${(bytes / 2 ** 30).toFixed(1)} GiB of float32 weights; the wasm backend addresses at most 4 GiB in all`,
+      `${name} needs about ${(bytes / 2 ** 30).toFixed(1)} GiB of float32 weights and a ${(unembedBytes / 2 ** 30).toFixed(1)} GiB transposed copy of the unembedding during the forward; the wasm backend addresses at most 4 GiB in all`,
       'use --backend cpu (or webgpu / tensorflow / cuda on a GPU machine), or fewer blocks with --n-layers',
     );
   }
@@ -118,8 +143,17 @@ export function modelFromConfig(config: Record<string, unknown>, seed = 0, where
       const cfg = parseLlamaConfig(config, where);
       return { family: 'llama', model: new HookedLlama(cfg, randomLlamaWeights(cfg, seed)) };
     }
+    case 'gpt_neox': {
+      const cfg = parseGptNeoXConfig(config, where);
+      return { family: 'gpt_neox', model: new HookedGPTNeoX(cfg, randomGptNeoXWeights(cfg, seed)) };
+    }
+    case 'gemma2':
+    case 'gemma3_text': {
+      const cfg = parseGemmaConfig(config, where);
+      return { family: 'gemma', model: new HookedGemma(cfg, randomGemmaWeights(cfg, seed)) };
+    }
     default:
-      throw new InvalidArgumentError(`${where}: bench runs gpt2, vit, whisper and llama-family models, not model_type '${String(config.model_type)}'`);
+      throw new InvalidArgumentError(`${where}: bench runs gpt2, vit, whisper, llama-family, gpt_neox and gemma models, not model_type '${String(config.model_type)}'`);
   }
 }
 
@@ -141,7 +175,7 @@ export function targetFromConfig(name: string, config: Record<string, unknown>, 
 
 /**
  * A named model (`gpt2`, `gpt2-medium`, `gpt2-large`, `gpt2-xl`, `vit-l16`, `whisper-large`,
- * `tiny-gpt2`) with random weights, or a checkpoint directory / hub id loaded with `loadModel`.
+ * `tiny-gpt2`, `llama-3.2-1b`, `pythia-1b`, `gemma-2-2b`) with random weights, or a checkpoint directory / hub id loaded with `loadModel`.
  * Builds on the active backend; call `setBackend` first.
  */
 export async function buildBenchTarget(nameOrDir: string, opts: BuildTargetOptions = {}): Promise<BenchTarget> {
@@ -156,15 +190,15 @@ export async function buildBenchTarget(nameOrDir: string, opts: BuildTargetOptio
   }
   const before = tf.memory().numBytes;
   const model = await loadModel(nameOrDir);
-  if (!(model instanceof HookedGPT2 || model instanceof HookedViT || model instanceof HookedWhisper || model instanceof HookedLlama)) {
+  if (!(model instanceof HookedGPT2 || model instanceof HookedViT || model instanceof HookedWhisper || model instanceof HookedLlama || model instanceof HookedGPTNeoX || model instanceof HookedGemma)) {
     model.dispose();
-    throw new InvalidArgumentError(`${nameOrDir}: bench runs GPT-2, ViT, Whisper and Llama-family checkpoints`, 'BERT is not benchmarked yet');
+    throw new InvalidArgumentError(`${nameOrDir}: bench runs GPT-2, ViT, Whisper, Llama-family, GPT-NeoX and Gemma checkpoints`, 'BERT is not benchmarked yet');
   }
   const weightsBytes = tf.memory().numBytes - before;
   const config = existsSync(nameOrDir) ? await readConfigJson(nameOrDir) : { model_type: model.cfg.modelType };
   return {
     name: nameOrDir,
-    family: model instanceof HookedLlama ? 'llama' : model.cfg.modelType,
+    family: model instanceof HookedLlama ? 'llama' : model instanceof HookedGemma ? 'gemma' : model.cfg.modelType,
     source: 'checkpoint',
     config,
     model,

@@ -1,5 +1,5 @@
 /**
- * `tfjs-lens early-exit`: two early-exit comparisons on GPT-2.
+ * `tfjs-lens early-exit`: two early-exit comparisons on decoder language models (GPT-2 and the rotary families).
  *
  * - Token-level exits of "Looking Beyond the Top-1" (docs/methods.md §5, `earlyExit`): every line of the
  *   text file is an article; per article the baseline (never exit), the oracle (exit at the top-1
@@ -14,7 +14,7 @@
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { join, resolve } from 'node:path';
-import { HookedGPT2 } from '../nn/gpt2.js';
+import { CausalLmRoot } from '../nn/causal-lm.js';
 import { HookedBert } from '../nn/bert.js';
 import {
   COSINE_THRESHOLDS, SOFTMAX_MARGIN_THRESHOLDS, earlyExit, earlyExitInputs, summarizeEarlyExit, type EarlyExitSummary, type ProbeFn,
@@ -115,8 +115,8 @@ async function runEarlyExitCli(opts: EarlyExitCliOptions): Promise<EarlyExitRepo
   const { model, dir, backend } = await setup(opts);
   try {
     const bert = model instanceof HookedBert;
-    if (!(model instanceof HookedGPT2) && !(bert && articles === 0)) {
-      throw new InvalidArgumentError(`early-exit runs on GPT-2 checkpoints (BERT: the CALM curves only, with --articles 0); ${dir} is ${bert ? 'a BERT model' : 'neither'}`, bert ? 'add --articles 0' : undefined);
+    if (!(model instanceof CausalLmRoot) && !(bert && articles === 0)) {
+      throw new InvalidArgumentError(`early-exit needs a decoder language model (GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma; BERT: the CALM curves only, with --articles 0); ${dir} is ${bert ? 'a BERT model' : 'neither'}`, bert ? 'add --articles 0' : undefined);
     }
     const L = model.cfg.nLayers;
     if (opts.probe && articles > 0 && J0 > L - 1) throw new InvalidArgumentError(`--J0 ${J0} must be at most L−1 = ${L - 1} (j = 0 … L−1 means h_{j+1})`, `this model has ${L} blocks; try --J0 0, or --no-probe`);
@@ -128,7 +128,7 @@ async function runEarlyExitCli(opts: EarlyExitCliOptions): Promise<EarlyExitRepo
 
     // ---- §5 token-level exits
     let tokens: EarlyExitReport['tokens'] = null;
-    if (articles > 0 && model instanceof HookedGPT2) {
+    if (articles > 0 && model instanceof CausalLmRoot) {
       const usedForProbe = opts.probe ? probeArticles : 0;
       const evalArticles = all.slice(usedForProbe).filter((s) => s.length >= 2).slice(0, articles);
       if (opts.probe && all.length <= probeArticles) throw new InvalidArgumentError(`${input.file} has ${all.length} sequences; --probe-articles ${probeArticles} leaves none to evaluate`, 'use a smaller --probe-articles or --no-probe');
@@ -257,7 +257,7 @@ export function registerEarlyExit(program: Command): void {
   program
     .command('early-exit')
     .description('early exit: probe / softmax-margin / state / oracle exits per token (Looking Beyond the Top-1) and CALM-style λ curves of id and mat (Jump to Conclusions)')
-    .option('-m, --model <dir|hubId>', 'a GPT-2 checkpoint, or BERT with --articles 0 (default: the shipped tiny GPT-2)')
+    .option('-m, --model <dir|hubId>', 'a decoder language model (GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma), or BERT with --articles 0 (default: the shipped tiny GPT-2)')
     .option('--text-file <file>', 'text, one article (token exits) or sentence (CALM) per line')
     .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line')
     .option('--articles <n>', 'articles evaluated by the token-level exits (after the probe\'s; 0 skips them)', '20')

@@ -1,6 +1,6 @@
 /**
  * `tfjs-lens intervene`: the task-switch intervention of "Looking Beyond the Top-1" (docs/methods.md §4)
- * on GPT-2 — every line of the text file is an article; positions of one article with the same final
+ * on a decoder language model (GPT-2 and the rotary families: `CausalLmRoot`) — every line of the text file is an article; positions of one article with the same final
  * top-1 and top-1 saturation layers at least Δ apart form (early, late) pairs; the early position's
  * residual states around its saturation layer are implanted into the late position (`runIntervention`,
  * intended or original mode), and the success rate (final top-1 unchanged and the new saturation layer
@@ -11,7 +11,7 @@
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { join, resolve } from 'node:path';
-import { HookedGPT2 } from '../nn/gpt2.js';
+import { CausalLmRoot } from '../nn/causal-lm.js';
 import { top1SaturationLayer } from '../lens/saturation.js';
 import {
   INTERVENTION_DELTA, INTERVENTION_HALF_WIDTH, interventionSuccessByDistance, runIntervention, selectPairs,
@@ -100,7 +100,7 @@ async function runIntervene(opts: InterveneOptions): Promise<InterveneReport> {
   const maxExamples = opts.maxExamples === undefined ? undefined : intOption(opts.maxExamples, 'max-examples', { min: 1 });
   const { model, dir, backend } = await setup(opts);
   try {
-    if (!(model instanceof HookedGPT2)) throw new InvalidArgumentError(`intervene runs on GPT-2 checkpoints (token positions of an article); ${dir} is not one`);
+    if (!(model instanceof CausalLmRoot)) throw new InvalidArgumentError(`intervene needs a decoder language model (GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma; token positions of an article); ${dir} is not one`);
     const L = model.cfg.nLayers;
     if (Math.max(n, minS) + delta > L - 1) {
       throw new InvalidArgumentError(
@@ -182,7 +182,7 @@ export function registerIntervene(program: Command): void {
   program
     .command('intervene')
     .description('task-switch intervention: implant a state that has passed its top-1 saturation into a later-saturating position (success per distance)')
-    .option('-m, --model <dir|hubId>', 'a GPT-2 checkpoint (default: the shipped tiny GPT-2)')
+    .option('-m, --model <dir|hubId>', 'a decoder language model: GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma (default: the shipped tiny GPT-2)')
     .option('--text-file <file>', 'articles, one per line (tokenised with the model\'s tokenizer)')
     .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line')
     .option('--max-examples <n>', 'use only the first n articles')

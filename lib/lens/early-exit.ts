@@ -273,19 +273,19 @@ export interface EarlyExitInputsOptions {
 }
 
 /**
- * Computes the inputs of `earlyExit` for one article with a GPT-2-like model in one forward pass:
+ * Computes the inputs of `earlyExit` for one article with a causal language model in one forward pass:
  * `runWithCache` of the residual states h_1 … h_L only, lens top-2 (tie-safe `lensTopK`, k = 2) at
  * positions t = 0 … T−2 (margins from its full-softmax probabilities), cosine between consecutive
  * layers' features, and the probe's task predictions when a probe is given.
  *
- * @param model a hooked language model (GPT-2) whose input accepts token ids `[1, T]`.
+ * @param model a hooked causal language model (GPT-2, the rotary families) whose input accepts token ids `[1, T]`.
  * @param tokenIds the article's T ≥ 2 token ids; labels are y_t = tokenIds[t + 1], N = T − 1.
  */
 export async function earlyExitInputs(model: HookedLensModel<readonly (readonly number[])[]>, tokenIds: readonly number[], opts: EarlyExitInputsOptions = {}): Promise<EarlyExitData> {
   const L = model.nLayers;
   const T = tokenIds.length;
   if (T < 2) throw new InvalidArgumentError(`earlyExitInputs: an article needs at least 2 tokens, got ${T}`);
-  if (model.lensPositions !== 'all') throw new InvalidArgumentError('earlyExitInputs: needs a language model lensed at every position (GPT-2)');
+  if (model.lensPositions !== 'all') throw new InvalidArgumentError('earlyExitInputs: needs a language model lensed at every position (a causal LM)');
   const space = opts.featureSpace ?? 'resid';
   let lnFinal: ((x: tf.Tensor) => tf.Tensor) | undefined;
   if (space === 'original') {

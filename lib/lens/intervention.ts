@@ -292,7 +292,7 @@ async function lensTop1Run<I>(model: HookedLensModel<I>, input: I, p: number, ex
  *   returns that stored h_m (block m skipped for all positions) with position p := v_i.
  * The early example's states h_m are taken from one `runWithCache` of `earlyInput` (residuals only).
  *
- * @param model a hooked lens model (GPT-2, ViT with CLS position 0, Whisper decoder).
+ * @param model a hooked lens model (a causal LM: GPT-2 or a rotary family; ViT with CLS position 0; the Whisper decoder).
  * @returns y, the clean late saturation (when y was computed), and one result per implant.
  */
 export async function runIntervention<I>(model: HookedLensModel<I>, opts: RunInterventionOptions<I>): Promise<InterventionOutcome> {

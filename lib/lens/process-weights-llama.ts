@@ -14,6 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { HookedLlama } from '../nn/llama.js';
+import { HookedGemma } from '../nn/gemma.js';
 import type { LlamaWeights } from '../io/convert/llama.js';
 import { GatedMlp } from '../nn/components/gated-mlp.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -30,6 +31,14 @@ export interface ProcessLlamaWeightsOptions {
   centerWritingWeights?: false;
 }
 
+/**
+ * Why Gemma's weights are not processed: its RMS norms multiply by (1 + w) (zero-centred stored gains), and its
+ * sandwich norms (`ln1_post`, `ln2_post`) normalise what attention and the MLP write, so their gains have no reader
+ * matrix to fold into and the processed model could not be made parameter-free.
+ */
+export const GEMMA_PROCESSING_REFUSAL =
+  "Gemma is not processed: its RMS norms multiply by (1 + w) and its sandwich norms (ln1_post, ln2_post) normalise what attention and the MLP write, so their gains have no reader to fold into";
+
 /** `diag(w)·W`: a gain `[d]` folded into the rows of an input-major reader `W [d, out]`. */
 function foldGain(w: tf.Tensor, W: tf.Tensor): tf.Tensor2D {
   return tf.mul(W, tf.expandDims(w, 1)) as tf.Tensor2D;
@@ -40,6 +49,13 @@ function foldGain(w: tf.Tensor, W: tf.Tensor): tf.Tensor2D {
  * Raises InvalidArgumentError for `centerWritingWeights: true` and for Gemma-style (1 + w) gains.
  */
 export function processLlamaWeights(model: HookedLlama, opts: ProcessLlamaWeightsOptions = {}): HookedLlama {
+  if (!(model instanceof HookedLlama)) {
+    const gemma = (model as unknown) instanceof HookedGemma;
+    throw new InvalidArgumentError(
+      `processLlamaWeights: ${gemma ? GEMMA_PROCESSING_REFUSAL : 'expects a HookedLlama (Llama, Mistral, Qwen2)'}`,
+      gemma ? 'run Gemma unprocessed' : 'GPT-2 and GPT-NeoX: processWeights(model)',
+    );
+  }
   if ((opts.centerWritingWeights as boolean | undefined) === true) {
     throw new InvalidArgumentError('processLlamaWeights: centerWritingWeights is not exact for RMS-norm models', 'TransformerLens skips it for them too; drop the option');
   }

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { HookedTransformerRoot } from './hooked-transformer.js';
 import { HookPoint, NO_HOOKS, type RunContext } from './hook-point.js';
-import type { LensModel } from './lens-model.js';
+import type { LensModel, OriginalProbeFeatures } from './lens-model.js';
 import { requireTokenizer, strTokens, type LmTokenizer } from './text.js';
 import type { Unembed } from './components/unembed.js';
 import type { TransformerBlock } from './components/block.js';
@@ -31,6 +31,11 @@ export type CausalLmConfig = DecoderLmDims;
 export abstract class CausalLmRoot extends HookedTransformerRoot<TokenInput, PreparedTokens> implements LensModel {
   readonly residPrefix = '';
   readonly lensPositions = 'all' as const;
+  /**
+   * Hugging Face's `hidden_states` of every causal LM: raw block outputs below the last layer, the final norm's output at
+   * the last (transformers ties `hidden_states[-1]` to `last_hidden_state`).
+   */
+  readonly originalProbeFeatures: OriginalProbeFeatures = { below: 'resid', last: 'lnFinal' };
   /** Tokenizer for text input (set by `loadModel` from the checkpoint's tokenizer files). */
   tokenizer?: LmTokenizer;
   abstract readonly cfg: CausalLmConfig;

@@ -36,6 +36,7 @@ export class HookedGPTNeoX extends HookedRotaryLM<GptNeoXConfig> {
       ),
       lnFinal: new LayerNorm(weights.lnFinal.w, weights.lnFinal.b, cfg.eps),
       unembed: weights.unembed,
+      unembedBias: weights.unembedBias,
     });
   }
 

@@ -11,7 +11,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Embedded } from './hooked-root.js';
 import { CausalLmRoot } from './causal-lm.js';
 import { HookPoint, type RunContext } from './hook-point.js';
-import type { OriginalProbeFeatures } from './lens-model.js';
 import { LayerNorm } from './components/layer-norm.js';
 import { Attention, buildAttentionMask } from './components/attention.js';
 import { Mlp } from './components/mlp.js';
@@ -28,7 +27,6 @@ export type { ToTokensOptions } from './causal-lm.js';
 
 /** GPT-2 with hooks. */
 export class HookedGPT2 extends CausalLmRoot {
-  readonly originalProbeFeatures: OriginalProbeFeatures = { below: 'resid', last: 'lnFinal' };
   readonly hookTokens = new HookPoint(); // [batch, pos] int32 token ids (opt-in)
   readonly hookEmbed = new HookPoint(); // [batch, pos, dModel]
   readonly hookPosEmbed = new HookPoint(); // [batch, pos, dModel]

@@ -11,7 +11,6 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../../lib/backend/index.js';
 import { loadModel } from '../../lib/nn/load.js';
 import { HookedGPT2 } from '../../lib/nn/gpt2.js';
@@ -28,6 +27,7 @@ import { mergeProbeGridShards } from '../../lib/probes/grid-merge.js';
 import { ROOT } from '../helpers/fixtures.js';
 import { CLI, cliJson } from '../helpers/cli.js';
 import { defaultTierOnly, testBackend } from '../helpers/backend.js';
+import { argmax, assertInterveneReport } from '../helpers/intervention-reference.js';
 
 const SENTENCES = join(ROOT, 'data', 'text', 'sentences.txt');
 const lines = readFileSync(SENTENCES, 'utf8').split('\n').filter((l) => l.trim());
@@ -41,65 +41,14 @@ before(async () => {
   model = loaded;
 });
 
-/** Index of the largest value (ties → lower index). */
-function argmax(v: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < v.length; i++) if (v[i]! > v[best]!) best = i;
-  return best;
-}
-
 test('intervene: success per d recomputed from the pairs, each run\'s lens redone with a hook here', defaultTierOnly(), async () => {
   const out = tmp();
   const r = cliJson<InterveneReport>('intervene', '--text-file', SENTENCES, '--max-examples', '40', '--delta', '2', '--half-width', '1', '--min-s', '1', '--n-pairs', '3', '--out', out);
   const L = model.cfg.nLayers;
   assert.equal(r.L, L);
   assert.ok(r.pairs.length >= 2, `pairs found: ${r.pairs.length}`);
-  const tally = new Map<number, [number, number]>();
-  for (const pair of r.pairs) {
-    assert.ok(pair.late.s - pair.early.s >= 2 && pair.early.s >= 1 && Math.abs(pair.late.position - pair.early.position) <= 30);
-    const ids = model.tokenizer!.encode(lines[pair.article]!);
-    const early = await model.runWithCache([ids], { namesFilter: Array.from({ length: L + 1 }, (_, l) => residName(model, l)) });
-    early.output.dispose();
-    for (const run of pair.runs) {
-      // the run's own fields agree with its lens row
-      let s = 0;
-      for (let j = L - 2; j >= 0; j--) if (run.lensTop1[j] !== run.lensTop1[L - 1]) { s = j + 1; break; }
-      assert.equal(run.newSaturation, s);
-      assert.equal(run.unchanged, run.lensTop1[L - 1] === pair.y);
-      assert.equal(run.success, run.unchanged && s === run.m - 1);
-      assert.equal(run.d, run.m - 1 - pair.early.s);
-      const t = tally.get(run.d) ?? [0, 0];
-      tally.set(run.d, [t[0] + (run.success ? 1 : 0), t[1] + 1]);
-      // redo the implant: h_m of the early position replaces position p of h_m in the late run
-      const implantAt = run.m < L ? `blocks.${run.m}.hook_resid_pre` : `blocks.${L - 1}.hook_resid_post`;
-      const v = tf.tidy(() => tf.slice(early.cache.get(residName(model, run.m)), [0, pair.early.position, 0], [1, 1, -1]));
-      const p = pair.late.position;
-      const names = Array.from({ length: L }, (_, j) => (j + 1 === run.m ? implantAt : residName(model, j + 1)));
-      const late = await model.runWithCache([ids], {
-        namesFilter: names,
-        fwdHooks: [[implantAt, (act: tf.Tensor) => tf.tidy(() => {
-          const T = act.shape[1]!;
-          return tf.concat([tf.slice(act, [0, 0, 0], [1, p, -1]), v, tf.slice(act, [0, p + 1, 0], [1, T - p - 1, -1])], 1);
-        })]],
-      });
-      late.output.dispose();
-      const top1 = names.map((name) => {
-        const logits = tf.tidy(() => model.lensLogits(tf.reshape(tf.slice(late.cache.get(name), [0, p, 0], [1, 1, -1]), [1, -1])));
-        const id = argmax(logits.dataSync());
-        logits.dispose();
-        return id;
-      });
-      late.cache.dispose();
-      v.dispose();
-      assert.deepEqual(run.lensTop1, top1, `pair at article ${pair.article}, m = ${run.m}`);
-    }
-    early.cache.dispose();
-  }
-  assert.deepEqual(r.byDistance.d, [...tally.keys()].sort((a, b) => a - b));
-  r.byDistance.d.forEach((d, i) => {
-    assert.equal(r.byDistance.count[i], tally.get(d)![1]);
-    assert.equal(r.byDistance.rate[i], tally.get(d)![0] / tally.get(d)![1]);
-  });
+  for (const pair of r.pairs) assert.ok(pair.late.s - pair.early.s >= 2 && pair.early.s >= 1 && Math.abs(pair.late.position - pair.early.position) <= 30);
+  await assertInterveneReport(model, r, (article) => model.tokenizer!.encode(lines[article]!));
   assert.ok(existsSync(r.files[0]!));
 });
 

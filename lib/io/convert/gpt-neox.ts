@@ -17,6 +17,8 @@ export interface GptNeoXWeights {
   lnFinal: LnWeights;
   /** Unembedding `[dVocab, dModel]` (vocab-major like W_E); undefined when tied to W_E. */
   unembed?: tf.Tensor2D;
+  /** Unembedding bias `[dVocab]` (none in the checkpoints; `processWeights` folds ln_final's bias into one). */
+  unembedBias?: tf.Tensor1D;
   blocks: { ln1: LnWeights; attn: AttentionWeights; ln2: LnWeights; mlp: MlpWeights }[];
 }
 

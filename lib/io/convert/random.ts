@@ -16,6 +16,10 @@ import { whisperSinusoids, type WhisperBlockWeights, type WhisperWeights } from 
 import type { AttentionWeights, LnWeights, MlpWeights } from './weights.js';
 import type { LlamaConfig } from '../config/llama.js';
 import type { LlamaWeights } from './llama.js';
+import type { GptNeoXConfig } from '../config/gpt-neox.js';
+import type { GptNeoXWeights } from './gpt-neox.js';
+import type { GemmaConfig } from '../config/gemma.js';
+import type { GemmaWeights } from './gemma.js';
 
 const STD = 0.02;
 
@@ -29,6 +33,12 @@ function normalSource(seed: number): (shape: number[]) => tf.Tensor {
 /** A random `[rows, cols]` matrix. */
 function matrix(normal: ReturnType<typeof normalSource>, rows: number, cols: number): tf.Tensor2D {
   return normal([rows, cols]) as tf.Tensor2D;
+}
+
+/** Token embedding `[dVocab, d]` and, unless tied, the unembedding `[dVocab, d]` (drawn in that order). */
+function embeddings(normal: ReturnType<typeof normalSource>, cfg: { dVocab: number; dModel: number; tieWordEmbeddings: boolean }): { W_E: tf.Tensor2D; unembed?: tf.Tensor2D } {
+  const W_E = matrix(normal, cfg.dVocab, cfg.dModel);
+  return { W_E, unembed: cfg.tieWordEmbeddings ? undefined : matrix(normal, cfg.dVocab, cfg.dModel) };
 }
 
 function layerNorm(d: number): LnWeights {
@@ -145,9 +155,8 @@ export function randomLlamaWeights(cfg: LlamaConfig, seed = 0): LlamaWeights {
   const kv = cfg.nKvHeads * cfg.dHead;
   const bias = (on: boolean, n: number) => (on ? (tf.zeros([n]) as tf.Tensor1D) : undefined);
   return {
-    W_E: matrix(normal, cfg.dVocab, d),
+    ...embeddings(normal, cfg),
     lnFinal: tf.ones([d]) as tf.Tensor1D,
-    unembed: cfg.tieWordEmbeddings ? undefined : matrix(normal, cfg.dVocab, d),
     blocks: Array.from({ length: cfg.nLayers }, () => ({
       ln1: tf.ones([d]) as tf.Tensor1D,
       attn: {
@@ -159,6 +168,56 @@ export function randomLlamaWeights(cfg: LlamaConfig, seed = 0): LlamaWeights {
         W_gate: matrix(normal, d, cfg.dMlp), b_gate: bias(cfg.mlpBias, cfg.dMlp), W_in: matrix(normal, d, cfg.dMlp), b_in: bias(cfg.mlpBias, cfg.dMlp),
         W_out: matrix(normal, cfg.dMlp, d), b_out: bias(cfg.mlpBias, d),
       },
+    })),
+  };
+}
+
+/**
+ * Random GPT-NeoX / Pythia weights for `cfg` (benchmarks): `N(0, 0.02²)` matrices, LayerNorm gains 1, zero biases
+ * (attention biases when `attentionBias`), an untied unembedding unless the embeddings are tied.
+ */
+export function randomGptNeoXWeights(cfg: GptNeoXConfig, seed = 0): GptNeoXWeights {
+  const normal = normalSource(seed);
+  const d = cfg.dModel;
+  const w = cfg.nHeads * cfg.dHead;
+  const bias = (n: number) => (cfg.attentionBias ? (tf.zeros([n]) as tf.Tensor1D) : undefined);
+  return {
+    ...embeddings(normal, cfg),
+    lnFinal: layerNorm(d),
+    blocks: Array.from({ length: cfg.nLayers }, () => ({
+      ln1: layerNorm(d),
+      attn: {
+        W_Q: matrix(normal, d, w), b_Q: bias(w), W_K: matrix(normal, d, w), b_K: bias(w),
+        W_V: matrix(normal, d, w), b_V: bias(w), W_O: matrix(normal, w, d), b_O: bias(d),
+      },
+      ln2: layerNorm(d),
+      mlp: mlp(normal, d, cfg.dMlp),
+    })),
+  };
+}
+
+/**
+ * Random Gemma 2 / Gemma 3 weights for `cfg` (benchmarks): `N(0, 0.02²)` matrices, RMS weights 0 (the model multiplies
+ * by 1 + w, so gains 1), q/k norms for Gemma 3, no biases; an unembedding only when untied.
+ */
+export function randomGemmaWeights(cfg: GemmaConfig, seed = 0): GemmaWeights {
+  const normal = normalSource(seed);
+  const d = cfg.dModel;
+  const q = cfg.nHeads * cfg.dHead;
+  const kv = cfg.nKvHeads * cfg.dHead;
+  const gain = (n: number) => tf.zeros([n]) as tf.Tensor1D;
+  return {
+    ...embeddings(normal, cfg),
+    lnFinal: gain(d),
+    blocks: Array.from({ length: cfg.nLayers }, () => ({
+      ln1: gain(d),
+      attn: { W_Q: matrix(normal, d, q), W_K: matrix(normal, d, kv), W_V: matrix(normal, d, kv), W_O: matrix(normal, q, d) },
+      qNorm: cfg.qkNorm ? gain(cfg.dHead) : undefined,
+      kNorm: cfg.qkNorm ? gain(cfg.dHead) : undefined,
+      ln1Post: gain(d),
+      ln2: gain(d),
+      mlp: { W_gate: matrix(normal, d, cfg.dMlp), W_in: matrix(normal, d, cfg.dMlp), W_out: matrix(normal, cfg.dMlp, d) },
+      ln2Post: gain(d),
     })),
   };
 }

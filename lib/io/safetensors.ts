@@ -34,10 +34,12 @@ export interface SafetensorsHeader {
 /** Options of `read`. */
 export interface ReadOptions {
   /**
-   * Where decoded float32 values go: F32 tensors are read straight into it, other float dtypes are decoded into
-   * it (e.g. memory a backend adopts without a copy, `lib/backend/adoptable-memory.ts`). Default: new arrays.
+   * Where float32 values go: F32 tensors are read straight into it, other float dtypes are decoded into it
+   * (e.g. one reused buffer, `lib/backend/staging-memory.ts`). Default: new arrays.
    */
   allocate?: ByteAllocator;
+  /** Where the stored bytes of a tensor that is decoded into `allocate`'s memory are read (default: a new array). */
+  scratch?: ByteAllocator;
 }
 
 /** Raw values of one tensor, decoded to tfjs storage. */
@@ -159,7 +161,7 @@ export class SafetensorsFile {
       throw new SafetensorsFormatError(this.path, `tensor '${name}' has a dimension above 2^53, which a JavaScript number cannot hold exactly (the tensor is empty)`);
     }
     // F32 is used as read: straight into the caller's memory. Other dtypes are decoded into it.
-    const bytes = await this.readBytes(name, dtype === 'F32' ? opts.allocate : undefined);
+    const bytes = await this.readBytes(name, dtype === 'F32' ? opts.allocate : opts.scratch);
     return { dtype: tfDtypeOf(dtype), shape, data: decodeBytes(bytes, dtype, `${this.path}: ${name}`, opts.allocate) };
   }
 

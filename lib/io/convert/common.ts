@@ -3,11 +3,28 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, ShapeMismatchError } from '../../errors.js';
 import type { Checkpoint } from '../checkpoint.js';
 import { materialize } from '../../backend/materialize.js';
-import { adoptableAllocator } from '../../backend/adoptable-memory.js';
+import { reusableAllocator, stagingAllocator } from '../../backend/staging-memory.js';
 import { TrackedCheckpoint } from './key-check.js';
 
 /** Reads tensors from a checkpoint by name, trying each prefix in turn (e.g. `transformer.` and none). */
 export class WeightReader {
+  /** Values that become tensors: one buffer the backend copies from (no garbage per weight). */
+  private readonly values = stagingAllocator();
+  /** Stored bytes that are decoded (F16, BF16, …) before they become values. */
+  private readonly scratch = reusableAllocator();
+  /** A whole fused tensor that is cut on the host (`floatLastAxisBlocks`). */
+  private readonly fused = reusableAllocator();
+
+  /** The read in progress: reads share the buffers above, so they run one at a time. */
+  private last: Promise<unknown> = Promise.resolve();
+
+  /** Runs `read` after every read started before it (calls may overlap; the buffers may not). */
+  private exclusive<T>(read: () => Promise<T>): Promise<T> {
+    const next = this.last.then(read, read);
+    this.last = next.catch(() => undefined);
+    return next;
+  }
+
   constructor(
     private readonly ckpt: Checkpoint,
     private readonly prefixes: readonly string[],
@@ -43,7 +60,11 @@ export class WeightReader {
    * Reads `name` as a float32 tensor, checking its shape. A missing tensor is a CheckpointError, or, in a
    * tracked checkpoint, recorded as missing and read as zeros (the load fails after the conversion).
    */
-  async float(name: string, shape: readonly number[]): Promise<tf.Tensor> {
+  float(name: string, shape: readonly number[]): Promise<tf.Tensor> {
+    return this.exclusive(() => this.readFloat(name, shape));
+  }
+
+  private async readFloat(name: string, shape: readonly number[]): Promise<tf.Tensor> {
     const key = this.find(name);
     if (!key && this.ckpt instanceof TrackedCheckpoint) {
       this.ckpt.noteMissing(this.expectedKey(name), shape.reduce((a, b) => a * b, 1));
@@ -55,8 +76,8 @@ export class WeightReader {
         'is this checkpoint of the model type its config.json says?',
       );
     }
-    // Read into memory the backend keeps as the weight's storage where it can (tensorflow: no second copy).
-    const host = await this.ckpt.read(key, { allocate: adoptableAllocator() });
+    // Into the reused buffer, then into the backend before the next read (see staging-memory.ts).
+    const host = await this.ckpt.read(key, { allocate: this.values, scratch: this.scratch });
     if (!tf.util.arraysEqual(host.shape, shape as number[])) throw new ShapeMismatchError(`tensor '${key}' in ${this.ckpt.dir}`, `[${shape.join(',')}]`, host.shape);
     if (host.dtype !== 'float32') throw new CheckpointError(`tensor '${key}' has dtype ${host.dtype}, expected a float type`);
     // Into the backend now (tfjs-node would keep the host array until the first forward: 2× the weights).
@@ -66,41 +87,35 @@ export class WeightReader {
   /**
    * Reads a float tensor of `shape` (`[cols]` or `[rows, cols]`, row-major) and returns its last axis cut into
    * `parts` equal blocks (GPT-2's fused `c_attn` → W_Q, W_K, W_V and their biases). The cut is made on the host
-   * from one staging buffer reused across calls, straight into memory the backend adopts: a backend split op
-   * would write the fused matrix into fresh memory a second time.
+   * in reused buffers: a backend split op would write the fused matrix into fresh memory a second time.
    */
-  async floatLastAxisBlocks(name: string, shape: readonly number[], parts: number): Promise<tf.Tensor[]> {
+  floatLastAxisBlocks(name: string, shape: readonly number[], parts: number): Promise<tf.Tensor[]> {
+    return this.exclusive(() => this.readLastAxisBlocks(name, shape, parts));
+  }
+
+  private async readLastAxisBlocks(name: string, shape: readonly number[], parts: number): Promise<tf.Tensor[]> {
     const cols = shape[shape.length - 1]!;
     const rows = shape.length === 2 ? shape[0]! : 1;
     const width = cols / parts;
     if (shape.length < 1 || shape.length > 2 || !Number.isInteger(width)) throw new ShapeMismatchError(`blocks of '${name}'`, `[cols] or [rows, cols] with cols a multiple of ${parts}`, [...shape]);
     const key = this.find(name);
     if (!key) {
-      const whole = await this.float(name, shape); // missing: the error, or the tracked checkpoint's zeros
+      const whole = await this.readFloat(name, shape); // missing: the error, or the tracked checkpoint's zeros
       const blocks = tf.split(whole, parts, shape.length - 1);
       whole.dispose();
       return blocks;
     }
-    const host = await this.ckpt.read(key, { allocate: (bytes) => this.staging(bytes) });
+    const host = await this.ckpt.read(key, { allocate: this.fused, scratch: this.scratch });
     if (!tf.util.arraysEqual(host.shape, shape as number[])) throw new ShapeMismatchError(`tensor '${key}' in ${this.ckpt.dir}`, `[${shape.join(',')}]`, host.shape);
     if (host.dtype !== 'float32') throw new CheckpointError(`tensor '${key}' has dtype ${host.dtype}, expected a float type`);
     const src = host.data as Float32Array;
     const blockShape = shape.length === 2 ? [rows, width] : [width];
-    const allocate = adoptableAllocator();
     return Array.from({ length: parts }, (_, p) => {
-      const bytes = allocate(rows * width * 4);
+      const bytes = this.values(rows * width * 4);
       const block = new Float32Array(bytes.buffer, bytes.byteOffset, rows * width);
       for (let r = 0; r < rows; r++) block.set(src.subarray(r * cols + p * width, r * cols + (p + 1) * width), r * width);
       return materialize(tf.tensor(block, blockShape, 'float32'));
     });
-  }
-
-  private stagingBytes?: Uint8Array;
-
-  /** A host buffer of `byteLength` bytes reused across reads (grown when too small); never handed to a tensor. */
-  private staging(byteLength: number): Uint8Array {
-    if (!this.stagingBytes || this.stagingBytes.byteLength < byteLength) this.stagingBytes = new Uint8Array(byteLength);
-    return this.stagingBytes.subarray(0, byteLength);
   }
 
   /** Reads a PyTorch `nn.Linear` weight `[out, in]` and returns it input-major `[in, out]`. */

@@ -1,8 +1,9 @@
 /**
- * adoptableAllocator: on tensorflow, weights of 256 KiB or more are read into memory libtensorflow keeps as the
- * tensor's storage (no second copy, checked by writing the array after the tensor exists); everywhere else the
- * arrays are plain and the tensors own copies. The values are the same either way, every dtype included
- * (read through a safetensors file with the allocator), and the probes leave no tensor behind.
+ * stagingAllocator: one reused buffer for the values of new tensors where the backend copies them on creation
+ * (wasm; tensorflow at an offset libtensorflow does not adopt), fresh arrays where it keeps them (cpu, webgpu).
+ * Checked on the tier's backend: a tensor made from a staging view keeps its values after the buffer is
+ * overwritten by the next call; reads of every float dtype land in the allocated memory with the values of a
+ * plain read; the shipped tiny GPT-2 converts to the checkpoint's bytes; the probes leave no tensor behind.
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +13,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../../../lib/backend/index.js';
 import { materialize } from '../../../lib/backend/materialize.js';
-import { adoptableAllocator, ADOPT_MIN_BYTES } from '../../../lib/backend/adoptable-memory.js';
+import { stagingAllocator, reusableAllocator, STAGING_MIN_BYTES } from '../../../lib/backend/staging-memory.js';
 import { withSafetensors } from '../../../lib/io/safetensors.js';
 import { saveSafetensors } from '../../../lib/io/safetensors-writer.js';
 import type { SafetensorsDtype } from '../../../lib/io/dtypes.js';
@@ -27,42 +28,47 @@ before(async () => {
   await setBackend(backend);
 });
 
-/** Makes a tensor from `values`, then writes the array: true when the tensor sees the write (shared memory). */
-function sharesMemory(values: Float32Array): boolean {
-  const t = materialize(tf.tensor1d(values, 'float32'));
-  const before = values[0]!;
-  values[0] = before + 1;
-  const seen = t.dataSync()[0];
-  values[0] = before;
-  t.dispose();
-  return seen === before + 1;
-}
-
-test(`large arrays are adopted by libtensorflow on tensorflow, plain elsewhere (${backend}); small ones are plain`, () => {
-  const allocate = adoptableAllocator();
-  const startTensors = tf.memory().numTensors;
-  for (const bytes of [ADOPT_MIN_BYTES, 3 * ADOPT_MIN_BYTES + 4, 4 << 20]) {
-    const mem = allocate(bytes);
-    assert.equal(mem.byteLength, bytes);
-    assert.ok(mem.every((b) => b === 0), 'zero-filled');
-    if (backend === 'tensorflow') {
-      assert.ok(sharesMemory(new Float32Array(mem.buffer, mem.byteOffset, bytes / 4)), `${bytes} bytes: libtensorflow keeps the memory`);
-    } else {
-      assert.equal(mem.byteOffset, 0, 'plain array');
-      assert.equal(mem.buffer.byteLength, bytes, 'plain array');
-    }
-  }
+test(`staging views are reused where ${backend} copies on creation, and a tensor keeps its values after the next call overwrites the buffer`, async () => {
+  const start = tf.memory().numTensors;
+  const allocate = stagingAllocator();
+  const n = STAGING_MIN_BYTES / 4 + 5;
+  const first = allocate(n * 4);
+  new Float32Array(first.buffer, first.byteOffset, n).fill(1.5);
+  const a = materialize(tf.tensor1d(new Float32Array(first.buffer, first.byteOffset, n), 'float32'));
+  const second = allocate(n * 4 - 8); // smaller: same buffer where reused
+  new Float32Array(second.buffer, second.byteOffset, n - 2).fill(-7);
+  const b = materialize(tf.tensor1d(new Float32Array(second.buffer, second.byteOffset, n - 2), 'float32'));
+  const reused = second.buffer === first.buffer;
+  assert.equal(reused, backend === 'wasm' || backend === 'tensorflow', `reuse on ${backend}`);
+  if (reused) assert.equal(second.byteOffset, first.byteOffset);
+  assert.ok((await a.data()).every((v) => v === 1.5), 'the first tensor kept its own values');
+  assert.ok((await b.data()).every((v) => v === -7));
+  const larger = allocate(n * 8); // grows: a new buffer
+  assert.notEqual(larger.buffer, first.buffer);
+  assert.equal(larger.byteLength, n * 8);
   const small = allocate(1024);
   assert.equal(small.byteOffset, 0);
-  assert.equal(small.buffer.byteLength, 1024);
-  assert.equal(tf.memory().numTensors, startTensors, 'the probes leave no tensor');
+  assert.equal(small.buffer.byteLength, 1024, 'small arrays are fresh');
+  tf.dispose([a, b]);
+  assert.equal(tf.memory().numTensors, start, 'the probes leave no tensor');
+});
+
+test('reusableAllocator hands out views of one buffer, grown when a request is larger', () => {
+  const allocate = reusableAllocator();
+  const a = allocate(100);
+  const b = allocate(60);
+  assert.equal(b.buffer, a.buffer);
+  assert.equal(b.byteLength, 60);
+  const c = allocate(1000);
+  assert.notEqual(c.buffer, a.buffer);
+  assert.equal(c.byteLength, 1000);
 });
 
 test('safetensors read with the allocator: every float dtype lands in the allocated memory with the values of a plain read', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'tfjs-lens-adopt-'));
+  const dir = await mkdtemp(join(tmpdir(), 'tfjs-lens-staging-'));
   try {
     const path = join(dir, 'w.safetensors');
-    const n = ADOPT_MIN_BYTES / 4 + 3; // past the threshold, odd length
+    const n = STAGING_MIN_BYTES / 4 + 3; // past the threshold, odd length
     const values = Array.from({ length: n }, (_, i) => Math.sin(i) * 100);
     const dtypes: SafetensorsDtype[] = ['F32', 'F16', 'BF16', 'F64'];
     const tensors: Record<string, { shape: number[]; data: number[]; dtype: SafetensorsDtype }> = {};
@@ -71,9 +77,9 @@ test('safetensors read with the allocator: every float dtype lands in the alloca
     await withSafetensors(path, async (file) => {
       for (const dtype of dtypes) {
         const given: ArrayBufferLike[] = [];
-        const inner = adoptableAllocator();
+        const values = stagingAllocator();
         const plainRead = await file.read(dtype);
-        const read = await file.read(dtype, { allocate: (bytes) => { const m = inner(bytes); given.push(m.buffer); return m; } });
+        const read = await file.read(dtype, { allocate: (bytes) => { const m = values(bytes); given.push(m.buffer); return m; }, scratch: reusableAllocator() });
         assert.equal(given.length, 1, `${dtype}: one allocation`);
         assert.equal(read.data.buffer, given[0], `${dtype}: values live in the allocated memory`);
         assert.deepEqual(read.data, plainRead.data, dtype);
@@ -87,14 +93,14 @@ test('safetensors read with the allocator: every float dtype lands in the alloca
   }
 });
 
-test('the shipped tiny GPT-2 converted through adopted memory: weights (c_attn cut on the host) equal the checkpoint bytes, nothing left behind', async () => {
+test('the shipped tiny GPT-2 converted through the staging buffers: weights (c_attn cut on the host) equal the checkpoint bytes, nothing left behind', async () => {
   const ckpt = await openCheckpoint(join(ROOT, 'weights', 'tiny-gpt2'));
   const start = tf.memory().numTensors;
   try {
     const cfg = parseGpt2Config(await readConfigJson(ckpt.dir), 'tiny-gpt2');
     const weights = await convertGpt2(ckpt, cfg);
     const raw = async (key: string): Promise<Float32Array> => (await ckpt.read(key)).data as Float32Array;
-    // wte (2 MiB) and the MLP matrices (256 KiB each) are past the adoption threshold, biases are not.
+    // wte (2 MiB) and the MLP matrices (256 KiB each) go through the reused buffer, biases are fresh arrays.
     assert.deepEqual(await weights.W_E.data(), await raw('wte.weight'));
     for (let i = 0; i < cfg.nLayers; i++) {
       assert.deepEqual(await weights.blocks[i]!.mlp.W_in.data(), await raw(`h.${i}.mlp.c_fc.weight`), `block ${i} W_in`);

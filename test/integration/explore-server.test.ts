@@ -26,10 +26,11 @@ import type { PatchingReply } from '../../lib/explore/api-patching.js';
 import type { SaturationReply } from '../../lib/explore/api-saturation.js';
 import type { ProbeLogView, ShortcutsView } from '../../lib/explore/api-uploads.js';
 import type { VitLensReply } from '../../lib/explore/api-vit.js';
+import type { WhisperLensReply } from '../../lib/explore/api-whisper.js';
 import { loadModel } from '../../lib/nn/load.js';
 import type { HookedViT } from '../../lib/nn/vit.js';
 import { vitPixelValues } from '../../lib/data/image.js';
-import { residNamesFilter } from '../../lib/lens/logit-lens.js';
+import { logitLens, residNamesFilter } from '../../lib/lens/logit-lens.js';
 import type { HookedWhisper } from '../../lib/nn/whisper.js';
 import { decodeWav } from '../../lib/data/wav.js';
 import { whisperFeatures } from '../../lib/data/audio.js';
@@ -318,30 +319,73 @@ test('ViT image view (--vit-model): the patch-level class lens equals lensLogits
   }
 });
 
-test('Whisper audio view (--whisper-model): the decoder lens grid equals topKPerLayer on the same features and prefix', async () => {
+test('Whisper audio view (--whisper-model): the transcript = greedyGenerate, its lens = logitLens on those tokens; a forced prefix = topKPerLayer', async () => {
   const dir = join(ROOT, 'test', 'fixtures', 'hf', 'whisper-tiny');
   const wav = readFileSync(join(ROOT, 'data', 'audio', 'hello-how-are-you.wav'));
   const s = await startExploreServer({ backend: testBackend('wasm'), whisperModel: dir });
-  try {
-    const w = (await loadModel(dir)) as HookedWhisper;
-    const prefix = [w.cfg.decoderStartTokenId, 7, 42];
-    const res = await fetch(new URL(`/api/whisper/lens?ids=${prefix.join(',')}&k=3`, s.url), { method: 'POST', headers: { 'content-type': 'audio/wav' }, body: wav });
+  const w = (await loadModel(dir)) as HookedWhisper;
+  const audio = decodeWav(new Uint8Array(wav));
+  const features = whisperFeatures(audio.samples, { samplingRate: audio.sampleRate, nMels: w.cfg.nMels, nSamples: 2 * w.cfg.maxSourcePositions * 160 });
+  const post = async (query: string) => {
+    const res = await fetch(new URL(`/api/whisper/lens?${query}`, s.url), { method: 'POST', headers: { 'content-type': 'audio/wav' }, body: wav });
     assert.equal(res.status, 200);
-    const lines = (await res.text()).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; data?: LensGrid });
-    const grid = lines[lines.length - 1]!.data!;
-    const audio = decodeWav(new Uint8Array(wav));
-    const features = whisperFeatures(audio.samples, { samplingRate: audio.sampleRate, nMels: w.cfg.nMels, nSamples: 2 * w.cfg.maxSourcePositions * 160 });
+    const lines = (await res.text()).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; stage?: string; data?: WhisperLensReply });
+    assert.equal(lines[lines.length - 1]!.type, 'result', JSON.stringify(lines[lines.length - 1]));
+    return { reply: lines[lines.length - 1]!.data!, stages: lines.map((l) => l.stage) };
+  };
+  try {
+    // transcribe (no prefix given): the route's tokens are greedy decoding's, its probabilities the logit lens's softmax
+    const before = tf.memory().numTensors;
+    const { reply: t, stages } = await post('k=3');
+    assert.equal(tf.memory().numTensors, before, 'no tensor leaked by the whisper route');
+    const generated = (await w.generate(features))[0]!;
+    assert.ok(generated.length > 2, `the fixture transcribes ${generated.length} tokens`);
+    assert.equal(t.source, 'transcribed');
+    assert.deepEqual(t.transcript!.ids, generated);
+    assert.deepEqual(t.ids, generated);
+    assert.ok(stages.filter((x) => x === 'transcribe').length >= generated.length - 1, 'one progress line per generated token');
+    const { output, cache } = await w.runWithCache({ inputFeatures: features, decoderInputIds: [generated] }, { namesFilter: residNamesFilter(w) });
+    output.dispose();
+    const probs = tf.tidy(() => tf.softmax(logitLens(w, cache)));
+    cache.dispose();
+    const P = (await probs.array()) as number[][][][]; // [L+1, 1, T, dVocab]
+    probs.dispose();
+    assert.equal(t.top.length, w.cfg.nLayers + 1);
+    const got: number[] = [];
+    const want: number[] = [];
+    for (const [row, perPos] of t.top.entries()) {
+      for (const [p, entries] of perPos.entries()) {
+        const dist = P[row]![0]![p]!;
+        assert.equal(entries[0]!.id, dist.indexOf(Math.max(...dist)), `top-1 of h${row} at ${p} is the lens argmax`);
+        for (const e of entries) {
+          got.push(e.prob);
+          want.push(dist[e.id]!);
+        }
+      }
+    }
+    const err = relError(got, want);
+    assert.ok(err <= 1e-5, `transcript lens vs logitLens: ${err}`);
+    // a short cap stops decoding early
+    const { reply: short } = await post('k=1&maxNewTokens=2');
+    assert.deepEqual(short.transcript!.ids, generated.slice(0, 3));
+    // teacher-forced ids: the grid is topKPerLayer on that prefix, with no transcript
+    const prefix = [w.cfg.decoderStartTokenId, 7, 42];
+    const { reply: grid } = await post(`ids=${prefix.join(',')}&k=3`);
     const ref = await topKPerLayer(w, { inputFeatures: features, decoderInputIds: [prefix] }, { k: 3, includeEmbedding: true });
-    features.dispose();
-    w.dispose();
+    assert.equal(grid.source, 'teacher-forced');
+    assert.equal(grid.transcript, undefined);
     assert.deepEqual(grid.ids, prefix);
     assert.deepEqual(grid.top.flat(2).map((e) => e.id), Array.from(ref.ids));
     assert.ok(relError(grid.top.flat(2).map((e) => e.prob), ref.probs) <= 1e-6);
     const bad = await fetch(new URL('/api/whisper/lens?ids=1,99999', s.url), { method: 'POST', headers: { 'content-type': 'audio/wav' }, body: wav });
     assert.equal(bad.status, 400);
+    const badCap = await fetch(new URL('/api/whisper/lens?maxNewTokens=0', s.url), { method: 'POST', headers: { 'content-type': 'audio/wav' }, body: wav });
+    assert.equal(badCap.status, 400);
     const notWav = await fetch(new URL('/api/whisper/lens', s.url), { method: 'POST', headers: { 'content-type': 'audio/wav' }, body: Buffer.from('RIFF....') });
     assert.equal(notWav.status, 400);
   } finally {
+    features.dispose();
+    w.dispose();
     await s.close();
   }
 });

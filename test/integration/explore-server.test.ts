@@ -389,3 +389,47 @@ test('Whisper audio view (--whisper-model): the transcript = greedyGenerate, its
     await s.close();
   }
 });
+
+test('a rotary family (--model llama-tiny): every model view answers; lens = topKPerLayer, heads = inductionScores, patching = patchScan', async () => {
+  const dir = join(ROOT, 'test', 'fixtures', 'hf', 'llama-tiny');
+  const s = await startExploreServer({ backend: testBackend('wasm'), model: dir });
+  try {
+    const m = s.model;
+    assert.equal(m.model.constructor.name, 'HookedLlama');
+    const info = (await (await fetch(new URL('/api/info', s.url))).json()) as { model: string; nLayers: number; nHeads: number };
+    assert.deepEqual([info.model, info.nLayers, info.nHeads], [dir, m.model.cfg.nLayers, m.model.cfg.nHeads]);
+    const text = 'The cat sat on the mat';
+    const ids = m.tokenizer.encode(text);
+    const before = tf.memory().numTensors;
+    const grid = await jobResult<LensGrid>(s.url, '/api/lens', { text, k: 4 });
+    const ref = await topKPerLayer(m.model, [ids], { k: 4, includeEmbedding: true });
+    assert.deepEqual(grid.ids, ids);
+    assert.deepEqual(grid.top.flat(2).map((e) => e.id), Array.from(ref.ids));
+    assert.ok(relError(grid.top.flat(2).map((e) => e.prob), ref.probs) <= 1e-5);
+    const L = m.model.cfg.nLayers;
+    const last = grid.top[L]![ids.length - 1]![0]!;
+    const trace = await jobResult<TokenTrace>(s.url, '/api/lens/token', { text, position: ids.length - 1, tokenId: last.id });
+    assert.equal(trace.rank[L], 0);
+    const heads = await jobResult<HeadScoresReply>(s.url, '/api/attention/heads', { batch: 2, seed: 1 });
+    const tokens = repeatedRandomTokens({ nTokens: heads.nTokens, batch: 2, vocab: m.model.cfg.dVocab, bos: heads.bos, seed: 1 });
+    const induction = await inductionScores(m.model, tokens);
+    tokens.dispose();
+    assert.ok(relError(heads.scores.induction.flat(), induction.data) <= 1e-5);
+    const p = await jobResult<PatternReply>(s.url, '/api/attention/pattern', { ids: heads.firstSequence.slice(0, 9), layer: L - 1, head: 1 });
+    for (const [q, row] of p.pattern.entries()) {
+      assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-5, `row ${q} sums to 1`);
+      for (let k = q + 1; k < row.length; k++) assert.ok(row[k]! < 1e-7, `causal: ${q}→${k}`);
+    }
+    const [clean, corrupt] = ['The quick brown fox', 'The lazy brown fox'];
+    const patch = await jobResult<PatchingReply>(s.url, '/api/patching', { clean, corrupt, answer: ' mat', wrong: ' the', hook: 'resid_pre' });
+    const scan = await patchScan(m.model, [m.tokenizer.encode(clean)], [m.tokenizer.encode(corrupt)], { hook: 'resid_pre', metric: logitDiffMetric(m.tokenizer.encode(' mat')[0]!, m.tokenizer.encode(' the')[0]!) });
+    assert.ok(relError(patch.values.flat(), scan.values) <= 1e-5);
+    const byHead = await jobResult<PatchingReply>(s.url, '/api/patching', { clean, corrupt, answer: ' mat', wrong: ' the', hook: 'z' });
+    assert.equal(byHead.columns.length, m.model.cfg.nHeads);
+    const sat = await jobResult<SaturationReply>(s.url, '/api/saturation', { text: `${text}\nA lazy fox.`, k: 2, reps: 20 });
+    assert.equal(sat.positions, ids.length + m.tokenizer.encode('A lazy fox.').length);
+    assert.equal(tf.memory().numTensors, before, 'no tensor leaked by the routes');
+  } finally {
+    await s.close();
+  }
+});

@@ -44,7 +44,7 @@ function randn(rows: number, cols: number, seed: number): number[][] {
   return Array.from({ length: rows }, () => Array.from({ length: cols }, () => rng.normal()));
 }
 
-test(`BERT and Whisper take device-tensor inputs (read asynchronously): same logits as arrays and as HF (${backend})`, async () => {
+test(`BERT and Whisper take device-tensor inputs (read asynchronously): same logits as arrays and as HF (${backend})`, async (t) => {
   await setBackend(backend);
   const before = tf.memory().numTensors;
   {
@@ -60,6 +60,7 @@ test(`BERT and Whisper take device-tensor inputs (read asynchronously): same log
     assert.equal(relError(got, await fromArrays.data()), 0, 'tensor and array inputs run the same pass');
     const err = relError(got, expected.get('logits')!.data);
     assert.ok(err <= 1e-5, `bert-tiny logits vs HF: ${err}`);
+    t.diagnostic(`bert-tiny logits from device tensors vs HF: ${err.toExponential(2)}`);
     // a bad token type in a device tensor is still found (read asynchronously) and nothing leaks
     const badTypes = onDevice(types.map((row) => row.map((_, i) => (i === 2 ? 7 : 0))), 'int32');
     await assert.rejects(bert.forward({ inputIds: idsT, tokenTypeIds: badTypes }), (e: unknown) => e instanceof InvalidArgumentError && /token type id 7/.test(e.message));
@@ -79,6 +80,7 @@ test(`BERT and Whisper take device-tensor inputs (read asynchronously): same log
     assert.equal(relError(got, await fromArrays.data()), 0);
     const err = relError(got, expected.get('logits')!.data);
     assert.ok(err <= 1e-5, `whisper-tiny logits vs HF: ${err}`);
+    t.diagnostic(`whisper-tiny logits from device tensors vs HF: ${err.toExponential(2)}`);
     tf.dispose([features, decT, fromTensor, fromArrays]);
     whisper.dispose();
   }

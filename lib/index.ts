@@ -87,7 +87,7 @@ export * from './lens/order.js';
 export * from './lens/better-lm.js';
 export * from './math/stats.js';
 export { createRng, type Rng } from './math/rng.js';
-export { hostArray, toHostArray, isHostArray, type HostArray, type ArrayInput, type NumericArray, type NestedNumbers, type ToHostArrayOptions } from './math/host-array.js';
+export { hostArray, toHostArray, toHostArrayAsync, isHostArray, type HostArray, type ArrayInput, type NumericArray, type NestedNumbers, type ToHostArrayOptions } from './math/host-array.js';
 
 // linear shortcuts
 export * from './linreg/index.js';

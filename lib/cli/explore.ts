@@ -37,13 +37,13 @@ export function registerExplore(program: Command): void {
   program
     .command('explore')
     .description('interactive web explorer: logit lens, attention, patching, saturation, shortcuts and probe logs in the browser')
-    .option('-m, --model <dir|hubId>', 'a GPT-2 checkpoint (default: the shipped tiny GPT-2)')
+    .option('-m, --model <dir|hubId>', 'a causal LM checkpoint with a tokenizer: GPT-2, Llama, GPT-NeoX, Gemma (default: the shipped tiny GPT-2)')
     .option('--host <host>', 'interface to listen on (anything but loopback is reachable by others: no authentication)', '127.0.0.1')
     .option('--port <n>', 'port (0: a free one)', '0')
     .option('--open', 'open the page in the default browser (best effort)')
     .option('--max-upload <bytes>', 'largest uploaded file (shortcuts report, probe log)', String(8 * 1024 * 1024))
     .option('--vit-model <dir|hubId>', 'a ViT checkpoint for the image view (patch-level class lens of an uploaded image)')
-    .option('--whisper-model <dir|hubId>', 'a Whisper checkpoint for the audio view (decoder lens of an uploaded WAV file)')
+    .option('--whisper-model <dir|hubId>', 'a Whisper checkpoint for the audio view (transcript of an uploaded WAV file and the decoder lens over it)')
     .option('-b, --backend <name>', BACKEND_HELP)
     .action(async (opts: ExploreOptions) => {
       const port = intOption(opts.port, 'port', { min: 0, max: 65535 });

@@ -9,7 +9,7 @@ import { topKPerLayer } from '../lens/topk.js';
 import { logitLens, residNamesFilter } from '../lens/logit-lens.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { JobContext } from './jobs.js';
-import { parseRequest, promptTokens, tokenStrings, type ExploreModel } from './context.js';
+import { parseRequest, promptTokens, tokenString, tokenStrings, type ExploreModel } from './context.js';
 
 /** Body of `POST /api/lens`. */
 export const LensRequest = z.strictObject({ text: z.string().max(4000), k: z.int().min(1).max(20).default(5) });
@@ -44,7 +44,7 @@ export function lensGrid(m: ExploreModel, body: unknown): (job: JobContext) => P
       Array.from({ length: T }, (_, p) =>
         Array.from({ length: k }, (_, i) => {
           const at = (row * T + p) * k + i;
-          return { id: r.ids[at]!, token: m.tokenizer.decode([r.ids[at]!]), prob: r.probs[at]! };
+          return { id: r.ids[at]!, token: tokenString(m, r.ids[at]!), prob: r.probs[at]! };
         }),
       ),
     );
@@ -89,7 +89,7 @@ export function tokenTrace(m: ExploreModel, body: unknown): (job: JobContext) =>
       const [rank, prob] = await Promise.all([rankT.data(), probT.data()]);
       await job.step('lens', 1, 1);
       const layers = Array.from({ length: m.model.cfg.nLayers + 1 }, (_, l) => l);
-      return { tokenId: req.tokenId, token: m.tokenizer.decode([req.tokenId]), position: req.position, layers, rank: Array.from(rank), prob: Array.from(prob) };
+      return { tokenId: req.tokenId, token: tokenString(m, req.tokenId), position: req.position, layers, rank: Array.from(rank), prob: Array.from(prob) };
     } finally {
       tf.dispose([output, rankT!, probT!].filter(Boolean));
       cache.dispose();

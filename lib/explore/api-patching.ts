@@ -10,7 +10,7 @@ import { defaultScanBy, normalizedMetric, patchScan, scanHookName, type ScanHook
 import { logitDiffMetric } from '../lens/metrics.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { JobContext } from './jobs.js';
-import { parseRequest, promptTokens, singleToken, tokenStrings, type ExploreModel } from './context.js';
+import { parseRequest, promptTokens, singleToken, tokenString, tokenStrings, type ExploreModel } from './context.js';
 
 /** Hooks the view offers. */
 export const PATCH_VIEW_HOOKS = ['resid_pre', 'resid_mid', 'resid_post', 'attn_out', 'mlp_out', 'z', 'v', 'pattern', 'result'] as const;
@@ -89,8 +89,8 @@ export function patching(m: ExploreModel, body: unknown): (job: JobContext) => P
       by,
       cleanTokens: tokenStrings(m, cleanIds),
       corruptTokens: tokenStrings(m, corruptIds),
-      answer: { id: answerId, token: m.tokenizer.decode([answerId]) },
-      wrong: { id: wrongId, token: m.tokenizer.decode([wrongId]) },
+      answer: { id: answerId, token: tokenString(m, answerId) },
+      wrong: { id: wrongId, token: tokenString(m, wrongId) },
       cleanLogitDiff: clean,
       corruptLogitDiff: corrupt,
       layers: Array.from({ length: L }, (_, l) => l),

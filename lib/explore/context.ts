@@ -1,10 +1,11 @@
 /**
- * What every explorer route works on: the loaded GPT-2 model with its tokenizer, the backend it runs on,
+ * What every explorer route works on: the loaded causal language model (GPT-2, Llama, GPT-NeoX, Gemma) with its tokenizer, the backend it runs on,
  * the limits, and the request-body parsing (zod schemas → `ExploreRequestError` 400 naming the field).
  */
 import type { z } from 'zod';
 import { ExploreRequestError, InvalidArgumentError } from '../errors.js';
-import type { HookedGPT2, LmTokenizer } from '../nn/gpt2.js';
+import type { CausalLmRoot } from '../nn/causal-lm.js';
+import type { LmTokenizer } from '../nn/text.js';
 
 /** Size limits of the explorer's requests. */
 export interface ExploreLimits {
@@ -19,7 +20,8 @@ export const DEFAULT_LIMITS: Readonly<ExploreLimits> = Object.freeze({ maxJsonBy
 
 /** The model the explorer serves. */
 export interface ExploreModel {
-  model: HookedGPT2;
+  /** GPT-2 or a rotary family (Llama, GPT-NeoX, Gemma). */
+  model: CausalLmRoot;
   tokenizer: LmTokenizer;
   /** Checkpoint directory or hub id. */
   dir: string;
@@ -50,9 +52,23 @@ export function promptTokens(m: ExploreModel, text: string, what = 'the prompt')
   return ids;
 }
 
+/**
+ * The string of one token id: the tokenizer's decoding, or `<id N>` for a row of the model's vocabulary that the
+ * tokenizer has no token for (checkpoints often pad the embedding past the tokenizer, e.g. llama-tiny's 256 rows
+ * for 103 tokens, Pythia's 50304 for 50277), which a lens can rank.
+ */
+export function tokenString(m: ExploreModel, id: number): string {
+  try {
+    return m.tokenizer.decode([id]);
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) return `<id ${id}>`;
+    throw err;
+  }
+}
+
 /** Token strings of `ids`, one per id. */
 export function tokenStrings(m: ExploreModel, ids: readonly number[]): string[] {
-  return ids.map((id) => m.tokenizer.decode([id]));
+  return ids.map((id) => tokenString(m, id));
 }
 
 /**

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { setBackend } from '../backend/index.js';
 import { loadModel } from '../nn/load.js';
-import { HookedGPT2 } from '../nn/gpt2.js';
+import { CausalLmRoot } from '../nn/causal-lm.js';
 import { ExploreRequestError, InvalidArgumentError } from '../errors.js';
 import { sendError } from './http.js';
 import { JobGate } from './jobs.js';
@@ -72,14 +72,14 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-/** Loads the model (GPT-2 with a tokenizer) on the chosen backend. */
+/** Loads the model (a causal LM — GPT-2, Llama, GPT-NeoX, Gemma — with a tokenizer) on the chosen backend. */
 export async function loadExploreModel(opts: Pick<ExploreServerOptions, 'model' | 'backend'>): Promise<ExploreModel> {
   const active = await setBackend(opts.backend ?? process.env.TFJS_LENS_BACKEND ?? 'auto', { verbose: false });
   const dir = opts.model ?? EXPLORE_DEFAULT_MODEL;
   const model = await loadModel(dir);
-  if (!(model instanceof HookedGPT2) || !model.tokenizer) {
+  if (!(model instanceof CausalLmRoot) || !model.tokenizer) {
     model.dispose();
-    throw new InvalidArgumentError(`the explorer needs a GPT-2 checkpoint with a tokenizer; ${dir} is not one`, 'pass --model with a GPT-2 directory or hub id, or leave it out for the shipped tiny GPT-2');
+    throw new InvalidArgumentError(`the explorer needs a causal language model checkpoint (GPT-2, Llama, GPT-NeoX, Gemma) with a tokenizer; ${dir} is not one`, 'pass --model with such a directory or hub id, or leave it out for the shipped tiny GPT-2');
   }
   return { model, tokenizer: model.tokenizer, dir, backend: `${active.name} (${active.detail})` };
 }

@@ -155,15 +155,21 @@ export async function ovCopyingAccuracy(model: CircuitModel, layer: number, head
   }
 }
 
-function frobenius(x: FactoredMatrix | tf.Tensor): number {
-  return tf.tidy(() => (x instanceof FactoredMatrix ? x.norm() : tf.norm(x)).dataSync()[0]!);
+/** Frobenius norm, read asynchronously (every backend, webgpu in Node included). */
+async function frobenius(x: FactoredMatrix | tf.Tensor): Promise<number> {
+  const norm = tf.tidy(() => (x instanceof FactoredMatrix ? x.norm() : tf.norm(x)));
+  try {
+    return (await norm.data())[0]!;
+  } finally {
+    norm.dispose();
+  }
 }
 
 /**
  * Composition score `‖W_A W_B‖_F / (‖W_A‖_F ‖W_B‖_F)` of two 2-D matrices (plain or factored), e.g.
  * W_A = OV of the earlier head and W_B = QK (Q-), QKᵀ (K-) or OV (V-composition) of the later one.
  */
-export function compositionScore(WA: FactoredMatrix | tf.Tensor, WB: FactoredMatrix | tf.Tensor): number {
+export async function compositionScore(WA: FactoredMatrix | tf.Tensor, WB: FactoredMatrix | tf.Tensor): Promise<number> {
   const rank = (x: FactoredMatrix | tf.Tensor) => (x instanceof FactoredMatrix ? x.shape.length : x.rank);
   if (rank(WA) !== 2 || rank(WB) !== 2) throw new InvalidArgumentError('compositionScore takes 2-D matrices (one head pair)', 'use allCompositionScores for every pair');
   let product: FactoredMatrix;
@@ -171,7 +177,7 @@ export function compositionScore(WA: FactoredMatrix | tf.Tensor, WB: FactoredMat
   else if (WB instanceof FactoredMatrix) product = WB.rmatmul(WA) as FactoredMatrix;
   else product = new FactoredMatrix(WA, WB);
   try {
-    return frobenius(product) / (frobenius(WA) * frobenius(WB));
+    return (await frobenius(product)) / ((await frobenius(WA)) * (await frobenius(WB)));
   } finally {
     product.dispose();
   }
@@ -187,7 +193,7 @@ export interface CompositionScores extends HostArray<Float32Array, [number, numb
 export type CompositionMode = 'Q' | 'K' | 'V';
 
 /** Composition score of one head pair (`prev` writes, `next` reads through its Q, K or V). */
-export function headCompositionScore(model: CircuitModel, mode: CompositionMode, prev: HeadRef, next: HeadRef): number {
+export async function headCompositionScore(model: CircuitModel, mode: CompositionMode, prev: HeadRef, next: HeadRef): Promise<number> {
   const ov = headOV(model, prev.layer, prev.head);
   let right: FactoredMatrix;
   if (mode === 'V') right = headOV(model, next.layer, next.head);
@@ -198,7 +204,7 @@ export function headCompositionScore(model: CircuitModel, mode: CompositionMode,
     qk.dispose();
   } else throw new InvalidArgumentError(`composition mode '${String(mode)}' is not 'Q', 'K' or 'V'`);
   try {
-    return compositionScore(ov, right);
+    return await compositionScore(ov, right);
   } finally {
     ov.dispose();
     right.dispose();

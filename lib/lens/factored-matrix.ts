@@ -142,14 +142,14 @@ export class FactoredMatrix {
     });
   }
 
-  private hostSvd(): { U: Float64Array; S: Float64Array; V: Float64Array; r: number } {
+  private async hostSvd(): Promise<{ U: Float64Array; S: Float64Array; V: Float64Array; r: number }> {
     if (this.svdCache) return this.svdCache;
     const m = this.ldim;
     const k = this.mdim;
     const n = this.rdim;
     const count = this.leadShape.reduce((a, b) => a * b, 1);
-    const aData = this.A.dataSync();
-    const bData = this.B.dataSync();
+    const aData = await this.A.data();
+    const bData = await this.B.data();
     const r = Math.min(m, k, n);
     const U = new Float64Array(count * m * r);
     const S = new Float64Array(count * r);
@@ -193,10 +193,11 @@ export class FactoredMatrix {
 
   /**
    * Thin SVD by the low-rank trick: `U [..., m, r]`, `S [..., r]` (descending), `V [..., n, r]` with
-   * `AB = U diag(S) Vᵀ`, r = min(m, k, n). New tensors (computed once on the host and remembered).
+   * `AB = U diag(S) Vᵀ`, r = min(m, k, n). New tensors (computed once on the host and remembered; the
+   * factors are read from the device asynchronously, so it works on every backend, webgpu in Node included).
    */
-  svd(): FactoredSvd {
-    const { U, S, V, r } = this.hostSvd();
+  async svd(): Promise<FactoredSvd> {
+    const { U, S, V, r } = await this.hostSvd();
     const lead = this.leadShape;
     return {
       U: tf.tensor(Float32Array.from(U), [...lead, this.ldim, r]),
@@ -206,16 +207,16 @@ export class FactoredMatrix {
   }
 
   /** Singular values on the host, `[count, r]` row-major float64 (count = product of leading axes). */
-  singularValues(): Float64Array {
-    return this.hostSvd().S.slice();
+  async singularValues(): Promise<Float64Array> {
+    return (await this.hostSvd()).S.slice();
   }
 
-  /** Eigenvalues of `BA [..., k, k]` (needs m = n): the nonzero eigenvalues of AB. New tensors. */
-  eigenvalues(): Eigenvalues {
+  /** Eigenvalues of `BA [..., k, k]` (needs m = n): the nonzero eigenvalues of AB. New tensors (BA is read asynchronously). */
+  async eigenvalues(): Promise<Eigenvalues> {
     const ba = this.BA;
     try {
       const k = this.mdim;
-      const data = ba.dataSync();
+      const data = await ba.data();
       const count = data.length / (k * k);
       const real = new Float32Array(count * k);
       const imag = new Float32Array(count * k);
@@ -272,8 +273,8 @@ export class FactoredMatrix {
   }
 
   /** `diag(S)·Vᵀ` `[..., r, n]`: the product with the left orthogonal factor U removed (new). */
-  collapseL(): tf.Tensor {
-    const { U, S, V } = this.svd();
+  async collapseL(): Promise<tf.Tensor> {
+    const { U, S, V } = await this.svd();
     try {
       return tf.tidy(() => tf.mul(tf.expandDims(S, -1), transposeLast(V)));
     } finally {
@@ -282,8 +283,8 @@ export class FactoredMatrix {
   }
 
   /** `U·diag(S)` `[..., m, r]`: the product with the right orthogonal factor Vᵀ removed (new). */
-  collapseR(): tf.Tensor {
-    const { U, S, V } = this.svd();
+  async collapseR(): Promise<tf.Tensor> {
+    const { U, S, V } = await this.svd();
     try {
       return tf.tidy(() => tf.mul(U, tf.expandDims(S, -2)));
     } finally {
@@ -292,8 +293,8 @@ export class FactoredMatrix {
   }
 
   /** The same product with balanced factors `(U√S, √S·Vᵀ)` (new). */
-  makeEven(): FactoredMatrix {
-    const { U, S, V } = this.svd();
+  async makeEven(): Promise<FactoredMatrix> {
+    const { U, S, V } = await this.svd();
     try {
       const [a, b] = tf.tidy(() => {
         const root = tf.sqrt(S);

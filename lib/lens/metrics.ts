@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
+import { readSync } from '../math/sync-read.js';
 
 /** Token ids `[batch, pos]` as a tensor or nested arrays. */
 export type TokenIds = tf.Tensor | readonly (readonly number[])[];
@@ -133,7 +134,7 @@ export async function readScalar(t: tf.Tensor): Promise<number> {
  * @returns a number (reads the device synchronously: not on webgpu in Node, use `meanLogProbAsync`).
  */
 export function meanLogProb(logits: tf.Tensor, tokens: TokenIds, range: TokenRange = {}): number {
-  return tf.tidy(() => meanLogProbTensor(logits, tokens, range).dataSync()[0]!);
+  return tf.tidy(() => readSync(meanLogProbTensor(logits, tokens, range), 'meanLogProb', 'use meanLogProbAsync')[0]!);
 }
 
 /** `meanLogProb` read asynchronously (works on every backend). */
@@ -146,7 +147,7 @@ export function meanLogProbAsync(logits: tf.Tensor, tokens: TokenIds, range: Tok
  * (argmax ties → lower id). Reads synchronously; `nextTokenAccuracyAsync` works on every backend.
  */
 export function nextTokenAccuracy(logits: tf.Tensor, tokens: TokenIds, range: TokenRange = {}): number {
-  return tf.tidy(() => nextTokenAccuracyTensor(logits, tokens, range).dataSync()[0]!);
+  return tf.tidy(() => readSync(nextTokenAccuracyTensor(logits, tokens, range), 'nextTokenAccuracy', 'use nextTokenAccuracyAsync')[0]!);
 }
 
 /** `nextTokenAccuracy` read asynchronously (works on every backend). */

@@ -17,6 +17,7 @@ import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
 import { GemmEngine, mirrorUpper } from './gemm-engine.js';
 import { DEFAULT_RCOND, invertGram } from './gram-inverse.js';
 import { matrixShape, toHostMatrix, toHostMatrixSync, type FloatArray, type HostMatrix, type LinearMap, type MatrixInput } from './types.js';
+import { readSync } from '../math/sync-read.js';
 
 /** Options of `GramAccumulator`. */
 export interface GramAccumulatorOptions {
@@ -124,7 +125,8 @@ export class GramAccumulator {
   }
 
   /**
-   * Adds a batch of samples (synchronous; host: calling thread only; tfjs: `dataSync`).
+   * Adds a batch of samples (synchronous; host: calling thread only; tfjs: a synchronous read, refused on
+   * webgpu in Node — use `addAsync` there).
    * @param X `[batch, dIn]` inputs.
    * @param Y `[batch, dOut]` targets.
    */
@@ -133,7 +135,7 @@ export class GramAccumulator {
     const rows = this.checkBatch(X, Y);
     if (rows === 0) return;
     if (this.device === 'tfjs') {
-      this.addTfjs(X, Y, rows, (t) => t.dataSync() as Float32Array);
+      this.addTfjs(X, Y, rows, (t) => readSync(t, 'GramAccumulator.add', 'use addAsync') as Float32Array);
       return;
     }
     const hx = toHostMatrixSync(X, 'GramAccumulator.add: X');

@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
 import { toHostArray, type HostArray } from '../math/host-array.js';
+import { readSync } from '../math/sync-read.js';
 
 /** A float typed array. */
 export type FloatArray = Float32Array | Float64Array;
@@ -45,12 +46,12 @@ export function checkHostMatrix(m: HostMatrix, what: string): [number, number] {
   return [rows, cols];
 }
 
-/** Host values of a matrix input (tensors via `dataSync`; float32 tensors only; nested rows as float64). */
+/** Host values of a matrix input (tensors via a synchronous read, refused on webgpu in Node; float32 tensors only; nested rows as float64). */
 export function toHostMatrixSync(m: MatrixInput, what: string): HostMatrix {
   if (m instanceof tf.Tensor) {
     if (m.rank !== 2) throw new ShapeMismatchError(what, '[rows, cols]', m.shape);
     if (m.dtype !== 'float32') throw new InvalidArgumentError(`${what}: expected a float32 tensor, got ${m.dtype}`);
-    return { data: m.dataSync() as Float32Array, shape: [m.shape[0], m.shape[1]] };
+    return { data: readSync(m, what, 'read it first with `await tensor.data()`, or use the async entry point (e.g. GramAccumulator.addAsync)') as Float32Array, shape: [m.shape[0], m.shape[1]] };
   }
   if (Array.isArray(m)) return nestedMatrix(m as readonly (readonly number[])[], what);
   checkHostMatrix(m as HostMatrix, what);

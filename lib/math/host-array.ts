@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
+import { readSync } from './sync-read.js';
 
 /** Typed arrays a `HostArray` may hold. */
 export type NumericArray = Float32Array | Float64Array | Int32Array | Uint8Array;
@@ -72,16 +73,37 @@ export interface ToHostArrayOptions {
 }
 
 /**
- * Host values of any `ArrayInput` (tensors via `dataSync`; nested arrays as float64; a strided ndarray
- * view must be contiguous). Host arrays are returned as they are (no copy).
+ * Host values of any `ArrayInput` (tensors via a synchronous read, refused on webgpu in Node: use
+ * `toHostArrayAsync` there; nested arrays as float64; a strided ndarray view must be contiguous). Host arrays
+ * are returned as they are (no copy).
  */
 export function toHostArray(x: ArrayInput, opts: ToHostArrayOptions = {}): HostArray {
   const what = opts.what ?? 'array';
+  if (x instanceof tf.Tensor) return hostOfTensor(x, readSync(checkNumeric(x, what), what) as NumericArray, opts);
+  return toHostArrayNoTensor(x, opts);
+}
+
+/** `toHostArray` that reads tensors with `await data()` (every backend, webgpu in Node included). */
+export async function toHostArrayAsync(x: ArrayInput, opts: ToHostArrayOptions = {}): Promise<HostArray> {
+  const what = opts.what ?? 'array';
+  if (x instanceof tf.Tensor) return hostOfTensor(x, (await checkNumeric(x, what).data()) as NumericArray, opts);
+  return toHostArrayNoTensor(x, opts);
+}
+
+function checkNumeric(x: tf.Tensor, what: string): tf.Tensor {
+  if (x.dtype === 'string' || x.dtype === 'complex64') throw new InvalidArgumentError(`${what}: a ${x.dtype} tensor has no numeric host array`);
+  return x;
+}
+
+function hostOfTensor(x: tf.Tensor, data: NumericArray, opts: ToHostArrayOptions): HostArray {
+  if (opts.rank !== undefined && x.shape.length !== opts.rank) throw new ShapeMismatchError(opts.what ?? 'array', `rank ${opts.rank}`, [...x.shape]);
+  return { data, shape: x.shape };
+}
+
+function toHostArrayNoTensor(x: Exclude<ArrayInput, tf.Tensor>, opts: ToHostArrayOptions): HostArray {
+  const what = opts.what ?? 'array';
   let out: HostArray;
-  if (x instanceof tf.Tensor) {
-    if (x.dtype === 'string' || x.dtype === 'complex64') throw new InvalidArgumentError(`${what}: a ${x.dtype} tensor has no numeric host array`);
-    out = { data: x.dataSync() as NumericArray, shape: x.shape };
-  } else if (isHostArray(x)) {
+  if (isHostArray(x)) {
     const strided = x as HostArray & { stride?: readonly number[]; offset?: number };
     if (strided.offset || (strided.stride && !isRowMajor(strided.shape, strided.stride))) {
       throw new InvalidArgumentError(`${what}: a strided view (offset or non-row-major strides) is not a contiguous host array`, 'copy it into a contiguous array first');

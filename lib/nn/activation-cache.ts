@@ -6,11 +6,19 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, NotCachedError, UnknownHookError } from '../errors.js';
 import { closeMatches, getActName, canonicalAlias } from './hook-names.js';
+import { readSync } from '../math/sync-read.js';
 
 interface HostEntry {
   shape: number[];
   dtype: 'float32' | 'int32' | 'bool';
   data: Float32Array | Int32Array | Uint8Array;
+}
+
+/** @internal The host values of every distinct tensor of a run's cache, read asynchronously (for `device: 'cpu'`). */
+export async function readHostValues(entries: ReadonlyMap<string, tf.Tensor>): Promise<Map<tf.Tensor, HostEntry['data']>> {
+  const out = new Map<tf.Tensor, HostEntry['data']>();
+  for (const t of new Set(entries.values())) out.set(t, (await t.data()) as HostEntry['data']);
+  return out;
 }
 
 /** Activations of one run, by TransformerLens hook name. */
@@ -21,14 +29,16 @@ export class ActivationCache {
 
   /**
    * @internal built by `runWithCache`. Takes ownership of the tensors. `modelHooks` (every hook name of
-   * the model) lets `get` tell a name the run did not cache from a name that does not exist.
+   * the model) lets `get` tell a name the run did not cache from a name that does not exist. With
+   * `where: 'cpu'`, `hostValues` holds each tensor's values read beforehand (`readHostValues`, asynchronous:
+   * webgpu in Node has no synchronous read); a tensor missing there is read synchronously.
    */
-  constructor(entries: Map<string, tf.Tensor>, where: 'gpu' | 'cpu' = 'gpu', private readonly modelHooks: readonly string[] = [], private readonly aliases: ReadonlyMap<string, string> = new Map()) {
+  constructor(entries: Map<string, tf.Tensor>, where: 'gpu' | 'cpu' = 'gpu', private readonly modelHooks: readonly string[] = [], private readonly aliases: ReadonlyMap<string, string> = new Map(), hostValues: ReadonlyMap<tf.Tensor, HostEntry['data']> = new Map()) {
     const copies = new Map<tf.Tensor, HostEntry>(); // one host copy per tensor (hook_attn_in and hook_q/k/v_input share one)
     for (const [name, t] of entries) {
       if (where === 'cpu') {
         let entry = copies.get(t);
-        if (!entry) copies.set(t, (entry = { shape: t.shape, dtype: t.dtype as HostEntry['dtype'], data: t.dataSync() as HostEntry['data'] }));
+        if (!entry) copies.set(t, (entry = { shape: t.shape, dtype: t.dtype as HostEntry['dtype'], data: hostValues.get(t) ?? (readSync(t, `ActivationCache (device 'cpu') of '${name}'`, 'use runWithCache({ device: \'cpu\' }), which reads asynchronously') as HostEntry['data']) }));
         this.host.set(name, entry);
       } else {
         this.device.set(name, t);

@@ -25,7 +25,7 @@ import { linear } from './components/linear.js';
 import { activation, type ActivationName } from './components/activations.js';
 import { Unembed } from './components/unembed.js';
 import { StackedWeights } from './tl-weights.js';
-import { padSequences, prepareTokens, type PreparedTokens, type TokenInput } from './token-input.js';
+import { padSequences, prepareTokens, prepareTokensAsync, type PreparedTokens, type TokenInput, type TokenInputOptions } from './token-input.js';
 import { requireTokenizer, strTokens, type LmTokenizer } from './text.js';
 import type { BertConfig } from '../io/config/bert.js';
 import type { BertWeights } from '../io/convert/bert.js';
@@ -157,42 +157,47 @@ export class HookedBert extends HookedTransformerRoot<BertInput, PreparedBert> i
 
   /** Tokenises text (the tokenizer's own [CLS]/[SEP]; several texts right-padded) → ids `[batch, pos]` and mask. The caller disposes `owned`. */
   toTokens(text: string | readonly string[]): PreparedBert {
-    return this.prepare(text);
+    // text reaches no tensor input, so prepareTokens reads nothing from the device here
+    return prepareTokens(this.rightPaddedText(typeof text === 'string' ? [text] : text), this.tokenOptions());
   }
 
-  protected prepare(input: BertInput): PreparedBert {
-    const opts = { vocabSize: this.cfg.dVocab, maxPositions: this.cfg.nCtx, tokenizer: this.tokenizer, padId: this.cfg.padTokenId };
+  private tokenOptions(): TokenInputOptions {
+    return { vocabSize: this.cfg.dVocab, maxPositions: this.cfg.nCtx, tokenizer: this.tokenizer, padId: this.cfg.padTokenId };
+  }
+
+  /** Checks the input; tensor ids, masks and token types are read from the device asynchronously (webgpu in Node has no synchronous read). */
+  protected async prepare(input: BertInput): Promise<PreparedBert> {
     let tokenInput: TokenInput = input as TokenInput;
     if (typeof input === 'string' || (Array.isArray(input) && input.length > 0 && typeof input[0] === 'string')) {
       tokenInput = this.rightPaddedText(typeof input === 'string' ? [input] : (input as readonly string[]));
     }
-    // tidy: prepareTokens may throw after creating tensors (bad ids); tidy frees them then.
-    const prepared = tf.tidy(() => prepareTokens(tokenInput, opts) as unknown as tf.TensorContainer) as unknown as PreparedBert;
+    const prepared: PreparedBert = await prepareTokensAsync(tokenInput, this.tokenOptions());
     const types = typeof input === 'object' && !(input instanceof tf.Tensor) && !Array.isArray(input) ? (input as { tokenTypeIds?: tf.Tensor | readonly (readonly number[])[] }).tokenTypeIds : undefined;
-    if (types !== undefined) {
+    if (types === undefined) return prepared;
+    try {
       let t: tf.Tensor;
       if (types instanceof tf.Tensor) t = types;
       else prepared.owned.push((t = tf.tensor2d(types as number[][], undefined, 'int32')));
-      if (!tf.util.arraysEqual(t.shape, prepared.inputIds.shape)) {
-        this.release(prepared);
-        throw new ShapeMismatchError('token type ids', `[${prepared.inputIds.shape.join(',')}] like the ids`, t.shape);
-      }
+      if (!tf.util.arraysEqual(t.shape, prepared.inputIds.shape)) throw new ShapeMismatchError('token type ids', `[${prepared.inputIds.shape.join(',')}] like the ids`, t.shape);
       if (t.dtype !== 'int32') prepared.owned.push((t = tf.cast(t, 'int32')));
-      const values = t.dataSync();
+      const values = await t.data();
       for (let i = 0; i < values.length; i++) {
         if (!Number.isInteger(values[i]) || values[i]! < 0 || values[i]! >= this.cfg.nTokenTypes) {
-          this.release(prepared);
           throw new InvalidArgumentError(`token type id ${values[i]} at flat index ${i} is outside [0, ${this.cfg.nTokenTypes})`);
         }
       }
       prepared.tokenTypeIds = t as tf.Tensor2D;
+      return prepared;
+    } catch (err) {
+      this.release(prepared);
+      throw err;
     }
-    return prepared;
   }
 
   /** Tokenises texts and right-pads them (BERT's convention: positions always start at 0). */
   private rightPaddedText(texts: readonly string[]): { inputIds: number[][]; attentionMask?: number[][] } {
     if (!this.tokenizer) throw new InvalidArgumentError('text input needs a tokenizer, and this model has none', 'pass token ids, or load a checkpoint directory with tokenizer files');
+    if (texts.length === 0) throw new InvalidArgumentError('text input is an empty list', 'pass at least one text');
     const seqs = texts.map((t) => this.tokenizer!.encode(t));
     if (seqs.some((s) => s.length === 0)) throw new InvalidArgumentError('an input text tokenised to zero tokens');
     const { ids, mask } = padSequences(seqs, { side: 'right', padId: this.cfg.padTokenId });

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { UnknownHookError, InvalidArgumentError } from '../errors.js';
 import { HookedModule } from './hooked-module.js';
 import { HookPoint, RunContext, NO_HOOKS, type HookFn, type ModuleOverride, type OverridableModule } from './hook-point.js';
-import { ActivationCache } from './activation-cache.js';
+import { ActivationCache, readHostValues } from './activation-cache.js';
 import { closeMatches, getActName, canonicalAlias } from './hook-names.js';
 import { checkModelInput, checkNamesFilter, checkRunOptions } from './input-checks.js';
 import type { AttentionMask } from './components/attention.js';
@@ -330,7 +330,15 @@ export abstract class HookedRoot<Input, Prepared> extends HookedModule {
       const copy = output.clone();
       output = copy;
     }
-    return { output, cache: new ActivationCache(ctx.cache, opts.device ?? 'gpu', this.hookNames(), this.hookAliases()) };
+    const where = opts.device ?? 'gpu';
+    let hostValues: Awaited<ReturnType<typeof readHostValues>> | undefined;
+    try {
+      if (where === 'cpu') hostValues = await readHostValues(ctx.cache);
+    } catch (err) {
+      tf.dispose([output, ...new Set(ctx.cache.values())]);
+      throw err;
+    }
+    return { output, cache: new ActivationCache(ctx.cache, where, this.hookNames(), this.hookAliases(), hostValues) };
   }
 
   /** Forward pass with temporary hooks (they apply to this call only). Returns the output. */

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '../errors.js';
 import type { HookPoint, RunContext } from './hook-point.js';
+import { readSync } from '../math/sync-read.js';
 
 /** Describes a value for an error message: `null`, `the number 5`, `an object with keys {}`, … */
 export function describeValue(value: unknown): string {
@@ -149,7 +150,8 @@ export function applyTokenHook(ctx: RunContext, point: HookPoint, ids: tf.Tensor
   const given = tf.clone(ids);
   const out = ctx.apply(point, given);
   if (out === given) return out;
-  const values = out.dataSync();
+  // the forward pass is synchronous (inside tf.tidy), so the replacement is read synchronously
+  const values = readSync(out, `a hook at '${point.name}' replaced the token ids`, 'on webgpu in Node, return the ids unchanged from hook_tokens and pass the new ids as the input instead');
   for (let i = 0; i < values.length; i++) {
     const id = values[i]!;
     if (!(id >= 0 && id < vocabSize)) throw new InvalidArgumentError(`a hook at '${point.name}' returned token id ${id}, outside the vocabulary [0, ${vocabSize})`, 'return token ids of this model');

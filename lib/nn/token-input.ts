@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
 import { checkAttentionMask, checkIntegerTensorDtype, checkTokenIds, describeValue } from './input-checks.js';
+import { readSync } from '../math/sync-read.js';
 
 /** The minimal tokenizer a model needs for text input. */
 export interface TextEncoder {
@@ -74,7 +75,7 @@ export function leftPad(seqs: readonly (readonly number[])[], padId = 0): { ids:
 
 /** Turns any `TokenInput` into int32 ids `[batch, pos]` (+ mask), validating ids and length. */
 export function prepareTokens(input: TokenInput, opts: TokenInputOptions): PreparedTokens {
-  return prepareWith(input, opts, (t) => t.dataSync());
+  return prepareWith(input, opts, (t) => readSync(t, 'prepareTokens: a tensor input', 'use prepareTokensAsync'));
 }
 
 /**
@@ -86,7 +87,7 @@ export async function prepareTokensAsync(input: TokenInput, opts: TokenInputOpti
   const host = new Map<tf.Tensor, ArrayLike<number>>();
   const tensors = input instanceof tf.Tensor ? [input] : typeof input === 'object' && input !== null && !Array.isArray(input) && 'inputIds' in input ? [(input as { inputIds: unknown }).inputIds, (input as { attentionMask?: unknown }).attentionMask] : [];
   for (const t of tensors) if (t instanceof tf.Tensor && !t.isDisposed && (t.dtype === 'int32' || t.dtype === 'float32' || t.dtype === 'bool')) host.set(t, (await t.data()) as ArrayLike<number>);
-  return prepareWith(input, opts, (t) => host.get(t) ?? t.dataSync());
+  return prepareWith(input, opts, (t) => host.get(t) ?? readSync(t, 'prepareTokensAsync: a tensor input'));
 }
 
 /** Host values of a tensor input (read before the checks; synchronously or from an earlier async read). */

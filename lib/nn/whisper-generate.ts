@@ -19,6 +19,11 @@ export interface WhisperGenerateOptions {
   suppressTokens?: readonly number[];
   /** Ids not generated at the first step (default the config's `begin_suppress_tokens`). */
   beginSuppressTokens?: readonly number[];
+  /**
+   * Called after each generated token with the steps done and the most there can be (progress; an
+   * awaited promise, so a caller can yield to its event loop). A rejection stops decoding and propagates.
+   */
+  onStep?: (done: number, total: number) => void | Promise<void>;
 }
 
 /** What greedy decoding needs from the model. */
@@ -73,6 +78,7 @@ export async function greedyGenerate(model: GenerationModel, features: FeatureIn
         seqs[b]!.push(id);
         if (eos !== undefined && id === eos) done[b] = true;
       }
+      await opts.onStep?.(step + 1, maxNew);
     }
     return seqs.map((s) => {
       if (eos === undefined) return s;

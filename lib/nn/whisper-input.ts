@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { WhisperConfig } from '../io/config/whisper.js';
 import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
 import { whisperFeatures } from '../data/audio.js';
-import { prepareTokens, type PreparedTokens } from './token-input.js';
+import { prepareTokensAsync } from './token-input.js';
 
 /** Log-mel features: a `[batch, nMels, frames]` tensor, or the same as typed array + shape. */
 export type FeatureInput = tf.Tensor | { data: Float32Array; shape: readonly [number, number, number] };
@@ -58,15 +58,17 @@ export function prepareFeatures(input: FeatureInput, cfg: WhisperConfig, owned: 
   return x as tf.Tensor3D;
 }
 
-/** Turns a `WhisperInput` into checked tensors (freed by the caller through `owned`). */
-export function prepareWhisperInput(input: WhisperInput, cfg: WhisperConfig): PreparedWhisper {
+/**
+ * Turns a `WhisperInput` into checked tensors (freed by the caller through `owned`). Tensor decoder ids are
+ * read from the device asynchronously (webgpu in Node has no synchronous read).
+ */
+export async function prepareWhisperInput(input: WhisperInput, cfg: WhisperConfig): Promise<PreparedWhisper> {
   const owned: tf.Tensor[] = [];
   try {
     if (!input || typeof input !== 'object' || !('decoderInputIds' in input)) {
       throw new InvalidArgumentError('Whisper input must be { inputFeatures | audio | encoderOutput, decoderInputIds }');
     }
-    // tidy: prepareTokens may throw after creating tensors (bad ids); tidy frees them then.
-    const tokens = tf.tidy(() => prepareTokens(input.decoderInputIds as tf.Tensor | number[][], { vocabSize: cfg.dVocab, maxPositions: cfg.maxTargetPositions }) as unknown as tf.TensorContainer) as unknown as PreparedTokens;
+    const tokens = await prepareTokensAsync(input.decoderInputIds as tf.Tensor | number[][], { vocabSize: cfg.dVocab, maxPositions: cfg.maxTargetPositions });
     owned.push(...tokens.owned);
     const batch = tokens.inputIds.shape[0];
     const prepared: PreparedWhisper = { decoderInputIds: tokens.inputIds, owned };

@@ -273,7 +273,7 @@ export class HookedWhisper extends HookedTransformerRoot<WhisperInput, PreparedW
     return `HookedWhisper(${this.cfg.encoderLayers}+${this.cfg.nLayers} layers, d=${this.cfg.dModel}, ${this.cfg.nMels} mels)`;
   }
 
-  protected prepare(input: WhisperInput): PreparedWhisper {
+  protected prepare(input: WhisperInput): Promise<PreparedWhisper> {
     return prepareWhisperInput(input, this.cfg);
   }
 

@@ -135,7 +135,7 @@ export async function evaluateGridCell(
   const yTrain = Int32Array.from(split.train, (r) => features.y[r]!);
   const yTest = Int32Array.from(split.test, (r) => features.y[r]!);
   const t0 = performance.now();
-  let predict: (X: HostMatrix) => Int32Array;
+  let predict: (X: HostMatrix) => Int32Array | Promise<Int32Array>;
   let used: Record<string, number | string | boolean>;
   if (classifier === 'logistic' || classifier === 'lda') {
     const scaler = fitStandardScaler(trainX);
@@ -158,9 +158,9 @@ export async function evaluateGridCell(
   }
   const fitMs = performance.now() - t0;
   const t1 = performance.now();
-  const pred = predict(testX);
+  const pred = await predict(testX);
   const predictMs = performance.now() - t1;
-  const trainPred = predict(trainX);
+  const trainPred = await predict(trainX);
   return {
     nTrain: split.train.length, nTest: split.test.length, nFeatures: features.X.shape[1], nClasses: K, params: used,
     timings: { fitMs, predictMs },

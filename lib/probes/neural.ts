@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '../errors.js';
 import { createRng } from '../math/rng.js';
-import { toHostMatrixSync, type HostMatrix, type MatrixInput } from '../linreg/types.js';
+import { toHostMatrix, type HostMatrix, type MatrixInput } from '../linreg/types.js';
 import { fitStandardScaler, transformStandard, type StandardScaler } from './scaler.js';
 import { argmaxRows } from './logistic.js';
 import { hostArray, type HostArray } from '../math/host-array.js';
@@ -118,7 +118,7 @@ function toFloat32(m: HostMatrix): Float32Array {
  * @param X `[n, d]` raw features; @param y `[n]` labels 0 … K−1.
  */
 export async function trainNeuralProbe(X: MatrixInput, y: ArrayLike<number>, opts: NeuralProbeOptions): Promise<NeuralProbe> {
-  const M = toHostMatrixSync(X, 'trainNeuralProbe: X');
+  const M = await toHostMatrix(X, 'trainNeuralProbe: X');
   const [n, d] = M.shape;
   if (y.length !== n) throw new InvalidArgumentError(`trainNeuralProbe: y has ${y.length} labels for ${n} rows`);
   const { kind } = opts;
@@ -214,19 +214,21 @@ export async function trainNeuralProbe(X: MatrixInput, y: ArrayLike<number>, opt
   };
 }
 
-/** Class probabilities `[n, K]` (softmax of the logits) of raw features `X` `[n, d]`. */
-export function neuralProbeProba(probe: NeuralProbe, X: MatrixInput): HostArray<Float32Array, readonly [number, number]> {
-  const M = toHostMatrixSync(X, 'neuralProbeProba: X');
+/** Class probabilities `[n, K]` (softmax of the logits) of raw features `X` `[n, d]` (tensors are read asynchronously: every backend). */
+export async function neuralProbeProba(probe: NeuralProbe, X: MatrixInput): Promise<HostArray<Float32Array, readonly [number, number]>> {
+  const M = await toHostMatrix(X, 'neuralProbeProba: X');
   const [n, d] = M.shape;
   if (d !== probe.nFeatures) throw new InvalidArgumentError(`neuralProbeProba: X has ${d} features, the probe ${probe.nFeatures}`);
   const x = toFloat32(probe.scaler ? transformStandard(probe.scaler, M) : M);
   const out = tf.tidy(() => tf.softmax(logitsOf(probe.kind, tf.tensor2d(x, [n, d]), probe.weights.map((w) => tf.tensor(w.data, w.shape)))));
-  const data = out.dataSync() as Float32Array;
-  out.dispose();
-  return hostArray(data, [n, probe.nClasses] as const);
+  try {
+    return hostArray((await out.data()) as Float32Array, [n, probe.nClasses] as const);
+  } finally {
+    out.dispose();
+  }
 }
 
 /** Predicted classes `[n]`. */
-export function predictNeuralProbe(probe: NeuralProbe, X: MatrixInput): Int32Array {
-  return argmaxRows(neuralProbeProba(probe, X));
+export async function predictNeuralProbe(probe: NeuralProbe, X: MatrixInput): Promise<Int32Array> {
+  return argmaxRows(await neuralProbeProba(probe, X));
 }

@@ -169,21 +169,33 @@ test('upload an image → the ViT patch-level class lens grid and the CLS table 
   await shot('vit');
 });
 
-test('upload a WAV file → the Whisper decoder-lens grid shows the top-1 of topKPerLayer', { skip: SKIP }, async () => {
+test('upload a WAV file → the Whisper transcript (greedyGenerate) and its decoder-lens grid; a teacher-forced prefix instead', { skip: SKIP }, async () => {
   await page.click('#tab-whisper');
-  await page.fill('#whisper-prefix', '7, 42');
   await page.setInputFiles('#whisper-file', join(ROOT, 'data', 'audio', 'hello-how-are-you.wav'));
+  const transcript = await page.waitForSelector('#whisper-transcript');
   const top1 = await page.waitForSelector('#whisper-top1');
   await page.waitForSelector('#whisper-grid svg');
   const w = (await loadModel(join(ROOT, 'test', 'fixtures', 'hf', 'whisper-tiny'))) as HookedWhisper;
   const audio = decodeWav(readFileSync(join(ROOT, 'data', 'audio', 'hello-how-are-you.wav')));
   const features = whisperFeatures(audio.samples, { samplingRate: audio.sampleRate, nMels: w.cfg.nMels, nSamples: 2 * w.cfg.maxSourcePositions * 160 });
-  const prefix = [w.cfg.decoderStartTokenId, 7, 42];
-  const ref = await topKPerLayer(w, { inputFeatures: features, decoderInputIds: [prefix] }, { k: 1, positions: [2] });
-  features.dispose();
-  w.dispose();
-  assert.equal(await top1.getAttribute('data-token-id'), String(ref.ids[ref.ids.length - 1]));
-  await shot('whisper');
+  try {
+    const generated = (await w.generate(features))[0]!;
+    assert.equal(await transcript.getAttribute('data-ids'), generated.join(','));
+    assert.match((await transcript.textContent()) ?? '', new RegExp(generated.slice(1, 4).join(' ')), 'the transcript text (ids: the fixture has no tokenizer) is shown');
+    const last = await topKPerLayer(w, { inputFeatures: features, decoderInputIds: [generated] }, { k: 1, positions: [generated.length - 1] });
+    assert.equal(await top1.getAttribute('data-token-id'), String(last.ids[last.ids.length - 1]));
+    await shot('whisper');
+    await page.fill('#whisper-prefix', '7, 42');
+    await page.click('#whisper-run');
+    const forced = await page.waitForSelector('#whisper-forced');
+    const prefix = [w.cfg.decoderStartTokenId, 7, 42];
+    assert.equal(await forced.getAttribute('data-ids'), prefix.join(','));
+    const ref = await topKPerLayer(w, { inputFeatures: features, decoderInputIds: [prefix] }, { k: 1, positions: [2] });
+    assert.equal(await page.locator('#whisper-top1').getAttribute('data-token-id'), String(ref.ids[ref.ids.length - 1]));
+  } finally {
+    features.dispose();
+    w.dispose();
+  }
 });
 
 test('the demo report is a self-contained snapshot: it opens from file:// and draws its figures', { skip: SKIP }, async () => {

@@ -26,10 +26,11 @@ import type { PatchingReply } from '../../lib/explore/api-patching.js';
 import type { SaturationReply } from '../../lib/explore/api-saturation.js';
 import type { ProbeLogView, ShortcutsView } from '../../lib/explore/api-uploads.js';
 import type { VitLensReply } from '../../lib/explore/api-vit.js';
+import type { WhisperLensReply } from '../../lib/explore/api-whisper.js';
 import { loadModel } from '../../lib/nn/load.js';
 import type { HookedViT } from '../../lib/nn/vit.js';
 import { vitPixelValues } from '../../lib/data/image.js';
-import { residNamesFilter } from '../../lib/lens/logit-lens.js';
+import { logitLens, residNamesFilter } from '../../lib/lens/logit-lens.js';
 import type { HookedWhisper } from '../../lib/nn/whisper.js';
 import { decodeWav } from '../../lib/data/wav.js';
 import { whisperFeatures } from '../../lib/data/audio.js';
@@ -318,29 +319,116 @@ test('ViT image view (--vit-model): the patch-level class lens equals lensLogits
   }
 });
 
-test('Whisper audio view (--whisper-model): the decoder lens grid equals topKPerLayer on the same features and prefix', async () => {
+test('Whisper audio view (--whisper-model): the transcript = greedyGenerate, its lens = logitLens on those tokens; a forced prefix = topKPerLayer', async () => {
   const dir = join(ROOT, 'test', 'fixtures', 'hf', 'whisper-tiny');
   const wav = readFileSync(join(ROOT, 'data', 'audio', 'hello-how-are-you.wav'));
   const s = await startExploreServer({ backend: testBackend('wasm'), whisperModel: dir });
-  try {
-    const w = (await loadModel(dir)) as HookedWhisper;
-    const prefix = [w.cfg.decoderStartTokenId, 7, 42];
-    const res = await fetch(new URL(`/api/whisper/lens?ids=${prefix.join(',')}&k=3`, s.url), { method: 'POST', headers: { 'content-type': 'audio/wav' }, body: wav });
+  const w = (await loadModel(dir)) as HookedWhisper;
+  const audio = decodeWav(new Uint8Array(wav));
+  const features = whisperFeatures(audio.samples, { samplingRate: audio.sampleRate, nMels: w.cfg.nMels, nSamples: 2 * w.cfg.maxSourcePositions * 160 });
+  const post = async (query: string) => {
+    const res = await fetch(new URL(`/api/whisper/lens?${query}`, s.url), { method: 'POST', headers: { 'content-type': 'audio/wav' }, body: wav });
     assert.equal(res.status, 200);
-    const lines = (await res.text()).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; data?: LensGrid });
-    const grid = lines[lines.length - 1]!.data!;
-    const audio = decodeWav(new Uint8Array(wav));
-    const features = whisperFeatures(audio.samples, { samplingRate: audio.sampleRate, nMels: w.cfg.nMels, nSamples: 2 * w.cfg.maxSourcePositions * 160 });
+    const lines = (await res.text()).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; stage?: string; data?: WhisperLensReply });
+    assert.equal(lines[lines.length - 1]!.type, 'result', JSON.stringify(lines[lines.length - 1]));
+    return { reply: lines[lines.length - 1]!.data!, stages: lines.map((l) => l.stage) };
+  };
+  try {
+    // transcribe (no prefix given): the route's tokens are greedy decoding's, its probabilities the logit lens's softmax
+    const before = tf.memory().numTensors;
+    const { reply: t, stages } = await post('k=3');
+    assert.equal(tf.memory().numTensors, before, 'no tensor leaked by the whisper route');
+    const generated = (await w.generate(features))[0]!;
+    assert.ok(generated.length > 2, `the fixture transcribes ${generated.length} tokens`);
+    assert.equal(t.source, 'transcribed');
+    assert.deepEqual(t.transcript!.ids, generated);
+    assert.deepEqual(t.ids, generated);
+    assert.ok(stages.filter((x) => x === 'transcribe').length >= generated.length - 1, 'one progress line per generated token');
+    const { output, cache } = await w.runWithCache({ inputFeatures: features, decoderInputIds: [generated] }, { namesFilter: residNamesFilter(w) });
+    output.dispose();
+    const probs = tf.tidy(() => tf.softmax(logitLens(w, cache)));
+    cache.dispose();
+    const P = (await probs.array()) as number[][][][]; // [L+1, 1, T, dVocab]
+    probs.dispose();
+    assert.equal(t.top.length, w.cfg.nLayers + 1);
+    const got: number[] = [];
+    const want: number[] = [];
+    for (const [row, perPos] of t.top.entries()) {
+      for (const [p, entries] of perPos.entries()) {
+        const dist = P[row]![0]![p]!;
+        assert.equal(entries[0]!.id, dist.indexOf(Math.max(...dist)), `top-1 of h${row} at ${p} is the lens argmax`);
+        for (const e of entries) {
+          got.push(e.prob);
+          want.push(dist[e.id]!);
+        }
+      }
+    }
+    const err = relError(got, want);
+    assert.ok(err <= 1e-5, `transcript lens vs logitLens: ${err}`);
+    // a short cap stops decoding early
+    const { reply: short } = await post('k=1&maxNewTokens=2');
+    assert.deepEqual(short.transcript!.ids, generated.slice(0, 3));
+    // teacher-forced ids: the grid is topKPerLayer on that prefix, with no transcript
+    const prefix = [w.cfg.decoderStartTokenId, 7, 42];
+    const { reply: grid } = await post(`ids=${prefix.join(',')}&k=3`);
     const ref = await topKPerLayer(w, { inputFeatures: features, decoderInputIds: [prefix] }, { k: 3, includeEmbedding: true });
-    features.dispose();
-    w.dispose();
+    assert.equal(grid.source, 'teacher-forced');
+    assert.equal(grid.transcript, undefined);
     assert.deepEqual(grid.ids, prefix);
     assert.deepEqual(grid.top.flat(2).map((e) => e.id), Array.from(ref.ids));
     assert.ok(relError(grid.top.flat(2).map((e) => e.prob), ref.probs) <= 1e-6);
     const bad = await fetch(new URL('/api/whisper/lens?ids=1,99999', s.url), { method: 'POST', headers: { 'content-type': 'audio/wav' }, body: wav });
     assert.equal(bad.status, 400);
+    const badCap = await fetch(new URL('/api/whisper/lens?maxNewTokens=0', s.url), { method: 'POST', headers: { 'content-type': 'audio/wav' }, body: wav });
+    assert.equal(badCap.status, 400);
     const notWav = await fetch(new URL('/api/whisper/lens', s.url), { method: 'POST', headers: { 'content-type': 'audio/wav' }, body: Buffer.from('RIFF....') });
     assert.equal(notWav.status, 400);
+  } finally {
+    features.dispose();
+    w.dispose();
+    await s.close();
+  }
+});
+
+test('a rotary family (--model llama-tiny): every model view answers; lens = topKPerLayer, heads = inductionScores, patching = patchScan', async () => {
+  const dir = join(ROOT, 'test', 'fixtures', 'hf', 'llama-tiny');
+  const s = await startExploreServer({ backend: testBackend('wasm'), model: dir });
+  try {
+    const m = s.model;
+    assert.equal(m.model.constructor.name, 'HookedLlama');
+    const info = (await (await fetch(new URL('/api/info', s.url))).json()) as { model: string; nLayers: number; nHeads: number };
+    assert.deepEqual([info.model, info.nLayers, info.nHeads], [dir, m.model.cfg.nLayers, m.model.cfg.nHeads]);
+    const text = 'The cat sat on the mat';
+    const ids = m.tokenizer.encode(text);
+    const before = tf.memory().numTensors;
+    const grid = await jobResult<LensGrid>(s.url, '/api/lens', { text, k: 4 });
+    const ref = await topKPerLayer(m.model, [ids], { k: 4, includeEmbedding: true });
+    assert.deepEqual(grid.ids, ids);
+    assert.deepEqual(grid.top.flat(2).map((e) => e.id), Array.from(ref.ids));
+    assert.ok(relError(grid.top.flat(2).map((e) => e.prob), ref.probs) <= 1e-5);
+    const L = m.model.cfg.nLayers;
+    const last = grid.top[L]![ids.length - 1]![0]!;
+    const trace = await jobResult<TokenTrace>(s.url, '/api/lens/token', { text, position: ids.length - 1, tokenId: last.id });
+    assert.equal(trace.rank[L], 0);
+    const heads = await jobResult<HeadScoresReply>(s.url, '/api/attention/heads', { batch: 2, seed: 1 });
+    const tokens = repeatedRandomTokens({ nTokens: heads.nTokens, batch: 2, vocab: m.model.cfg.dVocab, bos: heads.bos, seed: 1 });
+    const induction = await inductionScores(m.model, tokens);
+    tokens.dispose();
+    assert.ok(relError(heads.scores.induction.flat(), induction.data) <= 1e-5);
+    const p = await jobResult<PatternReply>(s.url, '/api/attention/pattern', { ids: heads.firstSequence.slice(0, 9), layer: L - 1, head: 1 });
+    for (const [q, row] of p.pattern.entries()) {
+      assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-5, `row ${q} sums to 1`);
+      for (let k = q + 1; k < row.length; k++) assert.ok(row[k]! < 1e-7, `causal: ${q}→${k}`);
+    }
+    const [clean, corrupt] = ['The quick brown fox', 'The lazy brown fox'];
+    const patch = await jobResult<PatchingReply>(s.url, '/api/patching', { clean, corrupt, answer: ' mat', wrong: ' the', hook: 'resid_pre' });
+    const scan = await patchScan(m.model, [m.tokenizer.encode(clean)], [m.tokenizer.encode(corrupt)], { hook: 'resid_pre', metric: logitDiffMetric(m.tokenizer.encode(' mat')[0]!, m.tokenizer.encode(' the')[0]!) });
+    assert.ok(relError(patch.values.flat(), scan.values) <= 1e-5);
+    const byHead = await jobResult<PatchingReply>(s.url, '/api/patching', { clean, corrupt, answer: ' mat', wrong: ' the', hook: 'z' });
+    assert.equal(byHead.columns.length, m.model.cfg.nHeads);
+    const sat = await jobResult<SaturationReply>(s.url, '/api/saturation', { text: `${text}\nA lazy fox.`, k: 2, reps: 20 });
+    assert.equal(sat.positions, ids.length + m.tokenizer.encode('A lazy fox.').length);
+    assert.equal(tf.memory().numTensors, before, 'no tensor leaked by the routes');
   } finally {
     await s.close();
   }

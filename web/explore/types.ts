@@ -5,6 +5,7 @@ export type { PatchingReply } from '../../lib/explore/api-patching.js';
 export type { SaturationReply } from '../../lib/explore/api-saturation.js';
 export type { ShortcutsView, ProbeLogView } from '../../lib/explore/api-uploads.js';
 export type { VitLensReply } from '../../lib/explore/api-vit.js';
+export type { WhisperLensReply } from '../../lib/explore/api-whisper.js';
 
 /** `GET /api/info`. */
 export interface Info {

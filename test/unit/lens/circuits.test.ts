@@ -75,7 +75,7 @@ test('composition scores: one pair against dense matrices, and all pairs against
     V: frob(mul(ovA, ovB)) / (frob(ovA) * frob(ovB)),
   };
   for (const mode of ['Q', 'K', 'V'] as const) {
-    const s = headCompositionScore(model, mode, A, B);
+    const s = await headCompositionScore(model, mode, A, B);
     assert.ok(Math.abs(s - dense[mode]) < 1e-5, `${mode}: ${s} vs ${dense[mode]}`);
   }
   // compositionScore with plain tensors and mixed operands.
@@ -84,7 +84,7 @@ test('composition scores: one pair against dense matrices, and all pairs against
   const denseA = fA.AB;
   const denseB = fB.AB;
   for (const [x, y] of [[fA, fB], [denseA, denseB], [fA, denseB], [denseA, fB]] as const) {
-    assert.ok(Math.abs(compositionScore(x, y) - dense.Q) < 1e-5);
+    assert.ok(Math.abs((await compositionScore(x, y)) - dense.Q) < 1e-5);
   }
   tf.dispose([denseA, denseB]);
   fA.dispose();
@@ -99,7 +99,7 @@ test('composition scores: one pair against dense matrices, and all pairs against
             const got = all.values[((lA * 4 + hA) * 3 + lB) * 4 + hB]!;
             if (lB <= lA) assert.equal(got, 0);
             else {
-              const want = headCompositionScore(model, mode, { layer: lA, head: hA }, { layer: lB, head: hB });
+              const want = await headCompositionScore(model, mode, { layer: lA, head: hA }, { layer: lB, head: hB });
               assert.ok(Math.abs(got - want) < 1e-5, `${mode} L${lA}H${hA}→L${lB}H${hB}: ${got} vs ${want}`);
             }
           }

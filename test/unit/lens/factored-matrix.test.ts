@@ -63,7 +63,7 @@ test('FactoredMatrix: AB, BA, T, norm and SVD match explicit products and ml-mat
   assert.ok(Math.abs(nrm.dataSync()[0]! - frob) / frob < 1e-5);
   // SVD vs ml-matrix on the explicit product.
   const oracle = new SingularValueDecomposition(new Matrix(explicit));
-  const { U, S, V } = fm.svd();
+  const { U, S, V } = await fm.svd();
   assert.deepEqual(U.shape, [7, 3]);
   assert.deepEqual(S.shape, [3]);
   assert.deepEqual(V.shape, [5, 3]);
@@ -75,11 +75,11 @@ test('FactoredMatrix: AB, BA, T, norm and SVD match explicit products and ml-mat
   const utu = mul(new Matrix(toArray(U)).transpose().to2DArray(), toArray(U));
   assert.ok(relError(utu.flat(), Matrix.eye(3).to1DArray()) < 1e-5);
   // collapseL / collapseR / makeEven keep the product.
-  const cl = fm.collapseL();
-  const cr = fm.collapseR();
+  const cl = await fm.collapseL();
+  const cr = await fm.collapseR();
   assert.ok(relError(mul(toArray(U), toArray(cl)).flat(), explicit.flat()) < 1e-5);
   assert.ok(relError(mul(toArray(cr), new Matrix(toArray(V)).transpose().to2DArray()).flat(), explicit.flat()) < 1e-5);
-  const even = fm.makeEven();
+  const even = await fm.makeEven();
   const evenAB = even.AB;
   assert.ok(relError(evenAB.dataSync(), explicit.flat()) < 1e-5);
   // Balanced: column norms of A equal row norms of B (= √σ).
@@ -110,7 +110,7 @@ test('FactoredMatrix: eigenvalues of BA match ml-matrix (real and complex), and 
   const a = randn(6, 4, 3);
   const b = randn(4, 6, 4);
   const fm = fmOf(a, b);
-  const ev = fm.eigenvalues();
+  const ev = await fm.eigenvalues();
   const re = ev.real.dataSync();
   const im = ev.imag.dataSync();
   const oracleBA = oracleEigen(mul(b, a));
@@ -181,7 +181,7 @@ test('FactoredMatrix: products on both sides stay factored; leading axes broadca
   const norms = batched.norm();
   const n0 = Math.sqrt(explicit.flat().reduce((s, q) => s + q * q, 0));
   assert.ok(relError(norms.dataSync(), [n0, 2 * n0]) < 1e-5);
-  const bs = batched.svd();
+  const bs = await batched.svd();
   assert.deepEqual(bs.S.shape, [2, 2]);
   const sv = bs.S.dataSync();
   assert.ok(Math.abs(sv[2]! - 2 * sv[0]!) < 1e-4 && Math.abs(sv[3]! - 2 * sv[1]!) < 1e-4);

@@ -168,8 +168,8 @@ test('the MLP probe fits XOR; the linear probe cannot (real accuracies)', async 
   const acc = (p: Int32Array) => p.reduce((s, v, i) => s + (v === y[i] ? 1 : 0), 0) / n;
   const mlp = await trainNeuralProbe({ data: X, shape: [n, 2] }, y, { kind: 'mlp', hidden: 32, epochs: 300, patience: 30, learningRate: 0.02, seed: 1 });
   const lin = await trainNeuralProbe({ data: X, shape: [n, 2] }, y, { kind: 'linear', epochs: 300, patience: 30, learningRate: 0.02, seed: 1 });
-  const aMlp = acc(predictNeuralProbe(mlp, { data: X, shape: [n, 2] }));
-  const aLin = acc(predictNeuralProbe(lin, { data: X, shape: [n, 2] }));
+  const aMlp = acc(await predictNeuralProbe(mlp, { data: X, shape: [n, 2] }));
+  const aLin = acc(await predictNeuralProbe(lin, { data: X, shape: [n, 2] }));
   assert.ok(aMlp >= 0.95, `mlp accuracy ${aMlp}`);
   assert.ok(aLin <= 0.7, `linear accuracy ${aLin}`);
 });

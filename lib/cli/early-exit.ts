@@ -29,6 +29,7 @@ import { readTextFile } from './text-file.js';
 import { InvalidArgumentError, InvalidInputError } from '../errors.js';
 import { BACKEND_HELP, formatTable, setup, type CommonOptions } from './common.js';
 import { intOption, numberListOption, readTokenSequences } from './text-input.js';
+import { withLocalData } from './hub-data.js';
 
 interface EarlyExitCliOptions extends CommonOptions {
   textFile?: string;
@@ -258,8 +259,8 @@ export function registerEarlyExit(program: Command): void {
     .command('early-exit')
     .description('early exit: probe / softmax-margin / state / oracle exits per token (Looking Beyond the Top-1) and CALM-style λ curves of id and mat (Jump to Conclusions)')
     .option('-m, --model <dir|hubId>', 'a GPT-2 checkpoint, or BERT with --articles 0 (default: the shipped tiny GPT-2)')
-    .option('--text-file <file>', 'text, one article (token exits) or sentence (CALM) per line')
-    .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line')
+    .option('--text-file <file>', 'text, one article (token exits) or sentence (CALM) per line; or hf://datasets/OWNER/NAME[@REV]/FILE')
+    .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line; or hf://datasets/OWNER/NAME[@REV]/FILE')
     .option('--articles <n>', 'articles evaluated by the token-level exits (after the probe\'s; 0 skips them)', '20')
     .option('--probe-articles <n>', 'first articles of the file that train the probe', '100')
     .option('--no-probe', 'leave out the probe ("ours")')
@@ -282,7 +283,7 @@ export function registerEarlyExit(program: Command): void {
     .option('-b, --backend <name>', BACKEND_HELP)
     .option('--json', 'print JSON instead of tables')
     .action(async (opts: EarlyExitCliOptions) => {
-      const report = await runEarlyExitCli(opts);
+      const report = await runEarlyExitCli(await withLocalData(opts, ['textFile', 'idsFile']));
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${printEarlyExit(report)}\n`);
       tf.disposeVariables();
     });

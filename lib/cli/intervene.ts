@@ -23,6 +23,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { BACKEND_HELP, formatTable, setup, type CommonOptions } from './common.js';
 import { intOption, readTokenSequences } from './text-input.js';
 import { lensRankTables } from './saturation.js';
+import { withLocalData } from './hub-data.js';
 
 interface InterveneOptions extends CommonOptions {
   textFile?: string;
@@ -183,8 +184,8 @@ export function registerIntervene(program: Command): void {
     .command('intervene')
     .description('task-switch intervention: implant a state that has passed its top-1 saturation into a later-saturating position (success per distance)')
     .option('-m, --model <dir|hubId>', 'a GPT-2 checkpoint (default: the shipped tiny GPT-2)')
-    .option('--text-file <file>', 'articles, one per line (tokenised with the model\'s tokenizer)')
-    .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line')
+    .option('--text-file <file>', 'articles, one per line (tokenised with the model\'s tokenizer); or hf://datasets/OWNER/NAME[@REV]/FILE')
+    .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line; or hf://datasets/OWNER/NAME[@REV]/FILE')
     .option('--max-examples <n>', 'use only the first n articles')
     .option('--n-pairs <n>', 'keep the first n pairs found', '100')
     .option('--delta <n>', `minimum saturation gap Δ between the two positions (default ${INTERVENTION_DELTA.gpt2})`)
@@ -198,7 +199,7 @@ export function registerIntervene(program: Command): void {
     .option('-b, --backend <name>', BACKEND_HELP)
     .option('--json', 'print JSON instead of a table')
     .action(async (opts: InterveneOptions) => {
-      const report = await runIntervene(opts);
+      const report = await runIntervene(await withLocalData(opts, ['textFile', 'idsFile']));
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${printIntervene(report)}\n`);
       tf.disposeVariables();
     });

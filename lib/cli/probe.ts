@@ -20,6 +20,7 @@ import { checkCollectFlags, chunkedExamples, type CollectInputOptions } from './
 import { describeInput, type ExampleInput } from './image-examples.js';
 import { addShardOptions, isShardDone, printShardDone, recordedOptions, shardRunFromOptions, type ShardCliOptions, type ShardDone } from './shard.js';
 import { mergedProbeReport, writeProbeShard, type MergeProbeData } from './probe-shard.js';
+import { withLocalData } from './hub-data.js';
 
 /** The options of `probe` as commander gives them (also rebuilt by `merge` from a shard manifest). */
 export interface ProbeOptions extends CommonOptions, CollectInputOptions, ShardCliOptions {
@@ -152,11 +153,11 @@ export function registerProbe(program: Command): void {
     .command('probe')
     .description('task-transition probe: can a linear probe tell which rank a layer is fixing? (vs random-embedding and shuffled-label controls)')
     .option('-m, --model <dir|hubId>', 'a decoder language model (GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma), ViT or Whisper checkpoint (default: the shipped tiny GPT-2)')
-    .option('--text-file <file>', 'text, one sentence per line (tokenised with the model\'s tokenizer)')
-    .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line')
-    .option('--images <path>', 'ViT: a folder of images or of class folders (root/<class>/*.png), a CIFAR batch (.bin) or a folder of CIFAR batches')
+    .option('--text-file <file>', 'text, one sentence per line (tokenised with the model\'s tokenizer); or hf://datasets/OWNER/NAME[@REV]/FILE')
+    .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line; or hf://datasets/OWNER/NAME[@REV]/FILE')
+    .option('--images <path>', 'ViT: a folder of images or of class folders (root/<class>/*.png), a CIFAR batch (.bin) or a folder of CIFAR batches; or hf://datasets/OWNER/NAME[@REV]/FOLDER')
     .option('--synsets <file>', 'ViT class folders: label = line of this synset list (default: sorted folder names)')
-    .option('--audio <dir>', 'Whisper: a LibriSpeech-style folder (*.trans.txt + .flac/.wav) or one with transcripts.tsv; the decoder is teacher-forced on the transcripts')
+    .option('--audio <dir>', 'Whisper: a LibriSpeech-style folder (*.trans.txt + .flac/.wav) or one with transcripts.tsv; the decoder is teacher-forced on the transcripts; or hf://datasets/OWNER/NAME[@REV]/FOLDER')
     .option('--max-examples <n>', 'use only the first n sequences (images, clips)')
     .option('--batch <n>', 'ViT: images per forward pass', '16')
     .option('--J0 <j>', 'first probe layer j (0-based, j means h_{j+1})', '5')
@@ -172,7 +173,7 @@ export function registerProbe(program: Command): void {
     .option('-b, --backend <name>', BACKEND_HELP)
     .option('--json', 'print JSON instead of a table');
   addShardOptions(command).action(async (opts: ProbeOptions) => {
-    const report = await runProbe(opts);
+    const report = await runProbe(await withLocalData(opts, ['textFile', 'idsFile', 'images', 'audio']));
     process.stdout.write(isShardDone(report) ? `${printShardDone(report, opts.json)}\n` : opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${printProbe(report)}\n`);
     tf.disposeVariables();
   });

@@ -27,6 +27,7 @@ import { describeInput, type ExampleInput } from './image-examples.js';
 import { addShardOptions, isShardDone, printShardDone, recordedOptions, shardRunFromOptions, type ShardCliOptions, type ShardDone } from './shard.js';
 import { saturationRows, writeSaturationShard, type SaturationRows } from './saturation-shard.js';
 import type { SaturationSummary } from '../explore/api-saturation.js';
+import { withLocalData } from './hub-data.js';
 
 /** The options of `saturation` as commander gives them (also rebuilt by `merge` from a shard manifest). */
 export interface SaturationOptions extends CommonOptions, CollectInputOptions, ShardCliOptions {
@@ -220,11 +221,11 @@ export function registerSaturation(program: Command): void {
     .command('saturation')
     .description('saturation layers of the top-k lens ranks, their order (rank correspondence, Kendall τ) and the better-LM test')
     .option('-m, --model <dir|hubId>', 'a decoder language model (GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma), ViT or Whisper checkpoint (default: the shipped tiny GPT-2)')
-    .option('--text-file <file>', 'text, one sentence per line (tokenised with the model\'s tokenizer)')
-    .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line')
-    .option('--images <path>', 'ViT: a folder of images or of class folders (root/<class>/*.png), a CIFAR batch (.bin) or a folder of CIFAR batches')
+    .option('--text-file <file>', 'text, one sentence per line (tokenised with the model\'s tokenizer); or hf://datasets/OWNER/NAME[@REV]/FILE')
+    .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line; or hf://datasets/OWNER/NAME[@REV]/FILE')
+    .option('--images <path>', 'ViT: a folder of images or of class folders (root/<class>/*.png), a CIFAR batch (.bin) or a folder of CIFAR batches; or hf://datasets/OWNER/NAME[@REV]/FOLDER')
     .option('--synsets <file>', 'ViT class folders: label = line of this synset list (default: sorted folder names)')
-    .option('--audio <dir>', 'Whisper: a LibriSpeech-style folder (*.trans.txt + .flac/.wav) or one with transcripts.tsv; the decoder is teacher-forced on the transcripts')
+    .option('--audio <dir>', 'Whisper: a LibriSpeech-style folder (*.trans.txt + .flac/.wav) or one with transcripts.tsv; the decoder is teacher-forced on the transcripts; or hf://datasets/OWNER/NAME[@REV]/FOLDER')
     .option('--max-examples <n>', 'use only the first n sequences (images, clips)')
     .option('-k, --k <k>', 'ranks whose saturation layers are computed', '5')
     .option('--filter <fraction>', 'order analysis keeps positions with s_0 ≤ floor(fraction·L)', '0.85')
@@ -236,7 +237,7 @@ export function registerSaturation(program: Command): void {
     .option('-b, --backend <name>', BACKEND_HELP)
     .option('--json', 'print JSON instead of tables');
   addShardOptions(command).action(async (opts: SaturationOptions) => {
-    const report = await runSaturation(opts);
+    const report = await runSaturation(await withLocalData(opts, ['textFile', 'idsFile', 'images', 'audio']));
     process.stdout.write(isShardDone(report) ? `${printShardDone(report, opts.json)}\n` : opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${printSaturation(report)}\n`);
     tf.disposeVariables();
   });

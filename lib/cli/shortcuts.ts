@@ -21,6 +21,7 @@ import { ensureOutputDir } from '../io/atomic-write.js';
 import { addShardOptions, isShardDone, printShardDone, recordedOptions, shardRunFromOptions, type ShardCliOptions, type ShardDone } from './shard.js';
 import { writeShortcutsShard } from './shortcuts-shard.js';
 import type { ShortcutStatistics } from '../shortcuts/accumulate.js';
+import { withLocalData } from './hub-data.js';
 
 /** The options of `shortcuts` as commander gives them (also rebuilt by `merge` from a shard manifest). */
 export interface ShortcutsOptions extends CommonOptions, ShardCliOptions {
@@ -143,8 +144,8 @@ export function registerShortcuts(program: Command): void {
     .command('shortcuts')
     .description('linear shortcuts between layers (mat vs id): r² heatmaps and Precision@1 per exit layer, maps saved as safetensors')
     .option('-m, --model <dir|hubId>', 'a GPT-2, Llama-family or BERT checkpoint (default: the shipped tiny GPT-2)')
-    .option('--text-file <file>', 'text, one sentence per line (tokenised with the model\'s tokenizer)')
-    .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line')
+    .option('--text-file <file>', 'text, one sentence per line (tokenised with the model\'s tokenizer); or hf://datasets/OWNER/NAME[@REV]/FILE')
+    .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line; or hf://datasets/OWNER/NAME[@REV]/FILE')
     .option('--n-train <n>', 'training sentences, the first ones of the file (default: 3/4 of the file, at most 9000)')
     .option('--n-val <n>', 'validation sentences, the next ones (default: the rest, at most 3000)')
     .option('--seed <n>', 'seed of the position sampling', '0')
@@ -153,7 +154,7 @@ export function registerShortcuts(program: Command): void {
     .option('-b, --backend <name>', BACKEND_HELP)
     .option('--json', 'print JSON instead of tables');
   addShardOptions(command).action(async (opts: ShortcutsOptions) => {
-    const report = await runShortcuts(opts);
+    const report = await runShortcuts(await withLocalData(opts, ['textFile', 'idsFile']));
     process.stdout.write(isShardDone(report) ? `${printShardDone(report, opts.json)}\n` : opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${printShortcuts(report)}\n`);
     tf.disposeVariables();
   });

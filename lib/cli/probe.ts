@@ -18,7 +18,7 @@ import { HookedWhisper } from '../nn/whisper.js';
 import type { HookedLensModel } from '../lens/logit-lens.js';
 import { checkCollectFlags, chunkedExamples, type CollectInputOptions } from './model-examples.js';
 import { describeInput, type ExampleInput } from './image-examples.js';
-import { addShardOptions, isShardDone, printShardDone, recordedOptions, shardRunFromOptions, type ShardCliOptions, type ShardDone } from './shard.js';
+import { addShardOptions, isShardDone, printShardDone, recordedOptions, shardItems, shardRunFromOptions, type ShardCliOptions, type ShardDone } from './shard.js';
 import { mergedProbeReport, writeProbeShard, type MergeProbeData } from './probe-shard.js';
 import { withLocalData } from './hub-data.js';
 
@@ -89,21 +89,26 @@ export async function runProbe(opts: ProbeOptions, given?: MergeProbeData): Prom
     const L = lensModel.nLayers;
     if (J0 > L - 1) throw new InvalidArgumentError(`--J0 ${J0} must be at most L−1 = ${L - 1} (j = 0 … L−1 means h_{j+1})`, `this model has ${L} blocks; try --J0 ${Math.max(0, Math.floor(L / 4))}`);
     const experiment = { J0, K, probeK, k, folds, seed, minPerLayer, filterFraction: filter, featureSpace: opts.featureSpace as FeatureSpace, quirkAllAgreeIsL: !!opts.quirkAllAgreeIsL };
-    const chunked = await chunkedExamples(model, dir, { ...opts, maxExamples, batch });
+    const shard = given ? undefined : shardRunFromOptions(opts);
+    // A shard makes only its block of chunks; merge (given data) makes none.
+    const range = given ? () => ({ start: 0, end: 0 }) : shard ? (total: number) => shardItems(shard, total) : undefined;
+    const chunked = await chunkedExamples(model, dir, { ...opts, maxExamples, batch, range });
     let input: ExampleInput;
     let report: ModelProbeReport;
     if (chunked) {
-      if (given || shardRunFromOptions(opts)) throw new InvalidArgumentError('sharded probe runs (--shard, --run-dir, merge) read text or ids so far, not --images/--audio', 'run ViT/Whisper probes in one process');
+      if (shard) return await writeProbeShard(shard, lensModel, { part: chunked.chunks, total: chunked.total, inputFiles: chunked.files }, experiment, { options: recordedOptions(opts, dir), backend });
       input = chunked.input;
-      report = await runProbeExperiment(lensModel, chunked.chunks, experiment);
+      report = given ? mergedProbeReport(await given({ ...experiment, L }), experiment) : await runProbeExperiment(lensModel, chunked.chunks, experiment);
     } else {
       const gpt2 = model as CausalLmRoot;
       const tokens = readTokenSequences({ textFile: opts.textFile, idsFile: opts.idsFile, tokenizer: gpt2.tokenizer, vocabSize: gpt2.cfg.dVocab, maxLength: gpt2.cfg.nCtx, maxExamples, modelDir: dir });
       input = { file: tokens.file, source: tokens.source, sequences: tokens.sequences.length, truncated: tokens.truncated, dropped: tokens.dropped };
       // One sentence per chunk: sentences differ in length, and a chunk must be one [batch, T] block.
       const textExperiment = { ...experiment, batchSize: 1 };
-      const shard = given ? undefined : shardRunFromOptions(opts);
-      if (shard) return await writeProbeShard(shard, gpt2, tokens, textExperiment, { options: recordedOptions(opts, dir), backend });
+      if (shard) {
+        const { start, end } = shardItems(shard, tokens.sequences.length);
+        return await writeProbeShard(shard, gpt2, { part: tokens.sequences.slice(start, end), total: tokens.sequences.length, inputFiles: [tokens.file] }, textExperiment, { options: recordedOptions(opts, dir), backend });
+      }
       report = given ? mergedProbeReport(await given({ ...textExperiment, L }), textExperiment) : await runProbeExperiment(gpt2, tokens.sequences, textExperiment);
     }
     return {

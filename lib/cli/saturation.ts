@@ -24,8 +24,8 @@ import { intOption, numberOption, readTokenSequences } from './text-input.js';
 import { checkCollectFlags, chunkedExamples, type CollectInputOptions } from './model-examples.js';
 import { chunkedSaturation } from './saturation-chunks.js';
 import { describeInput, type ExampleInput } from './image-examples.js';
-import { addShardOptions, isShardDone, printShardDone, recordedOptions, shardRunFromOptions, type ShardCliOptions, type ShardDone } from './shard.js';
-import { saturationRows, writeSaturationShard, type SaturationRows } from './saturation-shard.js';
+import { addShardOptions, isShardDone, printShardDone, recordedOptions, shardItems, shardRunFromOptions, type ShardCliOptions, type ShardDone } from './shard.js';
+import { saturationRows, writeChunkedSaturationShard, writeSaturationShard, type SaturationRows } from './saturation-shard.js';
 import type { SaturationSummary } from '../explore/api-saturation.js';
 import { withLocalData } from './hub-data.js';
 
@@ -116,7 +116,10 @@ export async function runSaturation(opts: SaturationOptions, given?: SaturationR
   const { model, dir, backend } = await setup(opts);
   try {
     checkCollectFlags(model, opts, dir);
-    const chunked = await chunkedExamples(model, dir, { ...opts, maxExamples, batch });
+    const shard = given ? undefined : shardRunFromOptions(opts);
+    // A shard makes only its block of chunks; merge (given rows) makes none.
+    const range = given ? () => ({ start: 0, end: 0 }) : shard ? (total: number) => shardItems(shard, total) : undefined;
+    const chunked = await chunkedExamples(model, dir, { ...opts, maxExamples, batch, range });
     let input: ExampleInput;
     let L: number;
     // §1 saturation layers of every position; §6 records of positions with a next token (one shard of them
@@ -125,9 +128,10 @@ export async function runSaturation(opts: SaturationOptions, given?: SaturationR
     let lmRecords: BetterLmExample[];
     if (chunked) {
       // ViT images (CLS position), Whisper clips (teacher-forced decoder positions).
-      if (given || shardRunFromOptions(opts)) throw new InvalidArgumentError('sharded saturation runs (--shard, --run-dir, merge) read text or ids so far, not --images/--audio', 'run ViT/Whisper saturation in one process');
+      if (shard) return await writeChunkedSaturationShard(shard, chunked, { k, batchSize: batch, quirk }, { options: recordedOptions(opts, dir), backend });
       input = chunked.input;
-      ({ L, S, lmRecords } = await chunkedSaturation(chunked, k, quirk));
+      L = chunked.model.nLayers;
+      ({ S, lmRecords } = given ?? (await chunkedSaturation(chunked, k, quirk)));
     } else {
       if (!(model instanceof CausalLmRoot)) throw new InvalidArgumentError(`saturation needs a decoder language model (GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma), ViT or Whisper checkpoint (a next-token or class lens); ${dir} is not one`);
       if (k > model.cfg.dVocab) throw new InvalidArgumentError(`--k ${k} is larger than the vocabulary (${model.cfg.dVocab})`);
@@ -135,7 +139,6 @@ export async function runSaturation(opts: SaturationOptions, given?: SaturationR
       input = { file: tokens.file, source: tokens.source, sequences: tokens.sequences.length, truncated: tokens.truncated, dropped: tokens.dropped };
       L = model.cfg.nLayers;
       const rankTables = (sequences: readonly (readonly number[])[]) => lensRankTables(model, sequences, k, batch);
-      const shard = given ? undefined : shardRunFromOptions(opts);
       if (shard) return await writeSaturationShard(shard, rankTables, tokens, { k, batchSize: batch, quirk }, { options: recordedOptions(opts, dir), backend });
       ({ S, lmRecords } = given ?? (await saturationRows(rankTables, tokens.sequences, { k, batchSize: batch, quirk })));
     }

@@ -24,13 +24,14 @@ import { barChartSpec, writeChart } from '../plot/index.js';
 import { ensureOutputDir } from '../io/atomic-write.js';
 import { InvalidArgumentError } from '../errors.js';
 import { BACKEND_HELP, formatTable, setup, type CommonOptions } from './common.js';
-import { intOption, readTokenSequences } from './text-input.js';
+import { intOption, readTokenSequences, datasetTexts } from './text-input.js';
 import { lensRankTables } from './saturation.js';
 import { withLocalData } from './hub-data.js';
 import { imageExamples, type ExampleInput } from './image-examples.js';
 
 interface InterveneOptions extends CommonOptions {
   textFile?: string;
+  textField?: string;
   idsFile?: string;
   images?: string;
   synsets?: string;
@@ -104,7 +105,7 @@ interface IntervenePairs {
 /** GPT-2: positions of one article pair up; the article is run again with the implant. */
 async function gpt2Pairs(model: HookedGPT2, dir: string, opts: InterveneOptions, rules: { nPairs: number; delta: number; n: number; minS: number; maxGap: number; batch: number; maxExamples?: number; mode: 'intended' | 'original'; implantSpace: 'resid' | 'lnFinal' }): Promise<IntervenePairs> {
   const L = model.cfg.nLayers;
-  const input = readTokenSequences({ textFile: opts.textFile, idsFile: opts.idsFile, tokenizer: model.tokenizer, vocabSize: model.cfg.dVocab, maxLength: model.cfg.nCtx, maxExamples: rules.maxExamples, modelDir: dir });
+  const input = readTokenSequences({ textFile: opts.textFile, texts: await datasetTexts(opts.textFile, opts.textField), idsFile: opts.idsFile, tokenizer: model.tokenizer, vocabSize: model.cfg.dVocab, maxLength: model.cfg.nCtx, maxExamples: rules.maxExamples, modelDir: dir });
   const tables = await lensRankTables(model, input.sequences, 1, rules.batch);
   const examples: (InterventionExample & { article: number })[] = [];
   input.sequences.forEach((seq, a) => {
@@ -261,6 +262,7 @@ export function registerIntervene(program: Command): void {
     .description('task-switch intervention: implant a state that has passed its top-1 saturation into a later-saturating position (success per distance)')
     .option('-m, --model <dir|hubId>', 'a GPT-2 or ViT checkpoint (default: the shipped tiny GPT-2)')
     .option('--text-file <file>', 'articles, one per line (tokenised with the model\'s tokenizer); or hf://datasets/OWNER/NAME[@REV]/FILE')
+    .option('--text-field <name>', 'the text column of a JSONL/CSV/TSV/parquet --text-file (one sentence per record)', 'text')
     .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line; or hf://datasets/OWNER/NAME[@REV]/FILE')
     .option('--images <path>', 'ViT: a folder of images or of class folders, a CIFAR batch (.bin) or a folder of CIFAR batches; or hf://datasets/OWNER/NAME[@REV]/FOLDER')
     .option('--synsets <file>', 'ViT class folders: a synset list (label = line index)')

@@ -28,6 +28,8 @@ export const COLLECT_FLAGS: FlagTable = {
 /** Input options of the collecting commands. */
 export interface CollectInputOptions {
   textFile?: string;
+  /** Text column of a dataset `textFile` (JSONL, CSV/TSV, parquet). */
+  textField?: string;
   idsFile?: string;
   images?: string;
   audio?: string;

@@ -12,7 +12,7 @@ import { runProbeExperiment, type FeatureSpace, type ModelProbeReport } from '..
 import type { CrossValidationResult } from '../probes/kfold.js';
 import { InvalidArgumentError } from '../errors.js';
 import { BACKEND_HELP, formatTable, setup, type CommonOptions } from './common.js';
-import { intOption, numberOption, readTokenSequences } from './text-input.js';
+import { intOption, numberOption, readTokenSequences, datasetTexts } from './text-input.js';
 import { HookedViT } from '../nn/vit.js';
 import { HookedWhisper } from '../nn/whisper.js';
 import type { HookedLensModel } from '../lens/logit-lens.js';
@@ -101,7 +101,7 @@ export async function runProbe(opts: ProbeOptions, given?: MergeProbeData): Prom
       report = given ? mergedProbeReport(await given({ ...experiment, L }), experiment) : await runProbeExperiment(lensModel, chunked.chunks, experiment);
     } else {
       const gpt2 = model as CausalLmRoot;
-      const tokens = readTokenSequences({ textFile: opts.textFile, idsFile: opts.idsFile, tokenizer: gpt2.tokenizer, vocabSize: gpt2.cfg.dVocab, maxLength: gpt2.cfg.nCtx, maxExamples, modelDir: dir });
+      const tokens = readTokenSequences({ textFile: opts.textFile, texts: await datasetTexts(opts.textFile, opts.textField), idsFile: opts.idsFile, tokenizer: gpt2.tokenizer, vocabSize: gpt2.cfg.dVocab, maxLength: gpt2.cfg.nCtx, maxExamples, modelDir: dir });
       input = { file: tokens.file, source: tokens.source, sequences: tokens.sequences.length, truncated: tokens.truncated, dropped: tokens.dropped };
       // One sentence per chunk: sentences differ in length, and a chunk must be one [batch, T] block.
       const textExperiment = { ...experiment, batchSize: 1 };
@@ -159,6 +159,7 @@ export function registerProbe(program: Command): void {
     .description('task-transition probe: can a linear probe tell which rank a layer is fixing? (vs random-embedding and shuffled-label controls)')
     .option('-m, --model <dir|hubId>', 'a decoder language model (GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma), ViT or Whisper checkpoint (default: the shipped tiny GPT-2)')
     .option('--text-file <file>', 'text, one sentence per line (tokenised with the model\'s tokenizer); or hf://datasets/OWNER/NAME[@REV]/FILE')
+    .option('--text-field <name>', 'the text column of a JSONL/CSV/TSV/parquet --text-file (one sentence per record)', 'text')
     .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line; or hf://datasets/OWNER/NAME[@REV]/FILE')
     .option('--images <path>', 'ViT: a folder of images or of class folders (root/<class>/*.png), a CIFAR batch (.bin) or a folder of CIFAR batches; or hf://datasets/OWNER/NAME[@REV]/FOLDER')
     .option('--synsets <file>', 'ViT class folders: label = line of this synset list (default: sorted folder names)')

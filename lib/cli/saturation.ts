@@ -20,7 +20,7 @@ import { mean } from '../math/stats.js';
 import { barChartSpec, writeChart } from '../plot/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import { BACKEND_HELP, formatTable, setup, type CommonOptions } from './common.js';
-import { intOption, numberOption, readTokenSequences } from './text-input.js';
+import { intOption, numberOption, readTokenSequences, datasetTexts } from './text-input.js';
 import { checkCollectFlags, chunkedExamples, type CollectInputOptions } from './model-examples.js';
 import { chunkedSaturation } from './saturation-chunks.js';
 import { describeInput, type ExampleInput } from './image-examples.js';
@@ -135,7 +135,7 @@ export async function runSaturation(opts: SaturationOptions, given?: SaturationR
     } else {
       if (!(model instanceof CausalLmRoot)) throw new InvalidArgumentError(`saturation needs a decoder language model (GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma), ViT or Whisper checkpoint (a next-token or class lens); ${dir} is not one`);
       if (k > model.cfg.dVocab) throw new InvalidArgumentError(`--k ${k} is larger than the vocabulary (${model.cfg.dVocab})`);
-      const tokens = readTokenSequences({ textFile: opts.textFile, idsFile: opts.idsFile, tokenizer: model.tokenizer, vocabSize: model.cfg.dVocab, maxLength: model.cfg.nCtx, maxExamples, modelDir: dir });
+      const tokens = readTokenSequences({ textFile: opts.textFile, texts: await datasetTexts(opts.textFile, opts.textField), idsFile: opts.idsFile, tokenizer: model.tokenizer, vocabSize: model.cfg.dVocab, maxLength: model.cfg.nCtx, maxExamples, modelDir: dir });
       input = { file: tokens.file, source: tokens.source, sequences: tokens.sequences.length, truncated: tokens.truncated, dropped: tokens.dropped };
       L = model.cfg.nLayers;
       const rankTables = (sequences: readonly (readonly number[])[]) => lensRankTables(model, sequences, k, batch);
@@ -225,6 +225,7 @@ export function registerSaturation(program: Command): void {
     .description('saturation layers of the top-k lens ranks, their order (rank correspondence, Kendall τ) and the better-LM test')
     .option('-m, --model <dir|hubId>', 'a decoder language model (GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma), ViT or Whisper checkpoint (default: the shipped tiny GPT-2)')
     .option('--text-file <file>', 'text, one sentence per line (tokenised with the model\'s tokenizer); or hf://datasets/OWNER/NAME[@REV]/FILE')
+    .option('--text-field <name>', 'the text column of a JSONL/CSV/TSV/parquet --text-file (one sentence per record)', 'text')
     .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line; or hf://datasets/OWNER/NAME[@REV]/FILE')
     .option('--images <path>', 'ViT: a folder of images or of class folders (root/<class>/*.png), a CIFAR batch (.bin) or a folder of CIFAR batches; or hf://datasets/OWNER/NAME[@REV]/FOLDER')
     .option('--synsets <file>', 'ViT class folders: label = line of this synset list (default: sorted folder names)')

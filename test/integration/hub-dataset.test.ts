@@ -195,7 +195,7 @@ function withoutPaths(json: string): unknown {
   return r;
 }
 
-test('the CLI reads --images, --text-file and --dataset from the hub, with the results of local copies', async () => {
+test('the CLI reads --images, --text-file (text and parquet) and --dataset from the hub, with the results of local copies', async () => {
   const env = { HF_HOME: join(workDir, 'cli-home'), HF_ENDPOINT: hub.endpoint };
   // --images: a hub folder vs the same PNGs written locally.
   const localImages = join(workDir, 'local-images');
@@ -219,6 +219,11 @@ test('the CLI reads --images, --text-file and --dataset from the hub, with the r
   assert.equal(textHub.code, 0, textHub.stderr);
   const textDisk = await cliAsync([...textArgs, '--text-file', localText, '--out', join(workDir, 'sat-text-local')]);
   assert.deepEqual(withoutPaths(textHub.stdout), withoutPaths(textDisk.stdout));
+  // --text-file on the parquet conversion: one sentence per record of the text column, as the lines of the text file.
+  const parquetHub = await cliAsync([...textArgs, '--text-file', `${ADDRESS}@refs/convert/parquet/${PARQUET}`, '--text-field', 'text', '--out', join(workDir, 'sat-parquet-hub')], env);
+  assert.equal(parquetHub.code, 0, parquetHub.stderr);
+  assert.deepEqual(withoutPaths(parquetHub.stdout), withoutPaths(textDisk.stdout));
+  assert.equal((JSON.parse(parquetHub.stdout) as { input: { sequences: number } }).input.sequences, TEXTS.length);
   // Offline after the download: the same run, no request.
   const mark = hub.requests.length;
   const offline = await cliAsync([...textArgs, '--text-file', `${ADDRESS}/raw/sentences.txt`, '--out', join(workDir, 'sat-text-offline')], { ...env, HF_HUB_OFFLINE: '1' });

@@ -30,6 +30,7 @@ export { type SafetensorsDtype, type HeaderDtype, DTYPE_SIZE, HEADER_DTYPE_BITS 
 export { MAX_JSON_NESTING } from './io/json-scanner.js';
 export { openCheckpoint, readConfigJson, type Checkpoint } from './io/checkpoint.js';
 export { resolveModelDir, hubRepoId, LEGACY_MODEL_IDS, type ResolveOptions } from './io/resolve.js';
+export { resolveHubDataset, parseHubDatasetAddress, isHubDatasetAddress, findCachedDatasetPath, HUB_DATASET_PREFIX, type HubDatasetAddress } from './io/hub-dataset.js';
 export { hubCacheDir, hfHome, type HubOptions, type DownloadProgress } from './io/hub.js';
 export { ShardedCacheWriter, readCacheIndex, readCacheTensor, type CacheWriterOptions, type CacheIndex } from './io/cache-writer.js';
 export { parseShard, resolveShard, slurmShard, kubernetesShard, shardRange, shardLabel, SHARD_COUNT_ENV, type Shard, type ShardSource, type ResolvedShard, type ShardFlags } from './io/shard.js';

@@ -12,7 +12,7 @@ import { listSpeechFolder, readSpeechClip } from '../data/speech-folder.js';
 import { WHISPER_HOP_LENGTH, WHISPER_SAMPLING_RATE, whisperFeatures } from '../data/audio.js';
 import { InputChunks } from '../lens/topk.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { ExampleInput } from './image-examples.js';
+import type { ChunkRange, ExampleInput } from './image-examples.js';
 
 /** Whisper examples: one chunk per clip, and each clip's decoder ids. */
 export interface AudioExamples {
@@ -23,6 +23,10 @@ export interface AudioExamples {
   decoderIds: number[][];
   /** Clip ids. */
   clips: string[];
+  /** Every file the examples are read from (audio files, transcript files): what a shard's manifest hashes. */
+  files: string[];
+  /** Index of the first clip of `chunks` (which may hold only a block of the clips). */
+  firstExample: number;
 }
 
 /**
@@ -41,12 +45,17 @@ export function teacherForcedIds(model: HookedWhisper, text: string): { ids: num
   return { ids: truncated ? ids.slice(0, cfg.maxTargetPositions) : ids, truncated };
 }
 
-/** The Whisper examples of `--audio DIR` (clips decoded here, features computed per pass). */
-export async function audioExamples(model: HookedWhisper, path: string, opts: { maxExamples?: number }): Promise<AudioExamples> {
+/**
+ * The Whisper examples of `--audio DIR` (clips decoded here, features computed per pass).
+ * @param opts.range the block `[start, end)` of clips to decode and make chunks of, given their count (a
+ *   shard's); default all. `decoderIds` and `clips` always cover every clip.
+ */
+export async function audioExamples(model: HookedWhisper, path: string, opts: { maxExamples?: number; range?: ChunkRange }): Promise<AudioExamples> {
   if (!model.tokenizer) throw new InvalidArgumentError(`--audio needs the Whisper checkpoint's tokenizer (tokenizer.json) to teacher-force the transcripts; the model has none`, 'use a checkpoint directory with tokenizer.json');
   const folder = listSpeechFolder(path);
   const clips = opts.maxExamples === undefined ? folder.clips : folder.clips.slice(0, opts.maxExamples);
-  const waves = await Promise.all(clips.map((c) => readSpeechClip(c, WHISPER_SAMPLING_RATE)));
+  const { start, end } = opts.range?.(clips.length) ?? { start: 0, end: clips.length };
+  const waves = await Promise.all(clips.slice(start, end).map((c) => readSpeechClip(c, WHISPER_SAMPLING_RATE)));
   let truncated = 0;
   const decoderIds = clips.map((c) => {
     const t = teacherForcedIds(model, c.text);
@@ -54,9 +63,11 @@ export async function audioExamples(model: HookedWhisper, path: string, opts: { 
     return t.ids;
   });
   const nSamples = 2 * model.cfg.maxSourcePositions * WHISPER_HOP_LENGTH;
-  const chunks = new InputChunks<WhisperInput>(clips.length, (i) => {
+  const chunks = new InputChunks<WhisperInput>(end - start, (i) => {
     const features: tf.Tensor3D = whisperFeatures(waves[i]!, { nMels: model.cfg.nMels, nSamples });
-    return { chunk: { inputFeatures: features, decoderInputIds: [decoderIds[i]!] }, owned: features };
+    return { chunk: { inputFeatures: features, decoderInputIds: [decoderIds[start + i]!] }, owned: features };
   });
-  return { input: { file: path, source: 'audio', sequences: clips.length, truncated, dropped: 0 }, chunks, decoderIds, clips: clips.map((c) => c.id) };
+  // Transcript sources are `file:line`.
+  const files = [...new Set(clips.flatMap((c) => [c.path, c.source.replace(/:\d+$/, '')]))];
+  return { input: { file: path, source: 'audio', sequences: clips.length, truncated, dropped: 0 }, chunks, decoderIds, clips: clips.map((c) => c.id), files, firstExample: start };
 }

@@ -28,10 +28,12 @@ import { ensureOutputDir } from '../io/atomic-write.js';
 import { readTextFile } from './text-file.js';
 import { InvalidArgumentError, InvalidInputError } from '../errors.js';
 import { BACKEND_HELP, formatTable, setup, type CommonOptions } from './common.js';
-import { intOption, numberListOption, readTokenSequences } from './text-input.js';
+import { intOption, numberListOption, readTokenSequences, datasetTexts } from './text-input.js';
+import { withLocalData } from './hub-data.js';
 
 interface EarlyExitCliOptions extends CommonOptions {
   textFile?: string;
+  textField?: string;
   idsFile?: string;
   articles: string;
   probeArticles: string;
@@ -120,7 +122,7 @@ async function runEarlyExitCli(opts: EarlyExitCliOptions): Promise<EarlyExitRepo
     }
     const L = model.cfg.nLayers;
     if (opts.probe && articles > 0 && J0 > L - 1) throw new InvalidArgumentError(`--J0 ${J0} must be at most L−1 = ${L - 1} (j = 0 … L−1 means h_{j+1})`, `this model has ${L} blocks; try --J0 0, or --no-probe`);
-    const input = readTokenSequences({ textFile: opts.textFile, idsFile: opts.idsFile, tokenizer: model.tokenizer, vocabSize: model.cfg.dVocab, maxLength: model.cfg.nCtx, modelDir: dir });
+    const input = readTokenSequences({ textFile: opts.textFile, texts: await datasetTexts(opts.textFile, opts.textField), idsFile: opts.idsFile, tokenizer: model.tokenizer, vocabSize: model.cfg.dVocab, maxLength: model.cfg.nCtx, modelDir: dir });
     const all = input.sequences;
     const outDir = resolve(opts.out);
     ensureOutputDir(outDir);
@@ -258,8 +260,9 @@ export function registerEarlyExit(program: Command): void {
     .command('early-exit')
     .description('early exit: probe / softmax-margin / state / oracle exits per token (Looking Beyond the Top-1) and CALM-style λ curves of id and mat (Jump to Conclusions)')
     .option('-m, --model <dir|hubId>', 'a decoder language model (GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma), or BERT with --articles 0 (default: the shipped tiny GPT-2)')
-    .option('--text-file <file>', 'text, one article (token exits) or sentence (CALM) per line')
-    .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line')
+    .option('--text-file <file>', 'text, one article (token exits) or sentence (CALM) per line; or hf://datasets/OWNER/NAME[@REV]/FILE')
+    .option('--text-field <name>', 'the text column of a JSONL/CSV/TSV/parquet --text-file (one sentence per record)', 'text')
+    .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line; or hf://datasets/OWNER/NAME[@REV]/FILE')
     .option('--articles <n>', 'articles evaluated by the token-level exits (after the probe\'s; 0 skips them)', '20')
     .option('--probe-articles <n>', 'first articles of the file that train the probe', '100')
     .option('--no-probe', 'leave out the probe ("ours")')
@@ -282,7 +285,7 @@ export function registerEarlyExit(program: Command): void {
     .option('-b, --backend <name>', BACKEND_HELP)
     .option('--json', 'print JSON instead of tables')
     .action(async (opts: EarlyExitCliOptions) => {
-      const report = await runEarlyExitCli(opts);
+      const report = await runEarlyExitCli(await withLocalData(opts, ['textFile', 'idsFile']));
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${printEarlyExit(report)}\n`);
       tf.disposeVariables();
     });

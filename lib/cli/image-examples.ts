@@ -14,6 +14,9 @@ import { InputChunks } from '../lens/topk.js';
 import { InvalidInputError } from '../errors.js';
 import { readOptionalJson } from './common.js';
 
+/** Picks the block `[start, end)` of a run's `total` chunks that this process makes (a shard's block). */
+export type ChunkRange = (total: number) => { start: number; end: number };
+
 /** Where the examples of a collecting command came from (the `input` field of its JSON). */
 export interface ExampleInput {
   /** The file or folder read. */
@@ -43,6 +46,12 @@ export interface ImageExamples {
   images: { name: string; label: number }[];
   /** Class names by label (empty when unlabelled). */
   classes: string[];
+  /** Every file the examples are read from (CIFAR batches or image files, and the synset list): what a shard's manifest hashes. */
+  files: string[];
+  /** Number of chunks of all the images (`chunks` may hold only a block of them). */
+  total: number;
+  /** Index of the first image of `chunks` among all the images. */
+  firstExample: number;
 }
 
 /** The preprocessing a ViT checkpoint asks for (`preprocessor_config.json`, else mean/std 0.5 at the model's image size). */
@@ -59,12 +68,15 @@ interface ImageList {
   sources: (() => ImageSource)[];
   images: { name: string; label: number }[];
   classes: string[];
+  /** The files the images are read from, in order (CIFAR batches, or image files). */
+  files: string[];
 }
 
 function cifarList(files: readonly string[], max: number | undefined): ImageList {
-  const out: ImageList = { sources: [], images: [], classes: [] };
+  const out: ImageList = { sources: [], images: [], classes: [], files: [] };
   for (const file of files) {
     if (max !== undefined && out.images.length >= max) break;
+    out.files.push(file);
     const batch = readCifarBatch(file);
     if (!out.classes.length && batch.classes) out.classes = batch.classes;
     const n = max === undefined ? batch.count : Math.min(batch.count, max - out.images.length);
@@ -95,17 +107,24 @@ export function listImages(path: string, opts: { maxExamples?: number; synsets?:
   if (batches.length) return cifarList(batches, opts.maxExamples);
   const folder = listImageFolder(path, { synsets: opts.synsets });
   const items = opts.maxExamples === undefined ? folder.items : folder.items.slice(0, opts.maxExamples);
-  return { sources: items.map((it) => () => it.path), images: items.map((it) => ({ name: it.path, label: it.label })), classes: folder.classes };
+  return { sources: items.map((it) => () => it.path), images: items.map((it) => ({ name: it.path, label: it.label })), classes: folder.classes, files: items.map((it) => it.path) };
 }
 
-/** The ViT examples of `--images PATH`, `batch` images per pass. */
-export function imageExamples(model: HookedViT, modelDir: string, path: string, opts: { maxExamples?: number; batch: number; synsets?: string }): ImageExamples {
+/**
+ * The ViT examples of `--images PATH`, `batch` images per pass.
+ * @param opts.range the block `[start, end)` of chunks to make, given their count (a shard's); default all.
+ */
+export function imageExamples(model: HookedViT, modelDir: string, path: string, opts: { maxExamples?: number; batch: number; synsets?: string; range?: ChunkRange }): ImageExamples {
   const list = listImages(path, opts);
   const pre = vitPreprocessOptions(model, modelDir);
   const n = list.images.length;
-  const chunks = new InputChunks<tf.Tensor4D>(Math.ceil(n / opts.batch), (c) => {
+  const total = Math.ceil(n / opts.batch);
+  const { start, end } = opts.range?.(total) ?? { start: 0, end: total };
+  const chunks = new InputChunks<tf.Tensor4D>(end - start, (i) => {
+    const c = start + i;
     const pixels = vitPixelValuesBatch(list.sources.slice(c * opts.batch, (c + 1) * opts.batch).map((get) => get()), pre);
     return { chunk: pixels, owned: pixels };
   });
-  return { input: { file: path, source: 'images', sequences: n, truncated: 0, dropped: 0 }, chunks, images: list.images, classes: list.classes };
+  const files = opts.synsets === undefined ? list.files : [...list.files, opts.synsets];
+  return { input: { file: path, source: 'images', sequences: n, truncated: 0, dropped: 0 }, chunks, images: list.images, classes: list.classes, files, total, firstExample: start * opts.batch };
 }

@@ -11,7 +11,7 @@ import type { HookedLensModel } from '../lens/logit-lens.js';
 import type { InputChunks } from '../lens/topk.js';
 import { InvalidArgumentError } from '../errors.js';
 import { checkInputFlags, modelFamily, type FlagTable } from './model-inputs.js';
-import { imageExamples, type ExampleInput } from './image-examples.js';
+import { imageExamples, type ChunkRange, type ExampleInput } from './image-examples.js';
 import { audioExamples } from './audio-examples.js';
 
 /** Input flags of `saturation` and `probe`, per model family. */
@@ -28,6 +28,8 @@ export const COLLECT_FLAGS: FlagTable = {
 /** Input options of the collecting commands. */
 export interface CollectInputOptions {
   textFile?: string;
+  /** Text column of a dataset `textFile` (JSONL, CSV/TSV, parquet). */
+  textField?: string;
   idsFile?: string;
   images?: string;
   audio?: string;
@@ -42,6 +44,12 @@ export interface ChunkedExamples {
   chunks: InputChunks<unknown>;
   /** The token after position `pos` of chunk `chunk`'s row `row` (Whisper's transcript), or undefined. */
   nextToken(chunk: number, row: number, pos: number): number | undefined;
+  /** Every file the examples are read from: what a shard's manifest hashes. */
+  files: string[];
+  /** Number of chunks (forward passes) of the whole input; `chunks` holds the block `range` picked. */
+  total: number;
+  /** Index of the first example (image, clip) of `chunks` among all of them. */
+  firstExample: number;
 }
 
 /** Checks the input flags of a collecting command against the model. */
@@ -54,17 +62,20 @@ export function checkCollectFlags(model: HookedModel, opts: CollectInputOptions,
 /**
  * The examples of a ViT (`--images`) or Whisper (`--audio`) model; undefined for the text models.
  * @param batch images per forward pass (Whisper: always one clip).
+ * @param range the block of chunks to make (a shard's, from their count); default all. Only its images are
+ *   decoded and only its clips read.
  */
-export async function chunkedExamples(model: HookedModel, modelDir: string, opts: CollectInputOptions & { maxExamples?: number; batch: number }): Promise<ChunkedExamples | undefined> {
+export async function chunkedExamples(model: HookedModel, modelDir: string, opts: CollectInputOptions & { maxExamples?: number; batch: number; range?: ChunkRange }): Promise<ChunkedExamples | undefined> {
   if (model instanceof HookedViT) {
     if (!opts.images) throw new InvalidArgumentError(`${modelDir} is a ViT model: pass --images PATH (a folder of images or class folders, or CIFAR batches)`);
-    const ex = imageExamples(model, modelDir, opts.images, { maxExamples: opts.maxExamples, batch: opts.batch, synsets: opts.synsets });
-    return { model: model as HookedLensModel<unknown>, input: ex.input, chunks: ex.chunks as InputChunks<unknown>, nextToken: () => undefined };
+    const ex = imageExamples(model, modelDir, opts.images, { maxExamples: opts.maxExamples, batch: opts.batch, synsets: opts.synsets, range: opts.range });
+    return { model: model as HookedLensModel<unknown>, input: ex.input, chunks: ex.chunks as InputChunks<unknown>, nextToken: () => undefined, files: ex.files, total: ex.total, firstExample: ex.firstExample };
   }
   if (model instanceof HookedWhisper) {
     if (!opts.audio) throw new InvalidArgumentError(`${modelDir} is a Whisper model: pass --audio DIR (a LibriSpeech-style folder, or one with transcripts.tsv)`);
-    const ex = await audioExamples(model, opts.audio, { maxExamples: opts.maxExamples });
-    return { model: model as HookedLensModel<unknown>, input: ex.input, chunks: ex.chunks as InputChunks<unknown>, nextToken: (c, _row, p) => ex.decoderIds[c]![p + 1] };
+    const ex = await audioExamples(model, opts.audio, { maxExamples: opts.maxExamples, range: opts.range });
+    const first = ex.firstExample;
+    return { model: model as HookedLensModel<unknown>, input: ex.input, chunks: ex.chunks as InputChunks<unknown>, nextToken: (c, _row, p) => ex.decoderIds[first + c]![p + 1], files: ex.files, total: ex.clips.length, firstExample: first };
   }
   return undefined;
 }

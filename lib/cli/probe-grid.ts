@@ -25,6 +25,7 @@ import { InvalidArgumentError, InvalidInputError } from '../errors.js';
 import { BACKEND_HELP, PACKAGE_ROOT, formatTable, setup, type CommonOptions } from './common.js';
 import { intOption, numberOption } from './text-input.js';
 import { addShardOptions, finishShard, shardRunFromOptions, type ShardCliOptions } from './shard.js';
+import { withLocalData } from './hub-data.js';
 
 interface ProbeGridOptions extends CommonOptions, ShardCliOptions {
   dataset: string[];
@@ -298,7 +299,7 @@ export function registerProbeGrid(program: Command): void {
     .command('probe-grid')
     .description('sequence probes over datasets × layers × token poolers × classifiers (logistic, LDA, linear, MLP) × folds; resumable JSON-lines log')
     .option('-m, --model <dir|hubId>', 'a GPT-2 checkpoint with a tokenizer (default: the shipped tiny GPT-2)')
-    .option('--dataset <name|file>', `a dataset: ${SHIPPED_GRID_DATASETS.join(' | ')} (shipped sentences) or a JSONL/CSV/TSV/parquet file with text and label fields; repeatable`, (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--dataset <name|file>', `a dataset: ${SHIPPED_GRID_DATASETS.join(' | ')} (shipped sentences) or a JSONL/CSV/TSV/parquet file with text and label fields (local, or hf://datasets/OWNER/NAME[@REV]/FILE); repeatable`, (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--text-field <name>', 'text field of a dataset file', 'text')
     .option('--label-field <name>', 'label field of a dataset file', 'label')
     .option('--max-examples <n>', 'first n examples of each dataset', '300')
@@ -323,7 +324,7 @@ export function registerProbeGrid(program: Command): void {
     .option('--json', 'print JSON instead of tables');
   addShardOptions(command).action(async (opts: ProbeGridOptions) => {
     if (!opts.dataset.length) opts.dataset = ['source'];
-    const report = await runProbeGridCli(opts);
+    const report = await runProbeGridCli(await withLocalData(opts, ['dataset']));
     process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${printProbeGrid(report)}\n`);
     tf.disposeVariables();
   });

@@ -1,6 +1,7 @@
 /**
  * A shard of `probe`, and its merge. The items of a `probe` run are its sentences (each is its own forward
- * pass). A shard runs a contiguous block of sentences and writes (`rows.safetensors`) the saturation layers
+ * pass), or for ViT / Whisper its chunks (`--batch` images, or one clip, per pass). A shard runs a contiguous
+ * block of them and writes (`rows.safetensors`) the saturation layers
  * of all their positions and the features of every bucket item of the kept positions — unbalanced, since the
  * balance (the first m_j items of each (layer, task) bucket) depends on all examples. `merge` concatenates
  * the shards' saturation rows in sentence order, applies the §1 filter and the §3 balance to all of them
@@ -13,20 +14,29 @@ import { ensureOutputDir } from '../io/atomic-write.js';
 import { readAllSafetensors } from '../io/safetensors.js';
 import { saveSafetensors } from '../io/safetensors-writer.js';
 import type { RunShard } from '../io/shard-run.js';
-import type { CausalLmRoot } from '../nn/causal-lm.js';
+import type { HookedLensModel } from '../lens/logit-lens.js';
+import type { InputChunks } from '../lens/topk.js';
 import { buildProbeDataset, probeDatasetExperiment, selectProbeItems, type FeatureSpace, type ModelProbeReport, type RunProbeExperimentOptions } from '../probes/index.js';
 import { finishShard, shardItems, type ShardDone, type ShardRun } from './shard.js';
-import type { TokenSequences } from './text-input.js';
 
 /** The rows file of a `probe` shard. */
 export const PROBE_ROWS_FILE = 'rows.safetensors';
 
+/** The items of a `probe` shard: the shard's block of examples, and what its manifest records. */
+export interface ProbeShardInput<I> {
+  /** The block's sentences (text: `[start, end)` of them) or ViT / Whisper chunks (made with the shard's range). */
+  part: I | InputChunks<I>;
+  /** Items of the whole run (sentences, or chunks); the shard's block is `shardItems(run, total)`. */
+  total: number;
+  /** Files whose bytes the manifest hashes. */
+  inputFiles: string[];
+}
+
 /** Builds this shard's saturation rows and candidate features, writes them, then the manifest. */
-export async function writeProbeShard(run: ShardRun, model: CausalLmRoot, input: TokenSequences, opts: RunProbeExperimentOptions, ctx: { options: Record<string, unknown>; backend: string }): Promise<ShardDone> {
-  const { start, end } = shardItems(run, input.sequences.length);
-  process.stderr.write(`probe: shard ${run.shard.index}/${run.shard.count}: sentences [${start}, ${end})…\n`);
-  const part = input.sequences.slice(start, end);
-  const data = part.length ? await buildProbeDataset(model, part, { ...opts, allItems: true }) : undefined;
+export async function writeProbeShard<I>(run: ShardRun, model: HookedLensModel<I>, input: ProbeShardInput<I>, opts: RunProbeExperimentOptions, ctx: { options: Record<string, unknown>; backend: string }): Promise<ShardDone> {
+  const { start, end } = shardItems(run, input.total);
+  process.stderr.write(`probe: shard ${run.shard.index}/${run.shard.count}: items [${start}, ${end}) of ${input.total}…\n`);
+  const data = end > start ? await buildProbeDataset(model, input.part, { ...opts, allItems: true }) : undefined;
   const k = opts.k ?? 5;
   const S = data?.saturation ?? [];
   const n = data?.y.length ?? 0;
@@ -39,7 +49,7 @@ export async function writeProbeShard(run: ShardRun, model: CausalLmRoot, input:
     task: { shape: [n], data: data?.y ?? new Int32Array(0) },
     features: { shape: [n, d], data: (data?.X.data as Float32Array | undefined) ?? new Float32Array(0) },
   }, { format: 'tfjs-lens probe rows', layout: 'saturation [positions, k] of every position of the shard\'s sentences; example / layer / task / features [items, d] of every bucket item of the kept positions (example indexes the shard\'s saturation rows)' });
-  return finishShard(run, { command: 'probe', options: ctx.options, inputFiles: [input.file], total: input.sequences.length, files: [PROBE_ROWS_FILE], backend: ctx.backend });
+  return finishShard(run, { command: 'probe', options: ctx.options, inputFiles: input.inputFiles, total: input.total, files: [PROBE_ROWS_FILE], backend: ctx.backend });
 }
 
 /** The merged, balanced dataset of a `probe` run, ready for `probeDatasetExperiment`. */

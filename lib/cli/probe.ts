@@ -12,14 +12,15 @@ import { runProbeExperiment, type FeatureSpace, type ModelProbeReport } from '..
 import type { CrossValidationResult } from '../probes/kfold.js';
 import { InvalidArgumentError } from '../errors.js';
 import { BACKEND_HELP, formatTable, setup, type CommonOptions } from './common.js';
-import { intOption, numberOption, readTokenSequences } from './text-input.js';
+import { intOption, numberOption, readTokenSequences, datasetTexts } from './text-input.js';
 import { HookedViT } from '../nn/vit.js';
 import { HookedWhisper } from '../nn/whisper.js';
 import type { HookedLensModel } from '../lens/logit-lens.js';
 import { checkCollectFlags, chunkedExamples, type CollectInputOptions } from './model-examples.js';
 import { describeInput, type ExampleInput } from './image-examples.js';
-import { addShardOptions, isShardDone, printShardDone, recordedOptions, shardRunFromOptions, type ShardCliOptions, type ShardDone } from './shard.js';
+import { addShardOptions, isShardDone, printShardDone, recordedOptions, shardItems, shardRunFromOptions, type ShardCliOptions, type ShardDone } from './shard.js';
 import { mergedProbeReport, writeProbeShard, type MergeProbeData } from './probe-shard.js';
+import { withLocalData } from './hub-data.js';
 
 /** The options of `probe` as commander gives them (also rebuilt by `merge` from a shard manifest). */
 export interface ProbeOptions extends CommonOptions, CollectInputOptions, ShardCliOptions {
@@ -88,21 +89,26 @@ export async function runProbe(opts: ProbeOptions, given?: MergeProbeData): Prom
     const L = lensModel.nLayers;
     if (J0 > L - 1) throw new InvalidArgumentError(`--J0 ${J0} must be at most L−1 = ${L - 1} (j = 0 … L−1 means h_{j+1})`, `this model has ${L} blocks; try --J0 ${Math.max(0, Math.floor(L / 4))}`);
     const experiment = { J0, K, probeK, k, folds, seed, minPerLayer, filterFraction: filter, featureSpace: opts.featureSpace as FeatureSpace, quirkAllAgreeIsL: !!opts.quirkAllAgreeIsL };
-    const chunked = await chunkedExamples(model, dir, { ...opts, maxExamples, batch });
+    const shard = given ? undefined : shardRunFromOptions(opts);
+    // A shard makes only its block of chunks; merge (given data) makes none.
+    const range = given ? () => ({ start: 0, end: 0 }) : shard ? (total: number) => shardItems(shard, total) : undefined;
+    const chunked = await chunkedExamples(model, dir, { ...opts, maxExamples, batch, range });
     let input: ExampleInput;
     let report: ModelProbeReport;
     if (chunked) {
-      if (given || shardRunFromOptions(opts)) throw new InvalidArgumentError('sharded probe runs (--shard, --run-dir, merge) read text or ids so far, not --images/--audio', 'run ViT/Whisper probes in one process');
+      if (shard) return await writeProbeShard(shard, lensModel, { part: chunked.chunks, total: chunked.total, inputFiles: chunked.files }, experiment, { options: recordedOptions(opts, dir), backend });
       input = chunked.input;
-      report = await runProbeExperiment(lensModel, chunked.chunks, experiment);
+      report = given ? mergedProbeReport(await given({ ...experiment, L }), experiment) : await runProbeExperiment(lensModel, chunked.chunks, experiment);
     } else {
       const gpt2 = model as CausalLmRoot;
-      const tokens = readTokenSequences({ textFile: opts.textFile, idsFile: opts.idsFile, tokenizer: gpt2.tokenizer, vocabSize: gpt2.cfg.dVocab, maxLength: gpt2.cfg.nCtx, maxExamples, modelDir: dir });
+      const tokens = readTokenSequences({ textFile: opts.textFile, texts: await datasetTexts(opts.textFile, opts.textField), idsFile: opts.idsFile, tokenizer: gpt2.tokenizer, vocabSize: gpt2.cfg.dVocab, maxLength: gpt2.cfg.nCtx, maxExamples, modelDir: dir });
       input = { file: tokens.file, source: tokens.source, sequences: tokens.sequences.length, truncated: tokens.truncated, dropped: tokens.dropped };
       // One sentence per chunk: sentences differ in length, and a chunk must be one [batch, T] block.
       const textExperiment = { ...experiment, batchSize: 1 };
-      const shard = given ? undefined : shardRunFromOptions(opts);
-      if (shard) return await writeProbeShard(shard, gpt2, tokens, textExperiment, { options: recordedOptions(opts, dir), backend });
+      if (shard) {
+        const { start, end } = shardItems(shard, tokens.sequences.length);
+        return await writeProbeShard(shard, gpt2, { part: tokens.sequences.slice(start, end), total: tokens.sequences.length, inputFiles: [tokens.file] }, textExperiment, { options: recordedOptions(opts, dir), backend });
+      }
       report = given ? mergedProbeReport(await given({ ...textExperiment, L }), textExperiment) : await runProbeExperiment(gpt2, tokens.sequences, textExperiment);
     }
     return {
@@ -152,11 +158,12 @@ export function registerProbe(program: Command): void {
     .command('probe')
     .description('task-transition probe: can a linear probe tell which rank a layer is fixing? (vs random-embedding and shuffled-label controls)')
     .option('-m, --model <dir|hubId>', 'a decoder language model (GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma), ViT or Whisper checkpoint (default: the shipped tiny GPT-2)')
-    .option('--text-file <file>', 'text, one sentence per line (tokenised with the model\'s tokenizer)')
-    .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line')
-    .option('--images <path>', 'ViT: a folder of images or of class folders (root/<class>/*.png), a CIFAR batch (.bin) or a folder of CIFAR batches')
+    .option('--text-file <file>', 'text, one sentence per line (tokenised with the model\'s tokenizer); or hf://datasets/OWNER/NAME[@REV]/FILE')
+    .option('--text-field <name>', 'the text column of a JSONL/CSV/TSV/parquet --text-file (one sentence per record)', 'text')
+    .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line; or hf://datasets/OWNER/NAME[@REV]/FILE')
+    .option('--images <path>', 'ViT: a folder of images or of class folders (root/<class>/*.png), a CIFAR batch (.bin) or a folder of CIFAR batches; or hf://datasets/OWNER/NAME[@REV]/FOLDER')
     .option('--synsets <file>', 'ViT class folders: label = line of this synset list (default: sorted folder names)')
-    .option('--audio <dir>', 'Whisper: a LibriSpeech-style folder (*.trans.txt + .flac/.wav) or one with transcripts.tsv; the decoder is teacher-forced on the transcripts')
+    .option('--audio <dir>', 'Whisper: a LibriSpeech-style folder (*.trans.txt + .flac/.wav) or one with transcripts.tsv; the decoder is teacher-forced on the transcripts; or hf://datasets/OWNER/NAME[@REV]/FOLDER')
     .option('--max-examples <n>', 'use only the first n sequences (images, clips)')
     .option('--batch <n>', 'ViT: images per forward pass', '16')
     .option('--J0 <j>', 'first probe layer j (0-based, j means h_{j+1})', '5')
@@ -172,7 +179,7 @@ export function registerProbe(program: Command): void {
     .option('-b, --backend <name>', BACKEND_HELP)
     .option('--json', 'print JSON instead of a table');
   addShardOptions(command).action(async (opts: ProbeOptions) => {
-    const report = await runProbe(opts);
+    const report = await runProbe(await withLocalData(opts, ['textFile', 'idsFile', 'images', 'audio']));
     process.stdout.write(isShardDone(report) ? `${printShardDone(report, opts.json)}\n` : opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${printProbe(report)}\n`);
     tf.disposeVariables();
   });

@@ -18,6 +18,8 @@ import { saturationLayers } from '../lens/saturation.js';
 import { betterLmExample, type BetterLmExample } from '../lens/better-lm.js';
 import { finishShard, shardItems, type ShardDone, type ShardRun } from './shard.js';
 import type { TokenSequences } from './text-input.js';
+import type { ChunkedExamples } from './model-examples.js';
+import { chunkedSaturation } from './saturation-chunks.js';
 
 /** The rows file of a `saturation` shard. */
 export const SATURATION_ROWS_FILE = 'rows.safetensors';
@@ -80,23 +82,40 @@ export async function saturationRows(rankTables: RankTablesOf, sequences: readon
   return concatRows(await rowsPerSequence(rankTables, sequences, opts));
 }
 
+/** Writes the rows of some sequences (images, clips): `examples[i]`'s rows are `perSeq[i]`. */
+async function saveShardRows(run: ShardRun, examples: readonly number[], perSeq: readonly SaturationRows[], k: number): Promise<void> {
+  const rows = concatRows(perSeq);
+  ensureOutputDir(run.dir);
+  await saveSafetensors(join(run.dir, SATURATION_ROWS_FILE), {
+    sequence: { shape: [examples.length], data: Int32Array.from(examples) },
+    positions: { shape: [examples.length], data: Int32Array.from(perSeq, (r) => r.S.length) },
+    lm_positions: { shape: [examples.length], data: Int32Array.from(perSeq, (r) => r.lmRecords.length) },
+    saturation: { shape: [rows.S.length, k], data: Int32Array.from(rows.S.flat()) },
+    better_lm: { shape: [rows.lmRecords.length, 3], data: Int32Array.from(rows.lmRecords.flatMap((r) => [r.s1, Number(r.finalTop1Correct), Number(r.rank2IsTarget)])) },
+  }, { format: 'tfjs-lens saturation rows', better_lm: 'columns s1, final top-1 correct, rank-2 token is the target' });
+}
+
 /** Computes this shard's rows, writes them, then the manifest. */
 export async function writeSaturationShard(run: ShardRun, rankTables: RankTablesOf, input: TokenSequences, opts: SaturationRowOptions, ctx: { options: Record<string, unknown>; backend: string }): Promise<ShardDone> {
   const plan = lensPassPlan(input.sequences.map((s) => s.length), opts.batchSize);
   const { start, end } = shardItems(run, plan.length);
   const mine = plan.slice(start, end).flat().sort((a, b) => a - b);
   process.stderr.write(`saturation: shard ${run.shard.index}/${run.shard.count}: ${end - start} of ${plan.length} passes, ${mine.length} sequences…\n`);
-  const perSeq = await rowsPerSequence(rankTables, mine.map((s) => input.sequences[s]!), opts);
-  const rows = concatRows(perSeq);
-  ensureOutputDir(run.dir);
-  await saveSafetensors(join(run.dir, SATURATION_ROWS_FILE), {
-    sequence: { shape: [mine.length], data: Int32Array.from(mine) },
-    positions: { shape: [mine.length], data: Int32Array.from(perSeq, (r) => r.S.length) },
-    lm_positions: { shape: [mine.length], data: Int32Array.from(perSeq, (r) => r.lmRecords.length) },
-    saturation: { shape: [rows.S.length, opts.k], data: Int32Array.from(rows.S.flat()) },
-    better_lm: { shape: [rows.lmRecords.length, 3], data: Int32Array.from(rows.lmRecords.flatMap((r) => [r.s1, Number(r.finalTop1Correct), Number(r.rank2IsTarget)])) },
-  }, { format: 'tfjs-lens saturation rows', better_lm: 'columns s1, final top-1 correct, rank-2 token is the target' });
+  await saveShardRows(run, mine, await rowsPerSequence(rankTables, mine.map((s) => input.sequences[s]!), opts), opts.k);
   return finishShard(run, { command: 'saturation', options: ctx.options, inputFiles: [input.file], total: plan.length, files: [SATURATION_ROWS_FILE], backend: ctx.backend });
+}
+
+/**
+ * Computes the rows of this shard's block of ViT / Whisper chunks (`ex` made with the shard's range: each
+ * chunk is the forward pass one process makes), writes them per image / clip, then the manifest, which
+ * hashes every file of the examples.
+ */
+export async function writeChunkedSaturationShard(run: ShardRun, ex: ChunkedExamples, opts: SaturationRowOptions, ctx: { options: Record<string, unknown>; backend: string }): Promise<ShardDone> {
+  const { start, end } = shardItems(run, ex.total);
+  process.stderr.write(`saturation: shard ${run.shard.index}/${run.shard.count}: ${end - start} of ${ex.total} passes (${ex.input.source})…\n`);
+  const { perExample } = await chunkedSaturation(ex, opts.k, opts.quirk);
+  await saveShardRows(run, perExample.map((_, i) => ex.firstExample + i), perExample, opts.k);
+  return finishShard(run, { command: 'saturation', options: ctx.options, inputFiles: ex.files, total: ex.total, files: [SATURATION_ROWS_FILE], backend: ctx.backend });
 }
 
 /**

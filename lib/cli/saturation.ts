@@ -20,13 +20,14 @@ import { mean } from '../math/stats.js';
 import { barChartSpec, writeChart } from '../plot/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import { BACKEND_HELP, formatTable, setup, type CommonOptions } from './common.js';
-import { intOption, numberOption, readTokenSequences } from './text-input.js';
+import { intOption, numberOption, readTokenSequences, datasetTexts } from './text-input.js';
 import { checkCollectFlags, chunkedExamples, type CollectInputOptions } from './model-examples.js';
 import { chunkedSaturation } from './saturation-chunks.js';
 import { describeInput, type ExampleInput } from './image-examples.js';
-import { addShardOptions, isShardDone, printShardDone, recordedOptions, shardRunFromOptions, type ShardCliOptions, type ShardDone } from './shard.js';
-import { saturationRows, writeSaturationShard, type SaturationRows } from './saturation-shard.js';
+import { addShardOptions, isShardDone, printShardDone, recordedOptions, shardItems, shardRunFromOptions, type ShardCliOptions, type ShardDone } from './shard.js';
+import { saturationRows, writeChunkedSaturationShard, writeSaturationShard, type SaturationRows } from './saturation-shard.js';
 import type { SaturationSummary } from '../explore/api-saturation.js';
+import { withLocalData } from './hub-data.js';
 
 /** The options of `saturation` as commander gives them (also rebuilt by `merge` from a shard manifest). */
 export interface SaturationOptions extends CommonOptions, CollectInputOptions, ShardCliOptions {
@@ -115,7 +116,10 @@ export async function runSaturation(opts: SaturationOptions, given?: SaturationR
   const { model, dir, backend } = await setup(opts);
   try {
     checkCollectFlags(model, opts, dir);
-    const chunked = await chunkedExamples(model, dir, { ...opts, maxExamples, batch });
+    const shard = given ? undefined : shardRunFromOptions(opts);
+    // A shard makes only its block of chunks; merge (given rows) makes none.
+    const range = given ? () => ({ start: 0, end: 0 }) : shard ? (total: number) => shardItems(shard, total) : undefined;
+    const chunked = await chunkedExamples(model, dir, { ...opts, maxExamples, batch, range });
     let input: ExampleInput;
     let L: number;
     // §1 saturation layers of every position; §6 records of positions with a next token (one shard of them
@@ -124,17 +128,17 @@ export async function runSaturation(opts: SaturationOptions, given?: SaturationR
     let lmRecords: BetterLmExample[];
     if (chunked) {
       // ViT images (CLS position), Whisper clips (teacher-forced decoder positions).
-      if (given || shardRunFromOptions(opts)) throw new InvalidArgumentError('sharded saturation runs (--shard, --run-dir, merge) read text or ids so far, not --images/--audio', 'run ViT/Whisper saturation in one process');
+      if (shard) return await writeChunkedSaturationShard(shard, chunked, { k, batchSize: batch, quirk }, { options: recordedOptions(opts, dir), backend });
       input = chunked.input;
-      ({ L, S, lmRecords } = await chunkedSaturation(chunked, k, quirk));
+      L = chunked.model.nLayers;
+      ({ S, lmRecords } = given ?? (await chunkedSaturation(chunked, k, quirk)));
     } else {
       if (!(model instanceof CausalLmRoot)) throw new InvalidArgumentError(`saturation needs a decoder language model (GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma), ViT or Whisper checkpoint (a next-token or class lens); ${dir} is not one`);
       if (k > model.cfg.dVocab) throw new InvalidArgumentError(`--k ${k} is larger than the vocabulary (${model.cfg.dVocab})`);
-      const tokens = readTokenSequences({ textFile: opts.textFile, idsFile: opts.idsFile, tokenizer: model.tokenizer, vocabSize: model.cfg.dVocab, maxLength: model.cfg.nCtx, maxExamples, modelDir: dir });
+      const tokens = readTokenSequences({ textFile: opts.textFile, texts: await datasetTexts(opts.textFile, opts.textField), idsFile: opts.idsFile, tokenizer: model.tokenizer, vocabSize: model.cfg.dVocab, maxLength: model.cfg.nCtx, maxExamples, modelDir: dir });
       input = { file: tokens.file, source: tokens.source, sequences: tokens.sequences.length, truncated: tokens.truncated, dropped: tokens.dropped };
       L = model.cfg.nLayers;
       const rankTables = (sequences: readonly (readonly number[])[]) => lensRankTables(model, sequences, k, batch);
-      const shard = given ? undefined : shardRunFromOptions(opts);
       if (shard) return await writeSaturationShard(shard, rankTables, tokens, { k, batchSize: batch, quirk }, { options: recordedOptions(opts, dir), backend });
       ({ S, lmRecords } = given ?? (await saturationRows(rankTables, tokens.sequences, { k, batchSize: batch, quirk })));
     }
@@ -220,11 +224,12 @@ export function registerSaturation(program: Command): void {
     .command('saturation')
     .description('saturation layers of the top-k lens ranks, their order (rank correspondence, Kendall τ) and the better-LM test')
     .option('-m, --model <dir|hubId>', 'a decoder language model (GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma), ViT or Whisper checkpoint (default: the shipped tiny GPT-2)')
-    .option('--text-file <file>', 'text, one sentence per line (tokenised with the model\'s tokenizer)')
-    .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line')
-    .option('--images <path>', 'ViT: a folder of images or of class folders (root/<class>/*.png), a CIFAR batch (.bin) or a folder of CIFAR batches')
+    .option('--text-file <file>', 'text, one sentence per line (tokenised with the model\'s tokenizer); or hf://datasets/OWNER/NAME[@REV]/FILE')
+    .option('--text-field <name>', 'the text column of a JSONL/CSV/TSV/parquet --text-file (one sentence per record)', 'text')
+    .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line; or hf://datasets/OWNER/NAME[@REV]/FILE')
+    .option('--images <path>', 'ViT: a folder of images or of class folders (root/<class>/*.png), a CIFAR batch (.bin) or a folder of CIFAR batches; or hf://datasets/OWNER/NAME[@REV]/FOLDER')
     .option('--synsets <file>', 'ViT class folders: label = line of this synset list (default: sorted folder names)')
-    .option('--audio <dir>', 'Whisper: a LibriSpeech-style folder (*.trans.txt + .flac/.wav) or one with transcripts.tsv; the decoder is teacher-forced on the transcripts')
+    .option('--audio <dir>', 'Whisper: a LibriSpeech-style folder (*.trans.txt + .flac/.wav) or one with transcripts.tsv; the decoder is teacher-forced on the transcripts; or hf://datasets/OWNER/NAME[@REV]/FOLDER')
     .option('--max-examples <n>', 'use only the first n sequences (images, clips)')
     .option('-k, --k <k>', 'ranks whose saturation layers are computed', '5')
     .option('--filter <fraction>', 'order analysis keeps positions with s_0 ≤ floor(fraction·L)', '0.85')
@@ -236,7 +241,7 @@ export function registerSaturation(program: Command): void {
     .option('-b, --backend <name>', BACKEND_HELP)
     .option('--json', 'print JSON instead of tables');
   addShardOptions(command).action(async (opts: SaturationOptions) => {
-    const report = await runSaturation(opts);
+    const report = await runSaturation(await withLocalData(opts, ['textFile', 'idsFile', 'images', 'audio']));
     process.stdout.write(isShardDone(report) ? `${printShardDone(report, opts.json)}\n` : opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${printSaturation(report)}\n`);
     tf.disposeVariables();
   });

@@ -27,19 +27,22 @@ export function addShardOptions(command: Command): Command {
     .option('--run-dir <dir>', 'write this shard (safetensors + JSON + manifest) under DIR/shards/<i>-of-<n>/ and skip the final analysis; combine with `tfjs-lens merge DIR`');
 }
 
+/** File and folder options whose names do not end in File / Dir (`--images`, `--audio`, `--synsets`). */
+const PATH_OPTIONS = new Set(['images', 'audio', 'synsets']);
+
 /** Options that say where or how a run goes, not what it computes: left out of a manifest. */
 const UNRECORDED = new Set(['shard', 'shardCount', 'runDir', 'backend', 'json', 'out']);
 
 /**
  * The options of a command that decide its result, as a manifest records them: every option but
  * --shard, --shard-count, --run-dir, --backend, --json and --out; file and folder options (`…File`,
- * `…Dir`) and the model folder made absolute, so `merge` finds them from any working directory.
+ * `…Dir`, `images`, `audio`, `synsets`) and the model folder made absolute, so `merge` finds them from any working directory.
  */
 export function recordedOptions(opts: object, modelDir: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(opts)) {
     if (UNRECORDED.has(key) || value === undefined) continue;
-    out[key] = typeof value === 'string' && /(File|Dir)$/.test(key) ? resolve(value) : value;
+    out[key] = typeof value === 'string' && (/(File|Dir)$/.test(key) || PATH_OPTIONS.has(key)) ? resolve(value) : value;
   }
   out.model = existsSync(modelDir) ? resolve(modelDir) : modelDir;
   return out;

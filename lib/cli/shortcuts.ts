@@ -16,15 +16,17 @@ import { runMatPipeline, type MatPipelineReport, type MappingName } from '../sho
 import { heatmapSpec, lineChartSpec, writeChart } from '../plot/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import { BACKEND_HELP, formatTable, setup, type CommonOptions } from './common.js';
-import { intOption, readTokenSequences } from './text-input.js';
+import { intOption, readTokenSequences, datasetTexts } from './text-input.js';
 import { ensureOutputDir } from '../io/atomic-write.js';
 import { addShardOptions, isShardDone, printShardDone, recordedOptions, shardRunFromOptions, type ShardCliOptions, type ShardDone } from './shard.js';
 import { writeShortcutsShard } from './shortcuts-shard.js';
 import type { ShortcutStatistics } from '../shortcuts/accumulate.js';
+import { withLocalData } from './hub-data.js';
 
 /** The options of `shortcuts` as commander gives them (also rebuilt by `merge` from a shard manifest). */
 export interface ShortcutsOptions extends CommonOptions, ShardCliOptions {
   textFile?: string;
+  textField?: string;
   idsFile?: string;
   nTrain?: string;
   nVal?: string;
@@ -74,7 +76,7 @@ export async function runShortcuts(opts: ShortcutsOptions, statistics?: Shortcut
     const nTrainOpt = opts.nTrain === undefined ? undefined : intOption(opts.nTrain, 'n-train', { min: 2 });
     const nValOpt = opts.nVal === undefined ? undefined : intOption(opts.nVal, 'n-val', { min: 2 });
     const wanted = nTrainOpt !== undefined && nValOpt !== undefined ? nTrainOpt + nValOpt : undefined;
-    const input = readTokenSequences({ textFile: opts.textFile, idsFile: opts.idsFile, tokenizer: model.tokenizer, vocabSize: model.cfg.dVocab, maxLength: model.cfg.nCtx, maxExamples: wanted, modelDir: dir });
+    const input = readTokenSequences({ textFile: opts.textFile, texts: await datasetTexts(opts.textFile, opts.textField), idsFile: opts.idsFile, tokenizer: model.tokenizer, vocabSize: model.cfg.dVocab, maxLength: model.cfg.nCtx, maxExamples: wanted, modelDir: dir });
     const n = input.sequences.length;
     // Defaults: the original 9000 / 3000 split, scaled down to 3:1 of what the file has.
     const nTrain = nTrainOpt ?? Math.min(9000, nValOpt !== undefined ? n - nValOpt : Math.floor(0.75 * n));
@@ -143,8 +145,9 @@ export function registerShortcuts(program: Command): void {
     .command('shortcuts')
     .description('linear shortcuts between layers (mat vs id): r² heatmaps and Precision@1 per exit layer, maps saved as safetensors')
     .option('-m, --model <dir|hubId>', 'a GPT-2, Llama-family or BERT checkpoint (default: the shipped tiny GPT-2)')
-    .option('--text-file <file>', 'text, one sentence per line (tokenised with the model\'s tokenizer)')
-    .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line')
+    .option('--text-file <file>', 'text, one sentence per line (tokenised with the model\'s tokenizer); or hf://datasets/OWNER/NAME[@REV]/FILE')
+    .option('--text-field <name>', 'the text column of a JSONL/CSV/TSV/parquet --text-file (one sentence per record)', 'text')
+    .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line; or hf://datasets/OWNER/NAME[@REV]/FILE')
     .option('--n-train <n>', 'training sentences, the first ones of the file (default: 3/4 of the file, at most 9000)')
     .option('--n-val <n>', 'validation sentences, the next ones (default: the rest, at most 3000)')
     .option('--seed <n>', 'seed of the position sampling', '0')
@@ -153,7 +156,7 @@ export function registerShortcuts(program: Command): void {
     .option('-b, --backend <name>', BACKEND_HELP)
     .option('--json', 'print JSON instead of tables');
   addShardOptions(command).action(async (opts: ShortcutsOptions) => {
-    const report = await runShortcuts(opts);
+    const report = await runShortcuts(await withLocalData(opts, ['textFile', 'idsFile']));
     process.stdout.write(isShardDone(report) ? `${printShardDone(report, opts.json)}\n` : opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${printShortcuts(report)}\n`);
     tf.disposeVariables();
   });

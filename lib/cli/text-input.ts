@@ -6,6 +6,7 @@
  */
 import { InvalidArgumentError, InvalidInputError } from '../errors.js';
 import { readTextFile } from './text-file.js';
+import { readTextDataset, textFormatOf } from '../data/text-dataset.js';
 
 /** The tokenizer methods the helpers need (`HookedGPT2.tokenizer`, `HookedBert.tokenizer`). */
 export interface TextTokenizer {
@@ -17,6 +18,11 @@ export interface TextTokenizer {
 export interface ReadSequencesOptions {
   /** Text file, one sentence per line (empty lines skipped). Needs `tokenizer`. */
   textFile?: string;
+  /**
+   * The texts of `textFile` when it is a dataset file (JSONL, CSV/TSV, parquet: `datasetTexts`), one
+   * sentence per record, used instead of its lines; `lines` then numbers records from 1.
+   */
+  texts?: readonly string[];
   /** Id file, one comma- or space-separated id sequence per line (empty lines and `#` comments skipped). */
   idsFile?: string;
   /** The model's tokenizer (for `textFile`). */
@@ -65,6 +71,16 @@ export function parseIdList(text: string, vocabSize: number, where: string): num
 }
 
 /**
+ * The texts of a `--text-file` that is a dataset file — `.jsonl`/`.ndjson`, `.csv`, `.tsv`, `.parquet`
+ * (`readTextDataset`, the `textField` column; records with an empty text skipped like empty lines) — or
+ * undefined for a plain text file (read line by line by `readTokenSequences`).
+ */
+export async function datasetTexts(textFile: string | undefined, textField = 'text'): Promise<string[] | undefined> {
+  if (textFile === undefined || textFormatOf(textFile) === 'lines') return undefined;
+  return (await readTextDataset(textFile, { textField, skipEmpty: true })).records.map((r) => r.text);
+}
+
+/**
  * Reads token sequences from a text file (tokenised) or an id file; exactly one of the two must be given.
  * @returns sequences in file order, each cut to `maxLength` tokens.
  */
@@ -73,7 +89,8 @@ export function readTokenSequences(opts: ReadSequencesOptions): TokenSequences {
   const minLength = opts.minLength ?? 1;
   const file = (opts.textFile ?? opts.idsFile)!;
   const source = opts.textFile ? 'text' : 'ids';
-  const raw = readTextFile(file, source === 'text' ? '--text-file' : '--ids-file').split(/\r?\n/);
+  if (opts.texts && source !== 'text') throw new InvalidArgumentError('dataset texts are read with --text-file, not --ids-file');
+  const raw = opts.texts ?? readTextFile(file, source === 'text' ? '--text-file' : '--ids-file').split(/\r?\n/);
   if (source === 'text' && !opts.tokenizer) {
     throw new InvalidArgumentError(`${opts.modelDir ?? 'this model'} has no tokenizer, so --text-file cannot be tokenised`, 'pass token ids with --ids-file FILE (one comma-separated id sequence per line)');
   }

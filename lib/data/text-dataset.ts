@@ -33,6 +33,11 @@ export interface TextDatasetOptions {
   labelField?: string;
   /** Keep only the first n examples. */
   maxExamples?: number;
+  /**
+   * Skip records whose text field is an empty or whitespace-only string (as plain-text readers skip empty
+   * lines; e.g. the blank rows of wikitext) instead of failing; they are counted in `skippedEmpty`. Default false.
+   */
+  skipEmpty?: boolean;
 }
 
 /** One example of a text dataset. */
@@ -53,6 +58,8 @@ export interface TextDataset {
   labels?: string[];
   /** `[records.length]` index of each record's label in `labels`; absent without `labelField`. */
   labelIds?: Int32Array;
+  /** Records skipped for an empty text (`skipEmpty` only; before `maxExamples` is applied). */
+  skippedEmpty?: number;
 }
 
 /** The format a file name implies. */
@@ -79,8 +86,20 @@ function labelValue(value: unknown, where: string, field: string): string {
   throw new InvalidInputError(where, `label field '${field}' is ${value === undefined ? 'missing' : value === null ? 'null' : typeof value === 'string' ? 'empty' : `${JSON.stringify(value)}`}, expected a string or an integer`);
 }
 
-/** Turns field values into a record (`get(field)` reads one field of the row). */
-function record(get: (field: string) => unknown, where: string, textField: string, labelField: string | undefined): TextRecord {
+/** What the readers need besides the file: the fields and the empty-text rule. */
+interface Fields {
+  textField: string;
+  labelField: string | undefined;
+  skipEmpty: boolean;
+}
+
+/** Marks a row skipped for its empty text (`skipEmpty`). */
+const EMPTY = Symbol('empty text');
+
+/** Turns field values into a record (`get(field)` reads one field of the row); EMPTY for a skipped empty text. */
+function record(get: (field: string) => unknown, where: string, { textField, labelField, skipEmpty }: Fields): TextRecord | typeof EMPTY {
+  const raw = get(textField);
+  if (skipEmpty && typeof raw === 'string' && !raw.trim()) return EMPTY;
   const text = textValue(get(textField), where, textField);
   return labelField === undefined ? { text, source: where } : { text, label: labelValue(get(labelField), where, labelField), source: where };
 }
@@ -94,8 +113,8 @@ function readLines(file: string, opts: TextDatasetOptions): TextRecord[] {
   return out;
 }
 
-function readJsonl(file: string, textField: string, labelField: string | undefined): TextRecord[] {
-  const out: TextRecord[] = [];
+function readJsonl(file: string, fields: Fields): (TextRecord | typeof EMPTY)[] {
+  const out: (TextRecord | typeof EMPTY)[] = [];
   utf8Lines(file, 'JSONL').forEach((line, i) => {
     if (!line.trim()) return;
     const where = `${file}:${i + 1}`;
@@ -106,12 +125,13 @@ function readJsonl(file: string, textField: string, labelField: string | undefin
       throw new InvalidInputError(where, `not valid JSON (${(err as Error).message})`, 'JSONL holds one JSON object per line');
     }
     if (!row || typeof row !== 'object' || Array.isArray(row)) throw new InvalidInputError(where, `is ${Array.isArray(row) ? 'an array' : JSON.stringify(row)}, expected a JSON object`);
-    out.push(record((f) => (row as Record<string, unknown>)[f], where, textField, labelField));
+    out.push(record((f) => (row as Record<string, unknown>)[f], where, fields));
   });
   return out;
 }
 
-function readDelimited(file: string, delimiter: ',' | '\t', textField: string, labelField: string | undefined): TextRecord[] {
+function readDelimited(file: string, delimiter: ',' | '\t', fields: Fields): (TextRecord | typeof EMPTY)[] {
+  const { textField, labelField } = fields;
   const text = utf8Text(file, delimiter === ',' ? 'CSV' : 'TSV');
   let rows: { record: Record<string, string>; info: { lines: number } }[];
   try {
@@ -125,10 +145,11 @@ function readDelimited(file: string, delimiter: ',' | '\t', textField: string, l
   for (const f of [textField, labelField]) {
     if (f !== undefined && !columns.includes(f)) throw new InvalidInputError(`${file}:1`, `the header has no column '${f}' (columns: ${columns.map((c) => `'${c}'`).join(', ')})`);
   }
-  return rows.map(({ record: row, info }) => record((f) => row[f], `${file}:${info.lines}`, textField, labelField));
+  return rows.map(({ record: row, info }) => record((f) => row[f], `${file}:${info.lines}`, fields));
 }
 
-async function readParquet(file: string, textField: string, labelField: string | undefined): Promise<TextRecord[]> {
+async function readParquet(file: string, fields: Fields): Promise<(TextRecord | typeof EMPTY)[]> {
+  const { textField, labelField } = fields;
   const bytes = readInputFile(file, 'parquet');
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   let columns: string[];
@@ -147,7 +168,7 @@ async function readParquet(file: string, textField: string, labelField: string |
   } catch (err) {
     throw new InvalidInputError(file, `cannot read parquet columns ${wanted.join(', ')} (${(err as Error).message})`);
   }
-  return rows.map((row, r) => record((f) => row[f], `${file} row ${r}`, textField, labelField));
+  return rows.map((row, r) => record((f) => row[f], `${file} row ${r}`, fields));
 }
 
 /**
@@ -163,14 +184,17 @@ export async function readTextDataset(file: string, opts: TextDatasetOptions = {
   if (max !== undefined && (!Number.isInteger(max) || max < 1)) throw new InvalidArgumentError(`readTextDataset: maxExamples must be a positive integer, got ${max}`);
   const textField = opts.textField ?? 'text';
   const labelField = opts.labelField;
-  let records: TextRecord[];
-  if (format === 'lines') records = readLines(file, opts);
-  else if (format === 'jsonl') records = readJsonl(file, textField, labelField);
-  else if (format === 'parquet') records = await readParquet(file, textField, labelField);
-  else records = readDelimited(file, format === 'csv' ? ',' : '\t', textField, labelField);
+  const fields: Fields = { textField, labelField, skipEmpty: !!opts.skipEmpty };
+  let read: (TextRecord | typeof EMPTY)[];
+  if (format === 'lines') read = readLines(file, opts);
+  else if (format === 'jsonl') read = readJsonl(file, fields);
+  else if (format === 'parquet') read = await readParquet(file, fields);
+  else read = readDelimited(file, format === 'csv' ? ',' : '\t', fields);
+  let records = read.filter((r): r is TextRecord => r !== EMPTY);
+  const skipped = opts.skipEmpty ? { skippedEmpty: read.length - records.length } : {};
   if (max !== undefined) records = records.slice(0, max);
-  if (labelField === undefined) return { file, format, records };
+  if (labelField === undefined) return { file, format, records, ...skipped };
   const labels = [...new Set(records.map((r) => r.label!))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const index = new Map(labels.map((l, i) => [l, i]));
-  return { file, format, records, labels, labelIds: Int32Array.from(records, (r) => index.get(r.label!)!) };
+  return { file, format, records, labels, labelIds: Int32Array.from(records, (r) => index.get(r.label!)!), ...skipped };
 }

@@ -46,7 +46,8 @@ export const OPTIONAL_FILES: readonly string[] = [
   'generation_config.json',
 ];
 
-const COMMIT_HASH = /^[0-9a-f]{40}$/;
+/** A full git commit hash (what a revision resolves to). */
+export const COMMIT_HASH = /^[0-9a-f]{40}$/;
 
 /** One progress report of a file download. */
 export interface DownloadProgress {
@@ -153,13 +154,13 @@ export async function hubToken(env: Env = process.env): Promise<string | undefin
   }
 }
 
-/** Cache folder of a model repository: `models--org--name`. */
-export function repoFolderName(repoId: string): string {
-  return ['models', ...repoId.split('/')].join('--');
+/** Cache folder of a repository: `models--org--name` (`datasets--org--name` for a dataset). */
+export function repoFolderName(repoId: string, type: 'model' | 'dataset' = 'model'): string {
+  return [`${type}s`, ...repoId.split('/')].join('--');
 }
 
 /** True for a relative path that stays inside its folder (no absolute path, no `..`, no backslash). */
-function isSafeRelativePath(path: string): boolean {
+export function isSafeRelativePath(path: string): boolean {
   if (!path || isAbsolute(path) || path.includes('\\')) return false;
   return path.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
 }
@@ -230,7 +231,7 @@ export async function findCachedSnapshot(repoId: string, revision: string, cache
 }
 
 /** Receives download progress; `finish` ends the display. */
-interface ProgressSink {
+export interface ProgressSink {
   report(event: DownloadProgress): void;
   finish(): void;
 }
@@ -371,7 +372,7 @@ function hubFetch(endpoint: string, token: string | undefined, sink: ProgressSin
 // `downloadFileToCacheDir` logs every download with console.debug (stdout); silence it while we call it.
 let quietDepth = 0;
 let savedDebug: typeof console.debug = console.debug;
-async function withoutDebugLog<T>(fn: () => Promise<T>): Promise<T> {
+export async function withoutDebugLog<T>(fn: () => Promise<T>): Promise<T> {
   if (quietDepth++ === 0) {
     savedDebug = console.debug;
     console.debug = () => {};
@@ -384,7 +385,7 @@ async function withoutDebugLog<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 /** Turns anything a download threw into a HubDownloadError that names the repository, the URL and the reason. */
-function asHubError(err: unknown, repoId: string, revision: string, url: string, HubApiError: new (...args: never[]) => Error): TfjsLensError {
+export function asHubError(err: unknown, repoId: string, revision: string, url: string, HubApiError: new (...args: never[]) => Error): TfjsLensError {
   if (err instanceof TfjsLensError) return err;
   if (err instanceof HubApiError) {
     const status = (err as unknown as { statusCode: number }).statusCode;
@@ -400,6 +401,33 @@ function asHubError(err: unknown, repoId: string, revision: string, url: string,
   return new HubDownloadError(`download from ${url} failed: ${describeFailure(err).replace(/\.? URL: [\s\S]*$/, '')}`);
 }
 
+/** What one series of hub requests shares: endpoint, the `@huggingface/hub` module, progress display and `fetch`. */
+export interface HubSession {
+  endpoint: string;
+  hub: typeof import('@huggingface/hub');
+  sink: ProgressSink | undefined;
+  /** Adds the token, the idle timeout, typed network errors and progress reports of the current file. */
+  fetchImpl: typeof fetch;
+  /** Sets where `fetchImpl` learns which file is being downloaded (for progress reports). */
+  track(currentFile: () => string | undefined): void;
+}
+
+/**
+ * Checks the endpoint, token and timeout of `opts` (else the environment) and prepares the requests.
+ * @throws InvalidArgumentError for an endpoint that is not http(s) or a bad timeout.
+ */
+export async function openHubSession(opts: HubOptions): Promise<HubSession> {
+  const endpoint = (opts.endpoint ?? hubEndpoint()).replace(/\/+$/, '');
+  if (!/^https?:\/\//.test(endpoint)) throw new InvalidArgumentError(`hub endpoint '${endpoint}' is not an http(s) URL`, 'set HF_ENDPOINT to e.g. https://huggingface.co');
+  const token = opts.token ?? (await hubToken());
+  const timeoutMs = hubTimeoutMs(opts.timeoutMs);
+  const hub = await import('@huggingface/hub');
+  const sink = await progressSink(opts.progress);
+  let current: () => string | undefined = () => undefined;
+  const fetchImpl = hubFetch(endpoint, token, sink, () => current(), timeoutMs);
+  return { endpoint, hub, sink, fetchImpl, track: (fn) => (current = fn) };
+}
+
 /**
  * Downloads what a model needs from the hub into the cache and returns the snapshot directory
  * (`…/models--org--name/snapshots/{commit}`). Files already in the cache are not fetched again.
@@ -409,14 +437,9 @@ function asHubError(err: unknown, repoId: string, revision: string, url: string,
 export async function downloadModelSnapshot(repoId: string, opts: HubOptions = {}): Promise<string> {
   const revision = opts.revision ?? 'main';
   const cacheDir = opts.cacheDir ?? hubCacheDir();
-  const endpoint = (opts.endpoint ?? hubEndpoint()).replace(/\/+$/, '');
-  if (!/^https?:\/\//.test(endpoint)) throw new InvalidArgumentError(`hub endpoint '${endpoint}' is not an http(s) URL`, 'set HF_ENDPOINT to e.g. https://huggingface.co');
-  const token = opts.token ?? (await hubToken());
-  const timeoutMs = hubTimeoutMs(opts.timeoutMs);
-  const hub = await import('@huggingface/hub');
-  const sink = await progressSink(opts.progress);
+  const { endpoint, hub, sink, fetchImpl, track } = await openHubSession(opts);
   let currentFile: string | undefined;
-  const fetchImpl = hubFetch(endpoint, token, sink, () => currentFile, timeoutMs);
+  track(() => currentFile);
   const storage = join(cacheDir, repoFolderName(repoId));
   const infoUrl = `${endpoint}/api/models/${repoId}/revision/${encodeURIComponent(revision)}`;
   try {

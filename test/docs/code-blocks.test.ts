@@ -139,7 +139,7 @@ function withChecks(code: string, where: (line: number) => string): string {
 /** A block runs offline when it declares no outside context and loads only repository paths. */
 function runsOffline(block: string): boolean {
   const code = block.replace(/\/\/.*$/gm, ''); // commented-out alternatives do not count
-  if (/^\s*declare /m.test(code) || /buildBenchTarget|resolveModelDir|loadTokenizer\(/.test(code)) return false;
+  if (/^\s*declare /m.test(code) || /buildBenchTarget|resolveModelDir|resolveHubDataset|loadTokenizer\(/.test(code)) return false;
   const loads = [...code.matchAll(/loadModel\('([^']+)'\)/g)].map((m) => m[1]!);
   return loads.every((p) => p.startsWith('test/fixtures/') || p.startsWith('weights/'));
 }

@@ -9,8 +9,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
 import { mkdtemp, rm, readFile, readlink, lstat, readdir, access } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,261 +21,20 @@ import { readAllSafetensors, type HostTensor } from '../../lib/io/safetensors.js
 import { saveSafetensors } from '../../lib/io/safetensors-writer.js';
 import type { DownloadProgress } from '../../lib/io/hub.js';
 import { CheckpointError, HubDownloadError, InvalidArgumentError } from '../../lib/errors.js';
+import { FakeHub, TOKEN, setEnv, repoFile, commitOf, type Repo, type RepoFile, type LoggedRequest } from '../helpers/fake-hub.js';
 
 const FIXTURE_DIR = fileURLToPath(new URL('../../../test/fixtures/hf/gpt2-tiny', import.meta.url));
-const TOKEN = 'test-token-123';
-
-interface RepoFile {
-  bytes: Buffer;
-  /** git blob sha1 ("blob {size}\0" + bytes), as the hub reports for every file. */
-  gitOid: string;
-  /** sha256 of the contents for files stored with LFS (safetensors). */
-  lfsOid?: string;
-}
-
-interface Repo {
-  sha: string;
-  files: Map<string, RepoFile>;
-  private?: boolean;
-  /** Paths whose download answers HTTP 500. */
-  broken?: Set<string>;
-  /** Paths whose download stops half-way (connection dropped). */
-  truncated?: Set<string>;
-  /** Paths whose download sends half the bytes, then nothing more (the connection stays open). */
-  stalled?: Set<string>;
-  /** The model-info request is accepted and never answered. */
-  silent?: boolean;
-}
-
-interface LoggedRequest {
-  method: string;
-  url: string;
-  authorization?: string;
-  range?: string;
-  /** Request body of POSTs (paths-info names the files it asks about). */
-  body?: string;
-}
-
-const gitOid = (bytes: Buffer): string => createHash('sha1').update(`blob ${bytes.byteLength}\0`).update(bytes).digest('hex');
-const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
-const commitOf = (name: string): string => createHash('sha1').update(`commit of ${name}`).digest('hex');
-
-function repoFile(bytes: Buffer, lfs: boolean): RepoFile {
-  return { bytes, gitOid: gitOid(bytes), lfsOid: lfs ? sha256(bytes) : undefined };
-}
-
-/** A loopback server answering like huggingface.co for a fixed set of repositories. */
-class FakeHub {
-  readonly requests: LoggedRequest[] = [];
-  private server: Server | undefined;
-  endpoint = '';
-
-  constructor(readonly repos: Map<string, Repo>) {}
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((err: unknown) => {
-        res.statusCode = 500;
-        res.end(String(err));
-      });
-    });
-    this.server.requestTimeout = 10_000;
-    this.server.headersTimeout = 10_000;
-    this.server.keepAliveTimeout = 1_000;
-    this.server.maxConnections = 64;
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.endpoint = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
-  }
-
-  private json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-    const bytes = Buffer.from(JSON.stringify(body));
-    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(bytes.byteLength), ...headers });
-    res.end(bytes);
-  }
-
-  private repoError(res: ServerResponse): void {
-    this.json(res, 404, { error: 'Repository not found' }, { 'X-Error-Code': 'RepoNotFound', 'X-Error-Message': 'Repository not found' });
-  }
-
-  /** Finds the repository and checks the token; answers the error itself and returns undefined on failure. */
-  private lookup(req: IncomingMessage, res: ServerResponse, repoId: string, revision: string): Repo | undefined {
-    const repo = this.repos.get(repoId);
-    if (!repo) return this.repoError(res), undefined;
-    if (repo.private && req.headers.authorization !== `Bearer ${TOKEN}`) {
-      this.json(res, 401, { error: 'Invalid username or password.' }, { 'X-Error-Code': 'RepoNotFound' });
-      return undefined;
-    }
-    if (revision !== 'main' && revision !== 'HEAD' && revision !== repo.sha) {
-      this.json(res, 404, { error: `Invalid rev id: ${revision}` }, { 'X-Error-Code': 'RevisionNotFound' });
-      return undefined;
-    }
-    return repo;
-  }
-
-  private pathInfo(repo: Repo, path: string, file: RepoFile): Record<string, unknown> {
-    return {
-      type: 'file',
-      path,
-      oid: file.gitOid,
-      size: file.bytes.byteLength,
-      ...(file.lfsOid ? { lfs: { oid: file.lfsOid, size: file.bytes.byteLength, pointerSize: 134 } } : {}),
-      // A file's last commit is usually older than the head commit; clients must not use it as the snapshot id.
-      lastCommit: { id: commitOf(`${path} last change`), title: 'Upload', date: '2024-01-01T00:00:00.000Z' },
-      securityFileStatus: { status: 'safe' },
-    };
-  }
-
-  /** Serves bytes with Range support, like the hub and its CDN. */
-  private sendBytes(req: IncomingMessage, res: ServerResponse, bytes: Buffer, headers: Record<string, string>): void {
-    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
-    const base = { 'Accept-Ranges': 'bytes', 'Content-Type': 'application/octet-stream', ...headers };
-    if (range) {
-      const start = Number(range[1]);
-      const end = Math.min(range[2] ? Number(range[2]) : bytes.byteLength - 1, bytes.byteLength - 1);
-      const part = bytes.subarray(start, end + 1);
-      res.writeHead(206, { ...base, 'Content-Range': `bytes ${start}-${end}/${bytes.byteLength}`, 'Content-Length': String(part.byteLength) });
-      res.end(req.method === 'HEAD' ? undefined : part);
-      return;
-    }
-    res.writeHead(200, { ...base, 'Content-Length': String(bytes.byteLength) });
-    res.end(req.method === 'HEAD' ? undefined : bytes);
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', this.endpoint);
-    const logged: LoggedRequest = { method: req.method ?? '', url: url.pathname + url.search, authorization: req.headers.authorization, range: req.headers.range };
-    this.requests.push(logged);
-    if (req.method === 'POST') {
-      const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(chunk as Buffer);
-      logged.body = Buffer.concat(chunks).toString('utf8');
-    }
-    const path = decodeURIComponent(url.pathname);
-    let match: RegExpExecArray | null;
-
-    if ((match = /^\/api\/models\/(.+)\/revision\/([^/]+)$/.exec(path)) && req.method === 'GET') {
-      const repo = this.lookup(req, res, match[1]!, match[2]!);
-      if (!repo) return;
-      if (repo.silent) return; // accepted, never answered (stop() closes the connection)
-      this.json(res, 200, {
-        _id: createHash('sha1').update(match[1]!).digest('hex').slice(0, 24),
-        id: match[1],
-        private: !!repo.private,
-        gated: false,
-        downloads: 0,
-        likes: 0,
-        lastModified: '2024-01-01T00:00:00.000Z',
-        pipeline_tag: 'text-generation',
-        sha: repo.sha,
-        siblings: [...repo.files.keys()].map((rfilename) => ({ rfilename })),
-      });
-      return;
-    }
-    if ((match = /^\/api\/models\/(.+)\/paths-info\/([^/]+)$/.exec(path)) && req.method === 'POST') {
-      const repo = this.lookup(req, res, match[1]!, match[2]!);
-      if (!repo) return;
-      const body = JSON.parse(logged.body ?? '{}') as { paths: string[] };
-      this.json(res, 200, body.paths.filter((p) => repo.files.has(p)).map((p) => this.pathInfo(repo, p, repo.files.get(p)!)));
-      return;
-    }
-    if ((match = /^\/api\/models\/(.+)\/tree\/([^/]+)$/.exec(path)) && req.method === 'GET') {
-      const repo = this.lookup(req, res, match[1]!, match[2]!);
-      if (!repo) return;
-      this.json(res, 200, [...repo.files.entries()].map(([p, f]) => this.pathInfo(repo, p, f)));
-      return;
-    }
-    if ((match = /^\/cdn-lfs\/([0-9a-f]{64})$/.exec(path)) && (req.method === 'GET' || req.method === 'HEAD')) {
-      for (const repo of this.repos.values()) {
-        for (const file of repo.files.values()) {
-          if (file.lfsOid === match[1]) return this.sendBytes(req, res, file.bytes, { ETag: `"${file.lfsOid}"` });
-        }
-      }
-      res.writeHead(404).end();
-      return;
-    }
-    if ((match = /^\/(.+?)\/resolve\/([^/]+)\/(.+)$/.exec(path)) && (req.method === 'GET' || req.method === 'HEAD')) {
-      const repo = this.lookup(req, res, match[1]!, match[2]!);
-      if (!repo) return;
-      const filePath = match[3]!;
-      const file = repo.files.get(filePath);
-      if (!file) {
-        this.json(res, 404, { error: 'Entry not found' }, { 'X-Error-Code': 'EntryNotFound', 'X-Repo-Commit': repo.sha });
-        return;
-      }
-      const common = { 'X-Repo-Commit': repo.sha };
-      if (repo.broken?.has(filePath)) {
-        // The size probe succeeds, the download itself fails.
-        if (req.headers.range) return this.sendBytes(req, res, file.bytes, { ...common, ETag: `"${file.gitOid}"` });
-        res.writeHead(500, { 'Content-Type': 'text/plain' }).end('Internal Error');
-        return;
-      }
-      if (repo.truncated?.has(filePath)) {
-        // The size probe succeeds, the download stops half-way.
-        if (req.headers.range) return this.sendBytes(req, res, file.bytes, { ...common, ETag: `"${file.gitOid}"` });
-        res.writeHead(200, { ...common, 'Content-Type': 'application/octet-stream', 'Content-Length': String(file.bytes.byteLength) });
-        res.write(file.bytes.subarray(0, file.bytes.byteLength >> 1), () => res.destroy());
-        return;
-      }
-      if (repo.stalled?.has(filePath)) {
-        // The size probe succeeds; the download sends half the file, then stalls with the connection open.
-        if (req.headers.range) return this.sendBytes(req, res, file.bytes, { ...common, ETag: `"${file.gitOid}"` });
-        res.writeHead(200, { ...common, 'Content-Type': 'application/octet-stream', 'Content-Length': String(file.bytes.byteLength) });
-        res.write(file.bytes.subarray(0, file.bytes.byteLength >> 1));
-        return;
-      }
-      if (file.lfsOid) {
-        res.writeHead(302, {
-          ...common,
-          Location: `/cdn-lfs/${file.lfsOid}`,
-          'X-Linked-Etag': `"${file.lfsOid}"`,
-          'X-Linked-Size': String(file.bytes.byteLength),
-          ETag: `"${file.lfsOid}"`,
-          'Content-Length': '0',
-        });
-        res.end();
-        return;
-      }
-      this.sendBytes(req, res, file.bytes, { ...common, ETag: `"${file.gitOid}"` });
-      return;
-    }
-    this.json(res, 404, { error: `no route for ${req.method} ${path}` });
-  }
-}
-
 let workDir = '';
 let hub: FakeHub;
-const savedEnv = new Map<string, string | undefined>();
-const ENV_KEYS = ['HF_HOME', 'HF_ENDPOINT', 'HF_HUB_CACHE', 'HUGGINGFACE_HUB_CACHE', 'HF_HUB_OFFLINE', 'HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN', 'HF_TOKEN_PATH', 'XDG_CACHE_HOME', 'HF_HUB_DISABLE_PROGRESS_BARS', 'HF_HUB_DOWNLOAD_TIMEOUT'];
-const originalFetch = globalThis.fetch;
 
 let fixtureFiles: Map<string, RepoFile>;
 let shardedFiles: Map<string, RepoFile>;
-
-function setEnv(values: Record<string, string | undefined>): void {
-  for (const [k, v] of Object.entries(values)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-}
 
 const cacheRoot = (): string => join(workDir, 'hf-home', 'hub');
 const countSince = (mark: number): LoggedRequest[] => hub.requests.slice(mark);
 
 before(async () => {
-  for (const k of ENV_KEYS) savedEnv.set(k, process.env[k]);
   workDir = await mkdtemp(join(tmpdir(), 'tfjs-lens-hub-'));
-  // No request may leave the loopback interface.
-  globalThis.fetch = (async (input: string | URL | Request, init?: RequestInit) => {
-    const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
-    assert.equal(url.hostname, '127.0.0.1', `test tried to reach ${url.href}`);
-    return originalFetch(input, init);
-  }) as typeof fetch;
 
   const config = await readFile(join(FIXTURE_DIR, 'config.json'));
   const weights = await readFile(join(FIXTURE_DIR, 'model.safetensors'));
@@ -318,15 +76,11 @@ before(async () => {
       ['tfjs-lens-test/silent', { sha: commitOf('silent'), files: fixtureFiles, silent: true }],
     ]),
   );
-  await hub.start();
-  setEnv(Object.fromEntries(ENV_KEYS.map((k) => [k, undefined])));
-  setEnv({ HF_HOME: join(workDir, 'hf-home'), HF_ENDPOINT: hub.endpoint });
+  await hub.serve(join(workDir, 'hf-home'));
 });
 
 after(async () => {
-  globalThis.fetch = originalFetch;
-  await hub?.stop();
-  for (const [k, v] of savedEnv) setEnv({ [k]: v });
+  await hub?.close();
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 

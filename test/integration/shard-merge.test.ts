@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { ROOT } from '../helpers/fixtures.js';
+import { shardAll as shardAllIn, withoutPaths as reportWithoutPaths } from '../helpers/shards.js';
 import { defaultTierOnly, testBackend } from '../helpers/backend.js';
 import { runShortcuts, type ShortcutsOptions } from '../../lib/cli/shortcuts.js';
 import { runSaturation, type SaturationOptions } from '../../lib/cli/saturation.js';
@@ -47,25 +48,11 @@ after(() => {
   assert.equal(tf.memory().numTensors, tensorsBefore, 'no tensors left behind');
 });
 
-/** The report with the paths that differ between the runs (input as given, output folder) taken out. */
-function withoutPaths(report: object): Record<string, unknown> {
-  const r = JSON.parse(JSON.stringify(report)) as Record<string, unknown>;
-  delete r.files;
-  delete r.figures;
-  delete (r.input as Record<string, unknown>).file;
-  return r;
-}
+/** The report without the paths that differ between the runs (input as given, output folder). */
+const withoutPaths = (report: object) => reportWithoutPaths(report, { inputFile: true });
 
 /** Runs every shard of `run` (in-process) into a fresh run folder; returns the folder. */
-async function shardAll(name: string, n: number, run: (shard: string, runDir: string) => Promise<object>): Promise<string> {
-  const runDir = join(dir, `${name}-${n}`);
-  for (let i = 0; i < n; i++) {
-    const done = await run(`${i}/${n}`, runDir);
-    assert.ok(isShardDone(done), 'a sharded run writes its shard and no report');
-    assert.match(done.message, /does no final analysis.*tfjs-lens merge/);
-  }
-  return runDir;
-}
+const shardAll = async (name: string, n: number, run: (shard: string, runDir: string) => Promise<object>): Promise<string> => (await shardAllIn(dir, name, n, run)).runDir;
 
 function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let num = 0;

@@ -89,3 +89,16 @@ test('errors name the file, the line and the field', async () => {
   await assert.rejects(readTextDataset(file('l.txt', new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 0]))), /l\.txt: is not UTF-8 text/);
   await assert.rejects(readTextDataset(join(dir, 'missing.jsonl')), /missing\.jsonl: JSONL file not found/);
 });
+
+test('skipEmpty: empty or blank texts are skipped and counted (JSONL, CSV, parquet), else an error naming the row', async () => {
+  const texts = ['first', '', 'second', '   ', 'third'];
+  const jsonl = file('blank.jsonl', texts.map((text) => JSON.stringify({ text })).join('\n'));
+  const csv = file('blank.csv', `text,n\n${texts.map((t, i) => `"${t}",${i}`).join('\n')}\n`);
+  const parquet = file('blank.parquet', Buffer.from(writeParquet([{ name: 'text', values: texts }])));
+  for (const path of [jsonl, csv, parquet]) {
+    const d = await readTextDataset(path, { skipEmpty: true, maxExamples: 2 });
+    assert.deepEqual(d.records.map((r) => r.text), ['first', 'second'], path);
+    assert.equal(d.skippedEmpty, 2, path);
+    await assert.rejects(readTextDataset(path), (err: unknown) => err instanceof InvalidInputError && /field 'text' is empty/.test(err.message), path);
+  }
+});

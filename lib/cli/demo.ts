@@ -8,7 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { readFile } from 'node:fs/promises';
 import { ensureOutputDir, writeFileAtomic } from '../io/atomic-write.js';
 import { join, resolve } from 'node:path';
-import { HookedGPT2 } from '../nn/gpt2.js';
+import { CausalLmRoot } from '../nn/causal-lm.js';
+import { tokenString } from '../data/token-string.js';
 import { topKPerLayer } from '../lens/topk.js';
 import { inductionScores, previousTokenScores, repeatedRandomTokens, repeatedSequenceStats, type HeadScores as AttentionHeadScores, type RepeatedSequenceStats } from '../lens/attention.js';
 import { top1SaturationLayer } from '../lens/saturation.js';
@@ -53,7 +54,7 @@ function ranked(scores: AttentionHeadScores): HeadScore[] {
  * Fraction of held-out positions whose lens top-1 is fixed before the last block (top-1 saturation < L−1),
  * over `ids` cut into consecutive windows of at most nCtx tokens (each window is its own sequence).
  */
-async function settling(model: HookedGPT2, ids: number[]): Promise<DemoResult['settling']> {
+async function settling(model: CausalLmRoot, ids: number[]): Promise<DemoResult['settling']> {
   let decided = 0;
   let total = 0;
   let positions = 0;
@@ -78,7 +79,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const heldoutTokens = intOption(opts.heldoutTokens, 'heldout-tokens', { min: 1 });
   const seed = intOption(opts.seed, 'seed');
   const { model, dir, backend } = await setup(opts);
-  if (!(model instanceof HookedGPT2) || !model.tokenizer) throw new InvalidArgumentError('the demo needs a GPT-2 checkpoint with a tokenizer');
+  if (!(model instanceof CausalLmRoot) || !model.tokenizer) throw new InvalidArgumentError(`the demo needs a decoder language model with a tokenizer (GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma); ${dir} is not one`);
   const tokenizer = model.tokenizer;
   const outDir = resolve(opts.out);
   ensureOutputDir(outDir);
@@ -88,10 +89,10 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     const lensTop = await topKPerLayer(model, [ids], { k: 3, includeEmbedding: true, positions: [ids.length - 1] });
     const k = lensTop.shape[3];
     const lens = {
-      tokens: ids.map((id) => tokenizer.decode([id])),
+      tokens: ids.map((id) => tokenString(tokenizer, id)),
       rows: lensTop.layers.map((l, row) => ({
         layer: l === 0 ? 'embed' : `L${l}`,
-        top: Array.from({ length: k }, (_, r) => ({ token: tokenizer.decode([lensTop.ids[row * k + r]!]), prob: lensTop.probs[row * k + r]! })),
+        top: Array.from({ length: k }, (_, r) => ({ token: tokenString(tokenizer, lensTop.ids[row * k + r]!), prob: lensTop.probs[row * k + r]! })),
       })),
     };
     // 2. induction and previous-token heads on repeated random tokens with BOS
@@ -193,7 +194,7 @@ export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description('offline tour on the shipped tiny GPT-2: logit lens, induction/previous-token heads, HTML report')
-    .option('-m, --model <dir|hubId>', 'a GPT-2 checkpoint (default: the shipped tiny GPT-2)')
+    .option('-m, --model <dir|hubId>', 'a decoder language model with a tokenizer: GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma (default: the shipped tiny GPT-2)')
     .option('-t, --text <text>', 'sentence for the logit-lens table', 'The capital city of France is')
     .option('-o, --out <dir>', 'where the PNGs and report.html go', 'tfjs-lens-report')
     .option('--seed <n>', 'seed of the random tokens', '0')

@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { basename, join, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { HookedGPT2 } from '../nn/gpt2.js';
+import { CausalLmRoot } from '../nn/causal-lm.js';
 import { parsePooler, type Pooler } from '../probes/pooling.js';
 import { pooledResidFeatures, type PooledFeatures } from '../probes/pooled-features.js';
 import { GRID_CLASSIFIERS, enumerateGridCells, gridCellKey, runProbeGrid, type GridAxes, type GridClassifier, type GridRecord } from '../probes/grid.js';
@@ -175,7 +175,7 @@ async function runProbeGridCli(opts: ProbeGridOptions): Promise<ProbeGridReport>
   const shardRun = shardRunFromOptions(opts);
   const { model, dir, backend } = await setup(opts);
   try {
-    if (!(model instanceof HookedGPT2)) throw new InvalidArgumentError(`probe-grid runs on GPT-2 checkpoints (text datasets); ${dir} is not one`);
+    if (!(model instanceof CausalLmRoot)) throw new InvalidArgumentError(`probe-grid needs a decoder language model (GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma; text datasets); ${dir} is not one`);
     if (!model.tokenizer) throw new InvalidArgumentError(`${dir} has no tokenizer, so the text datasets cannot be tokenised`);
     const L = model.cfg.nLayers;
     const layers = opts.layers === undefined ? Array.from({ length: L + 1 }, (_, l) => l) : listOption(opts.layers, 'layers').map((s) => intOption(s, 'layers', { min: 0, max: L }));
@@ -298,7 +298,7 @@ export function registerProbeGrid(program: Command): void {
   const command = program
     .command('probe-grid')
     .description('sequence probes over datasets × layers × token poolers × classifiers (logistic, LDA, linear, MLP) × folds; resumable JSON-lines log')
-    .option('-m, --model <dir|hubId>', 'a GPT-2 checkpoint with a tokenizer (default: the shipped tiny GPT-2)')
+    .option('-m, --model <dir|hubId>', 'a decoder language model with a tokenizer: GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma (default: the shipped tiny GPT-2)')
     .option('--dataset <name|file>', `a dataset: ${SHIPPED_GRID_DATASETS.join(' | ')} (shipped sentences) or a JSONL/CSV/TSV/parquet file with text and label fields (local, or hf://datasets/OWNER/NAME[@REV]/FILE); repeatable`, (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--text-field <name>', 'text field of a dataset file', 'text')
     .option('--label-field <name>', 'label field of a dataset file', 'label')

@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { ExploreRequestError, InvalidArgumentError } from '../errors.js';
 import type { CausalLmRoot } from '../nn/causal-lm.js';
 import type { LmTokenizer } from '../nn/text.js';
+import { tokenString as decodeOrId } from '../data/token-string.js';
 
 /** Size limits of the explorer's requests. */
 export interface ExploreLimits {
@@ -52,18 +53,9 @@ export function promptTokens(m: ExploreModel, text: string, what = 'the prompt')
   return ids;
 }
 
-/**
- * The string of one token id: the tokenizer's decoding, or `<id N>` for a row of the model's vocabulary that the
- * tokenizer has no token for (checkpoints often pad the embedding past the tokenizer, e.g. llama-tiny's 256 rows
- * for 103 tokens, Pythia's 50304 for 50277), which a lens can rank.
- */
+/** The string of one token id (`<id N>` for rows the tokenizer has no token for; see data/token-string.ts). */
 export function tokenString(m: ExploreModel, id: number): string {
-  try {
-    return m.tokenizer.decode([id]);
-  } catch (err) {
-    if (err instanceof InvalidArgumentError) return `<id ${id}>`;
-    throw err;
-  }
+  return decodeOrId(m.tokenizer, id);
 }
 
 /** Token strings of `ids`, one per id. */

@@ -15,6 +15,11 @@ import { loadModel } from '../../lib/nn/load.js';
 import { CausalLmRoot } from '../../lib/nn/causal-lm.js';
 import type { InterveneReport } from '../../lib/cli/intervene.js';
 import type { EarlyExitReport } from '../../lib/cli/early-exit.js';
+import type { DemoResult } from '../../lib/cli/demo.js';
+import type { ProbeGridReport } from '../../lib/cli/probe-grid.js';
+import { topKPerLayer } from '../../lib/lens/topk.js';
+import { tokenString } from '../../lib/data/token-string.js';
+import { inductionScores, repeatedRandomTokens } from '../../lib/lens/attention.js';
 import { fixtureDir } from '../helpers/fixtures.js';
 import { cliJson } from '../helpers/cli.js';
 import { testBackend } from '../helpers/backend.js';
@@ -155,4 +160,38 @@ test('gemma2-tiny: early-exit --feature-space original trains the probe on the f
   const r = cliJson<EarlyExitReport>('early-exit', '--model', fixtureDir('gemma2-tiny'), '--ids-file', idsFile('gemma2-original', articles), '--articles', '2', '--probe-articles', '4', '--J0', '0', '--K', '2', '--feature-space', 'original', '--calm', 'none', '--out', join(dir, 'early-exit-original'));
   assert.equal(r.tokens!.featureSpace, 'original');
   assert.ok(r.tokens!.probeTraining && r.tokens!.probeTraining.samples > 0);
+});
+
+test('demo on llama-tiny: the lens rows are topKPerLayer of the tokenised sentence and the heads ranked are inductionScores', async () => {
+  const model = await load('llama-tiny');
+  const text = 'The capital city of France is';
+  const out = join(dir, 'demo-llama');
+  const demo = cliJson<DemoResult>('demo', '--model', fixtureDir('llama-tiny'), '--text', text, '--heldout-tokens', '32', '--out', out);
+  const ids = model.tokenizer!.encode(text);
+  const top = await topKPerLayer(model, [ids], { k: 3, includeEmbedding: true, positions: [ids.length - 1] });
+  assert.equal(demo.lens.rows.length, top.layers.length);
+  demo.lens.rows.forEach((row, r) => {
+    row.top.forEach((t, j) => {
+      assert.equal(t.token, tokenString(model.tokenizer!, top.ids[r * 3 + j]!), `row ${r} rank ${j}`);
+      assert.ok(Math.abs(t.prob - top.probs[r * 3 + j]!) <= 1e-5, `row ${r} rank ${j} prob`);
+    });
+  });
+  const tokens = repeatedRandomTokens({ nTokens: demo.repeated.nTokens, batch: demo.repeated.batch, vocab: model.cfg.dVocab, bos: model.cfg.bosTokenId ?? 0, seed: demo.repeated.seed });
+  const scores = await inductionScores(model, tokens);
+  tokens.dispose();
+  for (const h of demo.induction) assert.ok(Math.abs(h.score - scores.data[h.layer * scores.shape[1] + h.head]!) <= 1e-5, `L${h.layer}H${h.head}`);
+  assert.equal(demo.induction.length, model.cfg.nLayers * model.cfg.nHeads);
+  model.dispose();
+});
+
+test('probe-grid on llama-tiny: one log line per cell of the grid, accuracies in [0, 1]', () => {
+  const out = join(dir, 'grid-llama');
+  const report = cliJson<ProbeGridReport>('probe-grid', '--model', fixtureDir('llama-tiny'), '--dataset', 'source', '--max-examples', '24', '--layers', '0,2', '--poolers', 'mean,last', '--classifiers', 'logistic', '--folds', '2', '--out', out);
+  assert.equal(report.run.total, 1 * 2 * 2 * 1 * 2);
+  assert.equal(report.run.added, report.run.total);
+  assert.equal(report.summary.length, 2 * 2);
+  for (const row of report.summary) {
+    assert.equal(row.folds, 2);
+    for (const v of [row.accuracy.mean, row.balancedAccuracy.mean]) assert.ok(v >= 0 && v <= 1, JSON.stringify(row));
+  }
 });

@@ -14,7 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { join, relative } from 'node:path';
 import ts from 'typescript';
 import { ROOT } from '../helpers/fixtures.js';
-import { testBackend } from '../helpers/backend.js';
+import { defaultTierOnly, testBackend } from '../helpers/backend.js';
 
 interface Block {
   file: string;
@@ -144,7 +144,7 @@ function runsOffline(block: string): boolean {
   return loads.every((p) => p.startsWith('test/fixtures/') || p.startsWith('weights/'));
 }
 
-test('the ```ts blocks that need nothing outside the repository run, and print the numbers their comments show', (t) => {
+test('the ```ts blocks that need nothing outside the repository run, and print the numbers their comments show', defaultTierOnly(), (t) => {
   const blocks = [...markdownFiles(join(ROOT, 'docs')), join(ROOT, 'README.md')].flatMap(tsBlocks).filter((b) => !FRAGMENT.test(b.code.split('\n')[0] ?? '') && runsOffline(b.code));
   assert.ok(blocks.length >= 8, `${blocks.length} runnable blocks`);
   const dir = join(ROOT, 'dist', 'doc-run');

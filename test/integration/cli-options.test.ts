@@ -24,7 +24,7 @@ import { cli, cliJson } from '../helpers/cli.js';
 const SHIPPED = join(ROOT, 'weights', 'tiny-gpt2');
 import { ReferenceXoshiro } from '../helpers/reference.js';
 import { fullLengthWhisperDir } from '../helpers/whisper.js';
-import { testBackend } from '../helpers/backend.js';
+import { defaultTierOnly, testBackend } from '../helpers/backend.js';
 
 
 interface LensJson {
@@ -122,7 +122,7 @@ test('lens --audio on a text model is an error naming the models that take audio
   assert.match(r.stderr, /--audio is for Whisper models/);
 });
 
-test('hooks --markdown lists every hook of the model with the shape of a cached run, as docs/hooks.md shows it', async () => {
+test('hooks --markdown lists every hook of the model with the shape of a cached run, as docs/hooks.md shows it', defaultTierOnly(), async () => {
   const doc = readFileSync(join(ROOT, 'docs', 'hooks.md'), 'utf8');
   for (const name of ['gpt2-tiny', 'vit-tiny', 'whisper-tiny', 'bert-tiny', 'pythia-tiny', 'gemma3-tiny']) {
     const r = cli('hooks', '--model', fixtureDir(name), '--markdown');

@@ -22,7 +22,7 @@ import { writeParquet } from '../helpers/parquet.js';
 import { pngBytes, seededImages } from '../helpers/image-datasets.js';
 import { CLI } from '../helpers/cli.js';
 import { ROOT, fixtureDir } from '../helpers/fixtures.js';
-import { testBackend } from '../helpers/backend.js';
+import { defaultTierOnly, testBackend } from '../helpers/backend.js';
 
 const REPO = 'tfjs-lens-test/tiny-text';
 const ADDRESS = `hf://datasets/${REPO}`;
@@ -195,7 +195,7 @@ function withoutPaths(json: string): unknown {
   return r;
 }
 
-test('the CLI reads --images, --text-file (text and parquet) and --dataset from the hub, with the results of local copies', async () => {
+test('the CLI reads --images, --text-file (text and parquet) and --dataset from the hub, with the results of local copies', defaultTierOnly(), async () => {
   const env = { HF_HOME: join(workDir, 'cli-home'), HF_ENDPOINT: hub.endpoint };
   // --images: a hub folder vs the same PNGs written locally.
   const localImages = join(workDir, 'local-images');

@@ -9,6 +9,7 @@ import { HookedWhisper } from '../nn/whisper.js';
 import type { HookedModel } from '../nn/load.js';
 import type { HookedLensModel } from '../lens/logit-lens.js';
 import type { InputChunks } from '../lens/topk.js';
+import type { Command } from 'commander';
 import { InvalidArgumentError } from '../errors.js';
 import { checkInputFlags, modelFamily, type FlagTable } from './model-inputs.js';
 import { imageExamples, type ChunkRange, type ExampleInput } from './image-examples.js';
@@ -57,6 +58,22 @@ export function checkCollectFlags(model: HookedModel, opts: CollectInputOptions,
   const given: [string, string | undefined][] = [['--text-file', opts.textFile], ['--ids-file', opts.idsFile], ['--images', opts.images], ['--audio', opts.audio]];
   checkInputFlags(modelFamily(model), given.filter(([, v]) => v !== undefined).map(([f]) => f), modelDir, COLLECT_FLAGS);
   if (opts.synsets !== undefined && opts.images === undefined) throw new InvalidArgumentError('--synsets names the classes of --images class folders; pass --images too');
+}
+
+/**
+ * Adds the input options of the commands that collect examples from any model family (`saturation`, `probe`):
+ * `--text-file`/`--text-field`/`--ids-file` for language models, `--images`/`--synsets` for ViT, `--audio` for
+ * Whisper (each also an `hf://datasets/…` address), and `--max-examples`.
+ */
+export function addCollectInputOptions(command: Command): Command {
+  return command
+    .option('--text-file <file>', 'text, one sentence per line (tokenised with the model\'s tokenizer); or hf://datasets/OWNER/NAME[@REV]/FILE')
+    .option('--text-field <name>', 'the text column of a JSONL/CSV/TSV/parquet --text-file (one sentence per record)', 'text')
+    .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line; or hf://datasets/OWNER/NAME[@REV]/FILE')
+    .option('--images <path>', 'ViT: a folder of images or of class folders (root/<class>/*.png), a CIFAR batch (.bin) or a folder of CIFAR batches; or hf://datasets/OWNER/NAME[@REV]/FOLDER')
+    .option('--synsets <file>', 'ViT class folders: label = line of this synset list (default: sorted folder names)')
+    .option('--audio <dir>', 'Whisper: a LibriSpeech-style folder (*.trans.txt + .flac/.wav) or one with transcripts.tsv; the decoder is teacher-forced on the transcripts; or hf://datasets/OWNER/NAME[@REV]/FOLDER')
+    .option('--max-examples <n>', 'use only the first n sequences (images, clips)');
 }
 
 /**

@@ -16,7 +16,7 @@ import { intOption, numberOption, readTokenSequences, datasetTexts } from './tex
 import { HookedViT } from '../nn/vit.js';
 import { HookedWhisper } from '../nn/whisper.js';
 import type { HookedLensModel } from '../lens/logit-lens.js';
-import { checkCollectFlags, chunkedExamples, type CollectInputOptions } from './model-examples.js';
+import { addCollectInputOptions, checkCollectFlags, chunkedExamples, type CollectInputOptions } from './model-examples.js';
 import { describeInput, type ExampleInput } from './image-examples.js';
 import { addShardOptions, isShardDone, printShardDone, recordedOptions, shardItems, shardRunFromOptions, type ShardCliOptions, type ShardDone } from './shard.js';
 import { mergedProbeReport, writeProbeShard, type MergeProbeData } from './probe-shard.js';
@@ -154,17 +154,12 @@ export function printProbe(r: ProbeCliReport): string {
 
 /** Registers `probe`. */
 export function registerProbe(program: Command): void {
-  const command = program
-    .command('probe')
-    .description('task-transition probe: can a linear probe tell which rank a layer is fixing? (vs random-embedding and shuffled-label controls)')
-    .option('-m, --model <dir|hubId>', 'a decoder language model (GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma), ViT or Whisper checkpoint (default: the shipped tiny GPT-2)')
-    .option('--text-file <file>', 'text, one sentence per line (tokenised with the model\'s tokenizer); or hf://datasets/OWNER/NAME[@REV]/FILE')
-    .option('--text-field <name>', 'the text column of a JSONL/CSV/TSV/parquet --text-file (one sentence per record)', 'text')
-    .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line; or hf://datasets/OWNER/NAME[@REV]/FILE')
-    .option('--images <path>', 'ViT: a folder of images or of class folders (root/<class>/*.png), a CIFAR batch (.bin) or a folder of CIFAR batches; or hf://datasets/OWNER/NAME[@REV]/FOLDER')
-    .option('--synsets <file>', 'ViT class folders: label = line of this synset list (default: sorted folder names)')
-    .option('--audio <dir>', 'Whisper: a LibriSpeech-style folder (*.trans.txt + .flac/.wav) or one with transcripts.tsv; the decoder is teacher-forced on the transcripts; or hf://datasets/OWNER/NAME[@REV]/FOLDER')
-    .option('--max-examples <n>', 'use only the first n sequences (images, clips)')
+  const command = addCollectInputOptions(
+    program
+      .command('probe')
+      .description('task-transition probe: can a linear probe tell which rank a layer is fixing? (vs random-embedding and shuffled-label controls)')
+      .option('-m, --model <dir|hubId>', 'a decoder language model (GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma), ViT or Whisper checkpoint (default: the shipped tiny GPT-2)'),
+  )
     .option('--batch <n>', 'ViT: images per forward pass', '16')
     .option('--J0 <j>', 'first probe layer j (0-based, j means h_{j+1})', '5')
     .option('--K <n>', 'number of tasks (ranks) in the data', '5')

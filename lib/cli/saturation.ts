@@ -21,7 +21,7 @@ import { barChartSpec, writeChart } from '../plot/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import { BACKEND_HELP, formatTable, setup, type CommonOptions } from './common.js';
 import { intOption, numberOption, readTokenSequences, datasetTexts } from './text-input.js';
-import { checkCollectFlags, chunkedExamples, type CollectInputOptions } from './model-examples.js';
+import { addCollectInputOptions, checkCollectFlags, chunkedExamples, type CollectInputOptions } from './model-examples.js';
 import { chunkedSaturation } from './saturation-chunks.js';
 import { describeInput, type ExampleInput } from './image-examples.js';
 import { addShardOptions, isShardDone, printShardDone, recordedOptions, shardItems, shardRunFromOptions, type ShardCliOptions, type ShardDone } from './shard.js';
@@ -220,17 +220,12 @@ export function printSaturation(r: SaturationReport): string {
 
 /** Registers `saturation`. */
 export function registerSaturation(program: Command): void {
-  const command = program
-    .command('saturation')
-    .description('saturation layers of the top-k lens ranks, their order (rank correspondence, Kendall τ) and the better-LM test')
-    .option('-m, --model <dir|hubId>', 'a decoder language model (GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma), ViT or Whisper checkpoint (default: the shipped tiny GPT-2)')
-    .option('--text-file <file>', 'text, one sentence per line (tokenised with the model\'s tokenizer); or hf://datasets/OWNER/NAME[@REV]/FILE')
-    .option('--text-field <name>', 'the text column of a JSONL/CSV/TSV/parquet --text-file (one sentence per record)', 'text')
-    .option('--ids-file <file>', 'token ids instead of text: one comma-separated sequence per line; or hf://datasets/OWNER/NAME[@REV]/FILE')
-    .option('--images <path>', 'ViT: a folder of images or of class folders (root/<class>/*.png), a CIFAR batch (.bin) or a folder of CIFAR batches; or hf://datasets/OWNER/NAME[@REV]/FOLDER')
-    .option('--synsets <file>', 'ViT class folders: label = line of this synset list (default: sorted folder names)')
-    .option('--audio <dir>', 'Whisper: a LibriSpeech-style folder (*.trans.txt + .flac/.wav) or one with transcripts.tsv; the decoder is teacher-forced on the transcripts; or hf://datasets/OWNER/NAME[@REV]/FOLDER')
-    .option('--max-examples <n>', 'use only the first n sequences (images, clips)')
+  const command = addCollectInputOptions(
+    program
+      .command('saturation')
+      .description('saturation layers of the top-k lens ranks, their order (rank correspondence, Kendall τ) and the better-LM test')
+      .option('-m, --model <dir|hubId>', 'a decoder language model (GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma), ViT or Whisper checkpoint (default: the shipped tiny GPT-2)'),
+  )
     .option('-k, --k <k>', 'ranks whose saturation layers are computed', '5')
     .option('--filter <fraction>', 'order analysis keeps positions with s_0 ≤ floor(fraction·L)', '0.85')
     .option('--quirk-all-agree-is-l', 'a rank that agrees at every layer gets s = L (the original top-k routine) instead of 0')

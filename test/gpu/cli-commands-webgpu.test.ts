@@ -42,19 +42,22 @@ function runJson(backend: string, args: readonly string[]): unknown {
 /** Keys whose values name the backend, a path or a time: not compared. */
 const IGNORED = /^(backend|backends|device|versions|model|out|outDir|files|runDir|report|png|svg|html|file|path|seconds|ms|.*Ms|.*Seconds|timing|timings|date|host|machine|software)$/;
 
-/** Differences between two JSON values: floats within `rel` relative, everything else exact. */
-function differences(a: unknown, b: unknown, path = '', rel = 1e-4, out: string[] = []): string[] {
+/** Relative tolerance of floats between the GPU and wasm. */
+const REL = 1e-4;
+
+/** Differences between two JSON values: floats within `REL` relative, everything else exact. */
+function differences(a: unknown, b: unknown, path = '', out: string[] = []): string[] {
   if (out.length > 5) return out;
   if (typeof a === 'number' && typeof b === 'number') {
-    if (Number.isInteger(a) && Number.isInteger(b) ? a !== b : Math.abs(a - b) > rel * Math.max(1, Math.abs(a), Math.abs(b))) out.push(`${path}: ${a} vs ${b}`);
+    if (Number.isInteger(a) && Number.isInteger(b) ? a !== b : Math.abs(a - b) > REL * Math.max(1, Math.abs(a), Math.abs(b))) out.push(`${path}: ${a} vs ${b}`);
   } else if (Array.isArray(a) && Array.isArray(b)) {
     if (a.length !== b.length) out.push(`${path}: length ${a.length} vs ${b.length}`);
-    else a.forEach((x, i) => differences(x, b[i], `${path}[${i}]`, rel, out));
+    else a.forEach((x, i) => differences(x, b[i], `${path}[${i}]`, out));
   } else if (a && b && typeof a === 'object' && typeof b === 'object') {
     const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
     for (const k of keys) {
       if (IGNORED.test(k)) continue;
-      differences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`, rel, out);
+      differences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`, out);
     }
   } else if (a !== b) out.push(`${path}: ${JSON.stringify(a)?.slice(0, 60)} vs ${JSON.stringify(b)?.slice(0, 60)}`);
   return out;

@@ -29,6 +29,7 @@ export { saveSafetensors, type SaveValue, type HostValues } from './io/safetenso
 export { type SafetensorsDtype, type HeaderDtype, DTYPE_SIZE, HEADER_DTYPE_BITS } from './io/dtypes.js';
 export { MAX_JSON_NESTING } from './io/json-scanner.js';
 export { openCheckpoint, readConfigJson, type Checkpoint } from './io/checkpoint.js';
+export { SHIPPED_MODELS, DEFAULT_MODEL_DIR, resolveModelArg } from './io/shipped-models.js';
 export { resolveModelDir, hubRepoId, LEGACY_MODEL_IDS, type ResolveOptions } from './io/resolve.js';
 export { resolveHubDataset, parseHubDatasetAddress, isHubDatasetAddress, findCachedDatasetPath, HUB_DATASET_PREFIX, type HubDatasetAddress } from './io/hub-dataset.js';
 export { hubCacheDir, hfHome, type HubOptions, type DownloadProgress } from './io/hub.js';

@@ -1,15 +1,11 @@
 /** Shared pieces of the `tfjs-lens` subcommands: the embedded default model, backend set-up, tables. */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { BACKEND_NAMES, setBackend } from '../backend/index.js';
+import { resolveModelArg } from '../io/shipped-models.js';
 import { loadModel, type HookedModel } from '../nn/load.js';
 
-/** Package root (dist/lib/cli → ../../..). */
-export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-
-/** The shipped tiny GPT-2, the default model of every command. */
-export const DEFAULT_MODEL_DIR = join(PACKAGE_ROOT, 'weights', 'tiny-gpt2');
+export { PACKAGE_ROOT, DEFAULT_MODEL_DIR, SHIPPED_MODELS, resolveModelArg } from '../io/shipped-models.js';
 
 /** Help text of every subcommand's `-b, --backend <name>`: the accepted names. */
 export const BACKEND_HELP = BACKEND_NAMES.join(' | ');
@@ -24,9 +20,9 @@ export interface CommonOptions {
 /** Selects the backend (flag, else `TFJS_LENS_BACKEND`, else wasm with cpu fallback) and loads the model. */
 export async function setup(opts: CommonOptions): Promise<{ model: HookedModel; dir: string; backend: string }> {
   const active = await setBackend(opts.backend ?? process.env.TFJS_LENS_BACKEND ?? 'wasm');
-  const dir = opts.model ?? DEFAULT_MODEL_DIR;
+  const dir = resolveModelArg(opts.model);
   const model = await loadModel(dir);
-  return { model, dir: existsSync(dir) ? dir : opts.model ?? dir, backend: `${active.name} (${active.detail})` };
+  return { model, dir, backend: `${active.name} (${active.detail})` };
 }
 
 /** Reads an optional JSON file of a checkpoint dir. */

@@ -23,6 +23,8 @@ interface DemoOptions extends CommonOptions {
   text: string;
   out: string;
   seed: string;
+  nTokens?: string;
+  batch?: string;
   heldoutTokens: string;
 }
 
@@ -78,6 +80,9 @@ async function settling(model: CausalLmRoot, ids: number[]): Promise<DemoResult[
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const heldoutTokens = intOption(opts.heldoutTokens, 'heldout-tokens', { min: 1 });
   const seed = intOption(opts.seed, 'seed');
+  // the explorer's head-score request, which the report's views reuse, takes 1…64 sequences of N ≥ 2 tokens
+  const batch = intOption(opts.batch ?? '10', 'batch', { min: 1, max: 64 });
+  const nTokensOpt = opts.nTokens === undefined ? undefined : intOption(opts.nTokens, 'n-tokens', { min: 2 });
   const { model, dir, backend } = await setup(opts);
   if (!(model instanceof CausalLmRoot) || !model.tokenizer) throw new InvalidArgumentError(`the demo needs a decoder language model with a tokenizer (GPT-2, Llama, Mistral, Qwen2, GPT-NeoX, Gemma); ${dir} is not one`);
   const tokenizer = model.tokenizer;
@@ -96,8 +101,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       })),
     };
     // 2. induction and previous-token heads on repeated random tokens with BOS
-    const nTokens = Math.min(50, Math.floor((model.cfg.nCtx - 1) / 2));
-    const batch = 10;
+    const fits = Math.floor((model.cfg.nCtx - 1) / 2);
+    const nTokens = nTokensOpt ?? Math.min(50, fits);
+    if (nTokens > fits) throw new InvalidArgumentError(`--n-tokens ${nTokens}: BOS + 2×${nTokens} tokens exceed the model's n_ctx ${model.cfg.nCtx}`, `use ${fits} or less`);
     const tokens = repeatedRandomTokens({ nTokens, batch, vocab: model.cfg.dVocab, bos: model.cfg.bosTokenId ?? 0, seed });
     let induction: HeadScore[];
     let previousToken: HeadScore[];
@@ -135,7 +141,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     writeFileAtomic(files[1]!, svgToPng(inductionSvg));
     writeFileAtomic(files[2]!, svgToPng(prevSvg));
     const result: DemoResult = { model: dir, backend, lens, induction, previousToken, repeated: { ...repeated, nTokens, batch, seed }, settling: settled, files };
-    const snapshot = await snapshotData({ model, tokenizer, dir, backend }, { text: opts.text, k: 3, batch, seed, title: 'tfjs-lens demo', notes: reportNotes(result) });
+    const snapshot = await snapshotData({ model, tokenizer, dir, backend }, { text: opts.text, k: 3, batch, nTokens, seed, title: 'tfjs-lens demo', notes: reportNotes(result) });
     writeFileAtomic(files[3]!, snapshotHtml(snapshot));
     return result;
   } finally {
@@ -198,6 +204,8 @@ export function registerDemo(program: Command): void {
     .option('-t, --text <text>', 'sentence for the logit-lens table', 'The capital city of France is')
     .option('-o, --out <dir>', 'where the PNGs and report.html go', 'tfjs-lens-report')
     .option('--seed <n>', 'seed of the random tokens', '0')
+    .option('--n-tokens <n>', 'length N of the repeated random sequence of the head scores (default 50, or what fits the context: BOS + 2N ≤ n_ctx)')
+    .option('--batch <n>', 'number of repeated random sequences', '10')
     .option('--heldout-tokens <n>', 'held-out tokens for the settling statistic (windows of the context length)', '1024')
     .option('-b, --backend <name>', BACKEND_HELP)
     .option('--json', 'print JSON instead of tables')

@@ -6,11 +6,11 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { setBackend } from '../backend/index.js';
 import { loadModel } from '../nn/load.js';
+import { DEFAULT_MODEL_DIR, PACKAGE_ROOT, resolveModelArg } from '../io/shipped-models.js';
 import { CausalLmRoot } from '../nn/causal-lm.js';
 import { ExploreRequestError, InvalidArgumentError } from '../errors.js';
 import { sendError } from './http.js';
@@ -22,7 +22,7 @@ import { loadExploreWhisper, type ExploreWhisper } from './api-whisper.js';
 import { DEFAULT_LIMITS, type ExploreLimits, type ExploreModel } from './context.js';
 
 /** Package root (dist/lib/explore → ../../..). */
-const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
 
 /** The app bundle folder built by `scripts/build-explore.mjs`. */
 export const EXPLORE_APP_DIR = join(PACKAGE_ROOT, 'dist', 'explore-app');
@@ -31,7 +31,7 @@ export const EXPLORE_APP_DIR = join(PACKAGE_ROOT, 'dist', 'explore-app');
 export const EXPLORE_DOCS_DIR = join(PACKAGE_ROOT, 'docs');
 
 /** The shipped tiny GPT-2 (the default model). */
-export const EXPLORE_DEFAULT_MODEL = join(PACKAGE_ROOT, 'weights', 'tiny-gpt2');
+export const EXPLORE_DEFAULT_MODEL = DEFAULT_MODEL_DIR;
 
 /** Options of `startExploreServer`. */
 export interface ExploreServerOptions {
@@ -75,7 +75,7 @@ export function isLoopback(host: string): boolean {
 /** Loads the model (a causal LM — GPT-2, Llama, GPT-NeoX, Gemma — with a tokenizer) on the chosen backend. */
 export async function loadExploreModel(opts: Pick<ExploreServerOptions, 'model' | 'backend'>): Promise<ExploreModel> {
   const active = await setBackend(opts.backend ?? process.env.TFJS_LENS_BACKEND ?? 'auto', { verbose: false });
-  const dir = opts.model ?? EXPLORE_DEFAULT_MODEL;
+  const dir = resolveModelArg(opts.model);
   const model = await loadModel(dir);
   if (!(model instanceof CausalLmRoot) || !model.tokenizer) {
     model.dispose();

@@ -27,10 +27,10 @@ export interface SnapshotData {
  * on repeated random tokens (`batch`, `seed`), and the pattern of the best induction head on the first
  * repeated sequence.
  */
-export async function snapshotData(m: ExploreModel, opts: { text: string; k?: number; batch?: number; seed?: number; title?: string; notes?: string[] }): Promise<SnapshotData> {
+export async function snapshotData(m: ExploreModel, opts: { text: string; k?: number; batch?: number; nTokens?: number; seed?: number; title?: string; notes?: string[] }): Promise<SnapshotData> {
   const job = detachedJob();
   const grid = await lensGrid(m, { text: opts.text, k: opts.k ?? 5 })(job);
-  const heads = await headScores(m, { batch: opts.batch ?? 10, seed: opts.seed ?? 0 })(job);
+  const heads = await headScores(m, { batch: opts.batch ?? 10, nTokens: opts.nTokens, seed: opts.seed ?? 0 })(job);
   let best = { layer: 0, head: 0, score: -Infinity };
   heads.scores.induction.forEach((row, layer) => row.forEach((score, head) => (score > best.score ? (best = { layer, head, score }) : undefined)));
   const pattern = await attentionPattern(m, { ids: heads.firstSequence, layer: best.layer, head: best.head })(job);

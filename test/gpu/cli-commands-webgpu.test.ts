@@ -1,16 +1,15 @@
 /**
- * The CLI on the tier's GPU backend (webgpu by default; SwiftShader in CI): `lens`, `hooks`, `patch` and
- * `saturation` print the same `--json` output as on wasm (floats within 1e-4 relative, everything else exact;
- * backend names, paths and timings aside): token checks, patching metrics and rank tables read the GPU
- * asynchronously. Head scores and the explorer's server run in webgpu-async-reads.test.ts. The other analysis
- * commands (heads, shortcuts, probe, intervene, early-exit, probe-grid, merge of GPU shards) were run by hand on
- * SwiftShader with the same result; at 15–45 s each there they would take CI past its time budget (docs/backends.md).
- * Skipped where the backend is absent.
+ * Every analysis command of the CLI on the tier's GPU backend (webgpu by default; SwiftShader in CI) prints the
+ * same `--json` output as on wasm (floats within 1e-4 relative, everything else exact; backend names, paths and
+ * timings aside): lens, hooks, patch, saturation, heads, shortcuts, shortcuts shards merged, probe, intervene,
+ * early-exit, probe-grid and demo; `bench` runs and times every block. Inputs are small (SwiftShader spends
+ * milliseconds per GPU program): equal-length token sequences batch into one forward pass. The explorer's
+ * server runs in webgpu-async-reads.test.ts. Skipped where the backend is absent.
  */
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setBackend } from '../../lib/backend/index.js';
@@ -18,10 +17,29 @@ import { BackendUnavailableError } from '../../lib/errors.js';
 import { ROOT } from '../helpers/fixtures.js';
 import { CLI } from '../helpers/cli.js';
 import { testBackend } from '../helpers/backend.js';
+import { loadHfTokenizer } from '../../lib/data/hf-tokenizer.js';
 
 const GPU = testBackend('webgpu');
 const TEXT = join(ROOT, 'data', 'text', 'sentences.txt');
 let skip: string | undefined;
+
+/**
+ * The first `n` shipped sentences of at least `len` tokens, cut to their first `len` tokens, as an `--ids-file`:
+ * sequences of one length run as one batch, so a command makes a few GPU programs per layer instead of a few
+ * per sentence (SwiftShader spends milliseconds on each).
+ */
+function equalLengthIds(dir: string, n: number, len: number): string {
+  const tokenizer = loadHfTokenizer(join(ROOT, 'weights', 'tiny-gpt2'));
+  const rows = readFileSync(TEXT, 'utf8').split('\n').map((line) => tokenizer.encode(line)).filter((ids) => ids.length >= len).slice(0, n);
+  assert.equal(rows.length, n);
+  const file = join(dir, `ids-${n}x${len}.txt`);
+  writeFileSync(file, rows.map((ids) => ids.slice(0, len).join(',')).join('\n') + '\n');
+  return file;
+}
+
+let idsDir: string | undefined;
+/** `n` (8 or 16) shipped sentences cut to 10 tokens each (see `equalLengthIds`). */
+const ids = (n: 8 | 16 = 16) => join(idsDir!, `ids-${n}x10.txt`);
 
 before(async () => {
   try {
@@ -29,7 +47,15 @@ before(async () => {
   } catch (err) {
     if (!(err instanceof BackendUnavailableError)) throw err;
     skip = `${GPU} is not available here: ${err.message}`;
+    return;
   }
+  idsDir = mkdtempSync(join(tmpdir(), 'tfjs-lens-cli-gpu-ids-'));
+  equalLengthIds(idsDir, 16, 10);
+  equalLengthIds(idsDir, 8, 10);
+});
+
+after(() => {
+  if (idsDir) rmSync(idsDir, { recursive: true, force: true });
 });
 
 /** Runs `tfjs-lens ...args --backend backend --json` in a child process and returns the parsed output. */
@@ -40,7 +66,7 @@ function runJson(backend: string, args: readonly string[]): unknown {
 }
 
 /** Keys whose values name the backend, a path or a time: not compared. */
-const IGNORED = /^(backend|backends|device|versions|model|out|outDir|files|runDir|report|png|svg|html|file|path|seconds|ms|.*Ms|.*Seconds|timing|timings|date|host|machine|software)$/;
+const IGNORED = /^(backend|backends|device|versions|model|out|outDir|files|runDir|report|png|svg|html|file|path|figures|log|seconds|ms|.*Ms|.*Seconds|timing|timings|date|host|machine|software)$/;
 
 /** Relative tolerance of floats between the GPU and wasm. */
 const REL = 1e-4;
@@ -65,21 +91,37 @@ function differences(a: unknown, b: unknown, path = '', out: string[] = []): str
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tfjs-lens-cli-gpu-'));
 
-/** Each command with small inputs; `out` folders differ per backend. */
-const COMMANDS: { name: string; args: (out: string) => string[] }[] = [
-  { name: 'lens', args: () => ['lens', '--text', 'The capital city of France is'] },
-  { name: 'hooks', args: () => ['hooks'] },
-  { name: 'patch', args: (out) => ['patch', '--clean', 'The capital city of France is', '--corrupt', 'The capital city of Italy is', '--answer', ' Paris', '--wrong', ' Rome', '--out', out] },
-  { name: 'saturation', args: (out) => ['saturation', '--text-file', TEXT, '--max-examples', '4', '--out', out] },
+/**
+ * Every analysis command with the smallest inputs that still exercise its whole path (SwiftShader spends
+ * milliseconds per GPU program, so the inputs are a few sentences). A command is one or more CLI runs; the
+ * last one's JSON is compared. `out` folders differ per backend.
+ */
+const COMMANDS: { name: string; runs: (out: string) => string[][] }[] = [
+  { name: 'lens', runs: () => [['lens', '--text', 'The capital city of France is']] },
+  { name: 'hooks', runs: () => [['hooks']] },
+  { name: 'patch', runs: (out) => [['patch', '--clean', 'The capital city of France is', '--corrupt', 'The capital city of Italy is', '--answer', ' Paris', '--wrong', ' Rome', '--out', out]] },
+  { name: 'saturation', runs: (out) => [['saturation', '--ids-file', ids(), '--out', out]] },
+  { name: 'heads', runs: (out) => [['heads', '--n-tokens', '8', '--batch', '2', '--out', out]] },
+  { name: 'shortcuts', runs: (out) => [['shortcuts', '--ids-file', ids(), '--n-train', '12', '--n-val', '4', '--out', out]] },
+  {
+    // shards collected on the GPU, merged on the host: what `merge` writes from them
+    name: 'shortcuts --shard + merge',
+    runs: (out) => [0, 1].map((i) => ['shortcuts', '--ids-file', ids(), '--n-train', '12', '--n-val', '4', '--shard', `${i}/2`, '--run-dir', join(out, 'run')] as string[])
+      .concat([['merge', join(out, 'run'), '--out', join(out, 'merged')]]),
+  },
+  { name: 'probe', runs: () => [['probe', '--ids-file', ids(8), '--J0', '0', '--K', '3', '--probe-k', '3', '--min-per-layer', '3', '--folds', '2']] },
+  { name: 'intervene', runs: (out) => [['intervene', '--ids-file', ids(), '--delta', '2', '--half-width', '1', '--min-s', '1', '--n-pairs', '2', '--out', out]] },
+  { name: 'early-exit', runs: (out) => [['early-exit', '--ids-file', ids(8), '--articles', '2', '--probe-articles', '6', '--J0', '0', '--K', '3', '--calm', 'none', '--out', out]] },
+  { name: 'probe-grid', runs: (out) => [['probe-grid', '--dataset', 'source', '--max-examples', '16', '--layers', '2', '--poolers', 'mean', '--classifiers', 'logistic,lda', '--folds', '2', '--out', out]] },
 ];
 
-for (const { name, args } of COMMANDS) {
+for (const { name, runs } of COMMANDS) {
   test(`${name} on the GPU backend = ${name} on wasm`, async (t) => {
     if (skip) return t.skip(skip);
     const [gpuOut, wasmOut] = [tmp(), tmp()];
     try {
-      const gpu = runJson(GPU, args(gpuOut));
-      const wasm = runJson('wasm', args(wasmOut));
+      const gpu = runs(gpuOut).map((args) => runJson(GPU, args)).at(-1);
+      const wasm = runs(wasmOut).map((args) => runJson('wasm', args)).at(-1);
       assert.deepEqual(differences(gpu, wasm), []);
     } finally {
       rmSync(gpuOut, { recursive: true, force: true });
@@ -87,3 +129,48 @@ for (const { name, args } of COMMANDS) {
     }
   });
 }
+
+/** What the bench checks below read of `bench --json`. */
+interface BenchJson {
+  backend: string;
+  model: { params: number; source: string };
+  settings: { seq: number };
+  forward: { ms: { n: number; median: number } };
+  blocks: { name: string; tokens: number; ms: { median: number }; parts: { part: string; ms: { median: number } }[] }[];
+  memory: { weightsBytes: number };
+}
+
+test('bench runs on the GPU backend: the same model, a timed forward and every block and sub-block timed', async (t) => {
+  if (skip) return t.skip(skip);
+  const args = ['bench', '--model', join(ROOT, 'weights', 'tiny-gpt2'), '--seq', '8', '--iters', '2', '--warmup', '1', '--no-memory', '--layers', 'all'];
+  const gpu = runJson(GPU, args) as BenchJson;
+  const wasm = runJson('wasm', args) as BenchJson;
+  assert.equal(gpu.backend, GPU);
+  assert.equal(gpu.model.source, 'checkpoint');
+  // the same checkpoint on both backends: parameter count and weight bytes agree
+  assert.equal(gpu.model.params, wasm.model.params);
+  assert.equal(gpu.memory.weightsBytes, wasm.memory.weightsBytes);
+  assert.equal(gpu.forward.ms.n, 2);
+  assert.ok(gpu.forward.ms.median > 0, `forward median ${gpu.forward.ms.median} ms`);
+  assert.deepEqual(gpu.blocks.map((b) => b.name), wasm.blocks.map((b) => b.name));
+  assert.equal(gpu.blocks.length, 4);
+  for (const b of gpu.blocks) {
+    assert.equal(b.tokens, 8);
+    assert.ok(b.ms.median > 0, `${b.name}: ${b.ms.median} ms`);
+    assert.deepEqual(b.parts.map((p) => p.part), ['attn', 'mlp']);
+  }
+});
+
+test('demo on the GPU backend = demo on wasm (short repeated sequences, 32 held-out tokens)', async (t) => {
+  if (skip) return t.skip(skip);
+  const [gpuOut, wasmOut] = [tmp(), tmp()];
+  try {
+    const args = (out: string) => ['demo', '--n-tokens', '8', '--batch', '2', '--heldout-tokens', '32', '--out', out];
+    const gpu = runJson(GPU, args(gpuOut));
+    const wasm = runJson('wasm', args(wasmOut));
+    assert.deepEqual(differences(gpu, wasm), []);
+  } finally {
+    rmSync(gpuOut, { recursive: true, force: true });
+    rmSync(wasmOut, { recursive: true, force: true });
+  }
+});

@@ -58,3 +58,33 @@ test('train_numpy.py computes the same logits as loadModel on the shipped checkp
   assert.ok(scale > 1, 'logits are not all ~0');
   assert.ok(worst / scale < 1e-5, `max |Δ logit| ${worst} (scale ${scale})`);
 });
+
+test('train_numpy.py --grow-from: zero copies keep the logits exactly; split copies share each output projection', (t) => {
+  if (numpyMissing) return t.skip(numpyMissing);
+  // grows the shipped 4-block model ×2 (zero) and ×4 (split) in NumPy and compares with the original's forward
+  const code = `
+import sys, json
+sys.path.insert(0, ${JSON.stringify(join(ROOT, 'weights', 'train'))})
+import numpy as np
+from train_numpy import Gpt2, grow_params, load_safetensors
+p = load_safetensors(${JSON.stringify(join(MODEL_DIR, 'model.safetensors'))})
+ids = np.array([[4095, 17, 230, 1024, 7, 99, 3000, 12]])
+base = Gpt2(p, 4).forward(ids)[1]
+zero = grow_params(p, 2, 'zero')
+split = grow_params(p, 4, 'split')
+share = max(float(np.abs(sum(split[f'h.{4 * i + c}.{n}'] for c in range(4)) - p[f'h.{i}.{n}']).max())
+            for i in range(4) for n in ('attn.c_proj.weight', 'attn.c_proj.bias', 'mlp.c_proj.weight', 'mlp.c_proj.bias'))
+same = max(float(np.abs(split[f'h.{4 * i + c}.{n}'] - p[f'h.{i}.{n}']).max()) for i in range(4) for c in range(4) for n in ('ln_1.weight', 'attn.c_attn.weight', 'mlp.c_fc.weight'))
+print(json.dumps({'zeroLayers': Gpt2(zero, 4).n_layers, 'zeroDiff': float(np.abs(Gpt2(zero, 4).forward(ids)[1] - base).max()),
+                  'splitLayers': Gpt2(split, 4).n_layers, 'splitDiff': float(np.abs(Gpt2(split, 4).forward(ids)[1] - base).max()), 'share': share, 'same': same}))
+`;
+  const r = spawnSync('python3', ['-c', code], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const g = JSON.parse(r.stdout) as { zeroLayers: number; zeroDiff: number; splitLayers: number; splitDiff: number; share: number; same: number };
+  assert.equal(g.zeroLayers, 8);
+  assert.equal(g.zeroDiff, 0, 'zero-output copies add nothing to the residual stream');
+  assert.equal(g.splitLayers, 16);
+  assert.ok(g.share < 1e-6, `the four copies' output projections sum to the block's (max error ${g.share})`);
+  assert.equal(g.same, 0, 'every other weight is copied unchanged');
+  assert.ok(g.splitDiff > 1e-4, `split growth is the same function only to first order (max logit change ${g.splitDiff})`);
+});

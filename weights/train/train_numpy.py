@@ -60,6 +60,32 @@ def init_params(vocab, n_ctx, d_model, n_layers, d_mlp, rng, dtype):
     return p
 
 
+def grow_params(params, factor, mode="split"):
+    """Deepen a checkpoint by `factor`: block i becomes blocks i*factor ... i*factor+factor-1, copies of block i.
+    mode "split": every copy's attention and MLP output projections (c_proj weight and bias) are divided by
+    `factor`, so the copies together write what the block wrote, in `factor` smaller steps (to first order the
+    same function; the residual stream moves gradually through the copies instead of at once).
+    mode "zero": the first copy is the block itself and the others have zero output projections, which add
+    nothing to the residual stream, so the grown model's logits equal the original's exactly at step 0.
+    Training then lets the copies diverge."""
+    if factor < 1:
+        raise SystemExit(f"--grow-factor must be >= 1, got {factor}")
+    old_layers = sum(1 for k in params if k.endswith("ln_1.weight"))
+    grown = {k: v for k, v in params.items() if not k.startswith("h.")}
+    for i in range(old_layers):
+        block = {k[len(f"h.{i}."):]: v for k, v in params.items() if k.startswith(f"h.{i}.")}
+        for c in range(factor):
+            for name, value in block.items():
+                copy = value.copy()
+                if ".c_proj." in "." + name:
+                    if mode == "split":
+                        copy /= factor
+                    elif c > 0:
+                        copy[...] = 0
+                grown[f"h.{i * factor + c}.{name}"] = copy
+    return grown
+
+
 def sinusoidal_positions(n_ctx, d_model):
     """[n_ctx, d_model] sin/cos of position at d_model/2 frequencies, scaled to 0.02 * sqrt(2) per coordinate
     (the rms of HF's N(0, 0.02) init)."""
@@ -363,6 +389,16 @@ def main():
     ap.add_argument("--ids", default="weights/train/ids", help="directory with train.ids / heldout.ids (encode.js)")
     ap.add_argument("--out", default="weights/tiny-gpt2")
     ap.add_argument("--init", default="", help="resume from this directory's model.safetensors + training-log.json")
+    ap.add_argument("--grow-from", default="",
+                    help="start from this directory's checkpoint made deeper: every block becomes --grow-factor consecutive "
+                         "copies of itself (see --grow-mode); the log is kept")
+    ap.add_argument("--grow-factor", type=int, default=2)
+    ap.add_argument("--grow-mode", choices=["split", "zero"], default="split",
+                    help="split: every copy keeps 1/factor of the block's output projections (attn.c_proj, mlp.c_proj, "
+                         "weights and biases), so the copies together move the residual stream as far as the block did, in "
+                         "factor steps; zero: the first copy is the block, the others have zero output projections (exactly "
+                         "the same function at step 0)")
+    ap.add_argument("--n-layers", type=int, default=4, help="blocks of a model trained from random init")
     ap.add_argument("--steps", type=int, default=6000)
     ap.add_argument("--stop-after", type=int, default=0, help="end after this many steps (the schedule still spans --steps)")
     ap.add_argument("--batch", type=int, default=32)
@@ -403,16 +439,21 @@ def main():
     heldout = np.fromfile(os.path.join(args.ids, "heldout.ids"), "<u2").astype(np.int64)
     if train.max() >= vocab or heldout.max() >= vocab:
         raise SystemExit(f"token ids exceed the vocabulary of {vocab}: re-run encode.js with this tokenizer")
-    n_ctx, d_model, n_layers, n_heads, d_mlp = args.n_ctx, 128, 4, 4, 512
+    n_ctx, d_model, n_layers, n_heads, d_mlp = args.n_ctx, 128, args.n_layers, 4, 512
+    if args.init and args.grow_from:
+        raise SystemExit("--init and --grow-from exclude each other")
     if args.seq_len > n_ctx:
         raise SystemExit(f"--seq-len {args.seq_len} exceeds --n-ctx {n_ctx}")
     print(f"train tokens {train.size}, held-out tokens {heldout.size}, vocab {vocab}, bos {bos}", flush=True)
 
     rng = np.random.default_rng(args.seed)
     log, runs, start_step, offset_s = [], [], 0, 0.0
-    if args.init:
-        params = load_safetensors(os.path.join(args.init, "model.safetensors"))
-        prev = json.load(open(os.path.join(args.init, "training-log.json")))
+    if args.init or args.grow_from:
+        start_dir = args.init or args.grow_from
+        params = load_safetensors(os.path.join(start_dir, "model.safetensors"))
+        if args.grow_from:
+            params = grow_params(params, args.grow_factor, args.grow_mode)
+        prev = json.load(open(os.path.join(start_dir, "training-log.json")))
         log = prev["log"]
         runs = prev["options"].get("runs", [prev["options"]])
         start_step = log[-1]["step"] if log else 0
@@ -423,6 +464,7 @@ def main():
         if args.pos_init == "sinusoidal":
             params["wpe.weight"] = sinusoidal_positions(n_ctx, d_model)
     model = Gpt2(params, n_heads)
+    n_layers = model.n_layers
     m = {k: np.zeros_like(v) for k, v in params.items()}
     v2 = {k: np.zeros_like(v) for k, v in params.items()}
     decay = {k for k, v in params.items() if v.ndim == 2}

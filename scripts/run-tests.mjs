@@ -8,7 +8,7 @@
 // A tier whose backend is absent is skipped with the reason. `TFJS_LENS_TEST_TIERS=default,tensorflow` picks
 // tiers; `node scripts/run-tests.mjs test/gpu` runs just those folders (the old form, used by test:gpu).
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -32,10 +32,10 @@ const totals = { passed: 0, failed: 0, skipped: 0 };
 let runs = 0;
 
 /** Runs test files (spec reporter on the terminal, TAP to a file for the totals); returns the exit status. */
-function runFiles(files, env = {}) {
+function runFiles(files, env = {}, concurrency = 1) {
   if (!files.length) return 1;
   const tap = join(tmpdir(), `tfjs-lens-tests-${process.pid}-${runs++}.tap`);
-  const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files], { stdio: 'inherit', env: { ...process.env, ...env } });
+  const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files], { stdio: 'inherit', env: { ...process.env, ...env } });
   try {
     const text = readFileSync(tap, 'utf8');
     const count = (key) => Number(new RegExp(`^# ${key} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
@@ -88,8 +88,11 @@ const tiers = (process.env.TFJS_LENS_TEST_TIERS ?? 'default,tensorflow,webgpu').
 const results = [];
 for (const tier of tiers) {
   if (tier === 'default') {
-    banner('tier default: unit, parity, integration, conformance (wasm and cpu)');
-    results.push([tier, runFiles(collect([join('dist', 'test')], SPECIAL))]);
+    // wasm runs on one thread: the default tier runs one test file per core (TFJS_LENS_TEST_CONCURRENCY overrides);
+    // the tensorflow and webgpu tiers use every core per file already and run one file at a time.
+    const concurrency = Number(process.env.TFJS_LENS_TEST_CONCURRENCY ?? availableParallelism());
+    banner(`tier default: unit, parity, integration, conformance (wasm and cpu), ${concurrency} file${concurrency === 1 ? '' : 's'} at a time`);
+    results.push([tier, runFiles(collect([join('dist', 'test')], SPECIAL), {}, concurrency)]);
   } else if (tier === 'tensorflow') {
     results.push([tier, backendTier('tensorflow', collect([join('dist', 'test')], SPECIAL))]);
   } else if (tier === 'webgpu') {

@@ -66,10 +66,10 @@ function banner(text) {
 }
 
 /** Runs `files` with TFJS_LENS_TEST_BACKEND=backend when that backend loads; 'skipped' (saying why) when not. */
-function backendTier(backend, files) {
+function backendTier(backend, files, concurrency = 1) {
   const p = probe(backend);
-  banner(p.ok ? `tier ${backend}: ${p.detail}` : `tier ${backend}: skipped — ${p.why}`);
-  return p.ok ? runFiles(files, { TFJS_LENS_TEST_BACKEND: backend }) : 'skipped';
+  banner(p.ok ? `tier ${backend}: ${p.detail}${concurrency > 1 ? `, ${concurrency} files at a time` : ''}` : `tier ${backend}: skipped — ${p.why}`);
+  return p.ok ? runFiles(files, { TFJS_LENS_TEST_BACKEND: backend }, concurrency) : 'skipped';
 }
 
 const wanted = process.argv.slice(2);
@@ -85,16 +85,21 @@ if (wanted.length) {
 }
 
 const tiers = (process.env.TFJS_LENS_TEST_TIERS ?? 'default,tensorflow,webgpu').split(',').map((s) => s.trim()).filter(Boolean);
+// Test files at a time: one per core in the default tier (wasm runs on one thread) and the tensorflow tier (measured
+// on 2 cores: 345 → 211 s; much of a file's time is single-threaded JavaScript and child CLIs); one in the webgpu
+// tier (SwiftShader uses every core: 215 s alone, 245 s two at a time). TFJS_LENS_TEST_CONCURRENCY overrides the first two.
+const concurrency = Number(process.env.TFJS_LENS_TEST_CONCURRENCY ?? availableParallelism());
+if (!Number.isInteger(concurrency) || concurrency < 1) {
+  console.error(`TFJS_LENS_TEST_CONCURRENCY must be a positive integer, got '${process.env.TFJS_LENS_TEST_CONCURRENCY}'`);
+  process.exit(1);
+}
 const results = [];
 for (const tier of tiers) {
   if (tier === 'default') {
-    // wasm runs on one thread: the default tier runs one test file per core (TFJS_LENS_TEST_CONCURRENCY overrides);
-    // the tensorflow and webgpu tiers use every core per file already and run one file at a time.
-    const concurrency = Number(process.env.TFJS_LENS_TEST_CONCURRENCY ?? availableParallelism());
     banner(`tier default: unit, parity, integration, conformance (wasm and cpu), ${concurrency} file${concurrency === 1 ? '' : 's'} at a time`);
     results.push([tier, runFiles(collect([join('dist', 'test')], SPECIAL), {}, concurrency)]);
   } else if (tier === 'tensorflow') {
-    results.push([tier, backendTier('tensorflow', collect([join('dist', 'test')], SPECIAL))]);
+    results.push([tier, backendTier('tensorflow', collect([join('dist', 'test')], SPECIAL), concurrency)]);
   } else if (tier === 'webgpu') {
     results.push([tier, backendTier('webgpu', collect([join('dist', 'test', 'gpu')]))]);
   } else {

@@ -3,12 +3,13 @@
  * same `--json` output as on wasm (floats within 1e-4 relative, everything else exact; backend names, paths and
  * timings aside): lens, hooks, patch, saturation, heads, shortcuts, shortcuts shards merged, probe, intervene,
  * early-exit, probe-grid and demo; `bench` runs and times every block. Inputs are small (SwiftShader spends
- * milliseconds per GPU program): equal-length token sequences batch into one forward pass. The explorer's
- * server runs in webgpu-async-reads.test.ts. Skipped where the backend is absent.
+ * milliseconds per GPU program): equal-length token sequences batch into one forward pass. `explore` started
+ * from the CLI serves the same lens grid and head scores on the GPU as on wasm (its server's other routes run in
+ * webgpu-async-reads.test.ts). Skipped where the backend is absent.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,7 @@ import { ROOT } from '../helpers/fixtures.js';
 import { CLI } from '../helpers/cli.js';
 import { testBackend } from '../helpers/backend.js';
 import { loadHfTokenizer } from '../../lib/data/hf-tokenizer.js';
+import { jobResult } from '../helpers/explore.js';
 
 const GPU = testBackend('webgpu');
 const TEXT = join(ROOT, 'data', 'text', 'sentences.txt');
@@ -172,5 +174,45 @@ test('demo on the GPU backend = demo on wasm (short repeated sequences, 32 held-
   } finally {
     rmSync(gpuOut, { recursive: true, force: true });
     rmSync(wasmOut, { recursive: true, force: true });
+  }
+});
+
+/** Starts `tfjs-lens explore --backend backend` (loopback, a free port) and returns its URL and the child. */
+async function startExploreCli(backend: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [CLI, 'explore', '--backend', backend], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout!.on('data', (c: Buffer) => {
+        out += c.toString();
+        const m = /^(http:\/\/\S+\/)$/m.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      child.on('exit', (code) => reject(new Error(`explore --backend ${backend} exited with ${code}: ${err}`)));
+    });
+    return { url, child };
+  } catch (e) {
+    child.kill('SIGTERM');
+    throw e;
+  }
+}
+
+test('explore on the GPU backend: the served lens grid and head scores = those of explore on wasm', async (t) => {
+  if (skip) return t.skip(skip);
+  const servers: ChildProcess[] = [];
+  try {
+    const replies: unknown[][] = [];
+    for (const backend of [GPU, 'wasm']) {
+      const { url, child } = await startExploreCli(backend);
+      servers.push(child);
+      const info = (await (await fetch(new URL('/api/info', url))).json()) as { backend: string };
+      assert.match(info.backend, new RegExp(`^${backend}`));
+      replies.push([await jobResult(url, '/api/lens', { text: 'The capital city of France is', k: 3 }), await jobResult(url, '/api/attention/heads', { nTokens: 8, batch: 2 })]);
+    }
+    assert.deepEqual(differences(replies[0], replies[1]), []);
+  } finally {
+    for (const child of servers) child.kill('SIGTERM');
   }
 });

@@ -15,6 +15,7 @@ import { inductionScores, previousTokenScores, repeatedRandomTokens, repeatedSeq
 import { top1SaturationLayer } from '../lens/saturation.js';
 import { heatmapSpec, renderSvg, svgToPng } from '../plot/index.js';
 import { snapshotData, snapshotHtml } from '../explore/snapshot.js';
+import { repeatedTokensLength } from '../explore/api-attention.js';
 import { InvalidArgumentError } from '../errors.js';
 import { BACKEND_HELP, formatTable, PACKAGE_ROOT, setup, showToken, type CommonOptions } from './common.js';
 import { intOption, promptIds } from './text-input.js';
@@ -101,9 +102,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       })),
     };
     // 2. induction and previous-token heads on repeated random tokens with BOS
-    const fits = Math.floor((model.cfg.nCtx - 1) / 2);
-    const nTokens = nTokensOpt ?? Math.min(50, fits);
-    if (nTokens > fits) throw new InvalidArgumentError(`--n-tokens ${nTokens}: BOS + 2×${nTokens} tokens exceed the model's n_ctx ${model.cfg.nCtx}`, `use ${fits} or less`);
+    const nTokens = repeatedTokensLength(model.cfg.nCtx, nTokensOpt, '--n-tokens');
     const tokens = repeatedRandomTokens({ nTokens, batch, vocab: model.cfg.dVocab, bos: model.cfg.bosTokenId ?? 0, seed });
     let induction: HeadScore[];
     let previousToken: HeadScore[];

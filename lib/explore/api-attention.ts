@@ -85,13 +85,22 @@ export interface HeadScoresReply {
   firstSequence: number[];
 }
 
+/**
+ * Length N of the repeated random sequences of the head scores: `requested`, or 50 where BOS + 2×50 fits
+ * `nCtx`, else the most that fits. Throws when BOS + 2N tokens exceed `nCtx` (`name` names the option).
+ */
+export function repeatedTokensLength(nCtx: number, requested: number | undefined, name: string): number {
+  const fits = Math.floor((nCtx - 1) / 2);
+  const nTokens = requested ?? Math.min(50, fits);
+  if (nTokens > fits) throw new InvalidArgumentError(`${name} ${nTokens}: BOS + 2×${nTokens} tokens exceed the model's n_ctx ${nCtx}`, `use ${fits} or less`);
+  return nTokens;
+}
+
 /** Head scores of every head on repeated random tokens. */
 export function headScores(m: ExploreModel, body: unknown): (job: JobContext) => Promise<HeadScoresReply> {
   const req = parseRequest(HeadScoresRequest, body);
   const { nLayers: L, nHeads: H, nCtx, dVocab } = m.model.cfg;
-  const fits = Math.floor((nCtx - 1) / 2);
-  const nTokens = req.nTokens ?? Math.min(50, fits);
-  if (nTokens > fits) throw new InvalidArgumentError(`nTokens ${nTokens}: BOS + 2×${nTokens} tokens exceed the model's n_ctx ${nCtx}`, `use ${fits} or less`);
+  const nTokens = repeatedTokensLength(nCtx, req.nTokens, 'nTokens');
   const bos = m.model.cfg.bosTokenId !== undefined && m.model.cfg.bosTokenId < dVocab ? m.model.cfg.bosTokenId : dVocab - 1;
   return async (job) => {
     const tokens = repeatedRandomTokens({ nTokens, batch: req.batch, vocab: dVocab, bos, seed: req.seed });

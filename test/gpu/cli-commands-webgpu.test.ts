@@ -9,7 +9,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +19,7 @@ import { ROOT } from '../helpers/fixtures.js';
 import { CLI } from '../helpers/cli.js';
 import { testBackend } from '../helpers/backend.js';
 import { loadHfTokenizer } from '../../lib/data/hf-tokenizer.js';
-import { jobResult } from '../helpers/explore.js';
+import { jobResult, startExploreCli } from '../helpers/explore.js';
 
 const GPU = testBackend('webgpu');
 const TEXT = join(ROOT, 'data', 'text', 'sentences.txt');
@@ -114,6 +114,7 @@ const COMMANDS: { name: string; runs: (out: string) => string[][] }[] = [
   { name: 'probe', runs: () => [['probe', '--ids-file', ids(8), '--J0', '0', '--K', '3', '--probe-k', '3', '--min-per-layer', '3', '--folds', '2']] },
   { name: 'intervene', runs: (out) => [['intervene', '--ids-file', ids(), '--delta', '2', '--half-width', '1', '--min-s', '1', '--n-pairs', '2', '--out', out]] },
   { name: 'early-exit', runs: (out) => [['early-exit', '--ids-file', ids(8), '--articles', '2', '--probe-articles', '6', '--J0', '0', '--K', '3', '--calm', 'none', '--out', out]] },
+  { name: 'demo', runs: (out) => [['demo', '--n-tokens', '8', '--batch', '2', '--heldout-tokens', '32', '--out', out]] },
   { name: 'probe-grid', runs: (out) => [['probe-grid', '--dataset', 'source', '--max-examples', '16', '--layers', '2', '--poolers', 'mean', '--classifiers', 'logistic,lda', '--folds', '2', '--out', out]] },
 ];
 
@@ -163,49 +164,13 @@ test('bench runs on the GPU backend: the same model, a timed forward and every b
   }
 });
 
-test('demo on the GPU backend = demo on wasm (short repeated sequences, 32 held-out tokens)', async (t) => {
-  if (skip) return t.skip(skip);
-  const [gpuOut, wasmOut] = [tmp(), tmp()];
-  try {
-    const args = (out: string) => ['demo', '--n-tokens', '8', '--batch', '2', '--heldout-tokens', '32', '--out', out];
-    const gpu = runJson(GPU, args(gpuOut));
-    const wasm = runJson('wasm', args(wasmOut));
-    assert.deepEqual(differences(gpu, wasm), []);
-  } finally {
-    rmSync(gpuOut, { recursive: true, force: true });
-    rmSync(wasmOut, { recursive: true, force: true });
-  }
-});
-
-/** Starts `tfjs-lens explore --backend backend` (loopback, a free port) and returns its URL and the child. */
-async function startExploreCli(backend: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [CLI, 'explore', '--backend', backend], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  try {
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout!.on('data', (c: Buffer) => {
-        out += c.toString();
-        const m = /^(http:\/\/\S+\/)$/m.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      child.on('exit', (code) => reject(new Error(`explore --backend ${backend} exited with ${code}: ${err}`)));
-    });
-    return { url, child };
-  } catch (e) {
-    child.kill('SIGTERM');
-    throw e;
-  }
-}
-
 test('explore on the GPU backend: the served lens grid and head scores = those of explore on wasm', async (t) => {
   if (skip) return t.skip(skip);
   const servers: ChildProcess[] = [];
   try {
     const replies: unknown[][] = [];
     for (const backend of [GPU, 'wasm']) {
-      const { url, child } = await startExploreCli(backend);
+      const { url, child } = await startExploreCli(['--backend', backend]);
       servers.push(child);
       const info = (await (await fetch(new URL('/api/info', url))).json()) as { backend: string };
       assert.match(info.backend, new RegExp(`^${backend}`));

@@ -1,7 +1,7 @@
-/** Helpers of the explorer tests: the built app, raw HTTP requests, NDJSON job replies. */
+/** Helpers of the explorer tests: the built app, raw HTTP requests, NDJSON job replies, the explore command started from the CLI. */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { ROOT } from './fixtures.js';
 
@@ -54,4 +54,29 @@ export async function jobResult<T>(base: string, path: string, body: unknown): P
   const last = r.lines[r.lines.length - 1]!;
   if (last.type !== 'result') throw new Error(`${path}: ${JSON.stringify(last)}`);
   return last.data as T;
+}
+
+/**
+ * Starts the built `tfjs-lens explore …args` in a child process and resolves once it prints its URL;
+ * `stderr()` is what it wrote there so far. The caller kills the child. Rejects (and kills it) if it exits first.
+ */
+export async function startExploreCli(args: readonly string[]): Promise<{ url: string; child: ChildProcess; stderr: () => string }> {
+  const child = spawn(process.execPath, [join(ROOT, 'dist', 'lib', 'cli', 'main.js'), 'explore', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout!.on('data', (c: Buffer) => {
+        out += c.toString();
+        const m = /^(http:\/\/\S+\/)$/m.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      child.on('exit', (code) => reject(new Error(`explore ${args.join(' ')} exited with ${code}: ${err}`)));
+    });
+    return { url, child, stderr: () => err };
+  } catch (e) {
+    child.kill('SIGTERM');
+    throw e;
+  }
 }

@@ -10,7 +10,6 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { startExploreServer, type ExploreServer } from '../../lib/explore/server.js';
@@ -36,7 +35,7 @@ import { decodeWav } from '../../lib/data/wav.js';
 import { whisperFeatures } from '../../lib/data/audio.js';
 import { ROOT, relError } from '../helpers/fixtures.js';
 import { testBackend } from '../helpers/backend.js';
-import { ensureExploreApp, jobResult, postJob, rawRequest } from '../helpers/explore.js';
+import { ensureExploreApp, jobResult, postJob, rawRequest, startExploreCli } from '../helpers/explore.js';
 
 let server: ExploreServer;
 let base: string;
@@ -257,21 +256,10 @@ test('one heavy job at a time (409), and a cancelled job stops at its next step'
 });
 
 test('`tfjs-lens explore` prints its URL and serves; a non-loopback --host prints a warning', async () => {
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'lib', 'cli', 'main.js'), 'explore', '--host', '0.0.0.0', '--backend', testBackend('wasm')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const { url, child, stderr } = await startExploreCli(['--host', '0.0.0.0', '--backend', testBackend('wasm')]);
   try {
-    let out = '';
-    let err = '';
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (c: Buffer) => {
-        out += c.toString();
-        const m = /^(http:\/\/\S+\/)$/m.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      child.on('exit', (code) => reject(new Error(`explore exited with ${code}: ${err}`)));
-    });
     assert.match(url, /^http:\/\/0\.0\.0\.0:\d+\/$/);
-    assert.match(err, /warning: listening on 0\.0\.0\.0, not loopback/);
+    assert.match(stderr(), /warning: listening on 0\.0\.0\.0, not loopback/);
     const port = Number(/:(\d+)\/$/.exec(url)![1]);
     const info = await rawRequest(port, { path: '/api/info' });
     assert.equal(info.status, 200);

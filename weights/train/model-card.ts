@@ -16,6 +16,7 @@ import { HookedGPT2 } from '../../lib/nn/gpt2.js';
 import { lmLoss } from '../../lib/lens/metrics.js';
 import { runSaturation, type SaturationReport } from '../../lib/cli/saturation.js';
 import { runShortcuts, type ShortcutsReport } from '../../lib/cli/shortcuts.js';
+import { mean } from '../../lib/math/stats.js';
 
 const dir = process.argv[2] ?? 'weights/tiny-gpt2';
 const name = basename(dir);
@@ -166,7 +167,6 @@ const shortcuts = (await runShortcuts({ model: dir, backend, textFile: 'data/tex
 const pairsR2 = (m: number[][]) => m.flatMap((row, i) => row.filter((_, j) => j > i));
 const r2Mat = pairsR2(shortcuts.r2.mat);
 const r2Id = pairsR2(shortcuts.r2.id);
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const matWins = r2Mat.filter((v, i) => v > r2Id[i]!).length;
 const tau = saturation.kendall;
 const last = log[log.length - 1]!;

@@ -155,6 +155,7 @@ export abstract class HookedRoot<Input, Prepared> extends HookedModule {
     for (let b = 0; b < stop; b++) {
       const input = resid;
       resid = ctx.block(() => this.runBlock(b, input, inputs, ctx));
+      if (b > 0 && resid !== input) ctx.release(input); // the previous block's output (h0 belongs to the embedding)
     }
     return stop < L ? resid : this.head(resid, prepared, ctx);
   }

@@ -86,9 +86,10 @@ export class WhisperEncoder extends HookedModule {
     const conv2 = applyChannelsFirst(ctx, this.hookConv2, this.conv2.forward(activation(this.cfg.act, conv1)));
     const srcPos = conv2.shape[1]!;
     let resid = tf.add(activation(this.cfg.act, conv2), tf.slice(this.W_pos, [0, 0], [srcPos, this.cfg.dModel]));
-    for (const b of this.blocks) {
+    for (const [i, b] of this.blocks.entries()) {
       const x = resid;
       resid = ctx.block(() => ctx.call(b, x, () => b.forward(x, undefined, ctx)));
+      if (i > 0 && resid !== x) ctx.release(x); // the previous block's output
     }
     return this.lnFinal.forward(resid, ctx) as tf.Tensor3D;
   }

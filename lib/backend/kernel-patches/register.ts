@@ -12,7 +12,7 @@ import { registerUnsortedSegmentSum } from './unsorted-segment-sum.js';
 import { registerTransposeFreeMatMul } from './matmul-transpose.js';
 import { installCpuFallbacks } from './cpu-bridge.js';
 import { registerTensorflowCpuCases } from './tensorflow-cases.js';
-import { registerFusedLinearGelu } from './fused-linear-gelu.js';
+import { registerFusedLinear } from './fused-linear.js';
 
 const done = new Set<string>();
 
@@ -32,7 +32,7 @@ export function registerKernelPatches(backendName: 'cpu' | 'wasm' | 'tensorflow'
     case 'tensorflow':
       registerTensorflowCpuCases('tensorflow');
       installCpuFallbacks('tensorflow');
-      registerFusedLinearGelu('tensorflow');
+      registerFusedLinear('tensorflow');
       break;
   }
 }

@@ -52,15 +52,18 @@ function groupHeads(x: tf.Tensor, kvHeads: number): tf.Tensor {
 export function attendHeads(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, W_O: tf.Tensor2D, b_O: tf.Tensor1D | undefined, opts: ScoreOptions, hooks: AttentionTailHooks, ctx: RunContext): tf.Tensor {
   const [batch, pos, heads, dHead] = q.shape;
   const kvHeads = k.shape[2];
-  const grouped = tf.matMul(groupHeads(tf.transpose(q, [0, 2, 1, 3]), kvHeads), tf.transpose(k, [0, 2, 1, 3]), false, true); // [batch, kvHead, group·pos, keyPos]
-  let scores = tf.mul(tf.reshape(grouped, [batch, heads, pos, -1]), opts.scale);
-  if (opts.softcap !== undefined) scores = tf.mul(tf.tanh(tf.div(scores, opts.softcap)), opts.softcap);
-  if (opts.mask) scores = tf.add(scores, opts.mask.additive);
-  if (opts.band) scores = tf.add(scores, opts.band);
-  scores = ctx.apply(hooks.hookAttnScores, scores);
-  let pattern = tf.softmax(scores);
-  if (opts.mask?.hasEmptyRows) pattern = tf.where(tf.isNaN(pattern), tf.zerosLike(pattern), pattern);
-  pattern = ctx.apply(hooks.hookPattern, pattern);
+  // In a blockwise run the scores and their scaled/masked copies are freed once the pattern exists.
+  const pattern = ctx.block(() => {
+    const grouped = tf.matMul(groupHeads(tf.transpose(q, [0, 2, 1, 3]), kvHeads), tf.transpose(k, [0, 2, 1, 3]), false, true); // [batch, kvHead, group·pos, keyPos]
+    let scores = tf.mul(tf.reshape(grouped, [batch, heads, pos, -1]), opts.scale);
+    if (opts.softcap !== undefined) scores = tf.mul(tf.tanh(tf.div(scores, opts.softcap)), opts.softcap);
+    if (opts.mask) scores = tf.add(scores, opts.mask.additive);
+    if (opts.band) scores = tf.add(scores, opts.band);
+    scores = ctx.apply(hooks.hookAttnScores, scores);
+    let probs = tf.softmax(scores);
+    if (opts.mask?.hasEmptyRows) probs = tf.where(tf.isNaN(probs), tf.zerosLike(probs), probs);
+    return ctx.apply(hooks.hookPattern, probs);
+  });
   const zGrouped = tf.matMul(groupHeads(pattern, kvHeads), tf.transpose(v, [0, 2, 1, 3])); // [batch, kvHead, group·pos, dHead]
   const zHeads = tf.reshape(zGrouped, [batch, heads, pos, dHead]);
   const z = ctx.apply(hooks.hookZ, tf.transpose(zHeads, [0, 2, 1, 3]) as tf.Tensor4D);

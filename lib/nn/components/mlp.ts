@@ -4,7 +4,7 @@ import { HookedModule } from '../hooked-module.js';
 import { HookPoint, type RunContext } from '../hook-point.js';
 import { linear } from './linear.js';
 import { activation, type ActivationName } from './activations.js';
-import { FUSED_LINEAR_GELU, fusedLinearGeluAvailable } from '../../backend/kernel-patches/fused-linear-gelu.js';
+import { fusedLinearAvailable, runFusedLinear } from '../../backend/kernel-patches/fused-linear.js';
 import type { MlpWeights } from '../../io/convert/weights.js';
 
 export type { MlpWeights } from '../../io/convert/weights.js';
@@ -33,8 +33,8 @@ export class Mlp extends HookedModule {
     if (this.fusable(ctx)) {
       // x·W_in + b_in and GELU as one backend kernel: nothing reads hook_pre in this run.
       const lead = x.shape.slice(0, -1);
-      const flat = tf.reshape(x, [-1, this.W_in.shape[0]]);
-      const fused = tf.engine().runKernel(FUSED_LINEAR_GELU, { x: flat, W: this.W_in, b: this.b_in }, {}) as tf.Tensor;
+      const flat = tf.reshape(x, [-1, this.W_in.shape[0]]) as tf.Tensor2D;
+      const fused = runFusedLinear(flat, this.W_in, this.b_in, this.act === 'gelu' ? 'gelu_erf' : 'gelu_tanh');
       const post = ctx.apply(this.hookPost, tf.reshape(fused, [...lead, this.W_in.shape[1]]));
       return linear(post, this.W_out, this.b_out);
     }
@@ -43,8 +43,8 @@ export class Mlp extends HookedModule {
     return linear(post, this.W_out, this.b_out);
   }
 
-  /** Whether this run may use the fused linear + GELU kernel (tanh GELU, hook_pre unread, backend has it). */
+  /** Whether this run may use the fused linear + GELU kernel (a GELU, either form; hook_pre unread; backend has it). */
   private fusable(ctx: RunContext): boolean {
-    return (this.act === 'gelu_new' || this.act === 'gelu_pytorch_tanh') && !ctx.wants(this.hookPre.name) && fusedLinearGeluAvailable();
+    return (this.act === 'gelu_new' || this.act === 'gelu_pytorch_tanh' || this.act === 'gelu') && !ctx.wants(this.hookPre.name) && fusedLinearAvailable();
   }
 }

@@ -4,7 +4,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../../../lib/backend/index.js';
 import { loadModel } from '../../../lib/nn/load.js';
 import { residNamesFilter } from '../../../lib/lens/logit-lens.js';
-import { fixtureDir } from '../../helpers/fixtures.js';
+import { join } from 'node:path';
+import { fixtureDir, ROOT } from '../../helpers/fixtures.js';
 import { testBackend } from '../../helpers/backend.js';
 
 /** Peak backend bytes of `fn` above what was allocated before it (tfjs's own accounting, every backend). */
@@ -51,4 +52,38 @@ test('without hooks each block runs in its own tidy: the peak holds one block\'s
     feats?.dispose();
     model.dispose();
   }
+});
+
+test('without hooks a block\'s output is freed once the next block has read it, and a sub-module\'s intermediates when it returns', async () => {
+  await setBackend(testBackend('wasm'));
+  const model = await loadModel(join(ROOT, 'weights', 'tiny-gpt2-deep')); // 16 blocks
+  const ids = [Array.from({ length: 64 }, (_, i) => (i * 37) % 1000)];
+  const lm = model as unknown as { forward(i: number[][], o?: object): Promise<tf.Tensor>; runWithCache(i: number[][], o?: object): Promise<{ output: tf.Tensor; cache: { dispose(): void; get(n: string): tf.Tensor } }> };
+  (await lm.forward(ids)).dispose();
+  const before = tf.memory().numTensors;
+  const residBytes = 64 * 128 * 4;
+  // The peak does not grow with depth: 15 blocks hold what 2 blocks hold (without the release, 13 more outputs).
+  const peak2 = await peakOf(() => lm.forward(ids, { stopAtLayer: 2 }));
+  const peak15 = await peakOf(() => lm.forward(ids, { stopAtLayer: 15 }));
+  assert.ok(peak15 - peak2 < 2 * residBytes, `peak at 15 blocks ${peak15} B vs 2 blocks ${peak2} B`);
+  // Cached outputs are not freed: every hook_resid_post is readable after the run.
+  const { output, cache } = await lm.runWithCache(ids, { namesFilter: (n: string) => n.endsWith('hook_resid_post') || n.endsWith('hook_resid_pre') });
+  for (let b = 0; b < 16; b++) {
+    assert.equal(cache.get(`blocks.${b}.hook_resid_post`).shape[2], 128);
+    await cache.get(`blocks.${b}.hook_resid_pre`).data();
+  }
+  tf.dispose(output);
+  cache.dispose();
+  // Inside a block: when the MLP starts, attention's scores, pattern and projections are gone.
+  const info = await tf.profile(async () => {
+    (await lm.forward(ids, { stopAtLayer: 1 })).dispose();
+  });
+  const softmax = info.kernels.findIndex((k) => k.name === 'Softmax');
+  const mlpFirst = info.kernels.findIndex((k, i) => i > softmax && k.outputShapes[0]?.at(-1) === 512); // [tokens, dMlp]
+  assert.ok(softmax >= 0 && mlpFirst > softmax, 'softmax and the MLP ran');
+  const atSoftmax = info.kernels[softmax]!.totalBytesSnapshot;
+  const atMlp = info.kernels[mlpFirst]!.totalBytesSnapshot;
+  assert.ok(atMlp < atSoftmax, `bytes live at the MLP's first kernel ${atMlp} vs after the softmax ${atSoftmax}`);
+  assert.equal(tf.memory().numTensors, before, 'tensors left behind');
+  model.dispose();
 });

@@ -4,7 +4,7 @@
  * (tokens/s of ours / PyTorch: above 1 we are faster).
  *
  *   npm run bench:compare -- [--workloads quick|full|gpt2:1x128,...] [--backends tensorflow,wasm]
- *                            [--python .venv/bin/python] [--cache resid] [--iters 5] [--layers all|none|0,5] [--out FILE]
+ *                            [--python .venv/bin/python] [--cache states] [--iters 5] [--layers all|none|0,5] [--out FILE]
  *
  * A workload is `model:BATCHxSEQ[@backend+backend]` (ViT ignores SEQ; `@…` limits the backends of that workload).
  * `quick` = GPT-2 small 1×128 (all backends) and 4×512 (tensorflow); `full` adds
@@ -48,7 +48,7 @@ function parse(argv: string[]): Options {
     workloads: WORKLOADS[w] ?? w.split(','),
     backends: get('--backends', 'tensorflow,wasm').split(','),
     python: get('--python', process.env.TFJS_LENS_BENCH_PYTHON ?? 'python3'),
-    cache: get('--cache', 'resid'),
+    cache: get('--cache', 'states'),
     iters: Number(get('--iters', '5')),
     layers: get('--layers', 'all'),
     out: get('--out', join(ROOT, 'bench', 'results', `${date}-${hostname()}-compare.json`)),

@@ -6,7 +6,7 @@ ours / PyTorch ratios.
 
 What is measured (fp32, TF32 off, `torch.inference_mode()`):
   forward     model(**inputs, use_cache=False) (logits included), CUDA events around each call
-  cache resid the same with output_hidden_states=True (HF's residual states)
+  cache states the same with output_hidden_states=True (HF's residual states h_0 … h_L; `resid` = the same, for old files)
   cache all   the same with a forward hook on every submodule keeping its output (TransformerLens-style)
   blocks      CUDA events recorded by forward pre-hooks / hooks inside extra forward passes:
               block = block pre-hook → block hook; attn = attention-norm pre-hook → attention hook;
@@ -223,7 +223,7 @@ def time_series(clock, fn, warmup, iters):
 
 def run_cached(model, inputs, mode):
     """One forward keeping activations: returns (output, kept tensors, number of names kept)."""
-    if mode == "resid":
+    if mode in ("states", "resid"):  # HF's hidden states = tfjs-lens's `states` (h_0 … h_L); `resid` is kept for old files
         out = model(**inputs, output_hidden_states=True)
         states = []
         for key in ("hidden_states", "encoder_hidden_states", "decoder_hidden_states"):
@@ -314,12 +314,25 @@ def host_info():
     }
 
 
+def current_rss_bytes():
+    """Resident set size of this process now (VmRSS), or None where /proc is absent."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
 def bench_one(name, config_dict, args, device, batch, seq, warmup, iters, cache_modes, layer_sel):
     clock = Clock(device)
     if device.type == "cuda":
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
     base_bytes = torch.cuda.memory_allocated() if device.type == "cuda" else None
+    rss_base_bytes = current_rss_bytes()
     family, model = build_model(config_dict, device, args.attn)
     weights_bytes = torch.cuda.memory_allocated() - base_bytes if device.type == "cuda" else None
     params = sum(p.numel() for p in model.parameters())
@@ -394,6 +407,7 @@ def bench_one(name, config_dict, args, device, batch, seq, warmup, iters, cache_
             "peakBytes": None if peak is None else peak,
             "peakActivationBytes": None if peak is None or weights_bytes is None else peak - weights_bytes,
             "rssPeakBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+            "rssBaseBytes": rss_base_bytes,
         },
         "timing": {
             "method": "in-pass marks: CUDA events (CPU: perf_counter) recorded by forward pre-hooks and hooks on the block, "
@@ -434,7 +448,7 @@ def main():
     parser.add_argument("--seq", type=int, default=64)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--iters", type=int, default=5)
-    parser.add_argument("--cache", default="none", help="none | resid | all (comma list)")
+    parser.add_argument("--cache", default="none", help="none | states | resid | all (comma list; states and resid are both HF's hidden states)")
     parser.add_argument("--layers", default="all", help="all | none | comma list of block indices")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -456,8 +470,8 @@ def main():
     else:
         modes = [m.strip() for m in args.cache.split(",") if m.strip()]
         for m in modes:
-            if m not in ("none", "resid", "all"):
-                raise SystemExit(f"--cache {m!r} is not none, resid or all")
+            if m not in ("none", "states", "resid", "all"):
+                raise SystemExit(f"--cache {m!r} is not none, states, resid or all")
         plans = [(name, bench_config(name, args.n_layers), args.batch, args.seq, args.warmup, args.iters, modes, parse_layers(args.layers))
                  for name in args.model.split(",")]
 

@@ -1,6 +1,6 @@
 /** Ratio tables between two benchmark results (tfjs-lens over a PyTorch reference, or backend over backend). */
 import type { BenchResult } from './schema.js';
-import { fmtMs, fmtRate, plainTable } from './report.js';
+import { fmtBytes, fmtMs, fmtRate, plainTable, rssRatios } from './report.js';
 
 /** One compared quantity (median milliseconds of both). */
 export interface ComparisonRow {
@@ -61,6 +61,9 @@ export function formatComparison(ours: BenchResult, reference: BenchResult, labe
   for (const row of compareResults(ours, reference)) table.push([row.what, fmtMs(row.oursMs), fmtMs(row.referenceMs), `${row.ratio.toFixed(2)}×`]);
   lines.push(table.toString());
   lines.push(`forward throughput: ${labels.ours} ${fmtRate(ours.forward.tokensPerSecond.median)} tokens/s, ${labels.reference} ${fmtRate(reference.forward.tokensPerSecond.median)} tokens/s`);
+  for (const [name, r] of [[labels.ours, ours], [labels.reference, reference]] as const) {
+    if (r.memory.rssPeakBytes !== null) lines.push(`peak RSS ${name}: ${fmtBytes(r.memory.rssPeakBytes)} MB${rssRatios({ ...r.memory, weightsBytes: r.memory.weightsBytes ?? ours.memory.weightsBytes })}`);
+  }
   return lines.join('\n');
 }
 

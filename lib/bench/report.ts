@@ -22,7 +22,8 @@ export function fmtStats(s: Stats): string {
   return s.n === 1 ? fmtMs(s.median) : `${fmtMs(s.median)} (${fmtMs(s.min)}–${fmtMs(s.max)})`;
 }
 
-function fmtBytes(bytes: number | null): string {
+/** Bytes as decimal megabytes (`–` when unknown). */
+export function fmtBytes(bytes: number | null): string {
   if (bytes === null) return '–';
   const mb = bytes / MB;
   return mb >= 10 || mb === 0 ? mb.toFixed(1) : mb.toFixed(3);
@@ -68,7 +69,7 @@ export function formatBenchReport(r: BenchResult): string {
     lines.push(`sum of block medians ${fmtMs(sum)} ms = ${((100 * sum) / r.forward.ms.median).toFixed(0)}% of the forward median (the rest: ${rest}${timedAllBlocks(r) ? '' : ', untimed blocks'})`);
   }
   const m = r.memory;
-  lines.push(`memory: weights ${fmtBytes(m.weightsBytes)} MB, forward peak ${fmtBytes(m.peakBytes)} MB (activations ${fmtBytes(m.peakActivationBytes)} MB), process RSS peak ${fmtBytes(m.rssPeakBytes)} MB`);
+  lines.push(`memory: weights ${fmtBytes(m.weightsBytes)} MB, forward peak ${fmtBytes(m.peakBytes)} MB (activations ${fmtBytes(m.peakActivationBytes)} MB), process RSS peak ${fmtBytes(m.rssPeakBytes)} MB${rssRatios(m)}`);
   lines.push(`timing: ${r.timing.method}${r.timing.syncOverheadMs ? `; sync overhead ${fmtMs(r.timing.syncOverheadMs.median)} ms per call` : ''}`);
   return lines.join('\n');
 }
@@ -91,4 +92,15 @@ export function benchChartSpec(r: BenchResult): TopLevelSpec {
   }
   const bars: Bar[] = r.blocks.flatMap((b) => b.parts.map((p) => ({ category: b.name.replace('blocks.', 'L').replace('encoder.', 'enc ').replace('decoder.', 'dec '), value: p.ms.median, group: p.part })));
   return barChartSpec(bars, { title: `${title}: per-block time`, yTitle: 'ms (median)' });
+}
+
+/**
+ * `" = 1.76× the weights; 1.38× above the idle process (440 MB)"`: peak RSS over the weight bytes, whole and less
+ * the process's RSS before the weights were made; empty when a number is missing.
+ */
+export function rssRatios(m: BenchResult['memory']): string {
+  if (!m.weightsBytes || m.rssPeakBytes === null) return '';
+  const whole = ` = ${(m.rssPeakBytes / m.weightsBytes).toFixed(2)}× the weights`;
+  if (m.rssBaseBytes === null || m.rssBaseBytes === undefined) return whole;
+  return `${whole}; ${((m.rssPeakBytes - m.rssBaseBytes) / m.weightsBytes).toFixed(2)}× above the idle process (${fmtBytes(m.rssBaseBytes)} MB)`;
 }

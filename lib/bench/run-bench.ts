@@ -2,11 +2,14 @@
  * `runBench`: the per-layer benchmark of one model on the active backend.
  *
  * 1. Whole forward (logits included, no hooks): `warmup` untimed then `iters` timed runs → ms and tokens/s.
- * 2. Cache modes: the same forward through `runWithCache` keeping `resid` (every `hook_resid_pre/mid/
- *    mid_cross/post`) or `all` (every hook except the lazily computed per-head `attn.hook_result`), with
- *    the bytes kept and the slowdown over the plain forward.
- * 3. Per block, by replay: one cached forward captures each block's real inputs (`hook_resid_pre`,
- *    `hook_resid_mid`, `hook_resid_mid_cross`); then the block and its sub-blocks are run alone on them —
+ * 2. Cache modes: the same forward through `runWithCache` keeping `states` (the residual states h_0 … h_L:
+ *    `blocks.0.hook_resid_pre` and every `hook_resid_post`, of the encoder and the decoder for Whisper — what Hugging
+ *    Face returns with `output_hidden_states`), `resid` (every `hook_resid_pre/mid/mid_cross/post`) or `all` (every
+ *    hook except the lazily computed per-head `attn.hook_result`), with the bytes kept and the slowdown over the
+ *    plain forward.
+ * 3. Per block, by replay: a cached forward captures h_0, the stack is then run block by block (untimed) and
+ *    each selected block and its sub-blocks are run alone on that block's real input — one block's inputs alive at
+ *    a time (`resid_mid`, `resid_mid_cross` are the earlier sub-blocks' outputs) —
  *    attention sub-block `resid_pre + attn(ln1(resid_pre))`, cross-attention (Whisper decoder)
  *    `resid_mid + cross_attn(ln_cross(resid_mid), encoder_out)`, MLP sub-block `x + mlp(ln2(x))` (x = resid_pre in
  *    parallel blocks; Gemma: `x + ln2_post(mlp(ln2(x)))`) — each
@@ -59,6 +62,8 @@ export function cacheFilter(mode: CacheMode): NamesFilter | undefined {
   switch (mode) {
     case 'none':
       return () => false;
+    case 'states':
+      return (name) => /(^|\.)(blocks\.0\.hook_resid_pre|hook_resid_post)$/.test(name);
     case 'resid':
       return (name) => /(^|\.)hook_resid_(pre|mid|mid_cross|post)$/.test(name);
     case 'all':
@@ -85,37 +90,40 @@ function seriesStats(s: Series): { ms: Stats; kernelMs: Stats | null } {
   return { ms: summarize(s.ms), kernelMs: s.kernelMs.length === s.ms.length ? summarize(s.kernelMs) : null };
 }
 
-/** True for decoder blocks with cross-attention (Whisper). */
-function hasCross(block: TransformerBlock | RotaryBlock): boolean {
-  return block instanceof TransformerBlock && block.crossAttn !== undefined;
-}
-
 /** Parallel-residual blocks (Pythia) have no `hook_resid_mid`: attention and MLP both read resid_pre. */
 function hasResidMid(block: TransformerBlock | RotaryBlock): boolean {
   return !(block instanceof RotaryBlock && block.parallel);
 }
 
-/** Replayable calls of one block on captured inputs. */
-function blockCalls(block: TransformerBlock | RotaryBlock, stack: BlockStack, residPre: tf.Tensor, residMid: tf.Tensor | undefined, residMidCross: tf.Tensor | undefined) {
+/**
+ * Replayable calls of one block on its input `residPre`: the whole block, the attention sub-block, the
+ * cross-attention sub-block (Whisper decoder) and the MLP sub-block. The later sub-blocks' inputs (`resid_mid`,
+ * `resid_mid_cross`) are the earlier sub-blocks' outputs, computed once here — the same ops the forward pass runs
+ * — so a benchmark holds one block's inputs at a time. `dispose()` frees them.
+ */
+function blockCalls(block: TransformerBlock | RotaryBlock, stack: BlockStack, residPre: tf.Tensor): { calls: { part: 'block' | BlockPart; fn: () => tf.Tensor }[]; dispose(): void } {
+  const attnFn = (): tf.Tensor => {
+    // Rotary blocks: the cos/sin tables are computed inside (HF computes them once per forward, outside the layers).
+    if (block instanceof RotaryBlock) return tf.add(residPre, block.attentionOut(residPre, stack.mask, NO_HOOKS));
+    const x = block.ln1.forward(residPre, NO_HOOKS);
+    return tf.add(residPre, block.attn.forward(x, x, stack.mask, NO_HOOKS));
+  };
   const calls: { part: 'block' | BlockPart; fn: () => tf.Tensor }[] = [
     { part: 'block', fn: () => block.forward(residPre, stack.mask, NO_HOOKS, stack.crossInput) },
-    {
-      part: 'attn',
-      fn: () => {
-        // Rotary blocks: the cos/sin tables are computed inside (HF computes them once per forward, outside the layers).
-        if (block instanceof RotaryBlock) return tf.add(residPre, block.attentionOut(residPre, stack.mask, NO_HOOKS));
-        const x = block.ln1.forward(residPre, NO_HOOKS);
-        return tf.add(residPre, block.attn.forward(x, x, stack.mask, NO_HOOKS));
-      },
-    },
+    { part: 'attn', fn: attnFn },
   ];
+  // Parallel blocks (Pythia) have no resid_mid: the MLP reads resid_pre.
+  const residMid = hasResidMid(block) ? tf.tidy(attnFn) : undefined;
+  let residMidCross: tf.Tensor | undefined;
   if (block instanceof TransformerBlock && block.crossAttn && block.lnCross && stack.crossInput && residMid) {
     const crossAttn = block.crossAttn;
     const lnCross = block.lnCross;
     const crossInput = stack.crossInput;
-    calls.push({ part: 'cross_attn', fn: () => tf.add(residMid, crossAttn.forward(lnCross.forward(residMid, NO_HOOKS), crossInput, undefined, NO_HOOKS)) });
+    const crossFn = () => tf.add(residMid, crossAttn.forward(lnCross.forward(residMid, NO_HOOKS), crossInput, undefined, NO_HOOKS));
+    calls.push({ part: 'cross_attn', fn: crossFn });
+    residMidCross = tf.tidy(crossFn);
   }
-  // Parallel blocks (Pythia): the MLP reads resid_pre; Gemma's sandwich norm ln2_post follows the MLP.
+  // Gemma's sandwich norm ln2_post follows the MLP.
   const mlpIn = residMidCross ?? residMid ?? residPre;
   const post = block instanceof RotaryBlock ? block.ln2Post : undefined;
   calls.push({
@@ -125,7 +133,7 @@ function blockCalls(block: TransformerBlock | RotaryBlock, stack: BlockStack, re
       return tf.add(mlpIn, post ? post.forward(out, NO_HOOKS) : out);
     },
   });
-  return calls;
+  return { calls, dispose: () => tf.dispose([...(residMid ? [residMid] : []), ...(residMidCross ? [residMidCross] : [])]) };
 }
 
 function cacheBytes(run: { cache: { keys(): string[]; get(name: string): tf.Tensor } }): number {
@@ -212,52 +220,61 @@ export async function runBench(target: BenchTarget, settings: BenchSettings, opt
       cache.push({ mode, names, bytes, ms: msStats, tokensPerSecond: throughput(ms, tokensPerCall), slowdown: medianRatio(msStats, forward), peakBytes: modePeak });
     }
 
-    // 3. Per block, by replay on captured inputs.
+    /** Times one block and its sub-blocks on `residPre` (warmup + iters calls each). */
+    const timeBlock = async (block: TransformerBlock | RotaryBlock, stack: BlockStack, residPre: tf.Tensor, name: string): Promise<BenchResult['blocks'][number]> => {
+      const { calls, dispose } = blockCalls(block, stack, residPre);
+      try {
+        const series = new Map<string, Series>();
+        for (const call of calls) {
+          const s: Series = { ms: [], kernelMs: [] };
+          for (let r = 0; r < perSeries; r++) {
+            tick(`${name} ${call.part}`);
+            const t: TimedCall = await timeSync(call.fn, useKernelTimer);
+            if (r < warmup) continue;
+            s.ms.push(t.ms);
+            if (t.kernelMs !== undefined) s.kernelMs.push(t.kernelMs);
+          }
+          series.set(call.part, s);
+        }
+        const whole = seriesStats(series.get('block')!);
+        return {
+          name,
+          tokens: stack.tokens,
+          ms: whole.ms,
+          kernelMs: whole.kernelMs,
+          tokensPerSecond: throughput(series.get('block')!.ms, stack.tokens),
+          parts: calls.filter((c) => c.part !== 'block').map((c) => {
+            const st = seriesStats(series.get(c.part)!);
+            return { part: c.part as BlockPart, ms: st.ms, kernelMs: st.kernelMs, tokensPerSecond: throughput(series.get(c.part)!.ms, stack.tokens) };
+          }),
+        };
+      } finally {
+        dispose();
+      }
+    };
+
+    // 3. Per block, by replay: h_0 captured from a real forward pass, then the stack run block by block (untimed)
+    //    up to the last selected block, each selected block timed on its real input. One block's input (and its
+    //    sub-blocks' inputs) is alive at a time, not the whole stack's.
     const blocks: BenchResult['blocks'] = [];
     for (let k = 0; k < stacks.length; k++) {
       const stack = stacks[k]!;
       const indices = selected[k]!;
       if (!indices.length) continue;
       tick(`capture ${stack.prefix}blocks`);
-      const wanted = indices.flatMap((i) => {
-        const p = `${stack.prefix}blocks.${i}.`;
-        return [`${p}hook_resid_pre`, ...(hasResidMid(stack.blocks[i]!) ? [`${p}hook_resid_mid`] : []), ...(hasCross(stack.blocks[i]!) ? [`${p}hook_resid_mid_cross`] : [])];
-      });
-      const captured = await wl.runWithCache(wanted);
+      const captured = await wl.runWithCache([`${stack.prefix}blocks.0.hook_resid_pre`]);
       captured.output.dispose();
+      let residPre = captured.cache.get(`${stack.prefix}blocks.0.hook_resid_pre`);
       try {
-        for (const i of indices) {
-          const p = `${stack.prefix}blocks.${i}.`;
+        for (let i = 0; i <= indices.at(-1)!; i++) {
           const block = stack.blocks[i]!;
-          const calls = blockCalls(block, stack, captured.cache.get(`${p}hook_resid_pre`), hasResidMid(block) ? captured.cache.get(`${p}hook_resid_mid`) : undefined,
-            hasCross(block) ? captured.cache.get(`${p}hook_resid_mid_cross`) : undefined);
-          const series = new Map<string, Series>();
-          for (const call of calls) {
-            const s: Series = { ms: [], kernelMs: [] };
-            for (let r = 0; r < perSeries; r++) {
-              tick(`${stack.prefix}blocks.${i} ${call.part}`);
-              const t: TimedCall = await timeSync(call.fn, useKernelTimer);
-              if (r < warmup) continue;
-              s.ms.push(t.ms);
-              if (t.kernelMs !== undefined) s.kernelMs.push(t.kernelMs);
-            }
-            series.set(call.part, s);
-          }
-          const whole = seriesStats(series.get('block')!);
-          blocks.push({
-            name: `${stack.prefix}blocks.${i}`,
-            tokens: stack.tokens,
-            ms: whole.ms,
-            kernelMs: whole.kernelMs,
-            tokensPerSecond: throughput(series.get('block')!.ms, stack.tokens),
-            parts: calls.filter((c) => c.part !== 'block').map((c) => {
-              const s = series.get(c.part)!;
-              const st = seriesStats(s);
-              return { part: c.part as BlockPart, ms: st.ms, kernelMs: st.kernelMs, tokensPerSecond: throughput(s.ms, stack.tokens) };
-            }),
-          });
+          if (indices.includes(i)) blocks.push(await timeBlock(block, stack, residPre, `${stack.prefix}blocks.${i}`));
+          const input = residPre;
+          residPre = tf.tidy(() => block.forward(input, stack.mask, NO_HOOKS, stack.crossInput));
+          if (i > 0) input.dispose(); // h_0 belongs to the captured cache
         }
       } finally {
+        if (!residPre.isDisposed && residPre !== captured.cache.get(`${stack.prefix}blocks.0.hook_resid_pre`)) residPre.dispose();
         captured.cache.dispose();
       }
     }
@@ -283,6 +300,7 @@ export async function runBench(target: BenchTarget, settings: BenchSettings, opt
         peakBytes,
         peakActivationBytes: peakBytes === null ? null : peakBytes - target.weightsBytes,
         rssPeakBytes: rssPeakBytes(),
+        rssBaseBytes: target.rssBeforeBytes,
       },
       timing: {
         method: 'replay: each block and sub-block run alone on inputs captured from a real forward pass, timed up to a 1-element read-back'

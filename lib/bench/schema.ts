@@ -20,7 +20,7 @@ const stats = z.object({
 });
 
 /** Names of the cache modes. */
-export const CACHE_MODES = ['none', 'resid', 'all'] as const;
+export const CACHE_MODES = ['none', 'states', 'resid', 'all'] as const;
 /** What `--cache` selects. */
 export type CacheMode = (typeof CACHE_MODES)[number];
 
@@ -117,6 +117,12 @@ export const benchResultSchema = z.object({
     peakActivationBytes: z.number().nullable(),
     /** Peak resident set size of the process (OS `maxrss`). */
     rssPeakBytes: z.number().nonnegative().nullable(),
+    /**
+     * Resident set size of the process just before the weights were made: the runtime and its libraries (Node +
+     * libtensorflow, Python + torch). `rssPeakBytes − rssBaseBytes` is what the model and its runs added.
+     * Absent in files written before it was recorded.
+     */
+    rssBaseBytes: z.number().nonnegative().nullable().optional(),
   }),
   timing: z.object({
     /** How per-block times were taken, in words. */

@@ -40,6 +40,8 @@ export interface BenchTarget {
   params: number;
   /** Backend bytes the weights occupy. */
   weightsBytes: number;
+  /** Resident set size of the process just before the weights were made (the runtime and the backend's libraries). */
+  rssBeforeBytes: number;
   /** Frees the weights. */
   dispose(): void;
 }
@@ -162,6 +164,7 @@ export function modelFromConfig(config: Record<string, unknown>, seed = 0, where
  * Intermediate tensors of the build are freed; the weights stay until `dispose()`.
  */
 export function targetFromConfig(name: string, config: Record<string, unknown>, seed = 0): BenchTarget {
+  const rssBeforeBytes = process.memoryUsage().rss;
   const before = tf.memory().numBytes;
   let fresh: { family: BenchFamily; model: BenchTarget['model'] } | undefined;
   tf.tidy(() => {
@@ -170,7 +173,7 @@ export function targetFromConfig(name: string, config: Record<string, unknown>, 
   });
   const { family, model } = fresh!;
   const weightsBytes = tf.memory().numBytes - before;
-  return { name, family, source: 'random', config, model, params: Math.round(weightsBytes / 4), weightsBytes, dispose: () => model.dispose() };
+  return { name, family, source: 'random', config, model, params: Math.round(weightsBytes / 4), weightsBytes, rssBeforeBytes, dispose: () => model.dispose() };
 }
 
 /**
@@ -188,6 +191,7 @@ export async function buildBenchTarget(nameOrDir: string, opts: BuildTargetOptio
   if (!existsSync(nameOrDir) && !nameOrDir.includes('/')) {
     throw new InvalidArgumentError(`unknown model '${nameOrDir}'`, `use one of ${BENCH_MODEL_NAMES.join(', ')}, or a checkpoint directory`);
   }
+  const rssBeforeBytes = process.memoryUsage().rss;
   const before = tf.memory().numBytes;
   const model = await loadModel(nameOrDir);
   if (!(model instanceof HookedGPT2 || model instanceof HookedViT || model instanceof HookedWhisper || model instanceof HookedLlama || model instanceof HookedGPTNeoX || model instanceof HookedGemma)) {
@@ -204,6 +208,7 @@ export async function buildBenchTarget(nameOrDir: string, opts: BuildTargetOptio
     model,
     params: Math.round(weightsBytes / 4),
     weightsBytes,
+    rssBeforeBytes,
     dispose: () => model.dispose(),
   };
 }

@@ -100,7 +100,7 @@ export function registerBench(program: Command): void {
     .option('-b, --backend <name>', `${BACKEND_HELP} (default: TFJS_LENS_BACKEND or wasm)`)
     .option('--batch <n>', 'input items per forward pass', '1')
     .option('--seq <n>', 'token positions (GPT-2, Whisper decoder; ViT has 197)', '64')
-    .option('--cache <modes>', 'cache modes to measure besides the plain forward: none | resid | all (comma list)', 'none')
+    .option('--cache <modes>', 'cache modes to measure besides the plain forward: none | states | resid | all (comma list)', 'none')
     .option('--warmup <n>', 'untimed runs before each timed series', '1')
     .option('--iters <n>', 'timed runs per series', '5')
     .option('--layers <which>', 'blocks to time one by one: all | none | comma list of indices', 'all')

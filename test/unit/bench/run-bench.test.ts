@@ -49,24 +49,36 @@ test('tiny GPT-2 (2 blocks, 1 iter): finite positive numbers, exact cache sizes,
   try {
     const batch = 2;
     const seq = 8;
-    const r = await runBench(target, { batch, seq, warmup: 0, iters: 1, cache: ['resid', 'all'] });
+    const r = await runBench(target, { batch, seq, warmup: 0, iters: 1, cache: ['states', 'resid', 'all'] });
     assert.equal(tf.memory().numTensors, withWeights, 'runBench leaked tensors');
     assert.doesNotThrow(() => benchResultSchema.parse(r));
     assertAllPositive(r);
     assert.equal(r.tokensPerItem, seq);
-    assert.deepEqual(r.cache.map((c) => c.mode), ['none', 'resid', 'all']);
-    // resid: resid_pre, resid_mid, resid_post of 2 blocks, each [batch, seq, 64] float32.
-    const resid = r.cache[1]!;
+    assert.deepEqual(r.cache.map((c) => c.mode), ['none', 'states', 'resid', 'all']);
+    // states: h_0 … h_2 = blocks.0.hook_resid_pre and the 2 hook_resid_post (HF's hidden states), [batch, seq, 64] float32.
+    const states = r.cache[1]!;
+    assert.equal(states.names, 3);
+    assert.equal(states.bytes, 3 * batch * seq * 64 * 4);
+    // resid: resid_pre, resid_mid, resid_post of 2 blocks.
+    const resid = r.cache[2]!;
     assert.equal(resid.names, 6);
     assert.equal(resid.bytes, 6 * batch * seq * 64 * 4);
     // all: every hook but attn.hook_result (2 lazy ones).
-    assert.equal(r.cache[2]!.names, target.model.hookNames().length - 2);
+    assert.equal(r.cache[3]!.names, target.model.hookNames().length - 2);
     assert.deepEqual(r.blocks.map((b) => [b.name, b.tokens, b.parts.map((p) => p.part)]), [
       ['blocks.0', batch * seq, ['attn', 'mlp']],
       ['blocks.1', batch * seq, ['attn', 'mlp']],
     ]);
     assert.equal(r.memory.weightsBytes, 4 * 141056);
-    assert.match(formatBenchReport(r), /blocks\.1/);
+    // The idle process's RSS (before the weights) is recorded and below the peak; the report gives both ratios.
+    assert.ok(r.memory.rssBaseBytes! > 0 && r.memory.rssBaseBytes! <= r.memory.rssPeakBytes!, `base ${r.memory.rssBaseBytes} peak ${r.memory.rssPeakBytes}`);
+    assert.equal(r.memory.rssBaseBytes, target.rssBeforeBytes);
+    const report = formatBenchReport(r);
+    assert.match(report, /blocks\.1/);
+    const ratio = /process RSS peak [\d.]+ MB = ([\d.]+)× the weights; ([\d.]+)× above the idle process/.exec(report);
+    assert.ok(ratio, report.split('\n').at(-2));
+    assert.ok(Math.abs(Number(ratio[1]) - r.memory.rssPeakBytes! / r.memory.weightsBytes!) < 0.01);
+    assert.ok(Math.abs(Number(ratio[2]) - (r.memory.rssPeakBytes! - r.memory.rssBaseBytes!) / r.memory.weightsBytes!) < 0.01);
   } finally {
     target.dispose();
   }
@@ -82,9 +94,12 @@ test('tiny Whisper: encoder and decoder stacks, cross-attention timed, no leaks'
   const before = tf.memory().numTensors;
   const target = targetFromConfig('tiny-whisper', config, 1);
   try {
-    const r = await runBench(target, { batch: 1, seq: 4, warmup: 0, iters: 1, memory: false });
+    const r = await runBench(target, { batch: 1, seq: 4, warmup: 0, iters: 1, memory: false, cache: ['states'] });
     assertPositiveStats(r.forward.ms, 'forward');
     assert.equal(r.tokensPerItem, 16 + 4);
+    // states: encoder h_0, h_1 [1, 16, 32] and decoder h_0, h_1 [1, 4, 32] (HF's encoder and decoder hidden states).
+    assert.equal(r.cache[1]!.names, 4);
+    assert.equal(r.cache[1]!.bytes, (2 * 16 + 2 * 4) * 32 * 4);
     assert.deepEqual(r.blocks.map((b) => [b.name, b.tokens, b.parts.map((p) => p.part)]), [
       ['encoder.blocks.0', 16, ['attn', 'mlp']],
       ['decoder.blocks.0', 4, ['attn', 'cross_attn', 'mlp']],

@@ -4,9 +4,11 @@
  * (memory-mapped safetensors), then the first `runWithCache` of every `hook_resid_post` + the logit lens on fixed
  * ids vs the first forward with `output_hidden_states` + the same lens, then the median of warm repeats; peak RSS.
  *
- *   npm run bench:load -- DIR [--backends tensorflow] [--python /path/to/python] [--tokens 8] [--warm 3] [--out FILE]
+ *   npm run bench:load -- DIR [--backends tensorflow] [--python /path/to/python] [--tokens 8] [--warm 3] [--repeats 3] [--out FILE]
  *
- * Writes `bench/results/<date>-<host>-load.json` and prints ours / PyTorch ratios.
+ * Each tool runs `--repeats` times, the tools alternating (ours, PyTorch, ours, …), each run in a fresh process after
+ * the page cache is warmed again; the medians are compared. Writes `bench/results/<date>-<host>-load.json` (every
+ * run and the medians) and prints ours / PyTorch ratios.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, openSync, readSync, closeSync, writeFileSync } from 'node:fs';
@@ -91,28 +93,54 @@ async function main(): Promise<void> {
   const python = option(argv, '--python', process.env.TFJS_LENS_BENCH_PYTHON ?? 'python3');
   const date = new Date().toISOString().slice(0, 10);
   const out = option(argv, '--out', join(ROOT, 'bench', 'results', `${date}-${hostname()}-load.json`));
-  const results: ColdStart[] = [];
+  const repeats = Number(option(argv, '--repeats', '3'));
+  if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`--repeats ${repeats} is not a positive integer`);
   const last = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1)!) as ColdStart;
-  for (const backend of backends) {
+  const runs: ColdStart[] = [];
+  let pythonFailed = false;
+  for (let rep = 0; rep < repeats; rep++) {
+    for (const backend of backends) {
+      warmPageCache(dir);
+      const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), dir, '--child', backend, '--tokens', String(tokens), '--warm', String(warm)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+      if (r.status === 0) runs.push(last(r.stdout));
+      else process.stderr.write(`bench:load: ${backend} exited ${r.status ?? r.signal}\n`);
+    }
+    if (pythonFailed) continue;
     warmPageCache(dir);
-    const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), dir, '--child', backend, '--tokens', String(tokens), '--warm', String(warm)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-    if (r.status === 0) results.push(last(r.stdout));
-    else process.stderr.write(`bench:load: ${backend} exited ${r.status ?? r.signal}\n`);
+    const py = spawnSync(python, [join(ROOT, 'bench', 'reference', 'load_hf.py'), dir, '--tokens', String(tokens), '--warm', String(warm)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, HF_HUB_OFFLINE: '1', TRANSFORMERS_VERBOSITY: 'error' } });
+    if (py.status === 0) runs.push(last(py.stdout));
+    else {
+      pythonFailed = true;
+      process.stderr.write(`bench:load: ${python} load_hf.py exited ${py.status ?? py.signal} (needs torch + transformers)\n`);
+    }
   }
-  warmPageCache(dir);
-  const py = spawnSync(python, [join(ROOT, 'bench', 'reference', 'load_hf.py'), dir, '--tokens', String(tokens), '--warm', String(warm)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, HF_HUB_OFFLINE: '1', TRANSFORMERS_VERBOSITY: 'error' } });
-  const reference = py.status === 0 ? last(py.stdout) : undefined;
-  if (!reference) process.stderr.write(`bench:load: ${python} load_hf.py exited ${py.status ?? py.signal} (needs torch + transformers)\n`);
-  const rows = [...results, ...(reference ? [reference] : [])];
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const label = (r: ColdStart) => `${r.tool}${r.backend ? ` ${r.backend}` : ''}`;
+  const rows: (ColdStart & { runs: number; loadSecondsRange: [number, number] })[] = [];
+  for (const name of [...new Set(runs.map(label))]) {
+    const mine = runs.filter((r) => label(r) === name);
+    const loads = mine.map((r) => r.loadSeconds);
+    rows.push({
+      tool: mine[0]!.tool,
+      backend: mine[0]!.backend,
+      loadSeconds: median(loads),
+      firstRunSeconds: median(mine.map((r) => r.firstRunSeconds)),
+      warmRunSeconds: median(mine.map((r) => r.warmRunSeconds)),
+      rssPeakBytes: median(mine.map((r) => r.rssPeakBytes)),
+      runs: mine.length,
+      loadSecondsRange: [Math.min(...loads), Math.max(...loads)],
+    });
+  }
+  const reference = rows.find((r) => r.tool === 'pytorch');
   for (const r of rows) {
     const ratio = (k: keyof ColdStart) => (reference ? ` (${((r[k] as number) / (reference[k] as number)).toFixed(2)}× PyTorch)` : '');
     process.stdout.write(
-      `${r.tool}${r.backend ? ` ${r.backend}` : ''}: load ${r.loadSeconds.toFixed(2)} s${ratio('loadSeconds')}, first run ${r.firstRunSeconds.toFixed(2)} s${ratio('firstRunSeconds')}, ` +
+      `${label(r)}, median of ${r.runs}: load ${r.loadSeconds.toFixed(2)} s${ratio('loadSeconds')} [${r.loadSecondsRange.map((x) => x.toFixed(2)).join('–')}], first run ${r.firstRunSeconds.toFixed(2)} s${ratio('firstRunSeconds')}, ` +
         `warm run ${r.warmRunSeconds.toFixed(2)} s${ratio('warmRunSeconds')}, first/warm ${(r.firstRunSeconds / r.warmRunSeconds).toFixed(2)}, peak RSS ${(r.rssPeakBytes / 2 ** 30).toFixed(2)} GiB\n`,
     );
   }
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify({ schema: 'tfjs-lens-load/1', date: new Date().toISOString(), host: hostname(), checkpoint: dir, tokens, results: rows }, null, 2)}\n`);
+  writeFileSync(out, `${JSON.stringify({ schema: 'tfjs-lens-load/2', date: new Date().toISOString(), host: hostname(), checkpoint: dir, tokens, repeats, results: rows, runs }, null, 2)}\n`);
   process.stdout.write(`wrote ${out}\n`);
 }
 

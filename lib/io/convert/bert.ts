@@ -10,7 +10,7 @@ import { CheckpointError } from '../../errors.js';
 import type { Checkpoint } from '../checkpoint.js';
 import type { BertConfig } from '../config/bert.js';
 import type { AttentionWeights, LnWeights, MlpWeights } from './weights.js';
-import { WeightReader, readLinear } from './common.js';
+import { WeightReader, readBlocks, readLinear } from './common.js';
 
 /** All BERT weights, input-major. */
 export interface BertWeights {
@@ -55,8 +55,7 @@ export function bertIgnorableKey(key: string, cfg: BertConfig): boolean {
 export async function convertBert(ckpt: Checkpoint, cfg: BertConfig): Promise<BertWeights> {
   const r = new WeightReader(ckpt, ['bert.', '']);
   const d = cfg.dModel;
-  const blocks: BertWeights['blocks'] = [];
-  for (let i = 0; i < cfg.nLayers; i++) {
+  const blocks = await readBlocks(cfg.nLayers, async (i): Promise<BertWeights['blocks'][number]> => {
     const p = `encoder.layer.${i}`;
     const q = await readLinear(r, `${p}.attention.self.query`, d, d);
     const k = await readLinear(r, `${p}.attention.self.key`, d, d);
@@ -64,13 +63,13 @@ export async function convertBert(ckpt: Checkpoint, cfg: BertConfig): Promise<Be
     const o = await readLinear(r, `${p}.attention.output.dense`, d, d);
     const fc1 = await readLinear(r, `${p}.intermediate.dense`, d, cfg.dMlp);
     const fc2 = await readLinear(r, `${p}.output.dense`, cfg.dMlp, d);
-    blocks.push({
+    return {
       attn: { W_Q: q.W, b_Q: q.b, W_K: k.W, b_K: k.b, W_V: v.W, b_V: v.b, W_O: o.W, b_O: o.b },
       ln1: await readLn(r, `${p}.attention.output.LayerNorm`, d),
       mlp: { W_in: fc1.W, b_in: fc1.b!, W_out: fc2.W, b_out: fc2.b! },
       ln2: await readLn(r, `${p}.output.LayerNorm`, d),
-    });
-  }
+    };
+  });
   const W_E = (await r.float('embeddings.word_embeddings.weight', [cfg.dVocab, d])) as tf.Tensor2D;
   const cls = new WeightReader(ckpt, ['']);
   if (!cls.has('cls.predictions.transform.dense.weight')) {

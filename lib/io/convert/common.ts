@@ -3,32 +3,65 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, ShapeMismatchError } from '../../errors.js';
 import type { Checkpoint } from '../checkpoint.js';
 import { materialize } from '../../backend/materialize.js';
-import { reusableAllocator, stagingAllocator } from '../../backend/staging-memory.js';
+import { reusableAllocator, stagingAllocator, type HostAllocator } from '../../backend/staging-memory.js';
+import type { HostTensor } from '../safetensors.js';
 import { TrackedCheckpoint } from './key-check.js';
 
-/** Reads tensors from a checkpoint by name, trying each prefix in turn (e.g. `transformer.` and none). */
-export class WeightReader {
-  /** Values that become tensors: one buffer the backend copies from (no garbage per weight). */
-  private readonly values = stagingAllocator();
-  /** Stored bytes that are decoded (F16, BF16, …) before they become values. */
-  private readonly scratch = reusableAllocator();
+/** One of the two sets of host buffers that reads alternate between. */
+interface ReadSlot {
+  /** Values that become tensors: a buffer the backend copies from (no garbage per weight). */
+  values: HostAllocator;
   /** A whole fused tensor that is cut on the host (`floatLastAxisBlocks`). */
-  private readonly fused = reusableAllocator();
+  fused: HostAllocator;
+  /** Settles when the tensors made from this slot's last read exist (its buffers may then be overwritten). */
+  free: Promise<unknown>;
+}
 
-  /** The read in progress: reads share the buffers above, so they run one at a time. */
-  private last: Promise<unknown> = Promise.resolve();
-
-  /** Runs `read` after every read started before it (calls may overlap; the buffers may not). */
-  private exclusive<T>(read: () => Promise<T>): Promise<T> {
-    const next = this.last.then(read, read);
-    this.last = next.catch(() => undefined);
-    return next;
-  }
+/**
+ * Reads tensors from a checkpoint by name, trying each prefix in turn (e.g. `transformer.` and none).
+ *
+ * Reads are pipelined: they run one at a time, alternating between two sets of reused buffers, and each read's
+ * values are copied into the backend on a later macrotask — after the next queued read has started — so the
+ * backend's copy (libtensorflow's, single-threaded) overlaps the kernel's read of the next tensor. Converters
+ * queue many reads at once (`readBlocks`) to keep the pipeline full.
+ */
+export class WeightReader {
+  private readonly slots: ReadSlot[] = [0, 1].map(() => ({ values: stagingAllocator(), fused: reusableAllocator(), free: Promise.resolve() }));
+  /** Stored bytes that are decoded (F16, BF16, …) before they become values; used only inside a read. */
+  private readonly scratch = reusableAllocator();
+  /** Reads queued so far (picks the slot). */
+  private queued = 0;
+  /** The read in progress: reads run one at a time. */
+  private lastRead: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly ckpt: Checkpoint,
     private readonly prefixes: readonly string[],
   ) {}
+
+  /**
+   * Queues `read` (after every read queued before it, into the next slot once that slot's previous tensors exist),
+   * then `make` on a later macrotask: the next read's I/O is already under way while `make` copies into the backend.
+   */
+  private pipelined<H, T>(read: (slot: ReadSlot) => Promise<H>, make: (host: H, slot: ReadSlot) => T): Promise<T> {
+    const slot = this.slots[this.queued++ % 2]!;
+    const host = Promise.all([this.lastRead, slot.free]).then(() => read(slot));
+    this.lastRead = host.catch(() => undefined);
+    const made = host.then(
+      (h) =>
+        new Promise<T>((resolve, reject) =>
+          setImmediate(() => {
+            try {
+              resolve(make(h, slot));
+            } catch (err) {
+              reject(err);
+            }
+          }),
+        ),
+    );
+    slot.free = made.catch(() => undefined);
+    return made;
+  }
 
   /** The full key under which `name` is stored, or undefined. */
   find(name: string): string | undefined {
@@ -61,14 +94,19 @@ export class WeightReader {
    * tracked checkpoint, recorded as missing and read as zeros (the load fails after the conversion).
    */
   float(name: string, shape: readonly number[]): Promise<tf.Tensor> {
-    return this.exclusive(() => this.readFloat(name, shape));
+    return this.pipelined(
+      (slot) => this.readHost(name, shape, slot.values),
+      // Into the backend now (tfjs-node would keep the host array until the first forward: 2× the weights).
+      (host) => (host ? materialize(tf.tensor(host.data as Float32Array, host.shape, 'float32')) : tf.zeros(shape as number[], 'float32')),
+    );
   }
 
-  private async readFloat(name: string, shape: readonly number[]): Promise<tf.Tensor> {
+  /** Host values of `name` in memory from `allocate` (undefined: missing from a tracked checkpoint, recorded). */
+  private async readHost(name: string, shape: readonly number[], allocate: HostAllocator): Promise<HostTensor | undefined> {
     const key = this.find(name);
     if (!key && this.ckpt instanceof TrackedCheckpoint) {
       this.ckpt.noteMissing(this.expectedKey(name), shape.reduce((a, b) => a * b, 1));
-      return tf.zeros(shape as number[], 'float32');
+      return undefined;
     }
     if (!key) {
       throw new CheckpointError(
@@ -76,12 +114,10 @@ export class WeightReader {
         'is this checkpoint of the model type its config.json says?',
       );
     }
-    // Into the reused buffer, then into the backend before the next read (see staging-memory.ts).
-    const host = await this.ckpt.read(key, { allocate: this.values, scratch: this.scratch });
+    const host = await this.ckpt.read(key, { allocate, scratch: this.scratch });
     if (!tf.util.arraysEqual(host.shape, shape as number[])) throw new ShapeMismatchError(`tensor '${key}' in ${this.ckpt.dir}`, `[${shape.join(',')}]`, host.shape);
     if (host.dtype !== 'float32') throw new CheckpointError(`tensor '${key}' has dtype ${host.dtype}, expected a float type`);
-    // Into the backend now (tfjs-node would keep the host array until the first forward: 2× the weights).
-    return materialize(tf.tensor(host.data as Float32Array, host.shape, 'float32'));
+    return host;
   }
 
   /**
@@ -90,32 +126,26 @@ export class WeightReader {
    * in reused buffers: a backend split op would write the fused matrix into fresh memory a second time.
    */
   floatLastAxisBlocks(name: string, shape: readonly number[], parts: number): Promise<tf.Tensor[]> {
-    return this.exclusive(() => this.readLastAxisBlocks(name, shape, parts));
-  }
-
-  private async readLastAxisBlocks(name: string, shape: readonly number[], parts: number): Promise<tf.Tensor[]> {
     const cols = shape[shape.length - 1]!;
     const rows = shape.length === 2 ? shape[0]! : 1;
     const width = cols / parts;
-    if (shape.length < 1 || shape.length > 2 || !Number.isInteger(width)) throw new ShapeMismatchError(`blocks of '${name}'`, `[cols] or [rows, cols] with cols a multiple of ${parts}`, [...shape]);
-    const key = this.find(name);
-    if (!key) {
-      const whole = await this.readFloat(name, shape); // missing: the error, or the tracked checkpoint's zeros
-      const blocks = tf.split(whole, parts, shape.length - 1);
-      whole.dispose();
-      return blocks;
+    if (shape.length < 1 || shape.length > 2 || !Number.isInteger(width)) {
+      return Promise.reject(new ShapeMismatchError(`blocks of '${name}'`, `[cols] or [rows, cols] with cols a multiple of ${parts}`, [...shape]));
     }
-    const host = await this.ckpt.read(key, { allocate: this.fused, scratch: this.scratch });
-    if (!tf.util.arraysEqual(host.shape, shape as number[])) throw new ShapeMismatchError(`tensor '${key}' in ${this.ckpt.dir}`, `[${shape.join(',')}]`, host.shape);
-    if (host.dtype !== 'float32') throw new CheckpointError(`tensor '${key}' has dtype ${host.dtype}, expected a float type`);
-    const src = host.data as Float32Array;
     const blockShape = shape.length === 2 ? [rows, width] : [width];
-    return Array.from({ length: parts }, (_, p) => {
-      const bytes = this.values(rows * width * 4);
-      const block = new Float32Array(bytes.buffer, bytes.byteOffset, rows * width);
-      for (let r = 0; r < rows; r++) block.set(src.subarray(r * cols + p * width, r * cols + (p + 1) * width), r * width);
-      return materialize(tf.tensor(block, blockShape, 'float32'));
-    });
+    return this.pipelined(
+      (slot) => this.readHost(name, shape, slot.fused),
+      (host, slot) => {
+        if (!host) return tf.tidy(() => tf.split(tf.zeros(shape as number[], 'float32'), parts, shape.length - 1)); // missing: recorded
+        const src = host.data as Float32Array;
+        return Array.from({ length: parts }, (_, p) => {
+          const bytes = slot.values(rows * width * 4);
+          const block = new Float32Array(bytes.buffer, bytes.byteOffset, rows * width);
+          for (let r = 0; r < rows; r++) block.set(src.subarray(r * cols + p * width, r * cols + (p + 1) * width), r * width);
+          return materialize(tf.tensor(block, blockShape, 'float32'));
+        });
+      },
+    );
   }
 
   /** Reads a PyTorch `nn.Linear` weight `[out, in]` and returns it input-major `[in, out]`. */
@@ -140,4 +170,17 @@ export async function readLayerNorm(reader: WeightReader, prefix: string, d: num
     w: (await reader.float(`${prefix}.weight`, [d])) as tf.Tensor1D,
     b: (await reader.float(`${prefix}.bias`, [d])) as tf.Tensor1D,
   };
+}
+
+/**
+ * Reads blocks `0 … n−1` with `readBlock`, all started at once, so that the reader always has the next tensor
+ * queued (see `WeightReader`); resolves with the blocks in order. When one fails, the others are first allowed to
+ * settle — every tensor is then made inside the loader's scope, which frees them — and the error of the first
+ * failing block is thrown.
+ */
+export async function readBlocks<B>(n: number, readBlock: (i: number) => Promise<B>): Promise<B[]> {
+  const settled = await Promise.allSettled(Array.from({ length: n }, (_, i) => readBlock(i)));
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<B>).value);
 }

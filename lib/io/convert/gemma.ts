@@ -8,7 +8,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { Checkpoint } from '../checkpoint.js';
 import type { GemmaConfig } from '../config/gemma.js';
 import type { AttentionWeights, GatedMlpWeights } from './weights.js';
-import { WeightReader, readLinear } from './common.js';
+import { WeightReader, readBlocks, readLinear } from './common.js';
 
 /** One Gemma decoder layer's weights (RMS norm weights `[d]` as stored). */
 export interface GemmaBlockWeights {
@@ -55,10 +55,9 @@ export async function convertGemma(ckpt: Checkpoint, cfg: GemmaConfig): Promise<
   const kv = cfg.nKvHeads * cfg.dHead;
   const vec = async (name: string, n: number) => (await r.float(name, [n])) as tf.Tensor1D;
   const W = async (name: string, dIn: number, dOut: number) => (await readLinear(r, name, dIn, dOut, false)).W;
-  const blocks: GemmaBlockWeights[] = [];
-  for (let i = 0; i < cfg.nLayers; i++) {
+  const blocks = await readBlocks(cfg.nLayers, async (i): Promise<GemmaBlockWeights> => {
     const p = `layers.${i}`;
-    blocks.push({
+    return {
       ln1: await vec(`${p}.input_layernorm.weight`, d),
       attn: {
         W_Q: await W(`${p}.self_attn.q_proj`, d, q),
@@ -76,8 +75,8 @@ export async function convertGemma(ckpt: Checkpoint, cfg: GemmaConfig): Promise<
         W_out: await W(`${p}.mlp.down_proj`, cfg.dMlp, d),
       },
       ln2Post: await vec(`${p}.post_feedforward_layernorm.weight`, d),
-    });
-  }
+    };
+  });
   const W_E = (await r.float('embed_tokens.weight', [cfg.dVocab, d])) as tf.Tensor2D;
   return {
     W_E,

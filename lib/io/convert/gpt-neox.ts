@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Checkpoint } from '../checkpoint.js';
 import type { GptNeoXConfig } from '../config/gpt-neox.js';
 import type { AttentionWeights, LnWeights, MlpWeights } from './weights.js';
-import { WeightReader, readLayerNorm, readLinear } from './common.js';
+import { WeightReader, readBlocks, readLayerNorm, readLinear } from './common.js';
 
 /** All GPT-NeoX weights, input-major. */
 export interface GptNeoXWeights {
@@ -53,8 +53,7 @@ export async function convertGptNeoX(ckpt: Checkpoint, cfg: GptNeoXConfig): Prom
   const r = new WeightReader(ckpt, ['gpt_neox.', '']);
   const d = cfg.dModel;
   const width = cfg.nHeads * cfg.dHead;
-  const blocks: GptNeoXWeights['blocks'] = [];
-  for (let i = 0; i < cfg.nLayers; i++) {
+  const blocks = await readBlocks(cfg.nLayers, async (i): Promise<GptNeoXWeights['blocks'][number]> => {
     const p = `layers.${i}`;
     const fusedW = (await r.float(`${p}.attention.query_key_value.weight`, [3 * width, d])) as tf.Tensor2D;
     const fusedB = cfg.attentionBias ? ((await r.float(`${p}.attention.query_key_value.bias`, [3 * width])) as tf.Tensor1D) : undefined;
@@ -63,13 +62,13 @@ export async function convertGptNeoX(ckpt: Checkpoint, cfg: GptNeoXConfig): Prom
     const out = await readLinear(r, `${p}.attention.dense`, width, d, cfg.attentionBias);
     const up = await readLinear(r, `${p}.mlp.dense_h_to_4h`, d, cfg.dMlp);
     const down = await readLinear(r, `${p}.mlp.dense_4h_to_h`, cfg.dMlp, d);
-    blocks.push({
+    return {
       ln1: await readLayerNorm(r, `${p}.input_layernorm`, d),
       attn: { ...qkv, W_O: out.W, b_O: out.b },
       ln2: await readLayerNorm(r, `${p}.post_attention_layernorm`, d),
       mlp: { W_in: up.W, b_in: up.b!, W_out: down.W, b_out: down.b! },
-    });
-  }
+    };
+  });
   const W_E = (await r.float('embed_in.weight', [cfg.dVocab, d])) as tf.Tensor2D;
   const top = new WeightReader(ckpt, ['']);
   const unembedKey = top.has('lm_head.weight') ? 'lm_head.weight' : 'embed_out.weight';

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Checkpoint } from '../checkpoint.js';
 import type { GPT2Config } from '../config/gpt2.js';
 import type { AttentionWeights, LnWeights, MlpWeights } from './weights.js';
-import { WeightReader, readLayerNorm } from './common.js';
+import { WeightReader, readBlocks, readLayerNorm } from './common.js';
 
 export type { LnWeights } from './weights.js';
 
@@ -37,12 +37,11 @@ export function gpt2IgnorableKey(key: string, cfg: GPT2Config): boolean {
 export async function convertGpt2(ckpt: Checkpoint, cfg: GPT2Config): Promise<GPT2Weights> {
   const r = new WeightReader(ckpt, ['transformer.', '']);
   const d = cfg.dModel;
-  const blocks: GPT2Weights['blocks'] = [];
-  for (let i = 0; i < cfg.nLayers; i++) {
+  const blocks = await readBlocks(cfg.nLayers, async (i): Promise<GPT2Weights['blocks'][number]> => {
     const p = `h.${i}`;
     const [W_Q, W_K, W_V] = (await r.floatLastAxisBlocks(`${p}.attn.c_attn.weight`, [d, 3 * d], 3)) as tf.Tensor2D[];
     const [b_Q, b_K, b_V] = (await r.floatLastAxisBlocks(`${p}.attn.c_attn.bias`, [3 * d], 3)) as tf.Tensor1D[];
-    blocks.push({
+    return {
       ln1: await readLayerNorm(r, `${p}.ln_1`, d),
       attn: {
         W_Q: W_Q!, W_K: W_K!, W_V: W_V!, b_Q, b_K, b_V,
@@ -56,8 +55,8 @@ export async function convertGpt2(ckpt: Checkpoint, cfg: GPT2Config): Promise<GP
         W_out: (await r.float(`${p}.mlp.c_proj.weight`, [cfg.dMlp, d])) as tf.Tensor2D,
         b_out: (await r.float(`${p}.mlp.c_proj.bias`, [d])) as tf.Tensor1D,
       },
-    });
-  }
+    };
+  });
   const W_E = (await r.float('wte.weight', [cfg.dVocab, d])) as tf.Tensor2D;
   const untied = !cfg.tieWordEmbeddings;
   return {

@@ -8,7 +8,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { Checkpoint } from '../checkpoint.js';
 import type { LlamaConfig } from '../config/llama.js';
 import type { AttentionWeights, GatedMlpWeights } from './weights.js';
-import { WeightReader, readLinear } from './common.js';
+import { WeightReader, readBlocks, readLinear } from './common.js';
 
 /** All weights of a Llama-family model, input-major. */
 export interface LlamaWeights {
@@ -34,8 +34,7 @@ export async function convertLlama(ckpt: Checkpoint, cfg: LlamaConfig): Promise<
   const d = cfg.dModel;
   const qWidth = cfg.nHeads * cfg.dHead;
   const kvWidth = cfg.nKvHeads * cfg.dHead;
-  const blocks: LlamaWeights['blocks'] = [];
-  for (let i = 0; i < cfg.nLayers; i++) {
+  const blocks = await readBlocks(cfg.nLayers, async (i): Promise<LlamaWeights['blocks'][number]> => {
     const p = `layers.${i}`;
     const q = await readLinear(r, `${p}.self_attn.q_proj`, d, qWidth, cfg.qkvBias);
     const k = await readLinear(r, `${p}.self_attn.k_proj`, d, kvWidth, cfg.qkvBias);
@@ -44,13 +43,13 @@ export async function convertLlama(ckpt: Checkpoint, cfg: LlamaConfig): Promise<
     const gate = await readLinear(r, `${p}.mlp.gate_proj`, d, cfg.dMlp, cfg.mlpBias);
     const up = await readLinear(r, `${p}.mlp.up_proj`, d, cfg.dMlp, cfg.mlpBias);
     const down = await readLinear(r, `${p}.mlp.down_proj`, cfg.dMlp, d, cfg.mlpBias);
-    blocks.push({
+    return {
       ln1: (await r.float(`${p}.input_layernorm.weight`, [d])) as tf.Tensor1D,
       attn: { W_Q: q.W, b_Q: q.b, W_K: k.W, b_K: k.b, W_V: v.W, b_V: v.b, W_O: o.W, b_O: o.b },
       ln2: (await r.float(`${p}.post_attention_layernorm.weight`, [d])) as tf.Tensor1D,
       mlp: { W_gate: gate.W, b_gate: gate.b, W_in: up.W, b_in: up.b, W_out: down.W, b_out: down.b },
-    });
-  }
+    };
+  });
   return {
     W_E: (await r.float('embed_tokens.weight', [cfg.dVocab, d])) as tf.Tensor2D,
     lnFinal: (await r.float('norm.weight', [d])) as tf.Tensor1D,

@@ -9,7 +9,7 @@ import { CheckpointError } from '../../errors.js';
 import type { Checkpoint } from '../checkpoint.js';
 import type { ViTConfig } from '../config/vit.js';
 import type { AttentionWeights, LnWeights, MlpWeights } from './weights.js';
-import { WeightReader, readLinear, readLayerNorm } from './common.js';
+import { WeightReader, readBlocks, readLinear, readLayerNorm } from './common.js';
 
 /** Candidate key names (without the `vit.` prefix) per weight, published layout first. */
 export const VIT_KEYS = {
@@ -71,8 +71,7 @@ export async function convertVit(ckpt: Checkpoint, cfg: ViTConfig): Promise<ViTW
   if (!layerPattern) {
     throw new CheckpointError(`checkpoint ${ckpt.dir} has no ViT block 0 (tried ${VIT_KEYS.layer.map((c) => `'vit.${c.replace('{i}', '0')}.*'`).join(', ')})`, 'is this a ViTForImageClassification checkpoint?');
   }
-  const blocks: ViTWeights['blocks'] = [];
-  for (let i = 0; i < cfg.nLayers; i++) {
+  const blocks = await readBlocks(cfg.nLayers, async (i): Promise<ViTWeights['blocks'][number]> => {
     const lp = layerPattern.replace('{i}', String(i));
     const name = (candidates: readonly string[], suffix: string, what: string) => `${lp}.${firstPresent(r, candidates, (c) => `${lp}.${c}.${suffix}`, `${what} of block ${i}`)}`;
     const q = await readLinear(r, name(VIT_KEYS.query, 'weight', 'the query projection'), d, d, cfg.qkvBias);
@@ -81,13 +80,13 @@ export async function convertVit(ckpt: Checkpoint, cfg: ViTConfig): Promise<ViTW
     const o = await readLinear(r, name(VIT_KEYS.attnOut, 'weight', 'the attention output projection'), d, d);
     const fc1 = await readLinear(r, name(VIT_KEYS.fc1, 'weight', 'the first MLP projection'), d, cfg.dMlp);
     const fc2 = await readLinear(r, name(VIT_KEYS.fc2, 'weight', 'the second MLP projection'), cfg.dMlp, d);
-    blocks.push({
+    return {
       ln1: await readLayerNorm(r, name(VIT_KEYS.lnBefore, 'weight', 'layernorm_before'), d),
       attn: { W_Q: q.W, b_Q: q.b, W_K: k.W, b_K: k.b, W_V: v.W, b_V: v.b, W_O: o.W, b_O: o.b },
       ln2: await readLayerNorm(r, name(VIT_KEYS.lnAfter, 'weight', 'layernorm_after'), d),
       mlp: { W_in: fc1.W, b_in: fc1.b!, W_out: fc2.W, b_out: fc2.b! },
-    });
-  }
+    };
+  });
   const top = (candidates: readonly string[], suffix: string, what: string) => firstPresent(r, candidates, (c) => `${c}${suffix}`, what);
   const clsToken = await r.float(top(VIT_KEYS.clsToken, '', 'the CLS token'), [1, 1, d]);
   const positions = await r.float(top(VIT_KEYS.positions, '', 'the position embeddings'), [1, cfg.nPatches + 1, d]);

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Checkpoint } from '../checkpoint.js';
 import type { WhisperConfig } from '../config/whisper.js';
 import type { AttentionWeights, LnWeights, MlpWeights } from './weights.js';
-import { WeightReader, readLinear, readLayerNorm } from './common.js';
+import { WeightReader, readBlocks, readLinear, readLayerNorm } from './common.js';
 
 /** Weights of one encoder or decoder block (the cross-attention parts only in the decoder). */
 export interface WhisperBlockWeights {
@@ -83,28 +83,26 @@ export function whisperIgnorableKey(key: string, cfg: WhisperConfig): boolean {
 export async function convertWhisper(ckpt: Checkpoint, cfg: WhisperConfig): Promise<WhisperWeights> {
   const r = new WeightReader(ckpt, ['model.', '']);
   const d = cfg.dModel;
-  const encoderBlocks: WhisperBlockWeights[] = [];
-  for (let i = 0; i < cfg.encoderLayers; i++) {
+  const encoderBlocks = await readBlocks(cfg.encoderLayers, async (i): Promise<WhisperBlockWeights> => {
     const p = `encoder.layers.${i}`;
-    encoderBlocks.push({
+    return {
       ln1: await readLayerNorm(r, `${p}.self_attn_layer_norm`, d),
       attn: await readAttention(r, `${p}.self_attn`, d),
       ln2: await readLayerNorm(r, `${p}.final_layer_norm`, d),
       mlp: await readMlp(r, p, d, cfg.encoderDMlp),
-    });
-  }
-  const decoderBlocks: WhisperBlockWeights[] = [];
-  for (let i = 0; i < cfg.nLayers; i++) {
+    };
+  });
+  const decoderBlocks = await readBlocks(cfg.nLayers, async (i): Promise<WhisperBlockWeights> => {
     const p = `decoder.layers.${i}`;
-    decoderBlocks.push({
+    return {
       ln1: await readLayerNorm(r, `${p}.self_attn_layer_norm`, d),
       attn: await readAttention(r, `${p}.self_attn`, d),
       lnCross: await readLayerNorm(r, `${p}.encoder_attn_layer_norm`, d),
       crossAttn: await readAttention(r, `${p}.encoder_attn`, d),
       ln2: await readLayerNorm(r, `${p}.final_layer_norm`, d),
       mlp: await readMlp(r, p, d, cfg.decoderDMlp),
-    });
-  }
+    };
+  });
   const conv = async (name: string, cIn: number) => ({
     weight: (await r.float(`encoder.${name}.weight`, [d, cIn, 3])) as tf.Tensor3D,
     bias: (await r.float(`encoder.${name}.bias`, [d])) as tf.Tensor1D,

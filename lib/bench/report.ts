@@ -22,7 +22,7 @@ export function fmtStats(s: Stats): string {
   return s.n === 1 ? fmtMs(s.median) : `${fmtMs(s.median)} (${fmtMs(s.min)}–${fmtMs(s.max)})`;
 }
 
-/** Bytes as decimal megabytes (`–` when unknown). */
+/** Bytes in units of 2^20 (the reports label them MB; `–` when unknown). */
 export function fmtBytes(bytes: number | null): string {
   if (bytes === null) return '–';
   const mb = bytes / MB;

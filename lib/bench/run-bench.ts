@@ -303,7 +303,7 @@ export async function runBench(target: BenchTarget, settings: BenchSettings, opt
         rssBaseBytes: target.rssBeforeBytes,
       },
       timing: {
-        method: 'replay: each block and sub-block run alone on inputs captured from a real forward pass, timed up to a 1-element read-back'
+        method: 'replay: each block and sub-block run alone on its real input (h_0 from a forward pass, then the stack block by block), timed up to a 1-element read-back'
           + (useKernelTimer ? '; kernelMs from tf.time()' : ''),
         syncOverheadMs: syncOverhead,
       },

@@ -1,7 +1,8 @@
 /**
  * `npm run bench:load -- CHECKPOINT_DIR`: cold start side by side with Hugging Face PyTorch. In fresh processes,
  * on the same warm page cache (every checkpoint file is read once first): `loadModel` vs `from_pretrained`
- * (memory-mapped safetensors), then the first `runWithCache` of every `hook_resid_post` + the logit lens on fixed
+ * (memory-mapped safetensors; on the tensorflow backend, tensors of a 64-byte aligned checkpoint map the file too —
+ * `tfjs-lens align` — and the bytes mapped are recorded), then the first `runWithCache` of every `hook_resid_post` + the logit lens on fixed
  * ids vs the first forward with `output_hidden_states` + the same lens, then the median of warm repeats; peak RSS.
  *
  *   npm run bench:load -- DIR [--backends tensorflow] [--python /path/to/python] [--tokens 8] [--warm 3] [--repeats 3] [--out FILE]
@@ -30,6 +31,8 @@ interface ColdStart {
   firstRunSeconds: number;
   warmRunSeconds: number;
   rssPeakBytes: number;
+  /** tfjs-lens: bytes of the checkpoint's files mapped right after `loadModel` (weights mapped, not read; 0 when read). */
+  mappedBytes?: number;
 }
 
 function option(argv: string[], flag: string, fallback: string): string {
@@ -50,11 +53,30 @@ function warmPageCache(dir: string): void {
   }
 }
 
+/** Bytes of `dir`'s files mapped into this process (/proc/self/maps; 0 where that file does not exist). */
+function checkpointBytesMapped(dir: string): number {
+  let maps: string;
+  try {
+    maps = readFileSync('/proc/self/maps', 'utf8');
+  } catch {
+    return 0;
+  }
+  let total = 0;
+  for (const line of maps.split('\n')) {
+    const path = line.slice(line.indexOf('/'));
+    if (line.indexOf('/') < 0 || !path.startsWith(`${dir}/`)) continue;
+    const [begin, end] = line.split(' ')[0]!.split('-').map((h) => parseInt(h, 16));
+    total += end! - begin!;
+  }
+  return total;
+}
+
 async function measure(backend: string, dir: string, tokens: number, warmRuns: number): Promise<ColdStart> {
   await setBackend(backend as Parameters<typeof setBackend>[0]);
   const t0 = performance.now();
   const model = await loadModel(dir);
   const loadSeconds = (performance.now() - t0) / 1000;
+  const mappedBytes = checkpointBytesMapped(dir);
   const vocab = (JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { vocab_size: number }).vocab_size;
   const ids = [Array.from({ length: tokens }, (_, i) => (i * 7919 + 13) % vocab)];
   const run = async (): Promise<void> => {
@@ -76,7 +98,7 @@ async function measure(backend: string, dir: string, tokens: number, warmRuns: n
   }
   warm.sort((a, b) => a - b);
   model.dispose();
-  return { tool: 'tfjs-lens', backend, loadSeconds, firstRunSeconds, warmRunSeconds: warm[Math.floor(warm.length / 2)]!, rssPeakBytes: process.resourceUsage().maxRSS * 1024 };
+  return { tool: 'tfjs-lens', backend, loadSeconds, firstRunSeconds, warmRunSeconds: warm[Math.floor(warm.length / 2)]!, rssPeakBytes: process.resourceUsage().maxRSS * 1024, mappedBytes };
 }
 
 async function main(): Promise<void> {
@@ -127,6 +149,7 @@ async function main(): Promise<void> {
       firstRunSeconds: median(mine.map((r) => r.firstRunSeconds)),
       warmRunSeconds: median(mine.map((r) => r.warmRunSeconds)),
       rssPeakBytes: median(mine.map((r) => r.rssPeakBytes)),
+      ...(mine[0]!.mappedBytes !== undefined ? { mappedBytes: median(mine.map((r) => r.mappedBytes ?? 0)) } : {}),
       runs: mine.length,
       loadSecondsRange: [Math.min(...loads), Math.max(...loads)],
     });
@@ -136,7 +159,8 @@ async function main(): Promise<void> {
     const ratio = (k: keyof ColdStart) => (reference ? ` (${((r[k] as number) / (reference[k] as number)).toFixed(2)}× PyTorch)` : '');
     process.stdout.write(
       `${label(r)}, median of ${r.runs}: load ${r.loadSeconds.toFixed(2)} s${ratio('loadSeconds')} [${r.loadSecondsRange.map((x) => x.toFixed(2)).join('–')}], first run ${r.firstRunSeconds.toFixed(2)} s${ratio('firstRunSeconds')}, ` +
-        `warm run ${r.warmRunSeconds.toFixed(2)} s${ratio('warmRunSeconds')}, first/warm ${(r.firstRunSeconds / r.warmRunSeconds).toFixed(2)}, peak RSS ${(r.rssPeakBytes / 2 ** 30).toFixed(2)} GiB\n`,
+        `warm run ${r.warmRunSeconds.toFixed(2)} s${ratio('warmRunSeconds')}, first/warm ${(r.firstRunSeconds / r.warmRunSeconds).toFixed(2)}, peak RSS ${(r.rssPeakBytes / 2 ** 30).toFixed(2)} GiB` +
+        `${r.mappedBytes !== undefined ? `, weights mapped from the file ${(r.mappedBytes / 2 ** 30).toFixed(2)} GiB` : ''}\n`,
     );
   }
   mkdirSync(dirname(out), { recursive: true });

@@ -20,6 +20,7 @@ import { registerBench } from './bench.js';
 import { registerSetup } from './setup.js';
 import { registerMerge } from './merge.js';
 import { registerExplore } from './explore.js';
+import { registerAlign } from './align.js';
 import { versions } from '../bench/host.js';
 
 installFailureHandlers();
@@ -46,6 +47,7 @@ registerBench(program);
 registerSetup(program);
 registerMerge(program);
 registerExplore(program);
+registerAlign(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -5,7 +5,9 @@
 import { access } from 'node:fs/promises';
 import { join, isAbsolute } from 'node:path';
 import { CheckpointError } from '../errors.js';
-import { SafetensorsFile, type HostTensor, type ReadOptions, type TensorInfo } from './safetensors.js';
+import { SafetensorsFile, type FileRegion, type HostTensor, type ReadOptions, type TensorInfo } from './safetensors.js';
+
+export type { FileRegion } from './safetensors.js';
 import { readRegularText } from './regular-file.js';
 
 /** An open checkpoint: a name → tensor view over one or more safetensors files. */
@@ -19,6 +21,11 @@ export interface Checkpoint {
   info(name: string): TensorInfo;
   /** Reads one tensor to host memory (`opts.allocate`: where its float32 values go). */
   read(name: string, opts?: ReadOptions): Promise<HostTensor>;
+  /**
+   * Where a tensor's stored bytes lie in an open file, for a caller that maps them instead of reading them (the
+   * tensor then counts as read). Undefined where the checkpoint has no such file.
+   */
+  fileRegion?(name: string): FileRegion | undefined;
   close(): Promise<void>;
 }
 
@@ -108,6 +115,7 @@ export async function openCheckpoint(dir: string): Promise<Checkpoint> {
     has: (name) => owner.has(name),
     info: (name) => get(name).info(name),
     read: async (name, opts) => get(name).read(name, opts), // async: an unknown name rejects rather than throwing synchronously
+    fileRegion: (name) => get(name).region(name),
     close: async () => {
       for (const f of files.values()) await f.close();
     },

@@ -80,7 +80,10 @@ export async function saveSafetensors(path: string, tensors: Record<string, Save
     offset += bytes;
   }
   const raw = new TextEncoder().encode(JSON.stringify(header));
-  const jsonBytes = new Uint8Array(raw.byteLength + ((8 - (raw.byteLength % 8)) % 8)).fill(0x20);
+  // Padded with spaces so that the data starts at a multiple of 64 (also a multiple of 8, as the reference writer
+  // pads): tensors whose preceding byte lengths are multiples of 64 can then be memory-mapped by the tensorflow
+  // backend (backend/file-tensors.ts).
+  const jsonBytes = new Uint8Array(Math.ceil((8 + raw.byteLength) / 64) * 64 - 8).fill(0x20);
   jsonBytes.set(raw);
   const prefix = new Uint8Array(8);
   new DataView(prefix.buffer).setBigUint64(0, BigInt(jsonBytes.byteLength), true);

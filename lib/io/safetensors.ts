@@ -83,6 +83,15 @@ export function parseHeaderJson(json: Uint8Array, fileSize: number, file: string
   return { tensors: layoutTensors(entries, dataStart, fileSize - dataStart, file), metadata, dataStart };
 }
 
+/** A tensor's bytes in an open file (for mapping them): descriptor, absolute byte offset, length, stored dtype and shape. */
+export interface FileRegion {
+  fd: number;
+  start: number;
+  byteLength: number;
+  dtype: TensorInfo['dtype'];
+  shape: number[];
+}
+
 /**
  * An open safetensors file. Tensors are read on demand by positional reads; call `close()` when done
  * (or use `withSafetensors`).
@@ -139,6 +148,18 @@ export class SafetensorsFile {
     const info = this.byName.get(name);
     if (!info) throw new CheckpointError(`${this.path} has no tensor '${name}'`, `it holds ${this.keys().slice(0, 8).join(', ')}${this.keys().length > 8 ? ', …' : ''}`);
     return info;
+  }
+
+  /** Where `name`'s bytes lie: this file's open descriptor (valid until `close()`), absolute offset, length. */
+  region(name: string): FileRegion {
+    const info = this.info(name);
+    return { fd: this.handle.fd, start: info.start, byteLength: info.byteLength, dtype: info.dtype, shape: info.shape };
+  }
+
+  /** Fills `target` with the file's bytes from `position` on; returns `target`. */
+  async readRange(position: number, target: Uint8Array): Promise<Uint8Array> {
+    await readExactly(this.handle, target, position, this.path);
+    return target;
   }
 
   /** Raw little-endian bytes of one tensor (into memory from `allocate` when given). */

@@ -1,5 +1,5 @@
 /**
- * Two additions to tfjs-node's binding source before it is compiled; everything else is left as published.
+ * Three additions to tfjs-node's binding sources before they are compiled; everything else is left as published.
  *
  * 1. `list(string)` op attributes. The stock binding passes only single strings, so libtensorflow's fused kernels
  *    (`_FusedMatMul` with `fused_ops: ['BiasAdd', 'GeluApproximate']`) cannot be called. The patch adds an array
@@ -14,13 +14,20 @@
  *    when free memory is in large free blocks, but 0.4 GB/s when the kernel must compact it first (measured right
  *    after reading a checkpoint through the page cache), so it is not the default. Same values, same ownership;
  *    arrays libtensorflow adopts, small ones and other dtypes take the stock path.
+ * 3. Tensors that map checkpoint bytes (`createTensorFromFile(shape, dtype, fd, offset, byteLength)`, a new export
+ *    of the binding). The region of an open file is mapped copy-on-write (`mmap(MAP_PRIVATE)`) and given to
+ *    `TF_NewTensor` as the tensor's storage, which libtensorflow keeps without a copy when it is 64-byte aligned
+ *    (a file offset that is a multiple of 64); the mapping is removed when libtensorflow frees the tensor. Pages
+ *    come from the page cache as the tensor is first read — no fresh memory is written at load, as in PyTorch's
+ *    memory-mapped safetensors. An unaligned region is refused (the caller reads it instead).
+ * Each patched file is kept as published beside it (`.orig`) and patched from that copy.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BackendSetupError } from '../../errors.js';
 
 /** Bumped when the patch changes: part of the cached binding's key. */
-export const BINDING_PATCH_LEVEL = 2;
+export const BINDING_PATCH_LEVEL = 3;
 
 const MARKER = '// tfjs-lens: list(string) attributes';
 const ANCHOR = '    case TF_ATTR_STRING: {\n';
@@ -106,28 +113,175 @@ const COPY_BRANCH = `  ${COPY_MARKER}: a float32 array libtensorflow would copy 
 
 ${COPY_ANCHOR}`;
 
-/**
- * Applies both patches to `pkgDir/binding/tfjs_backend.cc`, always to the published source: kept beside it as
- * `tfjs_backend.cc.orig` the first time (a source an earlier setup patched is restored by undoing its additions),
- * so a re-run or a newer patch level never patches twice.
- */
-export function patchBindingSource(pkgDir: string): void {
-  const file = join(pkgDir, 'binding', 'tfjs_backend.cc');
-  const orig = `${file}.orig`;
-  const pristine = existsSync(orig) ? readFileSync(orig, 'utf8') : unpatched(readFileSync(file, 'utf8'));
-  if (pristine.includes('// tfjs-lens')) {
-    throw new BackendSetupError('build', `${file} carries an earlier tfjs-lens patch that cannot be undone`, 'reinstall @tensorflow/tfjs-node (npm ci, or delete node_modules/@tensorflow/tfjs-node) and run the setup again');
+const MAP_MARKER = '// tfjs-lens: tensors that map checkpoint bytes';
+const MAP_INCLUDE_ANCHOR = '#include "utils.h"\n';
+const MAP_INCLUDES = `#include "utils.h"
+
+${MAP_MARKER}
+#include <cerrno>
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
+`;
+const MAP_DEFINITION_ANCHOR = 'void TFJSBackend::DeleteTensor(napi_env env, napi_value tensor_id_value) {\n';
+const MAP_DEFINITION = `${MAP_MARKER}: the mapping lives as long as the tensor's buffer
+namespace {
+struct TfjsLensMapping {
+  void *base;
+  size_t length;
+};
+void TfjsLensUnmap(void *, size_t, void *arg) {
+  TfjsLensMapping *mapping = static_cast<TfjsLensMapping *>(arg);
+#if defined(__unix__) || defined(__APPLE__)
+  munmap(mapping->base, mapping->length);
+#endif
+  delete mapping;
+}
+}  // namespace
+
+napi_value TFJSBackend::CreateTensorFromFile(napi_env env, napi_value shape_value, napi_value dtype_value,
+                                             napi_value fd_value, napi_value offset_value,
+                                             napi_value length_value) {
+  std::vector<int64_t> shape_vector;
+  ExtractArrayShape(env, shape_value, &shape_vector);
+  if (IsExceptionPending(env)) return nullptr;
+  int32_t dtype_int32, fd;
+  int64_t offset, byte_length;
+  ENSURE_NAPI_OK_RETVAL(env, napi_get_value_int32(env, dtype_value, &dtype_int32), nullptr);
+  ENSURE_NAPI_OK_RETVAL(env, napi_get_value_int32(env, fd_value, &fd), nullptr);
+  ENSURE_NAPI_OK_RETVAL(env, napi_get_value_int64(env, offset_value, &offset), nullptr);
+  ENSURE_NAPI_OK_RETVAL(env, napi_get_value_int64(env, length_value, &byte_length), nullptr);
+  const TF_DataType dtype = static_cast<TF_DataType>(dtype_int32);
+  if (dtype != TF_FLOAT && dtype != TF_INT32) {
+    NAPI_THROW_ERROR(env, "createTensorFromFile: dtype %d is not float32 or int32", dtype_int32);
+    return nullptr;
   }
-  for (const anchor of [ANCHOR, COPY_INCLUDE_ANCHOR, COPY_ANCHOR]) {
-    if (!pristine.includes(anchor)) {
-      throw new BackendSetupError('build', `${file} does not have the code this setup patches (another tfjs-node version?)`, 'use the tfjs-node version that matches tfjs-core (4.22.0), or report the version');
-    }
+  int64_t num_elements = 1;
+  for (int64_t d : shape_vector) num_elements *= d;
+  if (offset < 0 || offset % 64 != 0 || byte_length <= 0 || byte_length != num_elements * 4) {
+    NAPI_THROW_ERROR(env, "createTensorFromFile: %lld bytes at offset %lld are not a 64-byte aligned region of the shape",
+                     static_cast<long long>(byte_length), static_cast<long long>(offset));
+    return nullptr;
   }
-  if (!existsSync(orig)) writeFileSync(orig, pristine);
-  writeFileSync(file, pristine.replace(ANCHOR, ADDITION).replace(COPY_INCLUDE_ANCHOR, COPY_HELPER).replace(COPY_ANCHOR, COPY_BRANCH));
+#if defined(__unix__) || defined(__APPLE__)
+  const int64_t page = sysconf(_SC_PAGESIZE);
+  const int64_t start = offset - offset % page;
+  const size_t length = static_cast<size_t>(offset - start + byte_length);
+  void *base = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, static_cast<off_t>(start));
+  if (base == MAP_FAILED) {
+    NAPI_THROW_ERROR(env, "createTensorFromFile: mmap of %lld bytes failed (%s)", static_cast<long long>(length), strerror(errno));
+    return nullptr;
+  }
+  TfjsLensMapping *mapping = new TfjsLensMapping{base, length};
+  TF_AutoTensor tensor(TF_NewTensor(dtype, shape_vector.data(), shape_vector.size(),
+                                    static_cast<char *>(base) + (offset - start), static_cast<size_t>(byte_length),
+                                    TfjsLensUnmap, mapping));
+  TF_AutoStatus tf_status;
+  TFE_TensorHandle *tfe_handle = TFE_NewTensorHandle(tensor.tensor, tf_status.status);
+  ENSURE_TF_OK_RETVAL(env, tf_status, nullptr);
+  if (dtype != TF_INT32) {
+    TFE_TensorHandle *new_handle = CopyTFE_TensorHandleToDevice(env, device_name.c_str(), tfe_handle, tfe_context_);
+    TFE_DeleteTensorHandle(tfe_handle);
+    tfe_handle = new_handle;
+  }
+  napi_value output_tensor_id;
+  ENSURE_NAPI_OK_RETVAL(env, napi_create_int32(env, InsertHandle(tfe_handle), &output_tensor_id), nullptr);
+  return output_tensor_id;
+#else
+  NAPI_THROW_ERROR(env, "createTensorFromFile: no mmap on this platform");
+  return nullptr;
+#endif
 }
 
-/** The source without the additions of this patch level (an earlier setup run applied them in place). */
-function unpatched(source: string): string {
-  return source.replace(ADDITION, ANCHOR).replace(COPY_HELPER, COPY_INCLUDE_ANCHOR).replace(COPY_BRANCH, COPY_ANCHOR);
+${MAP_DEFINITION_ANCHOR}`;
+const MAP_DECLARATION_ANCHOR = '  // Deletes a created Tensor.\n';
+const MAP_DECLARATION = `  ${MAP_MARKER}: a tensor whose storage maps byte_length bytes at offset
+  // (a multiple of 64) of the open file fd (copy-on-write); returns its ID.
+  napi_value CreateTensorFromFile(napi_env env, napi_value shape_value, napi_value dtype_value,
+                                  napi_value fd_value, napi_value offset_value, napi_value length_value);
+
+${MAP_DECLARATION_ANCHOR}`;
+const MAP_WRAPPER_ANCHOR = 'static napi_value DeleteTensor(napi_env env, napi_callback_info info) {\n';
+const MAP_WRAPPER = `${MAP_MARKER}: createTensorFromFile(shape, dtype, fd, offset, byteLength)
+static napi_value CreateTensorFromFile(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value args[5];
+  napi_value js_this;
+  ENSURE_NAPI_OK_RETVAL(env, napi_get_cb_info(env, info, &argc, args, &js_this, nullptr), nullptr);
+  if (argc < 5) {
+    NAPI_THROW_ERROR(env, "createTensorFromFile() takes 5 args, got %zu", argc);
+    return nullptr;
+  }
+  ENSURE_VALUE_IS_ARRAY_RETVAL(env, args[0], nullptr);
+  for (size_t i = 1; i < 5; ++i) ENSURE_VALUE_IS_NUMBER_RETVAL(env, args[i], nullptr);
+  TFJSBackend *const backend = GetTFJSBackend(env);
+  if (!backend) return nullptr;
+  return backend->CreateTensorFromFile(env, args[0], args[1], args[2], args[3], args[4]);
+}
+
+${MAP_WRAPPER_ANCHOR}`;
+const MAP_EXPORT_ANCHOR = '      {"deleteTensor", nullptr, DeleteTensor, nullptr, nullptr, nullptr,\n';
+const MAP_EXPORT = `      {"createTensorFromFile", nullptr, CreateTensorFromFile, nullptr, nullptr, nullptr,
+       napi_default, nullptr},  ${MAP_MARKER}
+${MAP_EXPORT_ANCHOR}`;
+
+/** One edit: `anchor`, found once in the published file, becomes `replacement` (which still contains it). */
+interface Edit {
+  anchor: string;
+  replacement: string;
+}
+
+/** The edits of this patch level, per file of `binding/`. */
+const EDITS: Record<string, Edit[]> = {
+  'tfjs_backend.cc': [
+    { anchor: ANCHOR, replacement: ADDITION },
+    { anchor: COPY_INCLUDE_ANCHOR, replacement: COPY_HELPER },
+    { anchor: COPY_ANCHOR, replacement: COPY_BRANCH },
+    { anchor: MAP_INCLUDE_ANCHOR, replacement: MAP_INCLUDES },
+    { anchor: MAP_DEFINITION_ANCHOR, replacement: MAP_DEFINITION },
+  ],
+  'tfjs_backend.h': [{ anchor: MAP_DECLARATION_ANCHOR, replacement: MAP_DECLARATION }],
+  'tfjs_binding.cc': [
+    { anchor: MAP_WRAPPER_ANCHOR, replacement: MAP_WRAPPER },
+    { anchor: MAP_EXPORT_ANCHOR, replacement: MAP_EXPORT },
+  ],
+};
+
+/**
+ * Applies the patch to `pkgDir/binding/` (tfjs_backend.cc, tfjs_backend.h, tfjs_binding.cc), always to the
+ * published sources: each kept beside it as `<file>.orig` the first time (a source an earlier setup patched in place
+ * is restored by undoing its additions), so a re-run or a newer patch level never patches twice. Every file is
+ * checked before any is written.
+ */
+export function patchBindingSource(pkgDir: string): void {
+  const patched: { file: string; orig: string; pristine: string; text: string }[] = [];
+  for (const [name, edits] of Object.entries(EDITS)) {
+    const file = join(pkgDir, 'binding', name);
+    const orig = `${file}.orig`;
+    if (!existsSync(orig) && !existsSync(file)) {
+      throw new BackendSetupError('build', `${file} is missing (another tfjs-node version?)`, 'use the tfjs-node version that matches tfjs-core (4.22.0), or report the version');
+    }
+    const pristine = existsSync(orig) ? readFileSync(orig, 'utf8') : unpatched(readFileSync(file, 'utf8'), edits);
+    if (pristine.includes('// tfjs-lens')) {
+      throw new BackendSetupError('build', `${file} carries an earlier tfjs-lens patch that cannot be undone`, 'reinstall @tensorflow/tfjs-node (npm ci, or delete node_modules/@tensorflow/tfjs-node) and run the setup again');
+    }
+    let text = pristine;
+    for (const { anchor, replacement } of edits) {
+      if (pristine.split(anchor).length !== 2) {
+        throw new BackendSetupError('build', `${file} does not have the code this setup patches (another tfjs-node version?)`, 'use the tfjs-node version that matches tfjs-core (4.22.0), or report the version');
+      }
+      text = text.replace(anchor, replacement);
+    }
+    patched.push({ file, orig, pristine, text });
+  }
+  for (const { file, orig, pristine, text } of patched) {
+    if (!existsSync(orig)) writeFileSync(orig, pristine);
+    writeFileSync(file, text);
+  }
+}
+
+/** The source without the additions of `edits` (an earlier setup run applied them in place, keeping no `.orig`). */
+function unpatched(source: string, edits: readonly Edit[]): string {
+  return edits.reduce((text, { anchor, replacement }) => text.replace(replacement, anchor), source);
 }

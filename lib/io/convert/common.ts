@@ -2,10 +2,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, ShapeMismatchError } from '../../errors.js';
 import type { Checkpoint } from '../checkpoint.js';
+import { endianness } from 'node:os';
+import { fileTensorsAvailable, mappableRegion, tensorFromFile } from '../../backend/file-tensors.js';
 import { materialize } from '../../backend/materialize.js';
 import { reusableAllocator, stagingAllocator, type HostAllocator } from '../../backend/staging-memory.js';
 import type { HostTensor } from '../safetensors.js';
 import { TrackedCheckpoint } from './key-check.js';
+
+/** Stored little-endian bytes are the host's values only on a little-endian host. */
+const LITTLE_ENDIAN = endianness() === 'LE';
 
 /** One of the two sets of host buffers that reads alternate between. */
 interface ReadSlot {
@@ -24,6 +29,9 @@ interface ReadSlot {
  * values are copied into the backend on a later macrotask — after the next queued read has started — so the
  * backend's copy (libtensorflow's, single-threaded) overlaps the kernel's read of the next tensor. Converters
  * queue many reads at once (`readBlocks`) to keep the pipeline full.
+ *
+ * Where the backend can map file regions (tensorflow, see backend/file-tensors.ts), a float32 tensor stored at a
+ * 64-byte aligned offset is not read at all: its tensor maps the file's bytes.
  */
 export class WeightReader {
   private readonly slots: ReadSlot[] = [0, 1].map(() => ({ values: stagingAllocator(), fused: reusableAllocator(), free: Promise.resolve() }));
@@ -94,11 +102,27 @@ export class WeightReader {
    * tracked checkpoint, recorded as missing and read as zeros (the load fails after the conversion).
    */
   float(name: string, shape: readonly number[]): Promise<tf.Tensor> {
+    const mapped = this.mapped(name, shape);
+    if (mapped) return Promise.resolve(mapped);
     return this.pipelined(
       (slot) => this.readHost(name, shape, slot.values),
       // Into the backend now (tfjs-node would keep the host array until the first forward: 2× the weights).
       (host) => (host ? materialize(tf.tensor(host.data as Float32Array, host.shape, 'float32')) : tf.zeros(shape as number[], 'float32')),
     );
+  }
+
+  /**
+   * `name` as a tensor that maps its bytes in the checkpoint file (see backend/file-tensors.ts), when the backend
+   * can and the stored tensor is float32 of `shape` at a 64-byte aligned offset; otherwise undefined (read it).
+   */
+  private mapped(name: string, shape: readonly number[]): tf.Tensor | undefined {
+    if (!this.ckpt.fileRegion || !LITTLE_ENDIAN || !fileTensorsAvailable()) return undefined;
+    const key = this.find(name);
+    if (!key) return undefined;
+    const info = this.ckpt.info(key);
+    if (info.dtype !== 'F32' || !tf.util.arraysEqual(info.shape, shape as number[]) || !mappableRegion(info.start, info.byteLength)) return undefined;
+    const region = this.ckpt.fileRegion(key);
+    return region && tensorFromFile(region.fd, region.start, region.byteLength, shape, `tensor '${key}' in ${this.ckpt.dir}`);
   }
 
   /** Host values of `name` in memory from `allocate` (undefined: missing from a tracked checkpoint, recorded). */

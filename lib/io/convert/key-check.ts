@@ -6,7 +6,7 @@
  * family's known harmless extras (buffers, pooler and next-sentence heads, tied copies of the embeddings).
  */
 import { CheckpointError } from '../../errors.js';
-import type { Checkpoint } from '../checkpoint.js';
+import type { Checkpoint, FileRegion } from '../checkpoint.js';
 import type { HostTensor, ReadOptions, TensorInfo } from '../safetensors.js';
 
 /** How many key names an error lists before it says how many more there are. */
@@ -48,6 +48,11 @@ export class TrackedCheckpoint implements Checkpoint {
     const tensor = await this.inner.read(name, opts);
     this.used.add(name);
     return tensor;
+  }
+  fileRegion(name: string): FileRegion | undefined {
+    const region = this.inner.fileRegion?.(name);
+    if (region) this.used.add(name);
+    return region;
   }
   /**
    * Records `key` (of `elements` float32 values) as expected but absent. Throws the mismatch error at once,

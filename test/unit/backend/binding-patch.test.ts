@@ -1,7 +1,8 @@
 /**
- * The setup's two additions to tfjs-node's binding source (binding-patch.ts), applied to the published source of the
- * installed tfjs-node (present once `tfjs-lens setup tensorflow` ran; skipped otherwise): both applied once, also over
- * a source an earlier setup patched in place, never twice. And the patched copy path itself: a large unaligned
+ * The setup's additions to tfjs-node's binding sources (binding-patch.ts: list(string) attributes, the parallel copy,
+ * createTensorFromFile across tfjs_backend.cc/.h and tfjs_binding.cc), applied to the published sources of the
+ * installed tfjs-node (present once `tfjs-lens setup tensorflow` ran; skipped otherwise): each applied once, also over
+ * a source an earlier setup patched in place, never twice; nothing written when one file cannot be patched. And the patched copy path itself: a large unaligned
  * float32 array becomes a tensor with exactly its values, owned by the tensor (a later write to the array does not
  * reach it) — on whichever backend the tier runs, the tensorflow tier being the one that takes the patched path.
  */
@@ -18,22 +19,34 @@ import { BackendSetupError } from '../../../lib/errors.js';
 import { testBackend } from '../../helpers/backend.js';
 import { ROOT } from '../../helpers/fixtures.js';
 
-const BINDING = join(ROOT, 'node_modules', '@tensorflow', 'tfjs-node', 'binding', 'tfjs_backend.cc');
-const PUBLISHED = existsSync(`${BINDING}.orig`) ? `${BINDING}.orig` : BINDING;
-const published = existsSync(PUBLISHED) ? readFileSync(PUBLISHED, 'utf8') : undefined;
-const skip = !published ? 'tfjs-node is not installed (run `npx tfjs-lens setup tensorflow`)' : published.includes('// tfjs-lens') ? 'the installed source is patched and its original was not kept' : undefined;
+const BINDING_DIR = join(ROOT, 'node_modules', '@tensorflow', 'tfjs-node', 'binding');
+const FILES = ['tfjs_backend.cc', 'tfjs_backend.h', 'tfjs_binding.cc'] as const;
+/** The published text of a binding source (its kept `.orig` once a setup patched it). */
+function publishedText(name: string): string | undefined {
+  const file = join(BINDING_DIR, name);
+  const path = existsSync(`${file}.orig`) ? `${file}.orig` : file;
+  return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+}
+const sources = Object.fromEntries(FILES.map((f) => [f, publishedText(f)])) as Record<(typeof FILES)[number], string | undefined>;
+const published = sources['tfjs_backend.cc'];
+const skip = FILES.some((f) => !sources[f])
+  ? 'tfjs-node is not installed (run `npx tfjs-lens setup tensorflow`)'
+  : FILES.some((f) => sources[f]!.includes('// tfjs-lens'))
+    ? 'the installed source is patched and its original was not kept'
+    : undefined;
 
-/** A package folder holding `source` as its binding source. */
+/** A package folder holding the published binding sources, with `source` as tfjs_backend.cc. */
 function packageWith(source: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'tfjs-lens-binding-'));
   mkdirSync(join(dir, 'binding'));
+  for (const f of FILES) writeFileSync(join(dir, 'binding', f), sources[f]!);
   writeFileSync(join(dir, 'binding', 'tfjs_backend.cc'), source);
   return dir;
 }
 
 const count = (s: string, needle: string) => s.split(needle).length - 1;
 
-test('binding patch: both additions once, the published source kept, a re-run and an earlier in-place patch give the same file', { skip }, () => {
+test('binding patch: every addition once, the published source kept, a re-run and an earlier in-place patch give the same file', { skip }, () => {
   const dir = packageWith(published!);
   try {
     const file = join(dir, 'binding', 'tfjs_backend.cc');
@@ -43,9 +56,18 @@ test('binding patch: both additions once, the published source kept, a re-run an
     assert.equal(count(once, '// tfjs-lens: large copies in parallel'), 2, 'the helper and its call');
     assert.match(once, /TFE_OpSetAttrStringList/);
     assert.match(once, /TF_AllocateTensor\(dtype, shape, shape_length, byte_size\)/);
-    assert.equal(readFileSync(`${file}.orig`, 'utf8'), published, 'the published source is kept beside it');
+    const marker = '// tfjs-lens: tensors that map checkpoint bytes';
+    assert.equal(count(once, marker), 2, 'includes and the definition of CreateTensorFromFile');
+    assert.match(once, /mmap\(nullptr, length, PROT_READ \| PROT_WRITE, MAP_PRIVATE, fd/);
+    const header = readFileSync(join(dir, 'binding', 'tfjs_backend.h'), 'utf8');
+    const binding = readFileSync(join(dir, 'binding', 'tfjs_binding.cc'), 'utf8');
+    assert.equal(count(header, marker), 1, 'the declaration');
+    assert.equal(count(binding, marker), 2, 'the wrapper and its export');
+    assert.match(binding, /\{"createTensorFromFile", nullptr, CreateTensorFromFile/);
+    for (const f of FILES) assert.equal(readFileSync(join(dir, 'binding', `${f}.orig`), 'utf8'), sources[f], `the published ${f} is kept beside it`);
+    const patched = FILES.map((f) => readFileSync(join(dir, 'binding', f), 'utf8'));
     patchBindingSource(dir);
-    assert.equal(readFileSync(file, 'utf8'), once, 'a re-run changes nothing');
+    assert.deepEqual(FILES.map((f) => readFileSync(join(dir, 'binding', f), 'utf8')), patched, 'a re-run changes nothing');
     // A source patched in place by an earlier setup (no .orig kept): undone, then patched once.
     rmSync(`${file}.orig`);
     patchBindingSource(dir);
@@ -62,6 +84,7 @@ test('binding patch: a source without the patched code, or with a tfjs-lens patc
     try {
       assert.throws(() => patchBindingSource(dir), BackendSetupError);
       assert.equal(readFileSync(join(dir, 'binding', 'tfjs_backend.cc'), 'utf8'), source, 'left as it was');
+      for (const f of FILES.slice(1)) assert.equal(readFileSync(join(dir, 'binding', f), 'utf8'), sources[f], `${f} not written either`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -77,13 +77,14 @@ test('every dtype round-trips through saveSafetensors → SafetensorsFile.read',
   });
 });
 
-test('writer output has the Python layout: 8-byte aligned header, contiguous offsets, exact bytes', async () => {
+test('writer output has the Python layout (space-padded header, contiguous offsets, exact bytes) with the data at a multiple of 64', async () => {
   await withTempDir(async (dir) => {
     const path = join(dir, 'bytes.safetensors');
     await saveSafetensors(path, { a: { shape: [2], data: [1, -2], dtype: 'F32' }, b: { shape: [1], data: [1], dtype: 'F16' } }, { format: 'pt' });
     const bytes = await readFile(path);
     const n = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
-    assert.equal((8 + n) % 8, 0);
+    assert.equal((8 + n) % 64, 0, 'data starts at a multiple of 64 (and so of 8, as the reference pads)');
+    assert.match(bytes.subarray(8, 8 + n).toString('utf8'), /^\{.*\} *$/, 'padded with spaces only');
     const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')) as Record<string, unknown>;
     assert.deepEqual(header, {
       __metadata__: { format: 'pt' },

@@ -1,0 +1,107 @@
+/**
+ * Rewrites safetensors files so that every tensor's data starts at a file offset that is a multiple of 64 — the
+ * alignment libtensorflow needs to use mapped file pages as a tensor's storage (backend/file-tensors.ts).
+ *
+ * The format has no padding between tensors (the data buffer must be tiled exactly), only after the header JSON,
+ * which the reference writer pads with spaces to a multiple of 8. So the header is padded instead so that the data
+ * starts at a multiple of 64, and the tensors are laid out with those whose byte length is a multiple of 64 first
+ * (in the original order), then the others (only those can leave later tensors unaligned). The values, dtypes,
+ * shapes, names and metadata are copied unchanged: the result is a valid safetensors file for every reader.
+ */
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { InvalidArgumentError, OutputWriteError } from '../errors.js';
+import { withSafetensors } from './safetensors.js';
+import type { TensorInfo } from './safetensors-layout.js';
+import { systemErrorReason } from './system-error.js';
+
+/** The alignment every tensor's data gets. */
+export const TENSOR_ALIGNMENT = 64;
+/** Bytes copied per read/write. */
+const COPY_CHUNK = 64 * 2 ** 20;
+
+/** What `alignSafetensors` wrote. */
+export interface AlignedFile {
+  tensors: number;
+  /** Tensors whose data starts at a multiple of `TENSOR_ALIGNMENT` (all but at most a tail of odd-sized ones). */
+  alignedTensors: number;
+  bytes: number;
+}
+
+/** The tensors in the order they are written: 64-multiple byte lengths first, each group in file order. */
+export function alignedOrder(tensors: readonly TensorInfo[]): TensorInfo[] {
+  const even = tensors.filter((t) => t.byteLength % TENSOR_ALIGNMENT === 0);
+  const odd = tensors.filter((t) => t.byteLength % TENSOR_ALIGNMENT !== 0);
+  return [...even, ...odd];
+}
+
+/**
+ * The header bytes (8-byte length + JSON padded with spaces) for `order`, so that the data starts at a multiple of
+ * `TENSOR_ALIGNMENT`.
+ */
+export function alignedHeader(order: readonly TensorInfo[], metadata: Record<string, string>): Uint8Array {
+  const header: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  if (Object.keys(metadata).length) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const t of order) {
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.byteLength] };
+    offset += t.byteLength;
+  }
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const padded = Math.ceil((8 + json.byteLength) / TENSOR_ALIGNMENT) * TENSOR_ALIGNMENT - 8;
+  const bytes = new Uint8Array(8 + padded).fill(0x20, 8);
+  new DataView(bytes.buffer).setBigUint64(0, BigInt(padded), true);
+  bytes.set(json, 8);
+  return bytes;
+}
+
+/**
+ * Writes `src` to `dst` with every tensor 64-byte aligned (see the module doc). `dst` is written under a temporary
+ * name and renamed when complete.
+ * @throws InvalidArgumentError when `dst` is `src` or a dimension does not fit a JavaScript number;
+ *   OutputWriteError when `dst` cannot be written (nothing is left under its name);
+ *   the reader's errors for an invalid `src`.
+ */
+export async function alignSafetensors(src: string, dst: string): Promise<AlignedFile> {
+  if (resolve(src) === resolve(dst)) throw new InvalidArgumentError(`cannot align ${src} onto itself`, 'write the aligned file to another path');
+  return withSafetensors(src, async (file) => {
+    const tensors = file.header.tensors;
+    const bad = tensors.find((t) => !t.shape.every(Number.isSafeInteger));
+    if (bad) throw new InvalidArgumentError(`${src}: tensor '${bad.name}' has a dimension above 2^53, which cannot be rewritten exactly`);
+    const order = alignedOrder(tensors);
+    const head = alignedHeader(order, file.header.metadata);
+    const tmp = `${dst}.${process.pid}.partial`;
+    let out: FileHandle | undefined;
+    let position = 0;
+    try {
+      out = await open(tmp, 'wx');
+      await out.write(head, 0, head.byteLength, 0);
+      position = head.byteLength;
+      const buffer = new Uint8Array(Math.min(COPY_CHUNK, Math.max(1, ...tensors.map((t) => t.byteLength))));
+      for (const t of order) {
+        for (let done = 0; done < t.byteLength; ) {
+          const n = Math.min(buffer.byteLength, t.byteLength - done);
+          const bytes = await file.readRange(t.start + done, buffer.subarray(0, n));
+          await out.write(bytes, 0, n, position);
+          position += n;
+          done += n;
+        }
+      }
+      await out.close();
+      out = undefined;
+      await rename(tmp, dst);
+    } catch (err) {
+      await out?.close().catch(() => undefined);
+      await rm(tmp, { force: true });
+      if (err instanceof Error && 'code' in err) throw new OutputWriteError(dst, systemErrorReason(err));
+      throw err;
+    }
+    let aligned = 0;
+    let offset = head.byteLength;
+    for (const t of order) {
+      if (offset % TENSOR_ALIGNMENT === 0) aligned++;
+      offset += t.byteLength;
+    }
+    return { tensors: order.length, alignedTensors: aligned, bytes: position };
+  });
+}

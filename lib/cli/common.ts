@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { BACKEND_NAMES, setBackend } from '../backend/index.js';
 import { resolveModelArg } from '../io/shipped-models.js';
 import { loadModel, type HookedModel } from '../nn/load.js';
+import { resolveModelDir } from '../io/resolve.js';
+import { alignmentNotice } from '../io/safetensors-align.js';
 
 export { PACKAGE_ROOT, DEFAULT_MODEL_DIR, SHIPPED_MODELS, resolveModelArg } from '../io/shipped-models.js';
 
@@ -22,6 +24,10 @@ export async function setup(opts: CommonOptions): Promise<{ model: HookedModel; 
   const active = await setBackend(opts.backend ?? process.env.TFJS_LENS_BACKEND ?? 'wasm');
   const dir = resolveModelArg(opts.model);
   const model = await loadModel(dir);
+  if (active.name === 'tensorflow') {
+    const notice = await alignmentNotice(await resolveModelDir(dir, { offline: true }));
+    if (notice) process.stderr.write(`tfjs-lens: note: ${notice}\n`);
+  }
   return { model, dir, backend: `${active.name} (${active.detail})` };
 }
 

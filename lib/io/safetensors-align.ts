@@ -11,6 +11,8 @@
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, OutputWriteError } from '../errors.js';
+import { MAPPED_MIN_BYTES } from '../backend/file-tensors.js';
+import { openCheckpoint } from './checkpoint.js';
 import { withSafetensors } from './safetensors.js';
 import type { TensorInfo } from './safetensors-layout.js';
 import { systemErrorReason } from './system-error.js';
@@ -104,4 +106,31 @@ export async function alignSafetensors(src: string, dst: string): Promise<Aligne
     }
     return { tensors: order.length, alignedTensors: aligned, bytes: position };
   });
+}
+
+/**
+ * Bytes of `dir`'s float32 tensors of `MAPPED_MIN_BYTES` and more that are not at a multiple of 64 in their file:
+ * the tensorflow backend reads them instead of mapping them (some are read anyway: GPT-2's fused `c_attn`, which is
+ * cut on the host). 0 for an aligned checkpoint.
+ */
+export async function unalignedWeightBytes(dir: string): Promise<number> {
+  const ckpt = await openCheckpoint(dir);
+  try {
+    return ckpt.keys().reduce((sum, key) => {
+      const info = ckpt.info(key);
+      return info.dtype === 'F32' && info.byteLength >= MAPPED_MIN_BYTES && info.start % TENSOR_ALIGNMENT !== 0 ? sum + info.byteLength : sum;
+    }, 0);
+  } finally {
+    await ckpt.close();
+  }
+}
+
+/**
+ * A one-line notice suggesting `tfjs-lens align` when `dir` has at least `minBytes` of weights the tensorflow backend
+ * must read because they are unaligned; undefined otherwise.
+ */
+export async function alignmentNotice(dir: string, minBytes = 2 ** 30): Promise<string | undefined> {
+  const bytes = await unalignedWeightBytes(dir);
+  if (bytes < minBytes) return undefined;
+  return `${(bytes / 2 ** 30).toFixed(2)} GiB of weights in ${dir} are not 64-byte aligned, so they are read into new memory instead of mapped; \`tfjs-lens align ${dir} --out DIR\` writes a copy that loads faster`;
 }

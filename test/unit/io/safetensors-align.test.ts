@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SafetensorsFile, withSafetensors } from '../../../lib/io/safetensors.js';
 import { saveSafetensors } from '../../../lib/io/safetensors-writer.js';
-import { alignSafetensors } from '../../../lib/io/safetensors-align.js';
+import { alignSafetensors, alignmentNotice, unalignedWeightBytes } from '../../../lib/io/safetensors-align.js';
 import { alignCheckpoint } from '../../../lib/io/checkpoint-align.js';
 import { CheckpointError, InvalidArgumentError, OutputWriteError } from '../../../lib/errors.js';
 import { defaultTierOnly } from '../../helpers/backend.js';
@@ -120,5 +120,22 @@ test('alignCheckpoint: the aligned safetensors plus every other file of the fold
       if (f.action === 'copied') assert.ok(readFileSync(join(out, f.name)).equals(readFileSync(join(DEEP, f.name))), f.name);
       else assert.equal(f.name, 'model.safetensors');
     }
+  });
+});
+
+test('unalignedWeightBytes / alignmentNotice: the float32 tensors of 64 KiB+ at unaligned offsets; none once aligned', defaultTierOnly(), async () => {
+  await withTemp(async (dir) => {
+    const expected = await withSafetensors(join(DEEP, 'model.safetensors'), async (f) =>
+      f.header.tensors.filter((t) => t.dtype === 'F32' && t.byteLength >= 64 * 1024 && t.start % 64 !== 0).reduce((s, t) => s + t.byteLength, 0),
+    );
+    assert.ok(expected > 10 * 2 ** 20, 'most of the 14 MiB of weights');
+    assert.equal(await unalignedWeightBytes(DEEP), expected);
+    const notice = await alignmentNotice(DEEP, 1);
+    assert.match(notice!, /GiB of weights in .*tiny-gpt2-deep are not 64-byte aligned.*tfjs-lens align/);
+    assert.equal(await alignmentNotice(DEEP), undefined, 'under the 1 GiB default: no notice');
+    const out = join(dir, 'deep');
+    await alignCheckpoint(DEEP, out);
+    assert.equal(await unalignedWeightBytes(out), 0);
+    assert.equal(await alignmentNotice(out, 1), undefined);
   });
 });

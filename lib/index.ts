@@ -26,7 +26,7 @@ export { tensorflowInfo, type TensorflowInfo } from './backend/tensorflow.js';
 // io
 export { SafetensorsFile, withSafetensors, readAllSafetensors, parseHeaderLength, parseHeaderJson, MAX_HEADER_BYTES, type TensorInfo, type SafetensorsHeader, type HostTensor } from './io/safetensors.js';
 export { saveSafetensors, type SaveValue, type HostValues } from './io/safetensors-writer.js';
-export { alignSafetensors, TENSOR_ALIGNMENT, type AlignedFile } from './io/safetensors-align.js';
+export { alignSafetensors, alignmentNotice, unalignedWeightBytes, TENSOR_ALIGNMENT, type AlignedFile } from './io/safetensors-align.js';
 export { alignCheckpoint, type AlignedCheckpointFile } from './io/checkpoint-align.js';
 export { type SafetensorsDtype, type HeaderDtype, DTYPE_SIZE, HEADER_DTYPE_BITS } from './io/dtypes.js';
 export { MAX_JSON_NESTING } from './io/json-scanner.js';

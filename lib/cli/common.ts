@@ -25,7 +25,8 @@ export async function setup(opts: CommonOptions): Promise<{ model: HookedModel; 
   const dir = resolveModelArg(opts.model);
   const model = await loadModel(dir);
   if (active.name === 'tensorflow') {
-    const notice = await alignmentNotice(await resolveModelDir(dir, { offline: true }));
+    // Advice only: a checkpoint this cannot read again (it was just loaded) never fails the command.
+    const notice = await resolveModelDir(dir, { offline: true }).then((d) => alignmentNotice(d)).catch(() => undefined);
     if (notice) process.stderr.write(`tfjs-lens: note: ${notice}\n`);
   }
   return { model, dir, backend: `${active.name} (${active.detail})` };

@@ -6,9 +6,9 @@ import { access } from 'node:fs/promises';
 import { join, isAbsolute } from 'node:path';
 import { CheckpointError } from '../errors.js';
 import { SafetensorsFile, type FileRegion, type HostTensor, type ReadOptions, type TensorInfo } from './safetensors.js';
+import { readRegularText } from './regular-file.js';
 
 export type { FileRegion } from './safetensors.js';
-import { readRegularText } from './regular-file.js';
 
 /** An open checkpoint: a name → tensor view over one or more safetensors files. */
 export interface Checkpoint {

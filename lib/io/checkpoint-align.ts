@@ -29,7 +29,8 @@ export async function alignCheckpoint(src: string, dst: string, onFile?: (file: 
     throw new CheckpointError(`cannot list checkpoint folder ${src}: ${systemErrorReason(err)}`);
   });
   const names: string[] = [];
-  for (const name of entries.sort()) if ((await stat(join(src, name))).isFile()) names.push(name);
+  // Regular files (through symlinks, as in the hub cache's snapshots); a dangling link is skipped like a folder.
+  for (const name of entries.sort()) if ((await stat(join(src, name)).catch(() => undefined))?.isFile()) names.push(name);
   if (!names.some((n) => n.endsWith('.safetensors'))) throw new CheckpointError(`no .safetensors file in ${src}`, 'give a checkpoint folder (config.json + model.safetensors or its shards)');
   const existing = await readdir(dst).catch(() => [] as string[]);
   if (existing.length) throw new InvalidArgumentError(`output folder ${dst} is not empty`, 'give a new or empty folder');

@@ -10,7 +10,7 @@
  */
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { InvalidArgumentError, OutputWriteError } from '../errors.js';
+import { InvalidArgumentError, OutputWriteError, TfjsLensError } from '../errors.js';
 import { MAPPED_MIN_BYTES } from '../backend/file-tensors.js';
 import { openCheckpoint } from './checkpoint.js';
 import { withSafetensors } from './safetensors.js';
@@ -95,7 +95,8 @@ export async function alignSafetensors(src: string, dst: string): Promise<Aligne
     } catch (err) {
       await out?.close().catch(() => undefined);
       await rm(tmp, { force: true });
-      if (err instanceof Error && 'code' in err) throw new OutputWriteError(dst, systemErrorReason(err));
+      // A system error while writing is the output's; the reader's own (typed) errors pass through.
+      if (!(err instanceof TfjsLensError) && err instanceof Error && 'code' in err) throw new OutputWriteError(dst, systemErrorReason(err));
       throw err;
     }
     let aligned = 0;

@@ -18,6 +18,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../lib/backend/index.js';
+import { mappedFileBytes } from '../lib/backend/file-tensors.js';
 import { loadModel } from '../lib/nn/load.js';
 import { logitLens, residNamesFilter } from '../lib/lens/logit-lens.js';
 import type { HookedGPT2 } from '../lib/nn/gpt2.js';
@@ -53,30 +54,12 @@ function warmPageCache(dir: string): void {
   }
 }
 
-/** Bytes of `dir`'s files mapped into this process (/proc/self/maps; 0 where that file does not exist). */
-function checkpointBytesMapped(dir: string): number {
-  let maps: string;
-  try {
-    maps = readFileSync('/proc/self/maps', 'utf8');
-  } catch {
-    return 0;
-  }
-  let total = 0;
-  for (const line of maps.split('\n')) {
-    const path = line.slice(line.indexOf('/'));
-    if (line.indexOf('/') < 0 || !path.startsWith(`${dir}/`)) continue;
-    const [begin, end] = line.split(' ')[0]!.split('-').map((h) => parseInt(h, 16));
-    total += end! - begin!;
-  }
-  return total;
-}
-
 async function measure(backend: string, dir: string, tokens: number, warmRuns: number): Promise<ColdStart> {
   await setBackend(backend as Parameters<typeof setBackend>[0]);
   const t0 = performance.now();
   const model = await loadModel(dir);
   const loadSeconds = (performance.now() - t0) / 1000;
-  const mappedBytes = checkpointBytesMapped(dir);
+  const mappedBytes = mappedFileBytes((path) => path.startsWith(`${dir}/`));
   const vocab = (JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { vocab_size: number }).vocab_size;
   const ids = [Array.from({ length: tokens }, (_, i) => (i * 7919 + 13) % vocab)];
   const run = async (): Promise<void> => {

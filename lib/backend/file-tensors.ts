@@ -15,6 +15,7 @@
  * file in place while a model uses it is undefined (the process may be killed by SIGBUS), as for any memory-mapped
  * checkpoint. `TFJS_LENS_MMAP=0` turns mapping off.
  */
+import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError } from '../errors.js';
 
@@ -46,6 +47,26 @@ function mappingBackend(): { binding: MappingBinding & Required<Pick<MappingBind
 /** True when the active backend can make tensors that map file regions (and `TFJS_LENS_MMAP` is not `0`; not on Windows). */
 export function fileTensorsAvailable(): boolean {
   return mappingBackend() !== undefined;
+}
+
+/**
+ * Bytes of the files `match` accepts (by path) that are mapped into this process now, from `/proc/self/maps`
+ * (0 where it does not exist): how much of a checkpoint its tensors map.
+ */
+export function mappedFileBytes(match: (path: string) => boolean): number {
+  let maps: string;
+  try {
+    maps = readFileSync('/proc/self/maps', 'utf8');
+  } catch {
+    return 0;
+  }
+  let total = 0;
+  for (const line of maps.split('\n')) {
+    // address-range perms offset dev inode path (the path may hold spaces)
+    const m = /^([0-9a-f]+)-([0-9a-f]+)\s+\S+\s+\S+\s+\S+\s+\S+\s+(\/.*)$/.exec(line);
+    if (m && match(m[3]!)) total += parseInt(m[2]!, 16) - parseInt(m[1]!, 16);
+  }
+  return total;
 }
 
 /** True when a region at file offset `offset` of `byteLength` bytes would be mapped rather than read. */

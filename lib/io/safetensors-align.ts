@@ -11,14 +11,14 @@
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, OutputWriteError, TfjsLensError } from '../errors.js';
-import { MAPPED_MIN_BYTES } from '../backend/file-tensors.js';
+import { MAPPED_MIN_BYTES, mappableRegion } from '../backend/file-tensors.js';
 import { openCheckpoint } from './checkpoint.js';
 import { withSafetensors } from './safetensors.js';
+import { encodeHeader, TENSOR_ALIGNMENT } from './safetensors-writer.js';
 import type { TensorInfo } from './safetensors-layout.js';
 import { systemErrorReason } from './system-error.js';
 
-/** The alignment every tensor's data gets. */
-export const TENSOR_ALIGNMENT = 64;
+export { TENSOR_ALIGNMENT } from './safetensors-writer.js';
 /** Bytes copied per read/write. */
 const COPY_CHUNK = 64 * 2 ** 20;
 
@@ -38,8 +38,7 @@ export function alignedOrder(tensors: readonly TensorInfo[]): TensorInfo[] {
 }
 
 /**
- * The header bytes (8-byte length + JSON padded with spaces) for `order`, so that the data starts at a multiple of
- * `TENSOR_ALIGNMENT`.
+ * The header bytes (`encodeHeader`: the data starts at a multiple of `TENSOR_ALIGNMENT`) for `order`.
  */
 export function alignedHeader(order: readonly TensorInfo[], metadata: Record<string, string>): Uint8Array {
   const header: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
@@ -49,12 +48,7 @@ export function alignedHeader(order: readonly TensorInfo[], metadata: Record<str
     header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.byteLength] };
     offset += t.byteLength;
   }
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const padded = Math.ceil((8 + json.byteLength) / TENSOR_ALIGNMENT) * TENSOR_ALIGNMENT - 8;
-  const bytes = new Uint8Array(8 + padded).fill(0x20, 8);
-  new DataView(bytes.buffer).setBigUint64(0, BigInt(padded), true);
-  bytes.set(json, 8);
-  return bytes;
+  return encodeHeader(header);
 }
 
 /**
@@ -119,7 +113,7 @@ export async function unalignedWeightBytes(dir: string): Promise<number> {
   try {
     return ckpt.keys().reduce((sum, key) => {
       const info = ckpt.info(key);
-      return info.dtype === 'F32' && info.byteLength >= MAPPED_MIN_BYTES && info.start % TENSOR_ALIGNMENT !== 0 ? sum + info.byteLength : sum;
+      return info.dtype === 'F32' && info.byteLength >= MAPPED_MIN_BYTES && !mappableRegion(info.start, info.byteLength) ? sum + info.byteLength : sum;
     }, 0);
   } finally {
     await ckpt.close();

@@ -4,6 +4,7 @@
  */
 import { open, rm } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
+import { MAPPED_ALIGNMENT } from '../backend/file-tensors.js';
 import { InvalidArgumentError } from '../errors.js';
 import { DTYPE_SIZE, encodeValues, isSupportedDtype, type SafetensorsDtype } from './dtypes.js';
 
@@ -56,6 +57,24 @@ function encodeTensor(name: string, data: ArrayLike<number>, dtype: SafetensorsD
   }
 }
 
+/** Every tensor's data starts at a multiple of this where the byte lengths before it are multiples of it too. */
+export const TENSOR_ALIGNMENT = MAPPED_ALIGNMENT;
+
+/**
+ * A file's header bytes: the 8-byte little-endian length, then `header` as JSON padded with spaces so that the data
+ * starts at a multiple of `TENSOR_ALIGNMENT` (also a multiple of 8, as the reference writer pads). Tensors whose
+ * preceding byte lengths are multiples of it can then be memory-mapped by the tensorflow backend
+ * (backend/file-tensors.ts).
+ */
+export function encodeHeader(header: Record<string, unknown>): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const padded = Math.ceil((8 + json.byteLength) / TENSOR_ALIGNMENT) * TENSOR_ALIGNMENT - 8;
+  const bytes = new Uint8Array(8 + padded).fill(0x20, 8);
+  new DataView(bytes.buffer).setBigUint64(0, BigInt(padded), true);
+  bytes.set(json, 8);
+  return bytes;
+}
+
 /**
  * Writes `tensors` (name → tensor or host values) to `path` as safetensors, entries in the given order.
  * Metadata values must be strings (as the format requires).
@@ -79,19 +98,11 @@ export async function saveSafetensors(path: string, tensors: Record<string, Save
     header[h.name] = { dtype: h.dtype, shape: h.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
-  const raw = new TextEncoder().encode(JSON.stringify(header));
-  // Padded with spaces so that the data starts at a multiple of 64 (also a multiple of 8, as the reference writer
-  // pads): tensors whose preceding byte lengths are multiples of 64 can then be memory-mapped by the tensorflow
-  // backend (backend/file-tensors.ts).
-  const jsonBytes = new Uint8Array(Math.ceil((8 + raw.byteLength) / 64) * 64 - 8).fill(0x20);
-  jsonBytes.set(raw);
-  const prefix = new Uint8Array(8);
-  new DataView(prefix.buffer).setBigUint64(0, BigInt(jsonBytes.byteLength), true);
+  const head = encodeHeader(header);
   const handle = await open(path, 'w');
   let complete = false;
   try {
-    await handle.write(prefix);
-    await handle.write(jsonBytes);
+    await handle.write(head);
     for (const h of hosts) await handle.write(encodeTensor(h.name, h.data, h.dtype));
     complete = true;
   } finally {

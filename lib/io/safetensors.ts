@@ -83,13 +83,11 @@ export function parseHeaderJson(json: Uint8Array, fileSize: number, file: string
   return { tensors: layoutTensors(entries, dataStart, fileSize - dataStart, file), metadata, dataStart };
 }
 
-/** A tensor's bytes in an open file (for mapping them): descriptor, absolute byte offset, length, stored dtype and shape. */
+/** A tensor's bytes in an open file (for mapping them): descriptor, absolute byte offset, length. */
 export interface FileRegion {
   fd: number;
   start: number;
   byteLength: number;
-  dtype: TensorInfo['dtype'];
-  shape: number[];
 }
 
 /**
@@ -153,7 +151,7 @@ export class SafetensorsFile {
   /** Where `name`'s bytes lie: this file's open descriptor (valid until `close()`), absolute offset, length. */
   region(name: string): FileRegion {
     const info = this.info(name);
-    return { fd: this.handle.fd, start: info.start, byteLength: info.byteLength, dtype: info.dtype, shape: info.shape };
+    return { fd: this.handle.fd, start: info.start, byteLength: info.byteLength };
   }
 
   /** Fills `target` with the file's bytes from `position` on; returns `target`. */

@@ -4,10 +4,13 @@ import { HookedModule } from '../hooked-module.js';
 import { HookPoint, type RunContext } from '../hook-point.js';
 import { linear } from './linear.js';
 import { activation, type ActivationName } from './activations.js';
-import { fusedLinearAvailable, runFusedLinear } from '../../backend/kernel-patches/fused-linear.js';
+import { fusedLinearAvailable, runFusedLinear, type FusedActivation } from '../../backend/kernel-patches/fused-linear.js';
 import type { MlpWeights } from '../../io/convert/weights.js';
 
 export type { MlpWeights } from '../../io/convert/weights.js';
+
+/** The fused kernel's form of each activation it can run: GELU's exact erf form and its tanh forms. */
+const FUSED_GELU: Partial<Record<ActivationName, FusedActivation>> = { gelu: 'gelu_erf', gelu_new: 'gelu_tanh', gelu_pytorch_tanh: 'gelu_tanh' };
 
 /** `x [batch, pos, dModel]` → `act(x·W_in + b_in)·W_out + b_out`. */
 export class Mlp extends HookedModule {
@@ -34,7 +37,7 @@ export class Mlp extends HookedModule {
       // x·W_in + b_in and GELU as one backend kernel: nothing reads hook_pre in this run.
       const lead = x.shape.slice(0, -1);
       const flat = tf.reshape(x, [-1, this.W_in.shape[0]]) as tf.Tensor2D;
-      const fused = runFusedLinear(flat, this.W_in, this.b_in, this.act === 'gelu' ? 'gelu_erf' : 'gelu_tanh');
+      const fused = runFusedLinear(flat, this.W_in, this.b_in, FUSED_GELU[this.act]!);
       const post = ctx.apply(this.hookPost, tf.reshape(fused, [...lead, this.W_in.shape[1]]));
       return linear(post, this.W_out, this.b_out);
     }
@@ -43,8 +46,8 @@ export class Mlp extends HookedModule {
     return linear(post, this.W_out, this.b_out);
   }
 
-  /** Whether this run may use the fused linear + GELU kernel (a GELU, either form; hook_pre unread; backend has it). */
+  /** Whether this run may use the fused linear + GELU kernel (a GELU in `FUSED_GELU`; hook_pre unread; backend has it). */
   private fusable(ctx: RunContext): boolean {
-    return (this.act === 'gelu_new' || this.act === 'gelu_pytorch_tanh' || this.act === 'gelu') && !ctx.wants(this.hookPre.name) && fusedLinearAvailable();
+    return FUSED_GELU[this.act] !== undefined && !ctx.wants(this.hookPre.name) && fusedLinearAvailable();
   }
 }

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../../../lib/backend/index.js';
-import { fileTensorsAvailable, tensorFromFile, MAPPED_MIN_BYTES } from '../../../lib/backend/file-tensors.js';
+import { fileTensorsAvailable, mappedFileBytes, tensorFromFile, MAPPED_MIN_BYTES } from '../../../lib/backend/file-tensors.js';
 import { alignCheckpoint } from '../../../lib/io/checkpoint-align.js';
 import { readAllSafetensors, withSafetensors } from '../../../lib/io/safetensors.js';
 import { saveSafetensors } from '../../../lib/io/safetensors-writer.js';
@@ -29,16 +29,8 @@ const backend = testBackend('wasm');
 const skip = backend !== 'tensorflow' ? `file-mapped weights are a tensorflow-backend feature (this tier runs ${backend}; the tensorflow tier runs it)` : undefined;
 const IDS = [[5, 17, 203, 96, 411, 8, 62, 300, 1, 45, 128, 7]];
 
-/** Bytes of `path` mapped into this process now (sum over /proc/self/maps lines naming it). */
-function mappedBytes(path: string): number {
-  let total = 0;
-  for (const line of readFileSync('/proc/self/maps', 'utf8').split('\n')) {
-    if (!line.endsWith(` ${path}`)) continue;
-    const [begin, end] = line.split(' ')[0]!.split('-').map((h) => parseInt(h, 16));
-    total += end! - begin!;
-  }
-  return total;
-}
+/** Bytes of `path` mapped into this process now. */
+const mappedBytes = (path: string): number => mappedFileBytes((p) => p === path);
 
 /** Logits and two cached activations of `dir`'s model on IDS, as host arrays; the model is disposed. */
 async function outputs(dir: string, during?: () => void): Promise<Float32Array[]> {
